@@ -1,0 +1,79 @@
+/**
+ * Declarative symbol table for the parts of glibc that the memory layer and
+ * the commit store use: mappings, file I/O by descriptor, and errno.
+ *
+ * Every 64-bit parameter is declared so that callers pass BigInt (P5), and
+ * buffers are `"pointer"` so that hot paths hand over pointers resolved once.
+ *
+ * @module
+ */
+
+/** Symbols of `libc.so.6`. */
+export const libcSymbols = {
+  /** void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset) */
+  mmap: {
+    parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"],
+    result: "pointer",
+  },
+  /** int munmap(void* addr, size_t len) */
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  /** int mprotect(void* addr, size_t len, int prot) */
+  mprotect: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  /** int madvise(void* addr, size_t len, int advice) */
+  madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  /** int open(const char* path, int flags, mode_t mode) */
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  /** int close(int fd) */
+  close: { parameters: ["i32"], result: "i32" },
+  /** ssize_t pread(int fd, void* buf, size_t count, off_t offset) */
+  pread: { parameters: ["i32", "pointer", "usize", "i64"], result: "isize" },
+  /** ssize_t pwrite(int fd, const void* buf, size_t count, off_t offset) */
+  pwrite: { parameters: ["i32", "pointer", "usize", "i64"], result: "isize" },
+  /** int fsync(int fd) */
+  fsync: { parameters: ["i32"], result: "i32" },
+  /** void* memcpy(void* dest, const void* src, size_t n) */
+  memcpy: { parameters: ["pointer", "pointer", "usize"], result: "pointer" },
+  /** int* __errno_location(void): the calling thread's errno */
+  __errno_location: { parameters: [], result: "pointer" },
+  /** char* strerror(int errnum) */
+  strerror: { parameters: ["i32"], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The loaded libc symbols. */
+export type LibcSymbols = Deno.DynamicLibrary<typeof libcSymbols>["symbols"];
+
+/** Memory protection flags (`<sys/mman.h>`, x86-64 Linux). */
+export const ProtFlags = {
+  NONE: 0,
+  READ: 1,
+  WRITE: 2,
+} as const;
+
+/** Mapping flags (`<sys/mman.h>`, x86-64 Linux). */
+export const MapFlags = {
+  SHARED: 0x01,
+  PRIVATE: 0x02,
+  FIXED: 0x10,
+  ANONYMOUS: 0x20,
+  NORESERVE: 0x4000,
+} as const;
+
+/** `madvise` advice values (`<sys/mman.h>`, Linux). */
+export const Madvise = {
+  DONTNEED: 4,
+  NOHUGEPAGE: 15,
+} as const;
+
+/** `open` flags (`<fcntl.h>`, x86-64 Linux). */
+export const OpenFlags = {
+  RDONLY: 0,
+  WRONLY: 1,
+  RDWR: 2,
+  CREAT: 0o100,
+  EXCL: 0o200,
+  TRUNC: 0o1000,
+  CLOEXEC: 0o2000000,
+} as const;
+
+/** `mmap`'s failure value, `(void*)-1`. */
+export const MAP_FAILED = 0xffff_ffff_ffff_ffffn;

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Build the Rust test contracts (workspace contracts/rust/) for wasm32 and wasm64.
+#
+#   scripts/build_contracts.sh            build and update contracts/build/
+#   scripts/build_contracts.sh --check    build into a temporary directory and compare
+#                                         with the committed contracts/build/ (CI)
+#   scripts/build_contracts.sh --clean    (with or without --check) use a fresh
+#                                         temporary cargo target directory (cold build)
+#
+# Outputs: contracts/build/wasm32/<name>.wasm, contracts/build/wasm64/<name>.wasm and
+# contracts/build/TOOLCHAIN (the exact `/usr/bin/rustc --version` used). The script owns
+# contracts/build/wasm32 and contracts/build/wasm64: .wasm files there that the
+# workspace no longer produces are removed by a build and reported by --check.
+#
+# Toolchain (see shared reference toolchains.md §2): Debian's rustc-web (1.96+) as
+# RUSTC, its library sources from rust-web-src for -Zbuild-std, wasm-ld-22 from lld-22
+# as the linker, and any recent cargo (rustup's stable cargo works). rustup cannot
+# provide wasm targets or rust-src on the project machines. -Zbuild-std resolves the
+# standard library's own dependencies from crates.io.
+#
+# Reproducibility: -Ztrim-paths (profile trim-paths = "all") remaps the workspace, the
+# target directory, dependency sources and the library sources, so the bytes do not
+# depend on where the repository, CARGO_HOME or the target directory live.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WS="$ROOT/contracts/rust"
+OUT="$ROOT/contracts/build"
+RUSTC_BIN=/usr/bin/rustc
+LINKER=wasm-ld-22
+APT_HINT="apt-get install -y --no-install-recommends rustc-web rust-web-src lld-22"
+TARGETS=(wasm32-unknown-unknown wasm64-unknown-unknown)
+
+usage() {
+  sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+die() {
+  echo "build_contracts: error: $*" >&2
+  exit 2
+}
+
+missing_pkg() {
+  echo "build_contracts: error: $1" >&2
+  echo "build_contracts: install the Rust wasm toolchain with:" >&2
+  echo "    $APT_HINT" >&2
+  exit 2
+}
+
+CHECK=0
+CLEAN=0
+for arg in "$@"; do
+  case "$arg" in
+    --check) CHECK=1 ;;
+    --clean) CLEAN=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument: $arg" ;;
+  esac
+done
+
+# --- preflight -------------------------------------------------------------------------
+[[ -x "$RUSTC_BIN" ]] ||
+  missing_pkg "$RUSTC_BIN not found (package rustc-web: Debian's Rust 1.96+ compiler)"
+RUSTC_VERSION="$("$RUSTC_BIN" --version)" ||
+  missing_pkg "'$RUSTC_BIN --version' failed"
+if ! "$RUSTC_BIN" --print target-list | grep -qx 'wasm64-unknown-unknown'; then
+  missing_pkg "$RUSTC_BIN ($RUSTC_VERSION) does not know wasm64-unknown-unknown; it is not rustc-web (Debian's old 'rustc' 1.63 conflicts with rustc-web)"
+fi
+SYSROOT="$("$RUSTC_BIN" --print sysroot)"
+[[ -f "$SYSROOT/lib/rustlib/src/rust/library/Cargo.lock" ]] ||
+  missing_pkg "standard library sources not found at $SYSROOT/lib/rustlib/src/rust/library (package rust-web-src, needed for -Zbuild-std)"
+command -v "$LINKER" >/dev/null 2>&1 ||
+  missing_pkg "$LINKER not found on PATH (package lld-22, the wasm linker)"
+command -v cargo >/dev/null 2>&1 ||
+  die "cargo not found on PATH (install rustup's stable toolchain, or: apt-get install -y --no-install-recommends cargo-web)"
+
+# Environment that would change the bytes or drop the link args in .cargo/config.toml.
+unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_RUSTFLAGS RUSTC_WRAPPER \
+  RUSTC_WORKSPACE_WRAPPER CARGO_BUILD_RUSTC_WRAPPER CARGO_TARGET_DIR CARGO_BUILD_TARGET_DIR \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS CARGO_TARGET_WASM64_UNKNOWN_UNKNOWN_RUSTFLAGS \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER CARGO_TARGET_WASM64_UNKNOWN_UNKNOWN_LINKER \
+  CARGO_PROFILE_RELEASE_OPT_LEVEL CARGO_PROFILE_RELEASE_LTO CARGO_PROFILE_RELEASE_DEBUG \
+  CARGO_PROFILE_RELEASE_CODEGEN_UNITS CARGO_PROFILE_RELEASE_PANIC CARGO_PROFILE_RELEASE_STRIP \
+  CARGO_INCREMENTAL
+export RUSTC="$RUSTC_BIN" RUSTC_BOOTSTRAP=1
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/build_contracts.XXXXXX")"
+trap 'rm -rf "$TMP"' EXIT
+
+if ((CLEAN)); then
+  TARGET_DIR="$TMP/target"
+else
+  TARGET_DIR="$WS/target"
+fi
+if ((CHECK)); then
+  DEST="$TMP/out"
+else
+  DEST="$OUT"
+fi
+
+# --- build -----------------------------------------------------------------------------
+echo "build_contracts: $RUSTC_VERSION; $(cargo --version); targets: ${TARGETS[*]}" >&2
+CARGO_ARGS=(
+  build --release
+  --manifest-path "$WS/Cargo.toml"
+  --target-dir "$TARGET_DIR"
+  -Zbuild-std=core,alloc,panic_abort
+  -Zbuild-std-features=compiler-builtins-mem
+  -Ztrim-paths --config 'profile.release.trim-paths="all"'
+  --message-format=json-render-diagnostics
+)
+((CHECK)) && CARGO_ARGS+=(--locked) # CI: Cargo.lock must be committed and current
+for t in "${TARGETS[@]}"; do CARGO_ARGS+=(--target "$t"); done
+
+# stdout: JSON messages; stderr: progress and rendered diagnostics.
+if ! (cd "$WS" && cargo "${CARGO_ARGS[@]}") >"$TMP/cargo.json"; then
+  die "cargo build failed; command (run in $WS): RUSTC=$RUSTC_BIN RUSTC_BOOTSTRAP=1 cargo ${CARGO_ARGS[*]@Q}"
+fi
+
+# Artifacts: every .wasm listed in a compiler-artifact message.
+mapfile -t ARTIFACTS < <(grep '"reason":"compiler-artifact"' "$TMP/cargo.json" |
+  grep -o '"[^"]*\.wasm"' | tr -d '"' | sort -u)
+((${#ARTIFACTS[@]} > 0)) || die "cargo produced no .wasm files (no cdylib members in $WS?)"
+
+mkdir -p "$DEST/wasm32" "$DEST/wasm64"
+declare -A PRODUCED=()
+for f in "${ARTIFACTS[@]}"; do
+  case "$f" in
+    */wasm32-unknown-unknown/release/*) arch=wasm32 ;;
+    */wasm64-unknown-unknown/release/*) arch=wasm64 ;;
+    *) die "unexpected artifact path: $f" ;;
+  esac
+  rel="$arch/$(basename "$f")"
+  install -m 0644 "$f" "$DEST/$rel"
+  PRODUCED["$rel"]=1
+done
+printf '%s\n' "$RUSTC_VERSION" >"$DEST/TOOLCHAIN"
+
+if ((!CHECK)); then
+  for f in "$OUT"/wasm32/*.wasm "$OUT"/wasm64/*.wasm; do
+    [[ -e "$f" ]] || continue
+    rel="${f#"$OUT"/}"
+    if [[ -z "${PRODUCED[$rel]:-}" ]]; then
+      echo "build_contracts: removing contracts/build/$rel (no longer produced)" >&2
+      rm -f "$f"
+    fi
+  done
+  for rel in $(printf '%s\n' "${!PRODUCED[@]}" | sort); do
+    printf '  contracts/build/%-28s %6d B\n' "$rel" "$(stat -c %s "$OUT/$rel")" >&2
+  done
+  echo "build_contracts: wrote ${#PRODUCED[@]} files and contracts/build/TOOLCHAIN" >&2
+  exit 0
+fi
+
+# --- check -----------------------------------------------------------------------------
+COMMITTED_VERSION="$(cat "$OUT/TOOLCHAIN" 2>/dev/null || true)"
+COMPARE_BYTES=1
+if [[ -n "$COMMITTED_VERSION" && "$COMMITTED_VERSION" != "$RUSTC_VERSION" ]]; then
+  echo "build_contracts: notice: installed compiler '$RUSTC_VERSION' differs from" \
+    "contracts/build/TOOLCHAIN '$COMMITTED_VERSION': the contracts compiled, but their" \
+    "bytes are not compared (only missing/extra files are checked)." >&2
+  COMPARE_BYTES=0
+fi
+
+BAD=()
+[[ -n "$COMMITTED_VERSION" ]] || BAD+=("missing: contracts/build/TOOLCHAIN")
+for rel in $(printf '%s\n' "${!PRODUCED[@]}" | sort); do
+  if [[ ! -f "$OUT/$rel" ]]; then
+    BAD+=("missing: contracts/build/$rel")
+  elif ((COMPARE_BYTES)) && ! cmp -s "$DEST/$rel" "$OUT/$rel"; then
+    BAD+=("stale:   contracts/build/$rel ($(stat -c %s "$OUT/$rel") B committed, $(stat -c %s "$DEST/$rel") B built)")
+  fi
+done
+for f in "$OUT"/wasm32/*.wasm "$OUT"/wasm64/*.wasm; do
+  [[ -e "$f" ]] || continue
+  rel="${f#"$OUT"/}"
+  [[ -n "${PRODUCED[$rel]:-}" ]] || BAD+=("extra:   contracts/build/$rel (not produced by the workspace)")
+done
+
+if ((${#BAD[@]})); then
+  echo "build_contracts: contracts/build is out of date:" >&2
+  printf '  %s\n' "${BAD[@]}" >&2
+  echo "build_contracts: run scripts/build_contracts.sh and commit contracts/build/" >&2
+  exit 1
+fi
+if ((COMPARE_BYTES)); then
+  echo "build_contracts: contracts/build is up to date (${#PRODUCED[@]} files)" >&2
+else
+  echo "build_contracts: contracts/build has all ${#PRODUCED[@]} files (bytes not compared)" >&2
+fi

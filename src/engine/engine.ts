@@ -1,0 +1,156 @@
+/**
+ * {@linkcode Engine}: a configured wasmtime engine.
+ *
+ * @module
+ */
+
+import { wasmtime } from "../../ffi/library.ts";
+import { PiecrustError } from "../errors.ts";
+import { throwDisposed, trackHandle, untrackHandle } from "./_native.ts";
+import { type HostMemoryCreator, MemoryCreatorBridge } from "./memory_creator.ts";
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+/** wasmtime aborts the process when `max_wasm_stack` reaches its async stack size (P2). */
+const ASYNC_STACK_SIZE = 2 * MiB;
+
+/** Options of {@linkcode Engine}. Fuel, memory64 and strict memory rules are always on. */
+export interface EngineOptions {
+  /**
+   * Native stack that wasm may use, in bytes. Bounds recursion and the depth
+   * of wasm → host → wasm nesting (about 4.4 KiB per level).
+   * Default 1 MiB; at least 64 KiB and below 2 MiB.
+   */
+  maxWasmStack?: number;
+  /**
+   * Address space reserved per linear memory, in bytes. Compiled code elides
+   * bounds checks against it, so it is also the largest a memory can grow.
+   * Default 4 GiB; a multiple of 64 KiB.
+   */
+  memoryReservation?: number;
+  /** Inaccessible bytes after each reservation. Default 32 MiB; a multiple of 64 KiB. */
+  memoryGuardSize?: number;
+  /** Compile functions on several threads. Default `true`. */
+  parallelCompilation?: boolean;
+  /**
+   * Supplies every linear memory that modules define. Default: wasmtime's
+   * own anonymous memories.
+   */
+  memoryCreator?: HostMemoryCreator;
+}
+
+function checkSize(name: string, value: number, min: number, max: number): void {
+  if (!Number.isSafeInteger(value) || value < min || value > max || value % (64 * KiB) !== 0) {
+    throw new PiecrustError(
+      "ConfigError",
+      `${name} must be a multiple of 64 KiB between ${min} and ${max} bytes, got ${value}`,
+    );
+  }
+}
+
+/**
+ * A wasmtime engine: compiled code and configuration shared by modules,
+ * stores and linkers. Fuel metering and memory64 are always enabled;
+ * `memory_init_cow` and `memory_may_move` are off, so a host memory never
+ * moves and is never re-initialized behind the host's back.
+ *
+ * An engine frees its native handle on `close()`; stores created from it
+ * keep what they need alive until they are closed too.
+ *
+ * @example
+ * ```ts
+ * import { Engine } from "./engine.ts";
+ *
+ * using engine = new Engine({ maxWasmStack: 512 * 1024 });
+ * ```
+ */
+export class Engine {
+  #pointer: Deno.PointerObject | null;
+  readonly #bridge: MemoryCreatorBridge | undefined;
+  #stores = 0;
+  /** Options this engine was made with, defaults filled in. */
+  readonly options: Readonly<Required<Omit<EngineOptions, "memoryCreator">>>;
+
+  /** Creates an engine; throws a `ConfigError` for an out-of-range option. */
+  constructor(options: EngineOptions = {}) {
+    const maxWasmStack = options.maxWasmStack ?? MiB;
+    const memoryReservation = options.memoryReservation ?? 4 * GiB;
+    const memoryGuardSize = options.memoryGuardSize ?? 32 * MiB;
+    const parallelCompilation = options.parallelCompilation ?? true;
+    if (
+      !Number.isSafeInteger(maxWasmStack) || maxWasmStack < 64 * KiB ||
+      maxWasmStack >= ASYNC_STACK_SIZE
+    ) {
+      throw new PiecrustError(
+        "ConfigError",
+        `maxWasmStack must be at least 64 KiB and below 2 MiB, got ${maxWasmStack}`,
+      );
+    }
+    checkSize("memoryReservation", memoryReservation, 64 * KiB, 2 ** 47);
+    checkSize("memoryGuardSize", memoryGuardSize, 0, 4 * GiB);
+    this.options = { maxWasmStack, memoryReservation, memoryGuardSize, parallelCompilation };
+
+    const lib = wasmtime();
+    const config = lib.wasm_config_new();
+    if (config === null) throw new PiecrustError("WasmtimeError", "wasm_config_new failed");
+    lib.wasmtime_config_consume_fuel_set(config, true);
+    lib.wasmtime_config_wasm_memory64_set(config, true);
+    // Required with a host memory creator (P1) and keeps data segments ours.
+    lib.wasmtime_config_memory_init_cow_set(config, false);
+    lib.wasmtime_config_memory_may_move_set(config, false);
+    lib.wasmtime_config_parallel_compilation_set(config, parallelCompilation);
+    lib.wasmtime_config_max_wasm_stack_set(config, BigInt(maxWasmStack));
+    lib.wasmtime_config_memory_reservation_set(config, BigInt(memoryReservation));
+    lib.wasmtime_config_memory_guard_size_set(config, BigInt(memoryGuardSize));
+    lib.wasmtime_config_memory_reservation_for_growth_set(config, 0n);
+    if (options.memoryCreator !== undefined) {
+      this.#bridge = new MemoryCreatorBridge(options.memoryCreator);
+      lib.wasmtime_config_host_memory_creator_set(config, this.#bridge.struct);
+    }
+    this.#pointer = lib.wasm_engine_new_with_config(config);
+    if (this.#pointer === null) {
+      this.#bridge?.close();
+      throw new PiecrustError("ConfigError", "wasmtime rejected the engine configuration");
+    }
+    trackHandle("engine");
+  }
+
+  /** The native `wasm_engine_t*`; throws if the engine is closed. */
+  get pointer(): Deno.PointerObject {
+    return this.#pointer ?? throwDisposed("engine");
+  }
+
+  /** Whether {@linkcode close} has been called. */
+  get closed(): boolean {
+    return this.#pointer === null;
+  }
+
+  /** Called by each new store: keeps the memory-creator callbacks alive. */
+  retain(): void {
+    this.#stores++;
+  }
+
+  /** Called by each closed store. */
+  release(): void {
+    this.#stores--;
+    if (this.#pointer === null && this.#stores === 0) this.#bridge?.close();
+  }
+
+  /**
+   * Frees the engine. Idempotent. Modules, linkers and stores made from it
+   * stay valid until they are closed themselves.
+   */
+  close(): void {
+    if (this.#pointer === null) return;
+    wasmtime().wasm_engine_delete(this.#pointer);
+    this.#pointer = null;
+    untrackHandle("engine");
+    if (this.#stores === 0) this.#bridge?.close();
+  }
+
+  /** Same as {@linkcode close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

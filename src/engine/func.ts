@@ -1,0 +1,186 @@
+/**
+ * {@linkcode Func}: an exported wasm function, called without allocation.
+ *
+ * @module
+ */
+
+import { StructSize, ValKind } from "../../ffi/libwasmtime.ts";
+import { wasmtime } from "../../ffi/library.ts";
+import { PiecrustError } from "../errors.ts";
+import { callFailure, pointerOf, throwDisposed } from "./_native.ts";
+import type { Store } from "./store.ts";
+
+/** A WebAssembly number type that host code can pass and receive. */
+export type ValType = "i32" | "i64" | "f32" | "f64";
+
+/** A wasm value in JS: `number` for i32, f32 and f64, `bigint` for i64. */
+export type WasmValue = number | bigint;
+
+/** Parameter and result types of a function. */
+export interface FuncType {
+  /** Parameter types, in order. */
+  params: readonly ValType[];
+  /** Result types, in order. */
+  results: readonly ValType[];
+}
+
+const KIND_NAMES: Readonly<Record<number, ValType>> = {
+  [ValKind.I32]: "i32",
+  [ValKind.I64]: "i64",
+  [ValKind.F32]: "f32",
+  [ValKind.F64]: "f64",
+};
+
+function readValTypes(vec: Deno.PointerValue, what: string): ValType[] {
+  if (vec === null) return [];
+  const view = new Deno.UnsafePointerView(vec);
+  const size = Number(view.getBigUint64(0));
+  const data = view.getPointer(8);
+  const types: ValType[] = [];
+  for (let i = 0; i < size; i++) {
+    const kind = wasmtime().wasm_valtype_kind(new Deno.UnsafePointerView(data!).getPointer(i * 8));
+    const name = KIND_NAMES[kind];
+    if (name === undefined) {
+      throw new PiecrustError(
+        "WasmtimeError",
+        `${what} has a reference or vector type (kind ${kind}), which host calls do not support`,
+      );
+    }
+    types.push(name);
+  }
+  return types;
+}
+
+/** Writes `value` of type `type` into the raw slot at `index`. */
+export function writeSlot(slots: DataView, index: number, type: ValType, value: WasmValue): void {
+  const offset = index * StructSize.VAL_RAW;
+  switch (type) {
+    case "i32":
+      slots.setInt32(offset, Number(value), true);
+      break;
+    case "i64":
+      slots.setBigInt64(offset, BigInt(value), true);
+      break;
+    case "f32":
+      slots.setFloat32(offset, Number(value), true);
+      break;
+    case "f64":
+      slots.setFloat64(offset, Number(value), true);
+      break;
+  }
+}
+
+/** Reads the raw slot at `index` as type `type`. */
+export function readSlot(slots: DataView, index: number, type: ValType): WasmValue {
+  const offset = index * StructSize.VAL_RAW;
+  switch (type) {
+    case "i32":
+      return slots.getInt32(offset, true);
+    case "i64":
+      return slots.getBigInt64(offset, true);
+    case "f32":
+      return slots.getFloat32(offset, true);
+    case "f64":
+      return slots.getFloat64(offset, true);
+  }
+}
+
+/**
+ * A function exported by an instance. {@linkcode callI32} is the hot path
+ * for `(i32) -> i32` exports, the shape of every contract function: one
+ * unchecked native call on buffers allocated once, with the arity taken from
+ * the function's own type (P17).
+ *
+ * Failures throw a {@linkcode PiecrustError} whose kind names the trap
+ * (`OutOfFuel`, `Unreachable`, `MemoryOutOfBounds`, `StackOverflow`, `Trap`)
+ * or `HostError` with what a host function threw as the `cause`.
+ *
+ * @example
+ * ```ts ignore
+ * const increment = instance.getFunc("increment");
+ * store.setFuel(1_000_000n);
+ * const returned = increment.callI32(0);
+ * ```
+ */
+export class Func {
+  /** Parameter and result types. */
+  readonly type: FuncType;
+  readonly #store: Store;
+  readonly #context: Deno.PointerObject;
+  readonly #func: Deno.PointerObject;
+  readonly #slots: DataView;
+  readonly #slotsPointer: Deno.PointerObject;
+  readonly #slotCount: bigint;
+  readonly #trap = new Uint32Array(new ArrayBuffer(8));
+  readonly #trapPointer = pointerOf(this.#trap);
+  readonly #isI32ToI32: boolean;
+
+  /** Wraps the 16-byte `wasmtime_func_t` at `source[offset]`; used by {@linkcode Instance}. */
+  constructor(store: Store, source: Uint8Array, offset: number) {
+    const func = new Uint8Array(new ArrayBuffer(16));
+    func.set(source.subarray(offset, offset + 16));
+    this.#store = store;
+    this.#context = store.context;
+    this.#func = pointerOf(func);
+    const lib = wasmtime();
+    const functype = lib.wasmtime_func_type(this.#context, this.#func);
+    try {
+      this.type = {
+        params: readValTypes(lib.wasm_functype_params(functype), "a parameter"),
+        results: readValTypes(lib.wasm_functype_results(functype), "a result"),
+      };
+    } finally {
+      lib.wasm_functype_delete(functype);
+    }
+    const count = Math.max(this.type.params.length, this.type.results.length, 1);
+    const slots = new ArrayBuffer(count * StructSize.VAL_RAW);
+    this.#slots = new DataView(slots);
+    this.#slotsPointer = pointerOf(slots);
+    this.#slotCount = BigInt(count);
+    this.#isI32ToI32 = this.type.params.length === 1 && this.type.params[0] === "i32" &&
+      this.type.results.length === 1 && this.type.results[0] === "i32";
+  }
+
+  #invoke(): void {
+    if (this.#store.closed) throwDisposed("store");
+    const error = wasmtime().wasmtime_func_call_unchecked(
+      this.#context,
+      this.#func,
+      this.#slotsPointer,
+      this.#slotCount,
+      this.#trapPointer,
+    );
+    if (error !== null || this.#trap[0] !== 0 || this.#trap[1] !== 0) {
+      const trap = Deno.UnsafePointer.create(
+        BigInt(this.#trap[0]) | (BigInt(this.#trap[1]) << 32n),
+      );
+      this.#trap[0] = 0;
+      this.#trap[1] = 0;
+      throw callFailure(error, trap, "WasmtimeError");
+    }
+  }
+
+  /** Calls an `(i32) -> i32` function; throws a `TypeError` for any other type. */
+  callI32(arg: number): number {
+    if (!this.#isI32ToI32) {
+      throw new TypeError("callI32 needs a function of type (i32) -> i32");
+    }
+    this.#slots.setInt32(0, arg, true);
+    this.#invoke();
+    return this.#slots.getInt32(0, true);
+  }
+
+  /**
+   * Calls the function with any number types; returns its results in order.
+   * Arguments are converted to the parameter types (`bigint` for i64).
+   */
+  call(...args: WasmValue[]): WasmValue[] {
+    const { params, results } = this.type;
+    if (args.length !== params.length) {
+      throw new TypeError(`expected ${params.length} arguments, got ${args.length}`);
+    }
+    for (let i = 0; i < params.length; i++) writeSlot(this.#slots, i, params[i], args[i]);
+    this.#invoke();
+    return results.map((type, i) => readSlot(this.#slots, i, type));
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Host memory creator: lets TypeScript own the linear memories that wasmtime
+ * uses, so that the memory layer can map them from files.
+ *
+ * wasmtime calls `new_memory` when an instance needs its memory,
+ * `get_memory` for the base and size, `grow_memory` on `memory.grow`, and
+ * the finalizer when the store is deleted. Each callback catches every JS
+ * exception: one escaping a callback would not stop wasmtime (P3).
+ *
+ * @module
+ */
+
+import {
+  finalizerCallbackDefinition,
+  getMemoryCallbackDefinition,
+  growMemoryCallbackDefinition,
+  newMemoryCallbackDefinition,
+  StructSize,
+} from "../../ffi/libwasmtime.ts";
+import { wasmtime } from "../../ffi/library.ts";
+import { cString } from "./_native.ts";
+
+/** What wasmtime asks of a new linear memory; all sizes in bytes. */
+export interface MemoryRequest {
+  /** Initial accessible size. */
+  minimum: number;
+  /** Largest size the memory type allows (may be far beyond the reservation). */
+  maximum: number;
+  /**
+   * Bytes of address space that compiled code assumes are reserved from the
+   * base; accesses below `reserved + guard` are not bounds-checked, so the
+   * memory must reserve at least that much, inaccessible beyond its size.
+   */
+  reserved: number;
+  /** Guard bytes after the reservation. */
+  guard: number;
+}
+
+/** A linear memory provided by a {@linkcode HostMemoryCreator}. */
+export interface HostMemory {
+  /** Address of the first byte; must never change. */
+  readonly base: bigint;
+  /** Bytes currently accessible. */
+  readonly byteLength: number;
+  /** Bytes the memory can grow to without moving. */
+  readonly byteCapacity: number;
+  /** Makes `newByteLength` bytes accessible; throws if it cannot. */
+  grow(newByteLength: number): void;
+  /** Called once when wasmtime drops the memory (its store is deleted). */
+  release(): void;
+}
+
+/**
+ * Supplies linear memories to an {@linkcode Engine}.
+ *
+ * @example An anonymous-mapping creator (see tests/engine_test.ts for a full one)
+ * ```ts ignore
+ * const creator: HostMemoryCreator = {
+ *   newMemory(request) {
+ *     return reserveAnonymous(request.reserved + request.guard, request.minimum);
+ *   },
+ * };
+ * ```
+ */
+export interface HostMemoryCreator {
+  /** Creates the memory for an instance; throw to fail the instantiation. */
+  newMemory(request: MemoryRequest): HostMemory;
+}
+
+function errorPointer(error: unknown): Deno.PointerValue {
+  const message = error instanceof Error ? error.message : String(error);
+  return wasmtime().wasmtime_error_new(cString(`host memory: ${message}`));
+}
+
+/**
+ * The native side of a {@linkcode HostMemoryCreator}: the callbacks and the
+ * `wasmtime_memory_creator_t` struct. The callbacks must outlive every store
+ * of the engine, so the engine closes this only after its last store.
+ */
+export class MemoryCreatorBridge {
+  readonly #creator: HostMemoryCreator;
+  readonly #memories = new Map<number, HostMemory>();
+  #nextId = 1;
+  readonly #newMemory;
+  readonly #getMemory;
+  readonly #growMemory;
+  readonly #finalize;
+  /** The `wasmtime_memory_creator_t` to hand to the config (copied there). */
+  readonly struct = new Uint8Array(StructSize.MEMORY_CREATOR);
+
+  constructor(creator: HostMemoryCreator) {
+    this.#creator = creator;
+    this.#newMemory = new Deno.UnsafeCallback(
+      newMemoryCallbackDefinition,
+      (_env, _type, minimum, maximum, reserved, guard, ret) => {
+        try {
+          const memory = this.#creator.newMemory({
+            minimum: Number(minimum),
+            maximum: Number(maximum),
+            reserved: Number(reserved),
+            guard: Number(guard),
+          });
+          const id = this.#nextId++;
+          this.#memories.set(id, memory);
+          const out = new DataView(
+            Deno.UnsafePointerView.getArrayBuffer(ret!, StructSize.LINEAR_MEMORY),
+          );
+          out.setBigUint64(0, BigInt(id), true);
+          out.setBigUint64(8, BigInt(Deno.UnsafePointer.value(this.#getMemory.pointer)), true);
+          out.setBigUint64(16, BigInt(Deno.UnsafePointer.value(this.#growMemory.pointer)), true);
+          out.setBigUint64(24, BigInt(Deno.UnsafePointer.value(this.#finalize.pointer)), true);
+          return null;
+        } catch (error) {
+          return errorPointer(error);
+        }
+      },
+    );
+    this.#getMemory = new Deno.UnsafeCallback(
+      getMemoryCallbackDefinition,
+      (env, byteSize, byteCapacity) => {
+        const memory = this.#memories.get(Number(Deno.UnsafePointer.value(env)));
+        if (memory === undefined) return null;
+        new BigUint64Array(Deno.UnsafePointerView.getArrayBuffer(byteSize!, 8))[0] = BigInt(
+          memory.byteLength,
+        );
+        new BigUint64Array(Deno.UnsafePointerView.getArrayBuffer(byteCapacity!, 8))[0] = BigInt(
+          memory.byteCapacity,
+        );
+        return Deno.UnsafePointer.create(memory.base);
+      },
+    );
+    this.#growMemory = new Deno.UnsafeCallback(
+      growMemoryCallbackDefinition,
+      (env, newSize) => {
+        try {
+          const memory = this.#memories.get(Number(Deno.UnsafePointer.value(env)));
+          if (memory === undefined) throw new Error("grow of an unknown memory");
+          memory.grow(Number(newSize));
+          return null;
+        } catch (error) {
+          return errorPointer(error);
+        }
+      },
+    );
+    this.#finalize = new Deno.UnsafeCallback(finalizerCallbackDefinition, (env) => {
+      const id = Number(Deno.UnsafePointer.value(env));
+      const memory = this.#memories.get(id);
+      this.#memories.delete(id);
+      try {
+        memory?.release();
+      } catch (error) {
+        // A finalizer has no error channel; report instead of losing it.
+        console.error("piecrust: releasing a host memory failed:", error);
+      }
+    });
+    const struct = new DataView(this.struct.buffer);
+    struct.setBigUint64(8, BigInt(Deno.UnsafePointer.value(this.#newMemory.pointer)), true);
+  }
+
+  /** Closes the callbacks; only after every store of the engine is deleted. */
+  close(): void {
+    this.#newMemory.close();
+    this.#getMemory.close();
+    this.#growMemory.close();
+    this.#finalize.close();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * {@linkcode Store}: the owner of instances and their fuel.
+ *
+ * @module
+ */
+
+import { wasmtime } from "../../ffi/library.ts";
+import { PiecrustError } from "../errors.ts";
+import { pointerOf, throwDisposed, throwError, trackHandle, untrackHandle } from "./_native.ts";
+import type { Engine } from "./engine.ts";
+
+/**
+ * A wasmtime store: instances, their memories and globals, and a fuel tank.
+ * Everything obtained from a store (instances, functions, memories) is valid
+ * only until the store is closed; using it afterwards throws `Disposed`.
+ * A store belongs to the thread that created it.
+ *
+ * @example
+ * ```ts
+ * import { Engine } from "./engine.ts";
+ * import { Store } from "./store.ts";
+ *
+ * using engine = new Engine();
+ * using store = new Store(engine);
+ * store.setFuel(1_000_000n);
+ * console.log(store.getFuel()); // 1000000n
+ * ```
+ */
+export class Store {
+  #pointer: Deno.PointerObject | null;
+  readonly #context: Deno.PointerObject;
+  readonly #engine: Engine;
+  readonly #fuelOut = new BigUint64Array(new ArrayBuffer(8));
+  readonly #fuelOutPointer = pointerOf(this.#fuelOut);
+
+  /** Creates an empty store; fuel starts at 0, so set some before calling wasm. */
+  constructor(engine: Engine) {
+    const lib = wasmtime();
+    const pointer = lib.wasmtime_store_new(engine.pointer, null, null);
+    if (pointer === null) throw new PiecrustError("WasmtimeError", "wasmtime_store_new failed");
+    this.#pointer = pointer;
+    this.#context = lib.wasmtime_store_context(pointer)!;
+    this.#engine = engine;
+    engine.retain();
+    trackHandle("store");
+  }
+
+  /** The engine this store was made from. */
+  get engine(): Engine {
+    return this.#engine;
+  }
+
+  /** Whether {@linkcode close} has been called. */
+  get closed(): boolean {
+    return this.#pointer === null;
+  }
+
+  /** The native `wasmtime_context_t*`; throws if the store is closed. */
+  get context(): Deno.PointerObject {
+    if (this.#pointer === null) throwDisposed("store");
+    return this.#context;
+  }
+
+  /** Sets the fuel left for wasm in this store. */
+  setFuel(fuel: bigint): void {
+    if (fuel < 0n || fuel >= 1n << 64n) {
+      throw new RangeError(`fuel must be a u64, got ${fuel}`);
+    }
+    const error = wasmtime().wasmtime_context_set_fuel(this.context, fuel);
+    if (error !== null) throwError("WasmtimeError", "cannot set fuel", error);
+  }
+
+  /** The fuel left in this store. */
+  getFuel(): bigint {
+    const error = wasmtime().wasmtime_context_get_fuel(this.context, this.#fuelOutPointer);
+    if (error !== null) throwError("WasmtimeError", "cannot read fuel", error);
+    return this.#fuelOut[0];
+  }
+
+  /**
+   * Deletes the store with its instances; host memories are released through
+   * their creator. Idempotent.
+   */
+  close(): void {
+    if (this.#pointer === null) return;
+    const pointer = this.#pointer;
+    this.#pointer = null;
+    wasmtime().wasmtime_store_delete(pointer);
+    untrackHandle("store");
+    this.#engine.release();
+  }
+
+  /** Same as {@linkcode close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
