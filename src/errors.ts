@@ -18,7 +18,9 @@
  *   wasm trap of that name.
  * - `Trap`: any other wasm trap; {@linkcode PiecrustError.trapCode} has its code.
  * - `HostError`: a host function threw; the thrown value is the `cause`.
- * - `MemoryError`: a host memory could not be reserved, mapped or grown.
+ * - `MemoryError`: a host memory could not be reserved, mapped, grown,
+ *   snapshotted or reverted.
+ * - `ValidationError`: bytes do not form a valid archive of the expected type.
  * - `Disposed`: the object was used after it was closed.
  * - `WasmtimeError`: any other error reported by wasmtime.
  */
@@ -36,6 +38,7 @@ export type ErrorKind =
   | "Trap"
   | "HostError"
   | "MemoryError"
+  | "ValidationError"
   | "Disposed"
   | "WasmtimeError";
 
