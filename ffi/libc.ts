@@ -29,6 +29,11 @@ export const libcSymbols = {
   pread: { parameters: ["i32", "pointer", "usize", "i64"], result: "isize" },
   /** ssize_t pwrite(int fd, const void* buf, size_t count, off_t offset) */
   pwrite: { parameters: ["i32", "pointer", "usize", "i64"], result: "isize" },
+  /**
+   * int ioctl(int fd, unsigned long request, void* arg). Variadic in C; with
+   * only integer arguments the SysV call is the same as a fixed one.
+   */
+  ioctl: { parameters: ["i32", "u64", "pointer"], result: "i32" },
   /** int fsync(int fd) */
   fsync: { parameters: ["i32"], result: "i32" },
   /** void* memcpy(void* dest, const void* src, size_t n) */
@@ -72,7 +77,31 @@ export const OpenFlags = {
   CREAT: 0o100,
   EXCL: 0o200,
   TRUNC: 0o1000,
+  DIRECTORY: 0o200000,
   CLOEXEC: 0o2000000,
+  /** An unnamed file in the given directory, gone when its last descriptor closes. */
+  TMPFILE: 0o20200000,
+} as const;
+
+/**
+ * `PAGEMAP_SCAN` (Linux 6.7+, `<linux/fs.h>`): `_IOWR('f', 16, struct
+ * pm_scan_arg)`, an ioctl on `/proc/self/pagemap` that walks page tables and
+ * returns only the ranges whose page categories match.
+ */
+export const PAGEMAP_SCAN = 0xc060_6610n;
+
+/** `struct pm_scan_arg` is twelve u64 fields: size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted, category_mask, category_anyof_mask, return_mask. */
+export const PM_SCAN_ARG_SIZE = 96;
+
+/** `struct page_region` is three u64 fields: start, end, categories. */
+export const PAGE_REGION_SIZE = 24;
+
+/** Page categories of `PAGEMAP_SCAN` (`<linux/fs.h>`). */
+export const PageCategory = {
+  FILE: 1n << 2n,
+  PRESENT: 1n << 3n,
+  SWAPPED: 1n << 4n,
+  PFNZERO: 1n << 5n,
 } as const;
 
 /** `mmap`'s failure value, `(void*)-1`. */

@@ -1,7 +1,7 @@
 /** Shared test helpers. */
 
 import assert from "node:assert/strict";
-import { liveHandles } from "../src/engine/_native.ts";
+import { liveHandles } from "../src/handles.ts";
 
 /** Asserts that every engine, store, module and linker has been closed. */
 export function assertNoLiveHandles(): void {
@@ -18,4 +18,17 @@ export function assertThrowsKind(fn: () => unknown, kind: string): Error & { kin
     return error as Error & { kind: string };
   }
   assert.fail(`expected a ${kind} error, but nothing was thrown`);
+}
+
+/**
+ * Asserts that two byte arrays are equal, reporting the first difference
+ * (node's deepEqual diff of large arrays takes minutes).
+ */
+export function assertBytes(actual: Uint8Array, expected: Uint8Array, message = ""): void {
+  assert.equal(actual.length, expected.length, `${message} length`);
+  for (let i = 0; i < actual.length; i++) {
+    if (actual[i] !== expected[i]) {
+      assert.fail(`${message} bytes differ at ${i}: ${actual[i]} !== ${expected[i]}`);
+    }
+  }
 }

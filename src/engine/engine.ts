@@ -6,7 +6,8 @@
 
 import { wasmtime } from "../../ffi/library.ts";
 import { PiecrustError } from "../errors.ts";
-import { throwDisposed, trackHandle, untrackHandle } from "./_native.ts";
+import { throwDisposed } from "./_native.ts";
+import { trackHandle, untrackHandle } from "../handles.ts";
 import { type HostMemoryCreator, MemoryCreatorBridge } from "./memory_creator.ts";
 
 const KiB = 1024;

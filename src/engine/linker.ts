@@ -25,10 +25,9 @@ import {
   setPendingHostError,
   throwDisposed,
   throwError,
-  trackHandle,
-  untrackHandle,
   utf8,
 } from "./_native.ts";
+import { trackHandle, untrackHandle } from "../handles.ts";
 import type { Engine } from "./engine.ts";
 import type { FuncType, ValType } from "./func.ts";
 import { Instance } from "./instance.ts";

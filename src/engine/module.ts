@@ -14,9 +14,8 @@ import {
   takeErrorMessage,
   throwDisposed,
   throwError,
-  trackHandle,
-  untrackHandle,
 } from "./_native.ts";
+import { trackHandle, untrackHandle } from "../handles.ts";
 import type { Engine } from "./engine.ts";
 
 /**

@@ -6,7 +6,8 @@
 
 import { wasmtime } from "../../ffi/library.ts";
 import { PiecrustError } from "../errors.ts";
-import { pointerOf, throwDisposed, throwError, trackHandle, untrackHandle } from "./_native.ts";
+import { pointerOf, throwDisposed, throwError } from "./_native.ts";
+import { trackHandle, untrackHandle } from "../handles.ts";
 import type { Engine } from "./engine.ts";
 
 /**

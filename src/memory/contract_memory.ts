@@ -1,0 +1,501 @@
+/**
+ * {@linkcode ContractMemory}: a contract's linear memory, mapped
+ * copy-on-write from immutable files, with exact write tracking and nested
+ * snapshots.
+ *
+ * @module
+ */
+
+import { Madvise, MapFlags, OpenFlags, ProtFlags } from "../../ffi/libc.ts";
+import { libc } from "../../ffi/library.ts";
+import type { HostMemory, MemoryRequest } from "../engine/memory_creator.ts";
+import { PiecrustError } from "../errors.ts";
+import { trackHandle, untrackHandle } from "../handles.ts";
+import { at, checkMapped, osError } from "./_os.ts";
+import { OS_PAGE_SIZE, writeScanner } from "./write_scanner.ts";
+
+/** The wasm page size, and the unit of lengths, file mappings and written pages. */
+export const WASM_PAGE_SIZE = 65536;
+
+const OS_PAGES_PER_WASM_PAGE = WASM_PAGE_SIZE / OS_PAGE_SIZE;
+
+/** A run of committed pages: `byteLength` bytes of `path` from `fileOffset`, at `memoryOffset`. */
+export interface MemoryFileMapping {
+  /** An immutable file; it is mapped, so it must never be modified or truncated. */
+  path: string;
+  /** Offset in the file; a multiple of 4 KiB. */
+  fileOffset: number;
+  /** Offset in the memory; a multiple of 64 KiB. */
+  memoryOffset: number;
+  /** Bytes to map; a multiple of 64 KiB, within the file. */
+  byteLength: number;
+}
+
+/** Options of {@linkcode ContractMemory}. */
+export interface ContractMemoryOptions {
+  /** Accessible bytes at first; a multiple of 64 KiB. Default 0. */
+  byteLength?: number;
+  /** The most bytes the memory may grow to; a multiple of 64 KiB. Default: the reservation. */
+  maxByteLength?: number;
+  /** Committed pages, mapped copy-on-write; everything else reads as zero. Default none. */
+  files?: readonly MemoryFileMapping[];
+  /**
+   * Directory for the memory's overlay file: an unnamed file that holds the
+   * page versions written before each snapshot. Default: `TMPDIR`, else `/tmp`.
+   */
+  scratchDirectory?: string;
+}
+
+/**
+ * Where an OS page's bytes come from: `source id × 2^32 + page index in that
+ * source`. Id 0 is the zero page, id 1 the overlay file, ids from 2 the
+ * committed files.
+ */
+type Source = number;
+const ZERO: Source = 0;
+const OVERLAY_ID = 1;
+const SOURCE_STRIDE = 2 ** 32;
+
+/** A snapshot point: the length then, and the source then of every page remapped since. */
+interface Frame {
+  byteLength: number;
+  saved: Map<number, Source>;
+}
+
+function checkMultiple(name: string, value: number, unit: number): void {
+  if (!Number.isSafeInteger(value) || value < 0 || value % unit !== 0) {
+    throw new RangeError(`${name} must be a non-negative multiple of ${unit}, got ${value}`);
+  }
+}
+
+/**
+ * A contract's linear memory.
+ *
+ * The whole reservation is mapped `PROT_NONE`, and the first
+ * {@linkcode byteLength} bytes are accessible: wasm and the host trap (or
+ * fail their bounds checks) beyond it. Committed pages are mapped
+ * `MAP_PRIVATE` from their immutable files, so writes never reach the files:
+ * the kernel copies a page on its first write, and the memory finds written
+ * pages in the page tables ({@linkcode WriteScanner}).
+ *
+ * {@linkcode snapshot}, {@linkcode revert} and {@linkcode apply} nest to any
+ * depth. A snapshot flushes the pages written since the previous point into
+ * the overlay file and maps them from there, so every page is file-backed
+ * again and the next write is seen; revert maps the pages written since its
+ * snapshot back to the sources they had then (no copying) and restores the
+ * length; apply keeps the changes. Each costs in proportion to the pages
+ * written since its snapshot, never to the size of the memory.
+ *
+ * @example
+ * ```ts
+ * import { ContractMemory } from "./contract_memory.ts";
+ *
+ * using memory = new ContractMemory(2 ** 32, { byteLength: 65536 });
+ * memory.snapshot();
+ * memory.view()[10] = 42;
+ * memory.revert();
+ * console.log(memory.view()[10]); // 0
+ * ```
+ */
+export class ContractMemory {
+  /** Address of byte 0; never changes. */
+  readonly base: bigint;
+  /** Bytes of address space reserved from {@linkcode base}. */
+  readonly reservation: number;
+  /** The most bytes {@linkcode grow} allows. */
+  readonly maxByteLength: number;
+  #byteLength: number;
+  #closed = false;
+  #attached = 0;
+  #view: Uint8Array | undefined;
+  /** File descriptors by source id; index 0 (zero pages) is unused. */
+  readonly #fds: number[] = [-1];
+  readonly #files: { memoryPage: number; pages: number; source: Source }[] = [];
+  #overlayPages = 0;
+  /** Sources of the pages that differ from their committed source. */
+  readonly #current = new Map<number, Source>();
+  readonly #frames: Frame[] = [];
+
+  /**
+   * Reserves `reservation` bytes of address space and maps the committed
+   * files. Throws a `MemoryError` if the kernel refuses, and a `RangeError`
+   * for misaligned sizes or mappings outside the memory or their file.
+   */
+  constructor(reservation: number, options: ContractMemoryOptions = {}) {
+    checkMultiple("reservation", reservation, WASM_PAGE_SIZE);
+    const byteLength = options.byteLength ?? 0;
+    const maxByteLength = options.maxByteLength ?? reservation;
+    checkMultiple("byteLength", byteLength, WASM_PAGE_SIZE);
+    checkMultiple("maxByteLength", maxByteLength, WASM_PAGE_SIZE);
+    if (maxByteLength > reservation || byteLength > maxByteLength) {
+      throw new RangeError(
+        `need byteLength ${byteLength} <= maxByteLength ${maxByteLength} <= reservation ${reservation}`,
+      );
+    }
+    const files = [...(options.files ?? [])].sort((a, b) => a.memoryOffset - b.memoryOffset);
+    let end = 0;
+    for (const file of files) {
+      checkMultiple("fileOffset", file.fileOffset, OS_PAGE_SIZE);
+      checkMultiple("memoryOffset", file.memoryOffset, WASM_PAGE_SIZE);
+      checkMultiple("byteLength", file.byteLength, WASM_PAGE_SIZE);
+      if (file.memoryOffset < end || file.memoryOffset + file.byteLength > maxByteLength) {
+        throw new RangeError(`file mappings overlap or exceed the memory (${file.path})`);
+      }
+      end = file.memoryOffset + file.byteLength;
+    }
+
+    const lib = libc();
+    this.base = checkMapped(
+      lib.mmap(
+        null,
+        BigInt(reservation),
+        ProtFlags.NONE,
+        MapFlags.PRIVATE | MapFlags.ANONYMOUS | MapFlags.NORESERVE,
+        -1,
+        0n,
+      ),
+      `reserving ${reservation} bytes`,
+    );
+    this.reservation = reservation;
+    this.maxByteLength = maxByteLength;
+    this.#byteLength = 0;
+    trackHandle("memory");
+    try {
+      // A huge page would make a one-byte write dirty 2 MiB at once.
+      lib.madvise(at(this.base), BigInt(reservation), Madvise.NOHUGEPAGE);
+      this.#openOverlay(options.scratchDirectory ?? Deno.env.get("TMPDIR") ?? "/tmp");
+      this.#protect(0, byteLength, ProtFlags.READ | ProtFlags.WRITE);
+      this.#byteLength = byteLength;
+      for (const file of files) this.#mapFile(file);
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  /** Bytes currently accessible. */
+  get byteLength(): number {
+    return this.#byteLength;
+  }
+
+  /** Open snapshots. */
+  get depth(): number {
+    return this.#frames.length;
+  }
+
+  /**
+   * A view of the accessible bytes, aliasing the memory. It becomes invalid
+   * when the length changes ({@linkcode grow}, {@linkcode revert}): fetch a
+   * new one after those, never keep one across calls into wasm.
+   */
+  view(): Uint8Array {
+    this.#checkOpen();
+    if (this.#view === undefined || this.#view.byteLength !== this.#byteLength) {
+      this.#view = this.#byteLength === 0
+        ? new Uint8Array(0)
+        : new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(at(this.base)!, this.#byteLength));
+    }
+    return this.#view;
+  }
+
+  /** Makes `newByteLength` bytes accessible; throws a `MemoryError` past the maximum. */
+  grow(newByteLength: number): void {
+    this.#checkOpen();
+    checkMultiple("newByteLength", newByteLength, WASM_PAGE_SIZE);
+    if (newByteLength > this.maxByteLength) {
+      throw new PiecrustError(
+        "MemoryError",
+        `cannot grow to ${newByteLength} bytes: the maximum is ${this.maxByteLength}`,
+      );
+    }
+    if (newByteLength <= this.#byteLength) return;
+    this.#protect(this.#byteLength, newByteLength, ProtFlags.READ | ProtFlags.WRITE);
+    this.#byteLength = newByteLength;
+  }
+
+  /** Starts a snapshot point that {@linkcode revert} returns to. */
+  snapshot(): void {
+    this.#checkOpen();
+    this.#flush();
+    this.#frames.push({ byteLength: this.#byteLength, saved: new Map() });
+  }
+
+  /**
+   * Returns contents and length to the latest open snapshot and closes it.
+   * Throws a `MemoryError` if no snapshot is open.
+   */
+  revert(): void {
+    this.#checkOpen();
+    const frame = this.#frames.pop();
+    if (frame === undefined) {
+      throw new PiecrustError("MemoryError", "revert without an open snapshot");
+    }
+    const pages = new Set(frame.saved.keys());
+    this.#forEachWrittenPage((page) => pages.add(page));
+    const sorted = [...pages].sort((a, b) => a - b);
+    const targets = sorted.map((page) =>
+      frame.saved.get(page) ?? this.#current.get(page) ?? this.#committedSource(page)
+    );
+    this.#remap(sorted, targets, frame.byteLength);
+    for (let i = 0; i < sorted.length; i++) {
+      if (targets[i] === this.#committedSource(sorted[i])) this.#current.delete(sorted[i]);
+      else this.#current.set(sorted[i], targets[i]);
+    }
+    if (frame.byteLength < this.#byteLength) {
+      this.#protect(frame.byteLength, this.#byteLength, ProtFlags.NONE);
+      this.#byteLength = frame.byteLength;
+    }
+  }
+
+  /**
+   * Keeps the changes since the latest open snapshot and closes it; an
+   * enclosing snapshot can still revert them. Throws a `MemoryError` if no
+   * snapshot is open.
+   */
+  apply(): void {
+    this.#checkOpen();
+    const frame = this.#frames.pop();
+    if (frame === undefined) {
+      throw new PiecrustError("MemoryError", "apply without an open snapshot");
+    }
+    const below = this.#frames.at(-1);
+    if (below === undefined) return;
+    // The enclosing frame keeps its own, older source for a page it already saved.
+    for (const [page, source] of frame.saved) {
+      if (!below.saved.has(page)) below.saved.set(page, source);
+    }
+  }
+
+  /**
+   * Indices of the 64 KiB pages written since the memory was opened and not
+   * reverted, ascending. Same-value writes count; reads never do.
+   */
+  writtenPages(): number[] {
+    this.#checkOpen();
+    const pages = new Set<number>();
+    for (const page of this.#current.keys()) pages.add(Math.floor(page / OS_PAGES_PER_WASM_PAGE));
+    this.#forEachWrittenPage((page) => pages.add(Math.floor(page / OS_PAGES_PER_WASM_PAGE)));
+    return [...pages].sort((a, b) => a - b);
+  }
+
+  /**
+   * This memory as wasmtime's host memory for one instance: validates that
+   * the reservation covers what compiled code assumes (reservation + guard)
+   * and grows to the module's minimum. The memory stays open after wasmtime
+   * releases it; {@linkcode close} refuses while an instance still uses it.
+   */
+  attach(request: MemoryRequest): HostMemory {
+    this.#checkOpen();
+    if (request.reserved + request.guard > this.reservation) {
+      throw new PiecrustError(
+        "MemoryError",
+        `the engine needs ${request.reserved + request.guard} bytes reserved per memory, ` +
+          `this memory has ${this.reservation}`,
+      );
+    }
+    if (request.minimum > this.#byteLength) this.grow(request.minimum);
+    this.#attached++;
+    const memory = this;
+    let released = false;
+    return {
+      base: this.base,
+      get byteLength(): number {
+        return memory.#byteLength;
+      },
+      byteCapacity: Math.min(this.maxByteLength, request.reserved),
+      grow(newByteLength: number): void {
+        memory.grow(newByteLength);
+      },
+      release(): void {
+        if (!released) memory.#attached--;
+        released = true;
+      },
+    };
+  }
+
+  /** Unmaps the memory and closes its files. Idempotent; refuses while attached. */
+  close(): void {
+    if (this.#closed) return;
+    if (this.#attached > 0) {
+      throw new PiecrustError("MemoryError", "the memory is still used by a wasm instance");
+    }
+    this.#closed = true;
+    this.#view = undefined;
+    const lib = libc();
+    lib.munmap(at(this.base), BigInt(this.reservation));
+    for (const fd of this.#fds) if (fd >= 0) lib.close(fd);
+    untrackHandle("memory");
+  }
+
+  /** Same as {@linkcode close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) {
+      throw new PiecrustError("Disposed", "the contract memory was used after it was closed");
+    }
+  }
+
+  #openOverlay(directory: string): void {
+    const lib = libc();
+    const path = new TextEncoder().encode(`${directory}\0`);
+    let fd = lib.open(path, OpenFlags.TMPFILE | OpenFlags.RDWR | OpenFlags.CLOEXEC, 0o600);
+    if (fd < 0) {
+      // Some file systems have no O_TMPFILE: make a named file and unlink it at once.
+      const named = Deno.makeTempFileSync({ dir: directory, prefix: "piecrust-overlay-" });
+      fd = lib.open(
+        new TextEncoder().encode(`${named}\0`),
+        OpenFlags.RDWR | OpenFlags.CLOEXEC,
+        0,
+      );
+      Deno.removeSync(named);
+      if (fd < 0) throw osError(`opening an overlay file in ${directory}`);
+    }
+    this.#fds.push(fd);
+  }
+
+  #mapFile(file: MemoryFileMapping): void {
+    const size = Deno.statSync(file.path).size;
+    if (file.fileOffset + file.byteLength > size) {
+      // Mapping past the end of a file would kill the process with SIGBUS on access.
+      throw new RangeError(
+        `${file.path} has ${size} bytes; cannot map ${file.byteLength} from ${file.fileOffset}`,
+      );
+    }
+    const fd = libc().open(
+      new TextEncoder().encode(`${file.path}\0`),
+      OpenFlags.RDONLY | OpenFlags.CLOEXEC,
+      0,
+    );
+    if (fd < 0) throw osError(`opening ${file.path}`);
+    const id = this.#fds.length;
+    this.#fds.push(fd);
+    const source = id * SOURCE_STRIDE + file.fileOffset / OS_PAGE_SIZE;
+    const memoryPage = file.memoryOffset / OS_PAGE_SIZE;
+    const pages = file.byteLength / OS_PAGE_SIZE;
+    this.#files.push({ memoryPage, pages, source });
+    this.#mapRun(memoryPage, pages, source);
+  }
+
+  /** The committed source of OS page `page`: its file's page, or the zero page. */
+  #committedSource(page: number): Source {
+    const files = this.#files;
+    let low = 0;
+    let high = files.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      const file = files[middle];
+      if (page < file.memoryPage) high = middle - 1;
+      else if (page >= file.memoryPage + file.pages) low = middle + 1;
+      else return file.source + (page - file.memoryPage);
+    }
+    return ZERO;
+  }
+
+  #forEachWrittenPage(onPage: (page: number) => void): void {
+    writeScanner().scan(this.base, this.#byteLength, (offset, count) => {
+      const first = offset / OS_PAGE_SIZE;
+      for (let page = first; page < first + count; page++) onPage(page);
+    });
+  }
+
+  /**
+   * Moves the pages written since the last snapshot point into the overlay
+   * file and maps them from there, recording their previous sources in the
+   * innermost frame.
+   */
+  #flush(): void {
+    const frame = this.#frames.at(-1);
+    const overlay = this.#fds[OVERLAY_ID];
+    writeScanner().scan(this.base, this.#byteLength, (offset, count) => {
+      const bytes = count * OS_PAGE_SIZE;
+      const written = libc().pwrite(
+        overlay,
+        at(this.base + BigInt(offset)),
+        BigInt(bytes),
+        BigInt(this.#overlayPages * OS_PAGE_SIZE),
+      );
+      if (Number(written) !== bytes) throw osError("writing the overlay file");
+      const first = offset / OS_PAGE_SIZE;
+      const source = OVERLAY_ID * SOURCE_STRIDE + this.#overlayPages;
+      this.#mapRun(first, count, source);
+      this.#overlayPages += count;
+      for (let i = 0; i < count; i++) {
+        const page = first + i;
+        if (frame !== undefined && !frame.saved.has(page)) {
+          frame.saved.set(page, this.#current.get(page) ?? this.#committedSource(page));
+        }
+        this.#current.set(page, source + i);
+      }
+    });
+  }
+
+  /** Maps each page of ascending `pages` from `targets[i]`, coalescing runs. */
+  #remap(pages: number[], targets: Source[], byteLengthAfter: number): void {
+    let i = 0;
+    while (i < pages.length) {
+      let count = 1;
+      while (
+        i + count < pages.length &&
+        pages[i + count] === pages[i] + count &&
+        targets[i + count] === (targets[i] === ZERO ? ZERO : targets[i] + count)
+      ) count++;
+      this.#mapRun(pages[i], count, targets[i], byteLengthAfter);
+      i += count;
+    }
+  }
+
+  /** Maps `count` OS pages from `page` onto `source`, accessible below `byteLength`. */
+  #mapRun(page: number, count: number, source: Source, byteLength = this.#byteLength): void {
+    const offset = page * OS_PAGE_SIZE;
+    const accessibleEnd = Math.min(offset + count * OS_PAGE_SIZE, byteLength);
+    if (accessibleEnd > offset && accessibleEnd < offset + count * OS_PAGE_SIZE) {
+      // A run that straddles the length: map both parts with their own protection.
+      const split = (accessibleEnd - offset) / OS_PAGE_SIZE;
+      this.#mapRun(page, split, source, byteLength);
+      this.#mapRun(page + split, count - split, source === ZERO ? ZERO : source + split, byteLength);
+      return;
+    }
+    const prot = accessibleEnd > offset ? ProtFlags.READ | ProtFlags.WRITE : ProtFlags.NONE;
+    const lib = libc();
+    const address = at(this.base + BigInt(offset));
+    const bytes = BigInt(count * OS_PAGE_SIZE);
+    if (source === ZERO) {
+      checkMapped(
+        lib.mmap(
+          address,
+          bytes,
+          prot,
+          MapFlags.PRIVATE | MapFlags.FIXED | MapFlags.ANONYMOUS | MapFlags.NORESERVE,
+          -1,
+          0n,
+        ),
+        "mapping zero pages",
+      );
+      lib.madvise(address, bytes, Madvise.NOHUGEPAGE);
+    } else {
+      const id = Math.floor(source / SOURCE_STRIDE);
+      const filePage = source - id * SOURCE_STRIDE;
+      checkMapped(
+        lib.mmap(
+          address,
+          bytes,
+          prot,
+          MapFlags.PRIVATE | MapFlags.FIXED,
+          this.#fds[id],
+          BigInt(filePage * OS_PAGE_SIZE),
+        ),
+        "mapping file pages",
+      );
+    }
+  }
+
+  #protect(from: number, to: number, prot: number): void {
+    if (to <= from) return;
+    if (libc().mprotect(at(this.base + BigInt(from)), BigInt(to - from), prot) !== 0) {
+      throw osError(`mprotect of bytes ${from}..${to}`);
+    }
+  }
+}

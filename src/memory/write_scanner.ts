@@ -1,0 +1,179 @@
+/**
+ * Finding the pages of a mapping that were written, from the kernel's own
+ * page tables.
+ *
+ * A page mapped `MAP_PRIVATE` from a file, or an untouched anonymous page,
+ * is replaced by a private anonymous page on its first write: the kernel's
+ * copy-on-write. So "written since the page was (re)mapped" is exactly
+ * "present, not file-backed and not the shared zero page" (or swapped out,
+ * which only private anonymous pages are). Same-value writes count, reads
+ * never do — the write semantics piecrust's state root needs.
+ *
+ * Linux 6.7+ answers with the `PAGEMAP_SCAN` ioctl, which walks only
+ * populated page tables and returns matching ranges, so a scan costs in
+ * proportion to the pages the process has touched, not to the size of the
+ * range. Older kernels fall back to reading one `/proc/self/pagemap` entry
+ * per page, which costs in proportion to the range.
+ *
+ * @module
+ */
+
+import {
+  OpenFlags,
+  PAGE_REGION_SIZE,
+  PageCategory,
+  PAGEMAP_SCAN,
+  PM_SCAN_ARG_SIZE,
+} from "../../ffi/libc.ts";
+import { libc } from "../../ffi/library.ts";
+import { PiecrustError } from "../errors.ts";
+import { errno, osError } from "./_os.ts";
+
+/** The OS page size that write tracking works at. */
+export const OS_PAGE_SIZE = 4096;
+
+/** Receives a run of written pages: `count` pages from byte offset `offset`. */
+export type WrittenRunCallback = (offset: number, count: number) => void;
+
+/** Which kernel interface a {@linkcode WriteScanner} uses. */
+export type ScanMethod = "pagemap-scan" | "pagemap-read";
+
+const REGIONS = 512;
+/** pagemap entry bits in the high word: 63 present, 62 swapped, 61 file/shared, 56 exclusive. */
+const PRESENT_HI = 1 << 31;
+const SWAPPED_HI = 1 << 30;
+const FILE_HI = 1 << 29;
+const EXCLUSIVE_HI = 1 << 24;
+const ENOTTY = 25;
+const EINVAL = 22;
+/** Entries read per pread in the fallback: 1 MiB of entries covers 512 MiB. */
+const FALLBACK_ENTRIES = 131072;
+
+/**
+ * Reports written pages of address ranges of this process. One per isolate;
+ * see {@linkcode writeScanner}.
+ */
+export class WriteScanner {
+  readonly #fd: number;
+  #method: ScanMethod;
+  readonly #arg = new BigUint64Array(new ArrayBuffer(PM_SCAN_ARG_SIZE));
+  readonly #argPointer = Deno.UnsafePointer.of(this.#arg);
+  readonly #regions = new BigUint64Array(new ArrayBuffer(REGIONS * PAGE_REGION_SIZE));
+  #entries: Uint32Array | undefined;
+
+  /** Opens `/proc/self/pagemap`; `method` forces an interface (tests use it). */
+  constructor(method?: ScanMethod) {
+    const fd = libc().open(
+      new TextEncoder().encode("/proc/self/pagemap\0"),
+      OpenFlags.RDONLY | OpenFlags.CLOEXEC,
+      0,
+    );
+    if (fd < 0) {
+      throw new PiecrustError(
+        "MemoryError",
+        `cannot open /proc/self/pagemap (errno ${errno()}): write tracking needs Linux ` +
+          "and read access to /proc/self/pagemap (--allow-read)",
+      );
+    }
+    this.#fd = fd;
+    this.#method = method ?? "pagemap-scan";
+    const arg = this.#arg;
+    arg[0] = BigInt(PM_SCAN_ARG_SIZE);
+    arg[5] = Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.#regions));
+    arg[6] = BigInt(REGIONS);
+    // Match: not file-backed, not the zero page, and present or swapped.
+    arg[8] = PageCategory.FILE | PageCategory.PFNZERO;
+    arg[9] = PageCategory.FILE | PageCategory.PFNZERO;
+    arg[10] = PageCategory.PRESENT | PageCategory.SWAPPED;
+    arg[11] = PageCategory.PRESENT;
+  }
+
+  /** The kernel interface in use. */
+  get method(): ScanMethod {
+    return this.#method;
+  }
+
+  /**
+   * Calls `onRun` for each run of written OS pages in
+   * `[start, start + length)`, in ascending order, with offsets relative to
+   * `start`. `start` and `length` must be multiples of 4 KiB.
+   */
+  scan(start: bigint, length: number, onRun: WrittenRunCallback): void {
+    if (length === 0) return;
+    if (this.#method === "pagemap-scan") {
+      if (this.#scanIoctl(start, length, onRun)) return;
+      this.#method = "pagemap-read";
+    }
+    this.#scanEntries(start, length, onRun);
+  }
+
+  /** Returns false if the kernel has no `PAGEMAP_SCAN`. */
+  #scanIoctl(start: bigint, length: number, onRun: WrittenRunCallback): boolean {
+    const arg = this.#arg;
+    const regions = this.#regions;
+    const end = start + BigInt(length);
+    let from = start;
+    while (from < end) {
+      arg[2] = from;
+      arg[3] = end;
+      const count = libc().ioctl(this.#fd, PAGEMAP_SCAN, this.#argPointer);
+      if (count < 0) {
+        const code = errno();
+        if (from === start && (code === ENOTTY || code === EINVAL)) return false;
+        throw osError("ioctl(PAGEMAP_SCAN)");
+      }
+      for (let i = 0; i < count; i++) {
+        const first = Number(regions[i * 3] - start);
+        onRun(first, Number(regions[i * 3 + 1] - start) / OS_PAGE_SIZE - first / OS_PAGE_SIZE);
+      }
+      // walk_end: the kernel stops early when the region buffer is full.
+      if (arg[4] <= from) throw new PiecrustError("MemoryError", "PAGEMAP_SCAN made no progress");
+      from = arg[4];
+    }
+    return true;
+  }
+
+  #scanEntries(start: bigint, length: number, onRun: WrittenRunCallback): void {
+    this.#entries ??= new Uint32Array(new ArrayBuffer(FALLBACK_ENTRIES * 8));
+    const entries = this.#entries;
+    const entriesPointer = Deno.UnsafePointer.of(entries);
+    const pages = length / OS_PAGE_SIZE;
+    let runStart = -1;
+    for (let done = 0; done < pages; done += FALLBACK_ENTRIES) {
+      const batch = Math.min(FALLBACK_ENTRIES, pages - done);
+      const offset = (start / BigInt(OS_PAGE_SIZE) + BigInt(done)) * 8n;
+      const read = libc().pread(this.#fd, entriesPointer, BigInt(batch * 8), offset);
+      if (Number(read) !== batch * 8) throw osError("pread(/proc/self/pagemap)");
+      for (let i = 0; i < batch; i++) {
+        const hi = entries[i * 2 + 1];
+        const written = (hi & SWAPPED_HI) !== 0 ||
+          ((hi & PRESENT_HI) !== 0 && (hi & FILE_HI) === 0 && (hi & EXCLUSIVE_HI) !== 0);
+        const page = done + i;
+        if (written && runStart < 0) runStart = page;
+        else if (!written && runStart >= 0) {
+          onRun(runStart * OS_PAGE_SIZE, page - runStart);
+          runStart = -1;
+        }
+      }
+    }
+    if (runStart >= 0) onRun(runStart * OS_PAGE_SIZE, pages - runStart);
+  }
+}
+
+let scanner: WriteScanner | undefined;
+
+/** The isolate's write scanner, opened on first use. */
+export function writeScanner(): WriteScanner {
+  scanner ??= new WriteScanner();
+  return scanner;
+}
+
+/**
+ * Replaces the isolate's write scanner, e.g. to force the fallback interface
+ * in tests. Returns the previous one.
+ */
+export function setWriteScanner(replacement: WriteScanner): WriteScanner | undefined {
+  const previous = scanner;
+  scanner = replacement;
+  return previous;
+}

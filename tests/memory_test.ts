@@ -1,0 +1,522 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { watFixture } from "../contracts/wat.ts";
+import { Engine, Linker, Module, Store } from "../src/engine/mod.ts";
+import { ContractMemory, WASM_PAGE_SIZE } from "../src/memory/mod.ts";
+import {
+  type ScanMethod,
+  setWriteScanner,
+  WriteScanner,
+} from "../src/memory/write_scanner.ts";
+import { assertBytes, assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+
+const PAGE = WASM_PAGE_SIZE;
+const GiB = 2 ** 30;
+/** As in the reference tests: a 4 GiB memory, all of it accessible. */
+const N_PAGES = 65536;
+const OFFSET = PAGE / 2 + PAGE;
+const DIRT = new Uint8Array(2 * PAGE).fill(42);
+const DIRT2 = new Uint8Array(2 * PAGE).fill(43);
+
+function newMemory(): ContractMemory {
+  return new ContractMemory(N_PAGES * PAGE, { byteLength: N_PAGES * PAGE });
+}
+
+/** Runs `body` with each write-scanning interface, and checks nothing leaked. */
+function forEachScanner(name: string, body: () => void): void {
+  for (const method of ["pagemap-scan", "pagemap-read"] as ScanMethod[]) {
+    Deno.test(`${name} (${method})`, () => {
+      const previous = setWriteScanner(new WriteScanner(method));
+      try {
+        body();
+      } finally {
+        if (previous !== undefined) setWriteScanner(previous);
+      }
+      assertNoLiveHandles();
+    });
+  }
+}
+
+function region(memory: ContractMemory, offset: number, length: number): Uint8Array {
+  return memory.view().subarray(offset, offset + length);
+}
+
+/**
+ * The reference implementation always has a base snapshot: applying it does
+ * nothing and reverting it resets the memory to its initial state. This
+ * adapter gives the ported scenarios that base on top of our explicit frames,
+ * where a revert without a snapshot is an error.
+ */
+class WithBaseSnapshot {
+  constructor(readonly memory: ContractMemory) {
+    memory.snapshot();
+  }
+  get mem(): Uint8Array {
+    return this.memory.view();
+  }
+  snap(): void {
+    this.memory.snapshot();
+  }
+  apply(): void {
+    if (this.memory.depth > 1) this.memory.apply();
+  }
+  revert(): void {
+    this.memory.revert();
+    if (this.memory.depth === 0) this.memory.snapshot();
+  }
+}
+
+// --- Scenarios of the reference memory library (crumbles) -------------------------
+
+forEachScanner("ContractMemory tracks the pages of a write", () => {
+  using memory = newMemory();
+  region(memory, OFFSET, DIRT.length).set(DIRT);
+  assertBytes(region(memory, OFFSET, DIRT.length), DIRT);
+  assert.deepEqual(memory.writtenPages(), [1, 2, 3]);
+});
+
+forEachScanner("ContractMemory.revert restores what was written before the snapshot", () => {
+  using memory = newMemory();
+  region(memory, OFFSET, DIRT.length).set(DIRT);
+  memory.snapshot();
+  assertBytes(region(memory, OFFSET, DIRT.length), DIRT);
+  region(memory, OFFSET, DIRT.length).fill(0);
+  memory.revert();
+  assertBytes(region(memory, OFFSET, DIRT.length), DIRT);
+  assert.deepEqual(memory.writtenPages(), [1, 2, 3]);
+});
+
+forEachScanner("ContractMemory.revert undoes nested snapshots one at a time", () => {
+  using memory = newMemory();
+  region(memory, OFFSET, DIRT.length).set(DIRT);
+  memory.snapshot();
+  region(memory, OFFSET, DIRT2.length).set(DIRT2);
+  memory.snapshot();
+  assertBytes(region(memory, OFFSET, DIRT2.length), DIRT2);
+  memory.revert();
+  assertBytes(region(memory, OFFSET, DIRT2.length), DIRT2);
+  memory.revert();
+  assertBytes(region(memory, OFFSET, DIRT.length), DIRT);
+  assert.deepEqual(memory.writtenPages(), [1, 2, 3]);
+});
+
+forEachScanner("ContractMemory.apply keeps the writes since the snapshot", () => {
+  using memory = newMemory();
+  region(memory, OFFSET, DIRT.length).set(DIRT);
+  memory.snapshot();
+  region(memory, OFFSET, DIRT.length).fill(0);
+  memory.apply();
+  assertBytes(region(memory, OFFSET, DIRT.length), new Uint8Array(DIRT.length));
+  assert.deepEqual(memory.writtenPages(), [1, 2, 3]);
+  assertThrowsKind(() => memory.apply(), "MemoryError");
+});
+
+/** xorshift32, so the random scenario is the same on every run. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+}
+
+forEachScanner("ContractMemory apply, revert, apply matches the same writes applied", () => {
+  const N_WRITES = 64;
+  const next = random(0xdeadbeef);
+  const randomWrite = (): [number, number] => [
+    Math.floor(next() * N_PAGES * 16),
+    Math.floor(next() * 256),
+  ];
+  using memory = newMemory();
+  using alternative = newMemory();
+  memory.snapshot();
+  alternative.snapshot();
+  for (let i = 0; i < N_WRITES; i++) {
+    const [at, byte] = randomWrite();
+    memory.view()[at] = byte;
+    alternative.view()[at] = byte;
+  }
+  memory.apply();
+  alternative.apply();
+
+  memory.snapshot();
+  for (let i = 0; i < N_WRITES; i++) {
+    const [at, byte] = randomWrite();
+    memory.view()[at] = byte;
+  }
+  memory.revert();
+
+  memory.snapshot();
+  alternative.snapshot();
+  for (let i = 0; i < N_WRITES; i++) {
+    const [at, byte] = randomWrite();
+    memory.view()[at] = byte;
+    alternative.view()[at] = byte;
+  }
+  memory.apply();
+  alternative.apply();
+
+  const pages = memory.writtenPages();
+  assert.deepEqual(pages, alternative.writtenPages());
+  for (const page of pages) {
+    assertBytes(region(memory, page * PAGE, PAGE), region(alternative, page * PAGE, PAGE));
+  }
+});
+
+forEachScanner("ContractMemory reverts a transfer contract's call chain", () => {
+  // transfer: spend_and_execute → query → contract_to_contract → ... → stake panics.
+  using memory = newMemory();
+  const mem = (): Uint8Array => memory.view();
+  for (let i = 0; i < 50 * PAGE; i++) mem()[i] = i % 256;
+  const initial = region(memory, 0, 50 * PAGE).slice();
+  memory.snapshot(); // call_inner
+  memory.snapshot(); // query
+  memory.snapshot(); // contract_to_contract
+  const first: [number, number][] = [[1, 0xab], [2, 0xcd], [3, 0xef], [27, 0x12], [28, 0x34], [
+    30,
+    0x56,
+  ]];
+  for (const [page, value] of first) mem()[page * PAGE] = value;
+  memory.snapshot(); // contract_to_contract again
+  for (const [page, value] of first) assert.equal(mem()[page * PAGE], value);
+  mem()[1 * PAGE] = 0x11;
+  mem()[2 * PAGE] = 0x22;
+  mem()[3 * PAGE] = 0x33;
+  memory.revert();
+  for (const [page, value] of first) assert.equal(mem()[page * PAGE], value);
+  memory.revert();
+  assertBytes(region(memory, 0, 50 * PAGE), initial);
+  memory.revert();
+  assertBytes(region(memory, 0, 50 * PAGE), initial);
+  assert.equal(memory.depth, 1);
+});
+
+forEachScanner("ContractMemory snapshot, revert, revert, apply keeps the first call's writes", () => {
+  using memory = newMemory();
+  const length = 2 * PAGE;
+  const isFilled = (offset: number, size: number, value: number): boolean =>
+    region(memory, offset, size).every((byte) => byte === value);
+  memory.snapshot(); // 1: spend_and_execute
+  region(memory, 0, length).fill(0x11);
+  memory.snapshot(); // 2: prepare an inter-contract call
+  region(memory, 0, length).fill(0x22);
+  memory.snapshot(); // 3: balance query
+  region(memory, length, PAGE).fill(0x33);
+  memory.apply(); // the query returned
+  assert.ok(isFilled(length, PAGE, 0x33));
+  region(memory, 0, length).fill(0x44);
+  memory.snapshot(); // 4: stake
+  region(memory, 0, length).fill(0x55);
+  memory.revert(); // stake panicked
+  assert.ok(isFilled(0, length, 0x44));
+  memory.revert(); // back to before call 2
+  assert.ok(isFilled(0, length, 0x11));
+  assert.ok(isFilled(length, PAGE, 0));
+  memory.apply(); // spend_and_execute finished
+  assert.ok(isFilled(0, length, 0x11));
+  memory.snapshot(); // a new call sees the first call's state
+  assert.ok(isFilled(0, length, 0x11));
+  assert.deepEqual(memory.writtenPages(), [0, 1]);
+});
+
+forEachScanner("ContractMemory.apply preserves the earliest clean state", () => {
+  using memory = newMemory();
+  memory.snapshot();
+  memory.view()[2 * PAGE] = 0x11;
+  memory.snapshot(); // S1
+  memory.view()[2 * PAGE] = 0x22;
+  memory.snapshot(); // S2
+  memory.view()[2 * PAGE] = 0x33;
+  memory.apply(); // S2 folds into S1, which keeps its own, older source
+  assert.equal(memory.view()[2 * PAGE], 0x33);
+  memory.revert(); // back to S1: 0x11, not 0x22
+  assert.equal(memory.view()[2 * PAGE], 0x11);
+  memory.revert();
+  assert.equal(memory.view()[2 * PAGE], 0);
+  assert.deepEqual(memory.writtenPages(), []);
+});
+
+forEachScanner("ContractMemory.revert with more reverts than snapshots is an error", () => {
+  using memory = newMemory();
+  memory.snapshot();
+  memory.view()[0] = 1;
+  memory.snapshot();
+  memory.view()[0] = 2;
+  memory.revert();
+  memory.revert();
+  assert.equal(memory.view()[0], 0);
+  const error = assertThrowsKind(() => memory.revert(), "MemoryError");
+  assert.match(error.message, /revert without an open snapshot/);
+  assert.equal(memory.view()[0], 0);
+  memory.view()[0] = 10;
+  assert.deepEqual(memory.writtenPages(), [0]);
+});
+
+forEachScanner("ContractMemory unwinds snapshots taken without changes", () => {
+  using memory = new ContractMemory(PAGE, { byteLength: PAGE });
+  const port = new WithBaseSnapshot(memory);
+  port.mem[0] = 1;
+  port.snap();
+  port.snap();
+  port.mem[0] = 2;
+  port.snap();
+  assert.ok(port.mem.subarray(1).every((byte) => byte === 0));
+  port.revert();
+  assert.equal(port.mem[0], 2);
+  port.revert();
+  assert.equal(port.mem[0], 1);
+  port.revert();
+  assert.equal(port.mem[0], 1);
+});
+
+forEachScanner("ContractMemory unwinds unchanged snapshots of an untouched memory", () => {
+  using memory = new ContractMemory(PAGE, { byteLength: PAGE });
+  const port = new WithBaseSnapshot(memory);
+  port.snap();
+  port.snap();
+  port.mem[0] = 1;
+  port.snap();
+  port.revert();
+  assert.equal(port.mem[0], 1);
+  port.revert();
+  assert.equal(port.mem[0], 0);
+  port.revert();
+  assert.equal(port.mem[0], 0);
+});
+
+forEachScanner("ContractMemory mixes applies and reverts over a snapshot chain", () => {
+  using memory = new ContractMemory(PAGE, { byteLength: PAGE });
+  const port = new WithBaseSnapshot(memory);
+  port.snap();
+  port.mem[0] = 1;
+  port.snap();
+  port.mem[0] = 2;
+  port.snap();
+  port.mem[0] = 3;
+  port.snap();
+  port.apply();
+  assert.equal(port.mem[0], 3);
+  port.revert();
+  assert.equal(port.mem[0], 2);
+  for (let i = 0; i < 3; i++) {
+    port.apply();
+    assert.equal(port.mem[0], 2);
+  }
+  port.revert();
+  assert.equal(port.mem[0], 0);
+});
+
+forEachScanner("ContractMemory applies twice then reverts to an older value", () => {
+  using memory = new ContractMemory(PAGE, { byteLength: PAGE });
+  const port = new WithBaseSnapshot(memory);
+  port.snap();
+  port.mem[0] = 1;
+  port.snap();
+  port.mem[0] = 2;
+  port.snap();
+  port.mem[0] = 3;
+  port.snap();
+  port.apply();
+  port.apply();
+  assert.equal(port.mem[0], 3);
+  port.revert();
+  assert.equal(port.mem[0], 1);
+  port.apply();
+  port.apply();
+  assert.equal(port.mem[0], 1);
+});
+
+forEachScanner("ContractMemory keeps 99 nested snapshots straight", () => {
+  using memory = new ContractMemory(PAGE, { byteLength: PAGE });
+  const port = new WithBaseSnapshot(memory);
+  for (let i = 0; i < 99; i++) {
+    port.mem[0] = i + 1;
+    port.snap();
+  }
+  assert.equal(memory.depth, 100);
+  for (let i = 0; i < 10; i++) {
+    assert.equal(port.mem[0], 99);
+    assert.equal(memory.depth, 100 - i);
+    port.apply();
+  }
+  port.revert();
+  assert.equal(port.mem[0], 89);
+  port.revert();
+  assert.equal(port.mem[0], 88);
+  for (let i = 0; i < 88; i++) {
+    if (i % 2 === 0) {
+      port.apply();
+      assert.equal(port.mem[0], 88 - i);
+    } else {
+      port.revert();
+      assert.equal(port.mem[0], 88 - (i + 1));
+    }
+  }
+  assert.equal(port.mem[0], 0);
+});
+
+// --- Our own guarantees ---------------------------------------------------------------
+
+forEachScanner("ContractMemory.writtenPages counts same-value writes and never reads", () => {
+  using memory = new ContractMemory(GiB, { byteLength: 256 * PAGE });
+  const view = memory.view();
+  let sum = 0;
+  for (let page = 0; page < 256; page += 3) sum += view[page * PAGE + 100];
+  view[5 * PAGE] = 0; // same value as before
+  view[7 * PAGE + PAGE - 1] = 1; // last byte of a page
+  view[200 * PAGE + 4096 * 5] = 9; // a 4 KiB page inside a 64 KiB page
+  assert.equal(sum, 0);
+  assert.deepEqual(memory.writtenPages(), [5, 7, 200]);
+  memory.snapshot();
+  assert.deepEqual(memory.writtenPages(), [5, 7, 200], "a snapshot forgets no write");
+  view[9 * PAGE] = 1;
+  assert.deepEqual(memory.writtenPages(), [5, 7, 9, 200]);
+  memory.revert();
+  assert.deepEqual(memory.writtenPages(), [5, 7, 200]);
+});
+
+forEachScanner("ContractMemory maps committed files copy-on-write and never modifies them", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "piecrust-memory-" });
+  try {
+    const path = `${dir}/pages`;
+    const contents = new Uint8Array(3 * PAGE);
+    for (let i = 0; i < contents.length; i++) contents[i] = (i * 7) % 251;
+    Deno.writeFileSync(path, contents);
+    const digest = (): string => createHash("sha256").update(Deno.readFileSync(path)).digest("hex");
+    const before = digest();
+    {
+      using memory = new ContractMemory(GiB, {
+        byteLength: 8 * PAGE,
+        files: [{ path, fileOffset: PAGE, memoryOffset: 4 * PAGE, byteLength: 2 * PAGE }],
+        scratchDirectory: dir,
+      });
+      assertBytes(region(memory, 4 * PAGE, 2 * PAGE), contents.subarray(PAGE));
+      assert.ok(region(memory, 0, 4 * PAGE).every((byte) => byte === 0));
+      assert.deepEqual(memory.writtenPages(), [], "mapping and reading write nothing");
+
+      memory.snapshot();
+      region(memory, 4 * PAGE, 10).fill(0xff);
+      region(memory, 6 * PAGE, 10).fill(0xee);
+      assert.deepEqual(memory.writtenPages(), [4, 6]);
+      memory.snapshot();
+      region(memory, 5 * PAGE, 10).fill(0xdd);
+      memory.revert();
+      assertBytes(region(memory, 5 * PAGE, 10), contents.subarray(2 * PAGE, 2 * PAGE + 10));
+      memory.revert();
+      assertBytes(region(memory, 4 * PAGE, 2 * PAGE), contents.subarray(PAGE));
+      assert.deepEqual(memory.writtenPages(), []);
+      region(memory, 4 * PAGE, 3).fill(1);
+      assert.deepEqual(memory.writtenPages(), [4]);
+    }
+    assert.equal(digest(), before);
+    // The overlay file is unnamed: nothing but our file is left in the folder.
+    assert.deepEqual([...Deno.readDirSync(dir)].map((entry) => entry.name), ["pages"]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+forEachScanner("ContractMemory.revert restores the length after grow", () => {
+  using memory = new ContractMemory(GiB, { byteLength: PAGE, maxByteLength: 16 * PAGE });
+  memory.snapshot();
+  memory.grow(4 * PAGE);
+  memory.view()[3 * PAGE] = 7;
+  assert.equal(memory.byteLength, 4 * PAGE);
+  memory.revert();
+  assert.equal(memory.byteLength, PAGE);
+  assert.equal(memory.view().byteLength, PAGE);
+  memory.grow(4 * PAGE);
+  assert.equal(memory.view()[3 * PAGE], 0, "reverted growth comes back as zeros");
+  assert.deepEqual(memory.writtenPages(), []);
+  assertThrowsKind(() => memory.grow(17 * PAGE), "MemoryError");
+  assert.throws(() => memory.grow(PAGE + 1), RangeError);
+});
+
+Deno.test("ContractMemory rejects bad sizes and mappings", () => {
+  assert.throws(() => new ContractMemory(1000), RangeError);
+  assert.throws(() => new ContractMemory(PAGE, { byteLength: 2 * PAGE }), RangeError);
+  const dir = Deno.makeTempDirSync({ prefix: "piecrust-memory-" });
+  try {
+    Deno.writeFileSync(`${dir}/short`, new Uint8Array(PAGE));
+    const file = { path: `${dir}/short`, fileOffset: 0, memoryOffset: 0, byteLength: 2 * PAGE };
+    assert.throws(() => new ContractMemory(GiB, { files: [file] }), /cannot map/);
+    assert.throws(
+      () => new ContractMemory(GiB, { files: [{ ...file, path: `${dir}/missing` }] }),
+      Deno.errors.NotFound,
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+  const memory = new ContractMemory(PAGE, { byteLength: PAGE });
+  memory.close();
+  memory.close();
+  assertThrowsKind(() => memory.view(), "Disposed");
+  assertNoLiveHandles();
+});
+
+// --- Through wasmtime ------------------------------------------------------------------
+
+const memoryGrow = await watFixture("memory_grow");
+const memory64 = await watFixture("memory64");
+
+forEachScanner("ContractMemory backs a wasm instance and tracks its writes exactly", () => {
+  using memory = new ContractMemory(4 * GiB + 32 * 2 ** 20, { maxByteLength: 16 * PAGE });
+  {
+    using engine = new Engine({ memoryCreator: { newMemory: (request) => memory.attach(request) } });
+    using module = Module.compile(engine, memoryGrow);
+    using linker = new Linker(engine);
+    using store = new Store(engine);
+    store.setFuel(1_000_000n);
+    const instance = linker.instantiate(store, module);
+    // Instantiation grew the memory to the module's minimum and wrote its data segment.
+    assert.equal(memory.byteLength, PAGE);
+    assert.deepEqual(memory.writtenPages(), [0]);
+    assert.equal(new TextDecoder().decode(region(memory, 16, 8)), "piecrust");
+
+    memory.snapshot();
+    assert.equal(instance.getFunc("grow").callI32(3), 1);
+    assert.equal(instance.getFunc("poke").callI32(2 * PAGE + 9), 4);
+    assert.equal(instance.getFunc("poke").callI32(3 * PAGE + 9), 4);
+    assert.deepEqual(memory.writtenPages(), [0, 2, 3]);
+    assert.equal(memory.view()[2 * PAGE + 9], 0x2a);
+    memory.revert();
+    assert.equal(memory.byteLength, PAGE);
+    assert.deepEqual(memory.writtenPages(), [0]);
+
+    // wasm sees the restored bytes in a fresh instance and traps past the length.
+    using store2 = new Store(engine);
+    store2.setFuel(1_000_000n);
+    const again = linker.instantiate(store2, module);
+    assertThrowsKind(() => again.getFunc("poke").callI32(2 * PAGE), "MemoryOutOfBounds");
+    assert.equal(again.getFunc("grow").callI32(1), 1);
+    assert.equal(memory.view()[PAGE + 9], 0);
+    assertThrowsKind(() => memory.close(), "MemoryError");
+  }
+});
+
+Deno.test("ContractMemory lets a 64-bit memory grow past 4 GiB, sparsely", () => {
+  const reservation = 8 * GiB;
+  {
+    using memory = new ContractMemory(reservation + 32 * 2 ** 20, { maxByteLength: 6 * GiB });
+    using engine = new Engine({
+      memoryReservation: reservation,
+      memoryCreator: { newMemory: (request) => memory.attach(request) },
+    });
+    using module = Module.compile(engine, memory64);
+    using linker = new Linker(engine);
+    using store = new Store(engine);
+    store.setFuel(1_000_000n);
+    const instance = linker.instantiate(store, module);
+    const grow = instance.getFunc("grow");
+    const store8 = instance.getFunc("store8");
+    assert.deepEqual(grow.call(5n * BigInt(GiB / PAGE)), [1n]);
+    assert.equal(memory.byteLength, 5 * GiB + PAGE);
+    const address = 4.5 * GiB;
+    store8.call(BigInt(address), 77);
+    assert.deepEqual(instance.getFunc("load8").call(BigInt(address)), [77]);
+    assert.deepEqual(memory.writtenPages(), [address / PAGE]);
+  }
+  assertNoLiveHandles();
+});
