@@ -3,11 +3,7 @@ import { createHash } from "node:crypto";
 import { watFixture } from "../contracts/wat.ts";
 import { Engine, Linker, Module, Store } from "../src/engine/mod.ts";
 import { ContractMemory, WASM_PAGE_SIZE } from "../src/memory/mod.ts";
-import {
-  type ScanMethod,
-  setWriteScanner,
-  WriteScanner,
-} from "../src/memory/write_scanner.ts";
+import { type ScanMethod, setWriteScanner, WriteScanner } from "../src/memory/write_scanner.ts";
 import { assertBytes, assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
 
 const PAGE = WASM_PAGE_SIZE;
@@ -193,33 +189,36 @@ forEachScanner("ContractMemory reverts a transfer contract's call chain", () => 
   assert.equal(memory.depth, 1);
 });
 
-forEachScanner("ContractMemory snapshot, revert, revert, apply keeps the first call's writes", () => {
-  using memory = newMemory();
-  const length = 2 * PAGE;
-  const isFilled = (offset: number, size: number, value: number): boolean =>
-    region(memory, offset, size).every((byte) => byte === value);
-  memory.snapshot(); // 1: spend_and_execute
-  region(memory, 0, length).fill(0x11);
-  memory.snapshot(); // 2: prepare an inter-contract call
-  region(memory, 0, length).fill(0x22);
-  memory.snapshot(); // 3: balance query
-  region(memory, length, PAGE).fill(0x33);
-  memory.apply(); // the query returned
-  assert.ok(isFilled(length, PAGE, 0x33));
-  region(memory, 0, length).fill(0x44);
-  memory.snapshot(); // 4: stake
-  region(memory, 0, length).fill(0x55);
-  memory.revert(); // stake panicked
-  assert.ok(isFilled(0, length, 0x44));
-  memory.revert(); // back to before call 2
-  assert.ok(isFilled(0, length, 0x11));
-  assert.ok(isFilled(length, PAGE, 0));
-  memory.apply(); // spend_and_execute finished
-  assert.ok(isFilled(0, length, 0x11));
-  memory.snapshot(); // a new call sees the first call's state
-  assert.ok(isFilled(0, length, 0x11));
-  assert.deepEqual(memory.writtenPages(), [0, 1]);
-});
+forEachScanner(
+  "ContractMemory snapshot, revert, revert, apply keeps the first call's writes",
+  () => {
+    using memory = newMemory();
+    const length = 2 * PAGE;
+    const isFilled = (offset: number, size: number, value: number): boolean =>
+      region(memory, offset, size).every((byte) => byte === value);
+    memory.snapshot(); // 1: spend_and_execute
+    region(memory, 0, length).fill(0x11);
+    memory.snapshot(); // 2: prepare an inter-contract call
+    region(memory, 0, length).fill(0x22);
+    memory.snapshot(); // 3: balance query
+    region(memory, length, PAGE).fill(0x33);
+    memory.apply(); // the query returned
+    assert.ok(isFilled(length, PAGE, 0x33));
+    region(memory, 0, length).fill(0x44);
+    memory.snapshot(); // 4: stake
+    region(memory, 0, length).fill(0x55);
+    memory.revert(); // stake panicked
+    assert.ok(isFilled(0, length, 0x44));
+    memory.revert(); // back to before call 2
+    assert.ok(isFilled(0, length, 0x11));
+    assert.ok(isFilled(length, PAGE, 0));
+    memory.apply(); // spend_and_execute finished
+    assert.ok(isFilled(0, length, 0x11));
+    memory.snapshot(); // a new call sees the first call's state
+    assert.ok(isFilled(0, length, 0x11));
+    assert.deepEqual(memory.writtenPages(), [0, 1]);
+  },
+);
 
 forEachScanner("ContractMemory.apply preserves the earliest clean state", () => {
   using memory = newMemory();
@@ -464,7 +463,9 @@ const memory64 = await watFixture("memory64");
 forEachScanner("ContractMemory backs a wasm instance and tracks its writes exactly", () => {
   using memory = new ContractMemory(4 * GiB + 32 * 2 ** 20, { maxByteLength: 16 * PAGE });
   {
-    using engine = new Engine({ memoryCreator: { newMemory: (request) => memory.attach(request) } });
+    using engine = new Engine({
+      memoryCreator: { newMemory: (request) => memory.attach(request) },
+    });
     using module = Module.compile(engine, memoryGrow);
     using linker = new Linker(engine);
     using store = new Store(engine);

@@ -295,22 +295,9 @@ export class ContractMemory {
     }
     if (request.minimum > this.#byteLength) this.grow(request.minimum);
     this.#attached++;
-    const memory = this;
-    let released = false;
-    return {
-      base: this.base,
-      get byteLength(): number {
-        return memory.#byteLength;
-      },
-      byteCapacity: Math.min(this.maxByteLength, request.reserved),
-      grow(newByteLength: number): void {
-        memory.grow(newByteLength);
-      },
-      release(): void {
-        if (!released) memory.#attached--;
-        released = true;
-      },
-    };
+    return new Attachment(this, Math.min(this.maxByteLength, request.reserved), () => {
+      this.#attached--;
+    });
   }
 
   /** Unmaps the memory and closes its files. Idempotent; refuses while attached. */
@@ -455,7 +442,12 @@ export class ContractMemory {
       // A run that straddles the length: map both parts with their own protection.
       const split = (accessibleEnd - offset) / OS_PAGE_SIZE;
       this.#mapRun(page, split, source, byteLength);
-      this.#mapRun(page + split, count - split, source === ZERO ? ZERO : source + split, byteLength);
+      this.#mapRun(
+        page + split,
+        count - split,
+        source === ZERO ? ZERO : source + split,
+        byteLength,
+      );
       return;
     }
     const prot = accessibleEnd > offset ? ProtFlags.READ | ProtFlags.WRITE : ProtFlags.NONE;
@@ -497,5 +489,34 @@ export class ContractMemory {
     if (libc().mprotect(at(this.base + BigInt(from)), BigInt(to - from), prot) !== 0) {
       throw osError(`mprotect of bytes ${from}..${to}`);
     }
+  }
+}
+
+/** A {@linkcode ContractMemory} lent to one wasm instance. */
+class Attachment implements HostMemory {
+  #released = false;
+
+  constructor(
+    readonly memory: ContractMemory,
+    readonly byteCapacity: number,
+    readonly onRelease: () => void,
+  ) {}
+
+  get base(): bigint {
+    return this.memory.base;
+  }
+
+  get byteLength(): number {
+    return this.memory.byteLength;
+  }
+
+  grow(newByteLength: number): void {
+    this.memory.grow(newByteLength);
+  }
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.onRelease();
   }
 }
