@@ -21,6 +21,14 @@
  * - `MemoryError`: a host memory could not be reserved, mapped, grown,
  *   snapshotted or reverted.
  * - `ValidationError`: bytes do not form a valid archive of the expected type.
+ *
+ * Kinds of the reference VM's `Error` (same names, same meaning):
+ * `OutOfGas`, `Panic` (the message is the contract's), `ContractDoesNotExist`,
+ * `InvalidFunction`, `InvalidArgumentBuffer`, `TooManyMemories`,
+ * `InitializationError`, `MemoryAccessOutOfBounds`, `MissingHostQuery`,
+ * `MissingFeed`, `SessionError` (e.g. call depth exceeded),
+ * `ContractPositionCollision`, `Utf8`, `RuntimeError` (any other failure of
+ * a contract call).
  * - `Disposed`: the object was used after it was closed.
  * - `WasmtimeError`: any other error reported by wasmtime.
  */
@@ -39,6 +47,20 @@ export type ErrorKind =
   | "HostError"
   | "MemoryError"
   | "ValidationError"
+  | "OutOfGas"
+  | "Panic"
+  | "ContractDoesNotExist"
+  | "InvalidFunction"
+  | "InvalidArgumentBuffer"
+  | "TooManyMemories"
+  | "InitializationError"
+  | "MemoryAccessOutOfBounds"
+  | "MissingHostQuery"
+  | "MissingFeed"
+  | "SessionError"
+  | "ContractPositionCollision"
+  | "Utf8"
+  | "RuntimeError"
   | "Disposed"
   | "WasmtimeError";
 
