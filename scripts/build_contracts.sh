@@ -12,6 +12,11 @@
 # contracts/build/wasm32 and contracts/build/wasm64: .wasm files there that the
 # workspace no longer produces are removed by a build and reported by --check.
 #
+# Every workspace member is built for every target, unless its Cargo.toml restricts it:
+#   [package.metadata.piecrust]
+#   targets = ["wasm64-unknown-unknown"]
+# (one cargo invocation per target; members not meant for that target are --exclude'd).
+#
 # Toolchain (see shared reference toolchains.md §2): Debian's rustc-web (1.96+) as
 # RUSTC, its library sources from rust-web-src for -Zbuild-std, wasm-ld-22 from lld-22
 # as the linker, and any recent cargo (rustup's stable cargo works). rustup cannot
@@ -98,24 +103,54 @@ else
   DEST="$OUT"
 fi
 
+# --- per-member target restrictions ---------------------------------------------------
+# "<package> <target>..." for each member whose Cargo.toml has
+# [package.metadata.piecrust] targets = [...] (a one-line array).
+LOCKED=()
+((CHECK)) && LOCKED=(--locked) # CI: Cargo.lock must be committed and current
+METADATA="$(cd "$WS" && cargo metadata --no-deps --format-version 1 "${LOCKED[@]}")" ||
+  die "cargo metadata failed in $WS"
+mapfile -t MANIFESTS < <(grep -o '"manifest_path":"[^"]*"' <<<"$METADATA" | cut -d'"' -f4)
+((${#MANIFESTS[@]} > 0)) || die "no workspace members found in $WS"
+declare -A ONLY_TARGETS=()
+for m in "${MANIFESTS[@]}"; do
+  read -r pkg targets < <(awk '
+    /^\[/ { sec = $0 }
+    sec == "[package]" && /^name *=/ { gsub(/.*= *"|".*/, ""); name = $0 }
+    sec == "[package.metadata.piecrust]" && /^targets *=/ {
+      sub(/^[^[]*\[/, ""); sub(/\].*/, ""); gsub(/[", ]+/, " "); targets = $0 }
+    END { print name, targets }' "$m")
+  [[ -n "$pkg" ]] || die "cannot read the package name in $m"
+  if [[ -n "${targets// /}" ]]; then
+    for t in $targets; do
+      [[ " ${TARGETS[*]} " == *" $t "* ]] || die "$m: unknown target '$t' in [package.metadata.piecrust]"
+    done
+    ONLY_TARGETS["$pkg"]="$targets"
+  fi
+done
+
 # --- build -----------------------------------------------------------------------------
 echo "build_contracts: $RUSTC_VERSION; $(cargo --version); targets: ${TARGETS[*]}" >&2
-CARGO_ARGS=(
-  build --release
-  --manifest-path "$WS/Cargo.toml"
-  --target-dir "$TARGET_DIR"
-  -Zbuild-std=core,alloc,panic_abort
-  -Zbuild-std-features=compiler-builtins-mem
-  -Ztrim-paths --config 'profile.release.trim-paths="all"'
-  --message-format=json-render-diagnostics
-)
-((CHECK)) && CARGO_ARGS+=(--locked) # CI: Cargo.lock must be committed and current
-for t in "${TARGETS[@]}"; do CARGO_ARGS+=(--target "$t"); done
-
-# stdout: JSON messages; stderr: progress and rendered diagnostics.
-if ! (cd "$WS" && cargo "${CARGO_ARGS[@]}") >"$TMP/cargo.json"; then
-  die "cargo build failed; command (run in $WS): RUSTC=$RUSTC_BIN RUSTC_BOOTSTRAP=1 cargo ${CARGO_ARGS[*]@Q}"
-fi
+for t in "${TARGETS[@]}"; do
+  CARGO_ARGS=(
+    build --release --workspace
+    --manifest-path "$WS/Cargo.toml"
+    --target-dir "$TARGET_DIR"
+    --target "$t"
+    -Zbuild-std=core,alloc,panic_abort
+    -Zbuild-std-features=compiler-builtins-mem
+    -Ztrim-paths --config 'profile.release.trim-paths="all"'
+    --message-format=json-render-diagnostics
+    "${LOCKED[@]}"
+  )
+  for pkg in "${!ONLY_TARGETS[@]}"; do
+    [[ " ${ONLY_TARGETS[$pkg]} " == *" $t "* ]] || CARGO_ARGS+=(--exclude "$pkg")
+  done
+  # stdout: JSON messages; stderr: progress and rendered diagnostics.
+  if ! (cd "$WS" && cargo "${CARGO_ARGS[@]}") >>"$TMP/cargo.json"; then
+    die "cargo build failed; command (run in $WS): RUSTC=$RUSTC_BIN RUSTC_BOOTSTRAP=1 cargo ${CARGO_ARGS[*]@Q}"
+  fi
+done
 
 # Artifacts: every .wasm listed in a compiler-artifact message.
 mapfile -t ARTIFACTS < <(grep '"reason":"compiler-artifact"' "$TMP/cargo.json" |
