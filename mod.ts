@@ -2,9 +2,50 @@
  * piecrust for Deno: a WebAssembly smart-contract VM compatible with Dusk's
  * piecrust, running on wasmtime through Deno FFI.
  *
- * This release exposes the engine layer that the VM is built on.
+ * A {@linkcode VM} starts {@linkcode Session}s, which deploy contracts and
+ * call them with gas limits; failed calls leave no trace. Typed calls use
+ * the rkyv codec re-exported here (`u64`, `string`, `struct`, ...).
+ *
+ * @example
+ * ```ts
+ * import { contractBytecode, contractFunction, i64, unit, VM } from "./mod.ts";
+ *
+ * using vm = VM.ephemeral();
+ * using session = vm.session();
+ * const counter = session.deploy(contractBytecode("counter"), {
+ *   owner: new Uint8Array(32),
+ * }, 1_000_000n);
+ * session.call(counter, contractFunction("increment", unit, unit), undefined, 1_000_000n);
+ * const value = session.call(counter, contractFunction("read_value", unit, i64), undefined, 1_000_000n);
+ * console.log(value.data); // 253n
+ * ```
  *
  * @module
  */
 
-export * from "./src/engine/mod.ts";
+export { VM, type VMOptions } from "./src/vm.ts";
+export {
+  type CallReceipt,
+  type ContractFunction,
+  contractFunction,
+  type DeployOptions,
+  MAX_CALL_DEPTH,
+  Session,
+  type SessionOptions,
+} from "./src/session/session.ts";
+export {
+  ARGBUF_LEN,
+  CONTRACT_ID_BYTES,
+  ContractId,
+  SCRATCH_BUF_BYTES,
+} from "./src/session/contract_id.ts";
+export { CallTree, type CallTreeElem } from "./src/session/call_tree.ts";
+export type { Event } from "./src/session/event.ts";
+export type { HostQuery } from "./src/session/host_query.ts";
+export {
+  contractBytecode,
+  type ContractBytecodeOptions,
+  type ContractTarget,
+} from "./src/contract_bytecode.ts";
+export { type ErrorKind, PiecrustError, type PiecrustErrorOptions } from "./src/errors.ts";
+export * from "./src/codec/mod.ts";

@@ -1,62 +1,61 @@
 /**
- * `deno task demo`: runs the bundled counter contract (wasm32 and wasm64)
- * through the engine layer and prints what happened.
- *
- * Until the VM layer exists, this drives wasmtime directly with the
- * reference ABI: the argument buffer `A` and `(i32) -> i32` exports.
+ * `deno task demo`: deploys the bundled counter contract (wasm32 and wasm64)
+ * in an ephemeral VM, calls it, and prints the receipts and the state root.
  *
  * @module
  */
 
+import { WASM_PAGE_SIZE } from "../src/memory/mod.ts";
 import { WASMTIME_VERSION, wasmtimeLibraryPath } from "../ffi/library.ts";
-import { contractBytecode, type ContractTarget } from "../src/contract_bytecode.ts";
-import { Engine, Linker, Module, PiecrustError, Store } from "../mod.ts";
+import {
+  type CallReceipt,
+  contractBytecode,
+  contractFunction,
+  type ContractTarget,
+  i64,
+  PiecrustError,
+  type Session,
+  unit,
+  VM,
+} from "../mod.ts";
 
 const GAS_LIMIT = 1_000_000n;
+const readValue = contractFunction("read_value", unit, i64);
+const increment = contractFunction("increment", unit, unit);
+const hex = (bytes: Uint8Array): string =>
+  Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 
-function runCounter(engine: Engine, target: ContractTarget): void {
-  const bytecode = contractBytecode("counter", { target });
-  const started = performance.now();
-  using module = Module.compile(engine, bytecode);
-  const compileMs = performance.now() - started;
-  using linker = new Linker(engine);
-  using store = new Store(engine);
-  store.setFuel(GAS_LIMIT);
-  const instance = linker.instantiate(store, module);
-  const argumentBuffer = Number(instance.getGlobal("A"));
-
-  const call = (name: string): { returned: number; fuel: bigint } => {
-    const before = store.getFuel();
-    const returned = instance.getFunc(name).callI32(0);
-    return { returned, fuel: before - store.getFuel() };
-  };
-  const readValue = (): bigint => {
-    const { returned } = call("read_value");
-    const memory = instance.getMemory("memory").data();
-    return new DataView(memory.buffer, argumentBuffer, returned).getBigInt64(0, true);
-  };
-
-  console.log(
-    `\ncounter (${target}, ${bytecode.byteLength} bytes, compiled in ${compileMs.toFixed(1)} ms)`,
+function describe(receipt: CallReceipt<unknown>): string {
+  const calls = [...receipt.callTree].map((call) =>
+    `${call.contractId.toString().slice(0, 8)}… limit ${call.limit} spent ${call.spent}`
   );
-  console.log(`  argument buffer A at 0x${argumentBuffer.toString(16)}`);
-  console.log(`  read_value()  -> ${readValue()}`);
-  const increment = call("increment");
-  console.log(`  increment()   -> returned ${increment.returned}, used ${increment.fuel} fuel`);
-  console.log(`  read_value()  -> ${readValue()}`);
+  return `gas ${receipt.gasSpent}/${receipt.gasLimit}, ${receipt.events.length} events, ` +
+    `calls [${calls.join("; ")}]`;
+}
 
-  store.setFuel(0n);
+function runCounter(session: Session, target: ContractTarget): void {
+  const bytecode = contractBytecode("counter", { target });
+  const counter = session.deploy(bytecode, { owner: new Uint8Array(32).fill(1) }, GAS_LIMIT);
+  console.log(`\ncounter (${target}, ${bytecode.byteLength} bytes) deployed as ${counter}`);
+  console.log(`  read_value() -> ${session.call(counter, readValue, undefined, GAS_LIMIT).data}`);
+  const receipt = session.call(counter, increment, undefined, GAS_LIMIT);
+  console.log(`  increment()  -> ${describe(receipt)}`);
+  console.log(`  read_value() -> ${session.call(counter, readValue, undefined, GAS_LIMIT).data}`);
   try {
-    call("increment");
+    session.call(counter, increment, undefined, 0n);
   } catch (error) {
     if (!(error instanceof PiecrustError)) throw error;
-    console.log(`  increment() with no fuel -> ${error.kind}: ${error.message}`);
+    console.log(`  increment() with no gas -> ${error.kind}: ${error.message}`);
   }
-  store.setFuel(GAS_LIMIT);
-  console.log(`  read_value()  -> ${readValue()} (the failed call changed nothing)`);
+  const value = session.call(counter, readValue, undefined, GAS_LIMIT).data;
+  console.log(`  read_value() -> ${value} (the failed call changed nothing)`);
+  const pages = session.memoryLen(counter)! / WASM_PAGE_SIZE;
+  console.log(`  memory: ${pages} pages of 64 KiB`);
 }
 
 console.log(`piecrust for Deno: libwasmtime ${WASMTIME_VERSION} from ${wasmtimeLibraryPath()}`);
-using engine = new Engine();
-runCounter(engine, "wasm32");
-runCounter(engine, "wasm64");
+using vm = VM.ephemeral();
+using session = vm.session();
+runCounter(session, "wasm32");
+runCounter(session, "wasm64");
+console.log(`\nstate root: ${hex(session.root())}`);

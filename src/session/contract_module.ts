@@ -1,0 +1,61 @@
+/**
+ * Turning contract bytecode into what a session deploys: the module checked
+ * against piecrust's rules, rewritten so that instantiation never touches
+ * memory, and the data segments to write once, at deploy.
+ *
+ * @module
+ */
+
+import { PiecrustError } from "../errors.ts";
+import { inspectModule, stripActiveDataSegments, validateContract } from "./wasm_module.ts";
+
+/** The largest bytecode a session deploys. */
+export const MAX_BYTECODE_BYTES = 16 * 2 ** 20;
+
+/** A checked contract module, ready to compile. */
+export interface PreparedModule {
+  /** Whether the memory is 64-bit. */
+  readonly is64: boolean;
+  /** The module without active data segments. */
+  readonly wasm: Uint8Array;
+  /** The memory's initial size in bytes. */
+  readonly memoryMinimum: number;
+  /** Offset of the argument buffer `A`. */
+  readonly argBuffer: number;
+  /** Exported function names. */
+  readonly functions: ReadonlySet<string>;
+  /** Module names the imports come from (piecrust ignores them; builds use `env`). */
+  readonly importModules: ReadonlySet<string>;
+  /** Bytes to write into the fresh memory at deploy, in order. */
+  readonly segments: readonly { readonly offset: number; readonly bytes: Uint8Array }[];
+}
+
+/**
+ * Checks and rewrites contract bytecode. Throws a `PiecrustError` of the
+ * failed check's kind (`CompileError`, `TooManyMemories`, `InvalidFunction`,
+ * `InvalidArgumentBuffer`, `RuntimeError`).
+ */
+export function prepareContractModule(
+  bytecode: Uint8Array,
+  options: { debug: boolean },
+): PreparedModule {
+  if (!(bytecode instanceof Uint8Array)) throw new TypeError("bytecode must be a Uint8Array");
+  if (bytecode.length > MAX_BYTECODE_BYTES) {
+    throw new PiecrustError(
+      "CompileError",
+      `the bytecode has ${bytecode.length} bytes; at most ${MAX_BYTECODE_BYTES} are accepted`,
+    );
+  }
+  const info = inspectModule(bytecode);
+  const contract = validateContract(info, { debug: options.debug });
+  const { wasm, segments } = stripActiveDataSegments(bytecode, info);
+  return {
+    is64: contract.is64,
+    wasm,
+    memoryMinimum: contract.memoryMinimum,
+    argBuffer: contract.argBuffer,
+    functions: new Set(contract.functions),
+    importModules: new Set(contract.imports.map((entry) => entry.module)),
+    segments: segments.map(({ offset, bytes }) => ({ offset: Number(offset), bytes })),
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * {@linkcode HostQuery}: a host function that contracts call by name with `hq`.
+ *
+ * @module
+ */
+
+/**
+ * A host query, registered on a VM with `vm.registerHostQuery(name, query)`.
+ * The contract pays `price(arg)` gas first; a price above the gas left fails
+ * the call with `OutOfGas` without running the query.
+ *
+ * @example A query that sums the bytes of its argument
+ * ```ts
+ * import type { HostQuery } from "./host_query.ts";
+ *
+ * const sum: HostQuery = {
+ *   price: (arg) => BigInt(arg.length),
+ *   execute(arg, buffer) {
+ *     const total = arg.reduce((a, b) => a + b, 0);
+ *     new DataView(buffer.buffer, buffer.byteOffset).setUint32(0, total, true);
+ *     return 4;
+ *   },
+ * };
+ * console.log(sum.price(new Uint8Array(3))); // 3n
+ * ```
+ */
+export interface HostQuery {
+  /** The gas price of running the query on `arg` (the contract's argument bytes). */
+  price(arg: Uint8Array): bigint;
+  /**
+   * Runs the query on `arg`; writes the result at the start of `buffer` (the
+   * contract's whole 64 KiB argument buffer) and returns its length.
+   */
+  execute(arg: Uint8Array, buffer: Uint8Array): number;
+}

@@ -1,0 +1,132 @@
+/**
+ * The per-VM wasmtime runtime: one engine and linker per memory width, with
+ * a memory creator that hands wasmtime the memory of the contract being
+ * instantiated, and the host imports bound to whichever session is running.
+ *
+ * @module
+ */
+
+import { Engine, Linker } from "../engine/mod.ts";
+import { PiecrustError } from "../errors.ts";
+import type { ContractMemory } from "../memory/mod.ts";
+import { defineHostImports, type ImportHost } from "./imports.ts";
+
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+
+/** Options of a VM's runtime. */
+export interface RuntimeOptions {
+  /**
+   * Address space reserved per 64-bit contract memory, and so the most a
+   * 64-bit memory can grow to. Virtual only. Default 16 GiB.
+   */
+  memory64Reservation?: number;
+  /** Native stack for wasm, bytes. Default 1 MiB. */
+  maxWasmStack?: number;
+}
+
+/** The engines and linkers of one VM, one pair per memory width. */
+export class Runtime {
+  readonly #engines: [Engine, Engine];
+  readonly #linkers: [Linker, Linker];
+  /** Import module names whose host functions are defined, per width. */
+  readonly #importModules: [Set<string>, Set<string>] = [new Set(["env"]), new Set(["env"])];
+  readonly #delegateHost: ImportHost;
+  /** The memory the next instantiation gets. */
+  #pendingMemory: ContractMemory | undefined;
+  /** The session whose call is running; host imports act on it. */
+  active: ImportHost | undefined;
+
+  constructor(options: RuntimeOptions = {}) {
+    const reservation64 = options.memory64Reservation ?? 16 * GiB;
+    const creator = {
+      newMemory: (request: Parameters<ContractMemory["attach"]>[0]) => {
+        const memory = this.#pendingMemory;
+        if (memory === undefined) throw new Error("no contract memory is pending");
+        this.#pendingMemory = undefined;
+        return memory.attach(request);
+      },
+    };
+    const engine32 = new Engine({
+      maxWasmStack: options.maxWasmStack,
+      memoryGuardSize: 32 * MiB,
+      memoryCreator: creator,
+    });
+    const engine64 = new Engine({
+      maxWasmStack: options.maxWasmStack,
+      memoryReservation: reservation64,
+      memoryGuardSize: 32 * MiB,
+      memoryCreator: creator,
+    });
+    this.#engines = [engine32, engine64];
+    this.#delegateHost = this.#delegate();
+    this.#linkers = [new Linker(engine32), new Linker(engine64)];
+    defineHostImports(this.#linkers[0], false, this.#delegateHost);
+    defineHostImports(this.#linkers[1], true, this.#delegateHost);
+  }
+
+  /** Makes the host imports available under `module` too, for contracts that use it. */
+  defineImportModule(is64: boolean, module: string): void {
+    const defined = this.#importModules[is64 ? 1 : 0];
+    if (defined.has(module)) return;
+    defineHostImports(this.linker(is64), is64, this.#delegateHost, module);
+    defined.add(module);
+  }
+
+  /** The engine for memories of the given width. */
+  engine(is64: boolean): Engine {
+    return this.#engines[is64 ? 1 : 0];
+  }
+
+  /** The linker for memories of the given width. */
+  linker(is64: boolean): Linker {
+    return this.#linkers[is64 ? 1 : 0];
+  }
+
+  /** Bytes a contract memory of the given width must reserve: reservation + guard. */
+  reservation(is64: boolean): number {
+    const options = this.engine(is64).options;
+    return options.memoryReservation + options.memoryGuardSize;
+  }
+
+  /** The largest byte length a memory of the given width may have. */
+  maxByteLength(is64: boolean): number {
+    return is64 ? this.engine(true).options.memoryReservation : 4 * GiB;
+  }
+
+  /** Sets the memory that the next instantiation receives. */
+  setPendingMemory(memory: ContractMemory | undefined): void {
+    this.#pendingMemory = memory;
+  }
+
+  /** Frees the engines and linkers. */
+  close(): void {
+    for (const linker of this.#linkers) linker.close();
+    for (const engine of this.#engines) engine.close();
+  }
+
+  #delegate(): ImportHost {
+    const active = (): ImportHost => {
+      if (this.active === undefined) {
+        throw new PiecrustError("SessionError", "a host import ran outside a session call");
+      }
+      return this.active;
+    };
+    return {
+      c: (callee, name, nameLen, argLen, gasLimit) =>
+        active().c(callee, name, nameLen, argLen, gasLimit),
+      hq: (name, nameLen, argLen) => active().hq(name, nameLen, argLen),
+      hd: (name, nameLen) => active().hd(name, nameLen),
+      emit: (topic, topicLen, argLen) => active().emit(topic, topicLen, argLen),
+      feed: (argLen) => active().feed(argLen),
+      caller: () => active().caller(),
+      callstack: () => active().callstack(),
+      limit: () => active().limit(),
+      spent: () => active().spent(),
+      panic: (argLen) => active().panic(argLen),
+      owner: (contract) => active().owner(contract),
+      selfId: () => active().selfId(),
+      hdebug: (msgLen) => active().hdebug(msgLen),
+    };
+  }
+}

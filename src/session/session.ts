@@ -1,0 +1,730 @@
+/**
+ * {@linkcode Session}: deploys and calls contracts with the reference VM's
+ * ABI, gas rules and call atomicity.
+ *
+ * @module
+ */
+
+import { decode, encode, type Schema } from "../codec/mod.ts";
+import { Module, PiecrustError, Store } from "../engine/mod.ts";
+import { blake3 } from "../merkle/blake3.ts";
+import {
+  CONTRACTS_TREE_ARITY,
+  CONTRACTS_TREE_HEIGHT,
+  emptyPageTree,
+  pageLeaf,
+} from "../merkle/state.ts";
+import { MerkleTree } from "../merkle/tree.ts";
+import { ContractMemory, WASM_PAGE_SIZE } from "../memory/mod.ts";
+import type { CallContext, Frame, LiveInstance, LoadedContract } from "./call_context.ts";
+import { type CallNode, CallTree } from "./call_tree.ts";
+import { ARGBUF_LEN, CONTRACT_ID_BYTES, ContractId } from "./contract_id.ts";
+import { prepareContractModule } from "./contract_module.ts";
+import type { Event } from "./event.ts";
+import type { HostQuery } from "./host_query.ts";
+import type { ImportHost } from "./imports.ts";
+import type { Runtime } from "./runtime.ts";
+
+/** Frames deeper than this fail with `SessionError`, as in the reference VM. */
+export const MAX_CALL_DEPTH = 48;
+/** Percent of its remaining gas a caller passes on when it asks for no or too much gas. */
+const GAS_PASS_PCT = 93n;
+/** Gas per byte of an event's topic and data. */
+const EVENT_BYTE_COST = 4n;
+
+/** Codes `c` returns to a caller when the callee fails (reference ABI §4). */
+const CODE_PANIC = -1;
+const CODE_OUT_OF_GAS = -2;
+const CODE_DOES_NOT_EXIST = -3;
+const CODE_UNKNOWN = -2147483648;
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+/** The outcome of a successful call. */
+export interface CallReceipt<T> {
+  /** What the function returned. */
+  data: T;
+  /** Gas spent by the whole call, nested calls included. */
+  gasSpent: bigint;
+  /** The gas limit the call was given. */
+  gasLimit: bigint;
+  /** Events emitted, in order; those of failed sub-calls are marked `reverted`. */
+  events: Event[];
+  /** Who called whom, with each call's limit and exclusive spend. */
+  callTree: CallTree;
+}
+
+/** Deploy options; the counterpart of the reference's `ContractData`. */
+export interface DeployOptions {
+  /** The owner, any bytes (reference tests use 32 and 33). Required. */
+  owner: Uint8Array;
+  /** The argument of the contract's `init`, already encoded. Default: empty. */
+  initArg?: Uint8Array;
+  /** The id. Default: BLAKE3 of the bytecode. */
+  contractId?: ContractId;
+}
+
+/** A contract function with the types of its argument and result. */
+export interface ContractFunction<A, R> {
+  /** The exported name. */
+  readonly name: string;
+  /** The argument's type. */
+  readonly arg: Schema<A>;
+  /** The result's type. */
+  readonly returns: Schema<R>;
+}
+
+/**
+ * Describes a contract function for {@linkcode Session.call}.
+ *
+ * @example
+ * ```ts ignore
+ * import { i64, unit } from "../codec/mod.ts";
+ * const readValue = contractFunction("read_value", unit, i64);
+ * const receipt = session.call(counter, readValue, undefined, 1_000_000n);
+ * ```
+ */
+export function contractFunction<A, R>(
+  name: string,
+  arg: Schema<A>,
+  returns: Schema<R>,
+): ContractFunction<A, R> {
+  return { name, arg, returns };
+}
+
+/** Session options; the counterpart of the reference's `SessionData`. */
+export interface SessionOptions {
+  /** Values contracts read with `hd` (uplink's `meta_data`), already encoded. Default none. */
+  meta?: Record<string, Uint8Array>;
+  /** Accept contracts that import `hdebug` and collect their messages. Default false. */
+  debug?: boolean;
+}
+
+/** What a session needs from its VM. */
+export interface SessionHost {
+  readonly runtime: Runtime;
+  readonly hostQueries: ReadonlyMap<string, HostQuery>;
+  readonly scratchDirectory: string;
+  /** Called when the session is closed. */
+  release(session: Session): void;
+}
+
+/** A failure inside a frame, normalized to the reference's error variants. */
+function normalize(error: unknown): PiecrustError {
+  if (error instanceof PiecrustError) {
+    if (error.kind === "HostError" && error.cause instanceof PiecrustError) {
+      return normalize(error.cause);
+    }
+    if (error.kind === "OutOfFuel") {
+      return new PiecrustError("OutOfGas", "out of gas", { cause: error });
+    }
+    return error;
+  }
+  return new PiecrustError("RuntimeError", String(error), { cause: error });
+}
+
+/**
+ * A session: a private, mutable view of the VM's state in which contracts
+ * are deployed and called. Failed calls leave no trace in memory, memory
+ * lengths or the root. Sessions of one VM may be interleaved freely.
+ *
+ * @example
+ * ```ts ignore
+ * using vm = VM.ephemeral();
+ * using session = vm.session();
+ * const counter = session.deploy(contractBytecode("counter"), { owner: new Uint8Array(32) }, 1_000_000n);
+ * session.callRaw(counter, "increment", new Uint8Array(0), 1_000_000n);
+ * ```
+ */
+export class Session implements ImportHost {
+  readonly #host: SessionHost;
+  readonly #contracts = new Map<string, LoadedContract>();
+  readonly #meta = new Map<string, Uint8Array>();
+  readonly #debug: string[] | undefined;
+  #context: CallContext | undefined;
+  #closed = false;
+
+  /** Made by `vm.session()`. */
+  constructor(host: SessionHost, options: SessionOptions = {}) {
+    this.#host = host;
+    for (const [name, value] of Object.entries(options.meta ?? {})) this.setMeta(name, value);
+    this.#debug = options.debug ? [] : undefined;
+  }
+
+  /**
+   * Deploys a contract and runs its `init` (with `initArg`, or an empty
+   * argument) if it exports one. Returns the contract's id. On any failure
+   * nothing of the contract remains.
+   */
+  deploy(bytecode: Uint8Array, options: DeployOptions, gasLimit: bigint): ContractId {
+    this.#checkOpen();
+    if (!(options?.owner instanceof Uint8Array)) {
+      throw new TypeError("deploy needs an owner (a Uint8Array)");
+    }
+    const id = options.contractId ?? new ContractId(blake3(bytecode));
+    const key = id.toString();
+    if (this.#contracts.has(key)) {
+      throw new PiecrustError("InitializationError", `contract ${key} is already deployed`);
+    }
+    const prepared = prepareContractModule(bytecode, { debug: this.#debug !== undefined });
+    const runtime = this.#host.runtime;
+    for (const name of prepared.importModules) runtime.defineImportModule(prepared.is64, name);
+    const module = Module.compile(runtime.engine(prepared.is64), prepared.wasm);
+    let memory: ContractMemory | undefined;
+    try {
+      memory = new ContractMemory(runtime.reservation(prepared.is64), {
+        byteLength: prepared.memoryMinimum,
+        maxByteLength: runtime.maxByteLength(prepared.is64),
+        scratchDirectory: this.#host.scratchDirectory,
+      });
+      const view = memory.view();
+      for (const segment of prepared.segments) {
+        if (segment.offset + segment.bytes.length > view.length) {
+          throw new PiecrustError(
+            "InitializationError",
+            `a data segment of ${segment.bytes.length} bytes at ${segment.offset} lies ` +
+              `outside the initial memory of ${view.length} bytes`,
+          );
+        }
+        view.set(segment.bytes, segment.offset);
+      }
+      const contract: LoadedContract = {
+        id,
+        owner: options.owner.slice(),
+        is64: prepared.is64,
+        memory,
+        argBuffer: prepared.argBuffer,
+        functions: prepared.functions,
+        module,
+      };
+      this.#contracts.set(key, contract);
+      if (prepared.functions.has("init")) {
+        this.#topLevel(contract, "init", options.initArg ?? new Uint8Array(0), gasLimit, {
+          allowInit: true,
+        });
+      }
+      return id;
+    } catch (error) {
+      this.#contracts.delete(key);
+      memory?.close();
+      module.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Calls `fn` of `contract` with raw argument bytes (at most 64 KiB) and
+   * returns the raw result. Throws a {@linkcode PiecrustError} if the call
+   * fails, after undoing everything it did.
+   */
+  callRaw(
+    contract: ContractId,
+    fn: string,
+    arg: Uint8Array,
+    gasLimit: bigint,
+  ): CallReceipt<Uint8Array> {
+    return this.#call(contract, fn, arg, gasLimit, undefined);
+  }
+
+  /** Calls a typed contract function: encodes `arg`, decodes and validates the result. */
+  call<A, R>(
+    contract: ContractId,
+    fn: ContractFunction<A, R>,
+    arg: A,
+    gasLimit: bigint,
+  ): CallReceipt<R> {
+    const receipt = this.callRaw(contract, fn.name, encode(fn.arg, arg), gasLimit);
+    return { ...receipt, data: decode(fn.returns, receipt.data) };
+  }
+
+  /**
+   * Like {@linkcode callRaw}, and `onFeed` receives a copy of every chunk the
+   * contract sends with `feed` during the call.
+   */
+  feederCallRaw(
+    contract: ContractId,
+    fn: string,
+    arg: Uint8Array,
+    gasLimit: bigint,
+    onFeed: (bytes: Uint8Array) => void,
+  ): CallReceipt<Uint8Array> {
+    return this.#call(contract, fn, arg, gasLimit, onFeed);
+  }
+
+  /** The memory length of a contract in bytes, or undefined if it is not deployed. */
+  memoryLen(contract: ContractId): number | undefined {
+    this.#checkOpen();
+    return this.#contracts.get(contract.toString())?.memory.byteLength;
+  }
+
+  /** A metadata value (what `hd` returns), or undefined. */
+  meta(name: string): Uint8Array | undefined {
+    return this.#meta.get(name)?.slice();
+  }
+
+  /** Sets a metadata value; at most 64 KiB. */
+  setMeta(name: string, value: Uint8Array): void {
+    if (value.length > ARGBUF_LEN) {
+      throw new RangeError(`metadata values are at most ${ARGBUF_LEN} bytes`);
+    }
+    this.#meta.set(name, value.slice());
+  }
+
+  /** Removes a metadata value; returns the old one. */
+  removeMeta(name: string): Uint8Array | undefined {
+    const old = this.#meta.get(name);
+    this.#meta.delete(name);
+    return old;
+  }
+
+  /** Messages contracts sent with `hdebug` (needs `debug: true`). */
+  debugMessages(): readonly string[] {
+    return this.#debug ?? [];
+  }
+
+  /**
+   * The state root the session's contracts commit to: a contracts tree
+   * (arity 2, height 32) whose leaves, numbered from 1 in ascending id order,
+   * are each contract's page-tree root over its written pages.
+   */
+  root(): Uint8Array {
+    this.#checkOpen();
+    let contracts = MerkleTree.empty(CONTRACTS_TREE_ARITY, CONTRACTS_TREE_HEIGHT);
+    const sorted = [...this.#contracts.keys()].sort();
+    sorted.forEach((key, index) => {
+      const contract = this.#contracts.get(key)!;
+      let pages = emptyPageTree(contract.is64 ? "wasm64" : "wasm32");
+      const view = contract.memory.view();
+      for (const page of contract.memory.writtenPages()) {
+        const bytes = view.subarray(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
+        pages = pages.insert(page, pageLeaf(bytes));
+      }
+      contracts = contracts.insert(index + 1, pages.root());
+    });
+    return contracts.root();
+  }
+
+  /** Frees the session's memories and modules. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const contract of this.#contracts.values()) {
+      contract.memory.close();
+      contract.module.close();
+    }
+    this.#contracts.clear();
+    this.#host.release(this);
+  }
+
+  /** Same as {@linkcode close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  // --- top-level calls -----------------------------------------------------------
+
+  #call(
+    contract: ContractId,
+    fn: string,
+    arg: Uint8Array,
+    gasLimit: bigint,
+    feeder: ((bytes: Uint8Array) => void) | undefined,
+  ): CallReceipt<Uint8Array> {
+    this.#checkOpen();
+    if (fn === "init") {
+      throw new PiecrustError("InitializationError", "init can only be called by deploy");
+    }
+    const target = this.#contracts.get(contract.toString());
+    if (target === undefined) {
+      throw new PiecrustError("ContractDoesNotExist", `no contract ${contract}`);
+    }
+    return this.#topLevel(target, fn, arg, gasLimit, { feeder });
+  }
+
+  #topLevel(
+    contract: LoadedContract,
+    fn: string,
+    arg: Uint8Array,
+    gasLimit: bigint,
+    options: { allowInit?: boolean; feeder?: (bytes: Uint8Array) => void },
+  ): CallReceipt<Uint8Array> {
+    if (this.#context !== undefined) {
+      throw new PiecrustError("SessionError", "a session call is already running");
+    }
+    if (arg.length > ARGBUF_LEN) {
+      throw new PiecrustError(
+        "MemoryAccessOutOfBounds",
+        `the argument has ${arg.length} bytes; the argument buffer holds ${ARGBUF_LEN}`,
+      );
+    }
+    if (gasLimit < 0n || gasLimit >= 1n << 64n) throw new RangeError("gasLimit must be a u64");
+    const context: CallContext = {
+      frames: [],
+      instances: new Map(),
+      snapshots: [],
+      events: [],
+      feeder: options.feeder,
+      allowInit: options.allowInit ?? false,
+    };
+    const runtime = this.#host.runtime;
+    const outer = runtime.active;
+    this.#context = context;
+    runtime.active = this;
+    try {
+      let frame: Frame;
+      let ret: number;
+      try {
+        frame = this.#push(contract, gasLimit, undefined);
+      } catch (error) {
+        throw normalize(error);
+      }
+      try {
+        ret = this.#run(frame, fn, arg);
+      } catch (error) {
+        this.#unwind(frame);
+        throw normalize(error);
+      }
+      const data = this.#view(contract).slice(contract.argBuffer, contract.argBuffer + ret);
+      const remaining = frame.live.store.getFuel();
+      frame.node.spent = gasLimit - remaining;
+      context.frames.pop();
+      for (let i = context.snapshots.length - 1; i >= 0; i--) context.snapshots[i].apply();
+      return {
+        data,
+        gasSpent: gasLimit - remaining,
+        gasLimit,
+        events: context.events,
+        callTree: new CallTree(frame.node),
+      };
+    } finally {
+      for (const live of context.instances.values()) live.store.close();
+      runtime.active = outer;
+      this.#context = undefined;
+    }
+  }
+
+  // --- frames --------------------------------------------------------------------
+
+  /** Instantiates `contract` for this top-level call if needed and pushes a frame. */
+  #push(contract: LoadedContract, limit: bigint, parent: Frame | undefined): Frame {
+    const context = this.#context!;
+    if (context.frames.length >= MAX_CALL_DEPTH) {
+      throw new PiecrustError("SessionError", `call depth exceeds ${MAX_CALL_DEPTH}`);
+    }
+    const live = context.instances.get(contract.id.toString()) ?? this.#instantiate(contract);
+    contract.memory.snapshot();
+    context.snapshots.push(contract.memory);
+    const node: CallNode = {
+      contractId: contract.id,
+      limit,
+      spent: 0n,
+      memLen: contract.memory.byteLength,
+      children: [],
+    };
+    parent?.node.children.push(node);
+    const frame: Frame = {
+      live,
+      limit,
+      node,
+      snapshotIndex: context.snapshots.length - 1,
+      eventsStart: context.events.length,
+    };
+    context.frames.push(frame);
+    return frame;
+  }
+
+  #instantiate(contract: LoadedContract): LiveInstance {
+    const runtime = this.#host.runtime;
+    const store = new Store(runtime.engine(contract.is64));
+    try {
+      runtime.setPendingMemory(contract.memory);
+      const instance = runtime.linker(contract.is64).instantiate(store, contract.module);
+      const live: LiveInstance = { contract, store, instance, funcs: new Map() };
+      this.#context!.instances.set(contract.id.toString(), live);
+      return live;
+    } catch (error) {
+      store.close();
+      throw error;
+    } finally {
+      runtime.setPendingMemory(undefined);
+    }
+  }
+
+  /** Copies `arg` into the frame's argument buffer and runs `fn` with the frame's fuel. */
+  #run(frame: Frame, fn: string, arg: Uint8Array): number {
+    const { contract, store, instance, funcs } = frame.live;
+    if (fn === "init" && !this.#context!.allowInit) {
+      throw new PiecrustError("InitializationError", "init can only be called by deploy");
+    }
+    if (!contract.functions.has(fn)) {
+      throw new PiecrustError("InvalidFunction", `contract ${contract.id} exports no "${fn}"`);
+    }
+    let func = funcs.get(fn);
+    if (func === undefined) {
+      func = instance.getFunc(fn);
+      funcs.set(fn, func);
+    }
+    this.#view(contract).set(arg, contract.argBuffer);
+    store.setFuel(frame.limit);
+    let ret: number;
+    try {
+      ret = func.callI32(arg.length);
+    } catch (error) {
+      // Any trap with no fuel left is out of gas, as in the reference.
+      if (store.getFuel() === 0n) {
+        throw new PiecrustError("OutOfGas", "out of gas", { cause: error });
+      }
+      throw error;
+    }
+    if (ret < 0 || ret > ARGBUF_LEN) {
+      throw new PiecrustError(
+        "MemoryAccessOutOfBounds",
+        `${fn} returned length ${ret}, outside the ${ARGBUF_LEN}-byte argument buffer`,
+      );
+    }
+    return ret;
+  }
+
+  /** Reverts the memories of `frame` and everything pushed after it; marks their events. */
+  #unwind(frame: Frame): void {
+    const context = this.#context!;
+    while (context.snapshots.length > frame.snapshotIndex) context.snapshots.pop()!.revert();
+    for (let i = frame.eventsStart; i < context.events.length; i++) {
+      context.events[i].reverted = true;
+    }
+    while (context.frames.length > 0 && context.frames.at(-1) !== frame) context.frames.pop();
+    context.frames.pop();
+  }
+
+  // --- the ABI ---------------------------------------------------------------------
+
+  #frame(): Frame {
+    const frame = this.#context?.frames.at(-1);
+    if (frame === undefined) throw new PiecrustError("SessionError", "no contract is running");
+    return frame;
+  }
+
+  #view(contract: LoadedContract): Uint8Array {
+    return contract.memory.view();
+  }
+
+  /** Checks that `[pointer, pointer + length)` lies in the current memory. */
+  #bytes(pointer: number, length: number): Uint8Array {
+    const view = this.#view(this.#frame().live.contract);
+    if (pointer < 0 || length < 0 || pointer + length > view.length) {
+      throw new PiecrustError(
+        "MemoryAccessOutOfBounds",
+        `bytes ${pointer}..${pointer + length} lie outside the memory of ${view.length} bytes`,
+      );
+    }
+    return view.subarray(pointer, pointer + length);
+  }
+
+  /** The current argument buffer's first `length` bytes. */
+  #argBuffer(length: number): Uint8Array {
+    if (length < 0 || length > ARGBUF_LEN) {
+      throw new PiecrustError(
+        "MemoryAccessOutOfBounds",
+        `length ${length} exceeds the ${ARGBUF_LEN}-byte argument buffer`,
+      );
+    }
+    return this.#bytes(this.#frame().live.contract.argBuffer, length);
+  }
+
+  #text(bytes: Uint8Array): string {
+    try {
+      return utf8.decode(bytes);
+    } catch (error) {
+      throw new PiecrustError("Utf8", "invalid UTF-8", { cause: error });
+    }
+  }
+
+  /** Takes `gas` from the current frame, or fails with OutOfGas leaving it at 0. */
+  #charge(gas: bigint): void {
+    const store = this.#frame().live.store;
+    const remaining = store.getFuel();
+    if (gas > remaining) {
+      store.setFuel(0n);
+      throw new PiecrustError("OutOfGas", "out of gas");
+    }
+    store.setFuel(remaining - gas);
+  }
+
+  /** `c`: an inter-contract call; returns the result length or a negative error code. */
+  c(calleePtr: number, namePtr: number, nameLen: number, argLen: number, gasLimit: bigint): number {
+    const caller = this.#frame();
+    const callerStore = caller.live.store;
+    const remaining = callerStore.getFuel();
+    const requested = BigInt.asUintN(64, gasLimit);
+    const limit = requested > 0n && requested < remaining
+      ? requested
+      : (remaining / 100n) * GAS_PASS_PCT + (remaining % 100n) * GAS_PASS_PCT / 100n;
+    let callee: Frame | undefined;
+    let reentered: LiveInstance | undefined;
+    let outerFuel = 0n;
+    try {
+      const id = new ContractId(this.#bytes(calleePtr, CONTRACT_ID_BYTES));
+      const fn = this.#text(this.#bytes(namePtr, nameLen));
+      const arg = this.#argBuffer(argLen).slice();
+      const contract = this.#contracts.get(id.toString());
+      if (contract === undefined) {
+        throw new PiecrustError("ContractDoesNotExist", `no contract ${id}`);
+      }
+      if (fn === "init") {
+        throw new PiecrustError("InitializationError", "init can only be called by deploy");
+      }
+      // A re-entered contract shares its store with the outer frame: keep its fuel aside.
+      reentered = this.#context!.instances.get(id.toString());
+      outerFuel = reentered?.store.getFuel() ?? 0n;
+      callee = this.#push(contract, limit, caller);
+      const ret = this.#run(callee, fn, arg);
+      const spent = limit - callee.live.store.getFuel();
+      reentered?.store.setFuel(outerFuel);
+      callee.node.spent = spent;
+      this.#context!.frames.pop();
+      const result = this.#view(contract).slice(contract.argBuffer, contract.argBuffer + ret);
+      this.#argBuffer(ret).set(result);
+      callerStore.setFuel(remaining - spent);
+      return ret;
+    } catch (thrown) {
+      const error = normalize(thrown);
+      if (callee !== undefined) {
+        this.#unwind(callee);
+        caller.node.children.pop();
+      }
+      reentered?.store.setFuel(outerFuel);
+      callerStore.setFuel(remaining > limit ? remaining - limit : 0n);
+      return this.#writeError(error);
+    }
+  }
+
+  /** Writes a failed call's error into the caller's argument buffer and returns its code. */
+  #writeError(error: PiecrustError): number {
+    switch (error.kind) {
+      case "Panic": {
+        const message = utf8Encoder.encode(error.message).subarray(0, ARGBUF_LEN - 4);
+        const buffer = this.#argBuffer(4 + message.length);
+        new DataView(buffer.buffer, buffer.byteOffset, 4).setUint32(0, message.length, true);
+        buffer.set(message, 4);
+        return CODE_PANIC;
+      }
+      case "OutOfGas":
+        return CODE_OUT_OF_GAS;
+      case "ContractDoesNotExist":
+        return CODE_DOES_NOT_EXIST;
+      default:
+        return CODE_UNKNOWN;
+    }
+  }
+
+  /** `hq`: runs a host query on the argument buffer; returns the result length. */
+  hq(namePtr: number, nameLen: number, argLen: number): number {
+    const name = this.#text(this.#bytes(namePtr, nameLen));
+    const query = this.#host.hostQueries.get(name);
+    if (query === undefined) {
+      throw new PiecrustError("MissingHostQuery", `no host query "${name}"`);
+    }
+    const arg = this.#argBuffer(argLen).slice();
+    this.#charge(query.price(arg));
+    const length = query.execute(arg, this.#argBuffer(ARGBUF_LEN));
+    if (!Number.isInteger(length) || length < 0 || length > ARGBUF_LEN) {
+      throw new PiecrustError("Panic", `host query "${name}" returned length ${length}`);
+    }
+    return length;
+  }
+
+  /** `hd`: copies a metadata value into the argument buffer; 0 if absent. */
+  hd(namePtr: number, nameLen: number): number {
+    const value = this.#meta.get(this.#text(this.#bytes(namePtr, nameLen)));
+    if (value === undefined) return 0;
+    this.#argBuffer(value.length).set(value);
+    return value.length;
+  }
+
+  /** `emit`: records an event, charging 4 gas per byte first. */
+  emit(topicPtr: number, topicLen: number, argLen: number): void {
+    const topicBytes = this.#bytes(topicPtr, topicLen);
+    const data = this.#argBuffer(argLen).slice();
+    this.#charge(EVENT_BYTE_COST * BigInt(topicLen + argLen));
+    this.#context!.events.push({
+      source: this.#frame().live.contract.id,
+      topic: this.#text(topicBytes),
+      data,
+      reverted: false,
+    });
+  }
+
+  /** `feed`: hands a copy of the argument buffer's first bytes to the feeder. */
+  feed(argLen: number): void {
+    const feeder = this.#context!.feeder;
+    if (feeder === undefined) {
+      throw new PiecrustError("MissingFeed", "feed outside a feeder call");
+    }
+    feeder(this.#argBuffer(argLen).slice());
+  }
+
+  /** `caller`: writes the calling contract's id into `A`; 0 for a call from the host. */
+  caller(): number {
+    const frames = this.#context!.frames;
+    if (frames.length < 2) return 0;
+    frames[frames.length - 2].live.contract.id.copyTo(this.#argBuffer(CONTRACT_ID_BYTES));
+    return 1;
+  }
+
+  /** `callstack`: writes every caller's id, the immediate caller first; returns the count. */
+  callstack(): number {
+    const frames = this.#context!.frames;
+    const count = frames.length - 1;
+    const buffer = this.#argBuffer(count * CONTRACT_ID_BYTES);
+    for (let i = 0; i < count; i++) {
+      frames[frames.length - 2 - i].live.contract.id.copyTo(buffer, i * CONTRACT_ID_BYTES);
+    }
+    return count;
+  }
+
+  /** `limit`: the current frame's gas limit. */
+  limit(): bigint {
+    return this.#frame().limit;
+  }
+
+  /** `spent`: gas the current frame has spent, its sub-calls included. */
+  spent(): bigint {
+    const frame = this.#frame();
+    return frame.limit - frame.live.store.getFuel();
+  }
+
+  /** `panic`: fails the frame with the contract's message. */
+  panic(argLen: number): void {
+    throw new PiecrustError("Panic", this.#text(this.#argBuffer(argLen)));
+  }
+
+  /** `owner`: writes a contract's owner into `A` (0 = the current contract); 0 if absent. */
+  owner(contractPtr: number): number {
+    const idBytes = this.#bytes(contractPtr, CONTRACT_ID_BYTES);
+    const contract = contractPtr === 0
+      ? this.#frame().live.contract
+      : this.#contracts.get(new ContractId(idBytes).toString());
+    if (contract === undefined) return 0;
+    this.#argBuffer(contract.owner.length).set(contract.owner);
+    return contract.owner.length;
+  }
+
+  /** `self_id`: writes the current contract's id into `A`. */
+  selfId(): void {
+    this.#frame().live.contract.id.copyTo(this.#argBuffer(CONTRACT_ID_BYTES));
+  }
+
+  /** `hdebug`: collects a debug message. */
+  hdebug(msgLen: number): void {
+    const message = this.#text(this.#argBuffer(msgLen));
+    if (this.#debug === undefined) {
+      throw new PiecrustError("InvalidFunction", "hdebug needs a session with debug: true");
+    }
+    this.#debug.push(message);
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new PiecrustError("Disposed", "the session is closed");
+  }
+}

@@ -1,0 +1,1320 @@
+/**
+ * A small reader for WebAssembly binaries: just enough to learn a contract
+ * module's interface (imports, exports, memories, globals, data segments),
+ * apply piecrust's deploy-time checks to it, and take its active data
+ * segments out so that they are applied once, at deploy, rather than at
+ * every instantiation.
+ *
+ * It does not validate code: wasmtime does that when it compiles the module.
+ * Function bodies are skipped by size, so reading a module costs time in
+ * proportion to its interface, not to its code.
+ *
+ * @module
+ */
+
+import { PiecrustError } from "../errors.ts";
+
+/**
+ * A value type. Typed references (the GC and function-references
+ * proposals) are rejected: piecrust disables GC.
+ *
+ * @example
+ * ```ts
+ * import type { ValueType } from "./wasm_module.ts";
+ *
+ * const pointer = (is64: boolean): ValueType => is64 ? "i64" : "i32";
+ * console.log(pointer(true)); // "i64"
+ * ```
+ */
+export type ValueType = "i32" | "i64" | "f32" | "f64" | "v128" | "funcref" | "externref";
+
+/**
+ * A function type (form `0x60`); results may hold several values.
+ *
+ * @example
+ * ```ts
+ * import type { FuncType } from "./wasm_module.ts";
+ *
+ * const contractFunction: FuncType = { params: ["i32"], results: ["i32"] };
+ * console.log(contractFunction.params.length); // 1
+ * ```
+ */
+export interface FuncType {
+  /** Parameter types, in order. */
+  readonly params: readonly ValueType[];
+  /** Result types, in order. */
+  readonly results: readonly ValueType[];
+}
+
+/**
+ * A memory type. Sizes are in 64 KiB pages.
+ *
+ * @example
+ * ```ts
+ * import type { MemoryType } from "./wasm_module.ts";
+ *
+ * const memory: MemoryType = { min: 17, is64: false, shared: false };
+ * console.log(memory.min * 65536); // 1114112
+ * ```
+ */
+export interface MemoryType {
+  /** Initial size in pages. */
+  readonly min: number;
+  /** Maximum size in pages, if declared. */
+  readonly max?: number;
+  /** Whether it is a memory64 memory (limits flag bit 2): addresses are `i64`. */
+  readonly is64: boolean;
+  /** Whether it is shared (threads proposal, limits flag bit 1). */
+  readonly shared: boolean;
+}
+
+/**
+ * A table type. Sizes are in elements.
+ *
+ * @example
+ * ```ts
+ * import type { TableType } from "./wasm_module.ts";
+ *
+ * const table: TableType = { element: "funcref", min: 1, max: 1, is64: true };
+ * console.log(table.is64 ? "table64" : "table32");
+ * ```
+ */
+export interface TableType {
+  /** The element type. */
+  readonly element: "funcref" | "externref";
+  /** Initial size. */
+  readonly min: number;
+  /** Maximum size, if declared. */
+  readonly max?: number;
+  /** Whether it is a 64-bit table (table64, limits flags `0x04`/`0x05`). */
+  readonly is64: boolean;
+}
+
+/**
+ * A global's type.
+ *
+ * @example
+ * ```ts
+ * import type { GlobalType } from "./wasm_module.ts";
+ *
+ * const argumentBuffer: GlobalType = { type: "i32", mutable: false };
+ * console.log(argumentBuffer.mutable); // false
+ * ```
+ */
+export interface GlobalType {
+  /** The value type. */
+  readonly type: ValueType;
+  /** Whether `global.set` may change it. */
+  readonly mutable: boolean;
+}
+
+/**
+ * An import, with the type of what it imports.
+ *
+ * @example
+ * ```ts
+ * import { type Import, inspectModule } from "./wasm_module.ts";
+ *
+ * const info = inspectModule(Deno.readFileSync("contracts/build/wasm32/host.wasm"));
+ * const functions: Import[] = info.imports.filter((i) => i.kind === "func");
+ * for (const i of functions) if (i.kind === "func") console.log(i.name, i.type.params);
+ * ```
+ */
+export type Import =
+  & {
+    /** The module name, e.g. `env`. */
+    readonly module: string;
+    /** The field name. */
+    readonly name: string;
+  }
+  & (
+    | { readonly kind: "func"; readonly type: FuncType }
+    | { readonly kind: "table"; readonly table: TableType }
+    | { readonly kind: "memory"; readonly memory: MemoryType }
+    | { readonly kind: "global"; readonly global: GlobalType }
+  );
+
+/**
+ * An export. `index` is into the module's index space of that kind, imports
+ * first (e.g. {@linkcode ModuleInfo.functions}).
+ *
+ * @example
+ * ```ts
+ * import { inspectModule } from "./wasm_module.ts";
+ *
+ * const info = inspectModule(Deno.readFileSync("contracts/build/wasm32/counter.wasm"));
+ * const a = info.exports.find((e) => e.name === "A");
+ * if (a?.kind === "global") console.log(a.global.type, a.value); // "i32" and the buffer's address
+ * ```
+ */
+export type Export =
+  & {
+    /** The export name. */
+    readonly name: string;
+    /** Index of the exported item in its index space. */
+    readonly index: number;
+  }
+  & (
+    | { readonly kind: "func"; readonly type: FuncType }
+    | { readonly kind: "table" }
+    | { readonly kind: "memory" }
+    | {
+      readonly kind: "global";
+      readonly global: GlobalType;
+      /**
+       * The initial value of a global defined in the module whose initializer
+       * is a constant integer (`i32.const`, `i64.const`, or extended-const
+       * arithmetic on those and on such globals): a signed `number` for
+       * `i32`, a signed `bigint` for `i64`. Absent otherwise.
+       */
+      readonly value?: number | bigint;
+    }
+  );
+
+/**
+ * A data segment. `bytes` is a view of the module's bytes, not a copy;
+ * `start` and `end` are the byte range of the whole segment entry in the
+ * module.
+ *
+ * @example
+ * ```ts
+ * import { inspectModule } from "./wasm_module.ts";
+ *
+ * const info = inspectModule(Deno.readFileSync("contracts/build/wasm32/counter.wasm"));
+ * for (const segment of info.dataSegments) {
+ *   if (segment.mode === "active") console.log(segment.offset, segment.bytes.length);
+ * }
+ * ```
+ */
+export type DataSegment =
+  & {
+    /** The initialization bytes (a view of the module). */
+    readonly bytes: Uint8Array;
+    /** Module offset of the segment's first byte (its flags). */
+    readonly start: number;
+    /** Module offset just after the segment's last byte. */
+    readonly end: number;
+  }
+  & (
+    | { readonly mode: "passive" }
+    | {
+      readonly mode: "active";
+      /** Index of the memory it initializes. */
+      readonly memory: number;
+      /**
+       * Where it is written: an unsigned `number` for an `i32` offset
+       * expression, an unsigned `bigint` for an `i64` one, or `undefined`
+       * when the expression is not a constant we can evaluate (see
+       * `offsetProblem`).
+       */
+      readonly offset: number | bigint | undefined;
+      /** Why `offset` is `undefined`, e.g. `global.get 0 reads an imported global`. */
+      readonly offsetProblem?: string;
+    }
+  );
+
+/**
+ * Where a section lies in the module.
+ *
+ * @example
+ * ```ts
+ * import { inspectModule } from "./wasm_module.ts";
+ *
+ * const info = inspectModule(Deno.readFileSync("contracts/build/wasm32/counter.wasm"));
+ * const code = info.sections.find((s) => s.id === 10);
+ * console.log(code && code.end - code.contentStart); // the code section's size
+ * ```
+ */
+export interface Section {
+  /** The section id (0 for custom sections). */
+  readonly id: number;
+  /** The standard name (`type`, `data count`, ...) or, for a custom section, its name. */
+  readonly name: string;
+  /** Offset of the id byte. */
+  readonly start: number;
+  /** Offset of the first content byte, after the size. */
+  readonly contentStart: number;
+  /** Offset just after the last content byte. */
+  readonly end: number;
+}
+
+/**
+ * What {@linkcode inspectModule} learns about a module.
+ *
+ * @example
+ * ```ts
+ * import { inspectModule } from "./wasm_module.ts";
+ *
+ * const info = inspectModule(Deno.readFileSync("contracts/build/wasm64/counter.wasm"));
+ * console.log(info.memories[0].is64, info.start === undefined); // true true
+ * ```
+ */
+export interface ModuleInfo {
+  /** Length of the module the information was read from. */
+  readonly byteLength: number;
+  /** The type section's function types. */
+  readonly types: readonly FuncType[];
+  /** Imports, in order. */
+  readonly imports: readonly Import[];
+  /** The type of every function, imported ones first. */
+  readonly functions: readonly FuncType[];
+  /** Every table, imported ones first. */
+  readonly tables: readonly (TableType & { readonly imported: boolean })[];
+  /** Every memory, imported ones first. */
+  readonly memories: readonly (MemoryType & { readonly imported: boolean })[];
+  /**
+   * Every global, imported ones first; `value` as in {@linkcode Export}
+   * (never set for imported globals).
+   */
+  readonly globals: readonly (GlobalType & {
+    readonly imported: boolean;
+    readonly value?: number | bigint;
+  })[];
+  /** Exports, in order. */
+  readonly exports: readonly Export[];
+  /** The start function's index, if there is one. */
+  readonly start: number | undefined;
+  /** The data count section's count, if there is one. */
+  readonly dataCount: number | undefined;
+  /** Data segments, in order (their index is the `memory.init`/`data.drop` index). */
+  readonly dataSegments: readonly DataSegment[];
+  /** Every section, custom ones included, in order. */
+  readonly sections: readonly Section[];
+}
+
+const SECTION_NAMES = [
+  "custom",
+  "type",
+  "import",
+  "function",
+  "table",
+  "memory",
+  "global",
+  "export",
+  "start",
+  "element",
+  "code",
+  "data",
+  "data count",
+];
+const DATA_COUNT = 12;
+/** Required position of each non-custom section id; the data count section precedes code. */
+const SECTION_ORDER = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10];
+
+const VALUE_TYPES: (ValueType | undefined)[] = [];
+VALUE_TYPES[0x7f] = "i32";
+VALUE_TYPES[0x7e] = "i64";
+VALUE_TYPES[0x7d] = "f32";
+VALUE_TYPES[0x7c] = "f64";
+VALUE_TYPES[0x7b] = "v128";
+VALUE_TYPES[0x70] = "funcref";
+VALUE_TYPES[0x6f] = "externref";
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+type Global = ModuleInfo["globals"][number];
+type ConstValue = number | bigint | undefined;
+
+function malformed(offset: number, message: string): PiecrustError {
+  return new PiecrustError("CompileError", `invalid module: ${message} (at byte ${offset})`);
+}
+
+function hex(byte: number): string {
+  return `0x${byte.toString(16).padStart(2, "0")}`;
+}
+
+/** A cursor over the module; `end` is the end of the section being read. */
+class Reader {
+  readonly bytes: Uint8Array;
+  pos = 0;
+  end: number;
+  /** What is being read, for "unexpected end" messages. */
+  context = "module";
+
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+    this.end = bytes.length;
+  }
+
+  #eof(): PiecrustError {
+    return malformed(this.pos, `unexpected end of the ${this.context}`);
+  }
+
+  byte(): number {
+    if (this.pos >= this.end) throw this.#eof();
+    return this.bytes[this.pos++];
+  }
+
+  skip(length: number): void {
+    if (length > this.end - this.pos) throw this.#eof();
+    this.pos += length;
+  }
+
+  /** Unsigned LEB128, at most 5 bytes; padded encodings are valid. */
+  u32(): number {
+    const first = this.pos < this.end ? this.bytes[this.pos] : 0x80;
+    if (first < 0x80) {
+      this.pos++;
+      return first;
+    }
+    const start = this.pos;
+    let result = 0;
+    for (let shift = 0; shift < 28; shift += 7) {
+      const byte = this.byte();
+      result |= (byte & 0x7f) << shift;
+      if (byte < 0x80) return result >>> 0;
+    }
+    const last = this.byte();
+    if (last & 0x80) throw malformed(start, "integer representation too long");
+    if (last & 0x70) throw malformed(start, "integer too large");
+    return (result | (last << 28)) >>> 0;
+  }
+
+  /** Signed LEB128 of an `i32`, at most 5 bytes. */
+  s32(): number {
+    const start = this.pos;
+    let result = 0;
+    for (let shift = 0; shift < 28; shift += 7) {
+      const byte = this.byte();
+      result |= (byte & 0x7f) << shift;
+      if (byte < 0x80) return byte & 0x40 ? result | (-1 << (shift + 7)) : result;
+    }
+    const last = this.byte();
+    if (last & 0x80) throw malformed(start, "integer representation too long");
+    const unused = last & 0x78;
+    if (unused !== 0 && unused !== 0x78) throw malformed(start, "integer too large");
+    return result | (last << 28);
+  }
+
+  /** Signed LEB128 of an `i64`, at most 10 bytes. */
+  s64(): bigint {
+    const start = this.pos;
+    let result = 0n;
+    for (let shift = 0n; shift < 63n; shift += 7n) {
+      const byte = this.byte();
+      result |= BigInt(byte & 0x7f) << shift;
+      if (byte < 0x80) return byte & 0x40 ? result - (1n << (shift + 7n)) : result;
+    }
+    const last = this.byte();
+    if (last & 0x80) throw malformed(start, "integer representation too long");
+    if ((last & 0x7f) !== 0 && (last & 0x7f) !== 0x7f) {
+      throw malformed(start, "integer too large");
+    }
+    return BigInt.asIntN(64, result | (BigInt(last & 1) << 63n));
+  }
+
+  /** Unsigned LEB128 of a 64-bit limit, at most 10 bytes, as a safe integer. */
+  u64(): number {
+    const start = this.pos;
+    let result = 0n;
+    for (let shift = 0n;; shift += 7n) {
+      const byte = this.byte();
+      if (shift === 63n) {
+        if (byte & 0x80) throw malformed(start, "integer representation too long");
+        if (byte & 0x7e) throw malformed(start, "integer too large");
+      }
+      result |= BigInt(byte & 0x7f) << shift;
+      if (byte < 0x80) break;
+    }
+    if (result > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw malformed(start, `limit ${result} is too large`);
+    }
+    return Number(result);
+  }
+
+  name(): string {
+    const length = this.u32();
+    const start = this.pos;
+    this.skip(length);
+    const bytes = this.bytes;
+    // Names are nearly always short ASCII, where this beats a TextDecoder call.
+    if (length <= 32) {
+      let name = "";
+      for (let i = start; i < this.pos; i++) {
+        if (bytes[i] >= 0x80) return this.#utf8(start);
+        name += String.fromCharCode(bytes[i]);
+      }
+      return name;
+    }
+    return this.#utf8(start);
+  }
+
+  #utf8(start: number): string {
+    try {
+      return utf8.decode(this.bytes.subarray(start, this.pos));
+    } catch {
+      throw malformed(start, "name is not valid UTF-8");
+    }
+  }
+
+  valueType(): ValueType {
+    const at = this.pos;
+    const byte = this.byte();
+    const type = VALUE_TYPES[byte];
+    if (type !== undefined) return type;
+    if (byte === 0x63 || byte === 0x64 || (byte >= 0x69 && byte <= 0x74)) {
+      throw malformed(
+        at,
+        `reference type ${hex(byte)} is not supported (only funcref and externref: ` +
+          "the GC, function-references and exception-handling proposals are disabled)",
+      );
+    }
+    throw malformed(at, `invalid value type ${hex(byte)}`);
+  }
+
+  funcType(): FuncType {
+    const at = this.pos;
+    const form = this.byte();
+    if (form !== 0x60) {
+      throw malformed(
+        at,
+        form >= 0x4e && form <= 0x50 || form === 0x5e || form === 0x5f
+          ? `GC type form ${hex(form)} is not supported (the GC proposal is disabled)`
+          : `invalid type form ${hex(form)}, expected 0x60 (function type)`,
+      );
+    }
+    return { params: this.#valueTypes(), results: this.#valueTypes() };
+  }
+
+  #valueTypes(): ValueType[] {
+    const count = this.u32();
+    if (count > this.end - this.pos) throw this.#eof();
+    const types = new Array<ValueType>(count);
+    for (let i = 0; i < count; i++) types[i] = this.valueType();
+    return types;
+  }
+
+  tableType(): TableType {
+    const at = this.pos;
+    const element = this.valueType();
+    if (element !== "funcref" && element !== "externref") {
+      throw malformed(at, `invalid table element type ${element}`);
+    }
+    const flagsAt = this.pos;
+    const flags = this.byte();
+    if (flags & ~0x05) throw malformed(flagsAt, `invalid table limits flags ${hex(flags)}`);
+    const is64 = (flags & 0x04) !== 0;
+    const min = is64 ? this.u64() : this.u32();
+    if (flags & 0x01) return { element, min, max: is64 ? this.u64() : this.u32(), is64 };
+    return { element, min, is64 };
+  }
+
+  memoryType(): MemoryType {
+    const at = this.pos;
+    const flags = this.byte();
+    if (flags & ~0x07) {
+      throw malformed(
+        at,
+        flags & 0x08 && !(flags & ~0x0f)
+          ? "custom page sizes are not supported (limits flag 0x08)"
+          : `invalid memory limits flags ${hex(flags)}`,
+      );
+    }
+    const is64 = (flags & 0x04) !== 0;
+    const shared = (flags & 0x02) !== 0;
+    const min = is64 ? this.u64() : this.u32();
+    if (flags & 0x01) return { min, max: is64 ? this.u64() : this.u32(), is64, shared };
+    return { min, is64, shared };
+  }
+
+  globalType(): GlobalType {
+    const type = this.valueType();
+    const at = this.pos;
+    const mutability = this.byte();
+    if (mutability > 1) throw malformed(at, `invalid global mutability ${hex(mutability)}`);
+    return { type, mutable: mutability === 1 };
+  }
+
+  /**
+   * Reads a constant expression up to its `end` and evaluates it if it is
+   * integer arithmetic on constants and initialized immutable globals.
+   */
+  constExpr(globals: readonly Global[]): { value: ConstValue; problem?: string } {
+    const stack: ConstValue[] = [];
+    let problem: string | undefined;
+    for (;;) {
+      const at = this.pos;
+      const op = this.byte();
+      switch (op) {
+        case 0x0b: // end
+          if (stack.length !== 1) {
+            throw malformed(at, `constant expression leaves ${stack.length} values, expected 1`);
+          }
+          return problem === undefined ? { value: stack[0] } : { value: undefined, problem };
+        case 0x41: // i32.const
+          stack.push(this.s32());
+          break;
+        case 0x42: // i64.const
+          stack.push(this.s64());
+          break;
+        case 0x43: // f32.const
+        case 0x44: // f64.const
+          this.skip(op === 0x43 ? 4 : 8);
+          stack.push(undefined);
+          problem ??= `${op === 0x43 ? "f32" : "f64"}.const is not an integer`;
+          break;
+        case 0x23: { // global.get
+          const index = this.u32();
+          const global = globals[index];
+          if (global === undefined) throw malformed(at, `global.get ${index}: no such global`);
+          if (global.imported) problem ??= `global.get ${index} reads an imported global`;
+          else if (global.mutable) problem ??= `global.get ${index} reads a mutable global`;
+          else if (global.value === undefined) {
+            problem ??= `global.get ${index} reads a global without a constant integer value`;
+          }
+          stack.push(global.mutable ? undefined : global.value);
+          break;
+        }
+        case 0xd0: // ref.null
+          this.valueType();
+          stack.push(undefined);
+          problem ??= "ref.null is not an integer";
+          break;
+        case 0xd2: // ref.func
+          this.u32();
+          stack.push(undefined);
+          problem ??= "ref.func is not an integer";
+          break;
+        case 0x6a: // i32.add
+        case 0x6b: // i32.sub
+        case 0x6c: // i32.mul
+        case 0x7c: // i64.add
+        case 0x7d: // i64.sub
+        case 0x7e: { // i64.mul
+          if (stack.length < 2) throw malformed(at, `${hex(op)} needs two operands`);
+          const right = stack.pop();
+          stack.push(binary(op, stack.pop(), right, at));
+          break;
+        }
+        case 0xfd: { // SIMD prefix: only v128.const is constant
+          const sub = this.u32();
+          if (sub !== 12) throw malformed(at, `instruction 0xfd ${sub} is not constant`);
+          this.skip(16);
+          stack.push(undefined);
+          problem ??= "v128.const is not an integer";
+          break;
+        }
+        default:
+          throw malformed(at, `instruction ${hex(op)} is not allowed in a constant expression`);
+      }
+    }
+  }
+}
+
+/** Extended-const arithmetic; `undefined` (unknown) operands give an unknown result. */
+function binary(op: number, left: ConstValue, right: ConstValue, at: number): ConstValue {
+  const is64 = op >= 0x7c;
+  if (left === undefined || right === undefined) return undefined;
+  if (typeof left !== (is64 ? "bigint" : "number") || typeof left !== typeof right) {
+    throw malformed(at, "type mismatch in constant expression");
+  }
+  if (is64) {
+    const a = left as bigint;
+    const b = right as bigint;
+    return BigInt.asIntN(64, op === 0x7c ? a + b : op === 0x7d ? a - b : a * b);
+  }
+  const a = left as number;
+  const b = right as number;
+  return op === 0x6a ? (a + b) | 0 : op === 0x6b ? (a - b) | 0 : Math.imul(a, b);
+}
+
+/**
+ * Reads a module's interface: its section layout, imports, exports,
+ * memories, tables, globals, start function and data segments. Function
+ * bodies and element segments are skipped by size; malformed input and
+ * features piecrust disables (GC types, typed references, tags, custom page
+ * sizes, table initializers) throw a `CompileError` whose message names the
+ * byte offset. Padded (non-minimal) LEB128 integers are accepted.
+ *
+ * @param bytes A WebAssembly binary module.
+ * @returns What the module declares. Data segment bytes are views of `bytes`.
+ * @throws {PiecrustError} `CompileError` for malformed or unsupported input.
+ *
+ * @example
+ * ```ts
+ * import { inspectModule } from "./wasm_module.ts";
+ *
+ * const info = inspectModule(Deno.readFileSync("contracts/build/wasm32/counter.wasm"));
+ * console.log(info.exports.map((e) => `${e.kind} ${e.name}`));
+ * // ["memory memory", "func increment", "func read_value", "global A", ...]
+ * ```
+ */
+export function inspectModule(bytes: Uint8Array): ModuleInfo {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError("a module must be a Uint8Array");
+  const r = new Reader(bytes);
+  r.context = "module header";
+  if (r.byte() !== 0x00 || r.byte() !== 0x61 || r.byte() !== 0x73 || r.byte() !== 0x6d) {
+    throw malformed(0, "magic header not detected (expected \\0asm)");
+  }
+  const version = r.byte() | r.byte() << 8 | r.byte() << 16 | r.byte() << 24;
+  if (version !== 1) {
+    throw malformed(
+      4,
+      (version & 0xffff) === 0x0d
+        ? "this is a WebAssembly component, not a core module"
+        : `unknown binary version ${version >>> 0}`,
+    );
+  }
+
+  const types: FuncType[] = [];
+  const imports: Import[] = [];
+  const functions: FuncType[] = [];
+  const tables: (TableType & { imported: boolean })[] = [];
+  const memories: (MemoryType & { imported: boolean })[] = [];
+  const globals: Global[] = [];
+  const exports: Export[] = [];
+  const dataSegments: DataSegment[] = [];
+  const sections: Section[] = [];
+  let start: number | undefined;
+  let dataCount: number | undefined;
+  let dataCountAt = 0;
+  let localFunctions = 0;
+  let codeCount: number | undefined;
+  let lastOrder = 0;
+  let lastName = "";
+
+  const readTypeIndex = (): FuncType => {
+    const at = r.pos;
+    const index = r.u32();
+    const type = types[index];
+    if (type === undefined) throw malformed(at, `type index ${index} out of range`);
+    return type;
+  };
+
+  while (r.pos < bytes.length) {
+    const sectionStart = r.pos;
+    r.end = bytes.length;
+    r.context = "module";
+    const id = r.byte();
+    const name = SECTION_NAMES[id];
+    if (name === undefined) {
+      throw malformed(
+        sectionStart,
+        id === 13
+          ? "the tag section is not supported (the exception-handling proposal is disabled)"
+          : `unknown section id ${id}`,
+      );
+    }
+    r.context = `${name} section`;
+    const size = r.u32();
+    const contentStart = r.pos;
+    if (size > bytes.length - contentStart) {
+      throw malformed(
+        sectionStart,
+        `the ${name} section declares ${size} bytes, but only ${
+          bytes.length - contentStart
+        } remain`,
+      );
+    }
+    const end = contentStart + size;
+    r.end = end;
+    if (id !== 0) {
+      const order = SECTION_ORDER[id];
+      if (order <= lastOrder) {
+        throw malformed(
+          sectionStart,
+          order === lastOrder
+            ? `duplicate ${name} section`
+            : `the ${name} section must come before the ${lastName} section`,
+        );
+      }
+      lastOrder = order;
+      lastName = name;
+    }
+
+    let sectionName = name;
+    switch (id) {
+      case 0:
+        sectionName = r.name();
+        r.pos = end;
+        break;
+      case 1:
+        for (let n = r.u32(); n > 0; n--) types.push(r.funcType());
+        break;
+      case 2:
+        for (let n = r.u32(); n > 0; n--) {
+          const module = r.name();
+          const field = r.name();
+          const at = r.pos;
+          const kind = r.byte();
+          if (kind === 0x00) {
+            const type = readTypeIndex();
+            functions.push(type);
+            imports.push({ module, name: field, kind: "func", type });
+          } else if (kind === 0x01) {
+            const table = r.tableType();
+            tables.push({ ...table, imported: true });
+            imports.push({ module, name: field, kind: "table", table });
+          } else if (kind === 0x02) {
+            const memory = r.memoryType();
+            memories.push({ ...memory, imported: true });
+            imports.push({ module, name: field, kind: "memory", memory });
+          } else if (kind === 0x03) {
+            const global = r.globalType();
+            globals.push({ ...global, imported: true });
+            imports.push({ module, name: field, kind: "global", global });
+          } else if (kind === 0x04) {
+            throw malformed(at, "tag imports are not supported (exception handling is disabled)");
+          } else {
+            throw malformed(at, `invalid import kind ${hex(kind)}`);
+          }
+        }
+        break;
+      case 3:
+        localFunctions = r.u32();
+        for (let n = localFunctions; n > 0; n--) functions.push(readTypeIndex());
+        break;
+      case 4:
+        for (let n = r.u32(); n > 0; n--) {
+          if (r.pos < end && bytes[r.pos] === 0x40) {
+            throw malformed(
+              r.pos,
+              "tables with an initializer expression are not supported " +
+                "(the function-references proposal is disabled)",
+            );
+          }
+          tables.push({ ...r.tableType(), imported: false });
+        }
+        break;
+      case 5:
+        for (let n = r.u32(); n > 0; n--) memories.push({ ...r.memoryType(), imported: false });
+        break;
+      case 6:
+        for (let n = r.u32(); n > 0; n--) {
+          const type = r.globalType();
+          const { value } = r.constExpr(globals);
+          const integer = type.type === "i32" && typeof value === "number" ||
+            type.type === "i64" && typeof value === "bigint";
+          globals.push(
+            integer ? { ...type, imported: false, value } : { ...type, imported: false },
+          );
+        }
+        break;
+      case 7: {
+        const spaces = [functions, tables, memories, globals];
+        const names = new Set<string>();
+        for (let n = r.u32(); n > 0; n--) {
+          const at = r.pos;
+          const exportName = r.name();
+          if (names.has(exportName)) throw malformed(at, `duplicate export name "${exportName}"`);
+          names.add(exportName);
+          const kindAt = r.pos;
+          const kind = r.byte();
+          const index = r.u32();
+          const space = spaces[kind];
+          if (space === undefined) {
+            throw malformed(
+              kindAt,
+              kind === 4
+                ? "tag exports are not supported (exception handling is disabled)"
+                : `invalid export kind ${hex(kind)}`,
+            );
+          }
+          if (index >= space.length) {
+            throw malformed(
+              kindAt,
+              `export "${exportName}" refers to ${
+                ["function", "table", "memory", "global"][kind]
+              } ${index}, but there are only ${space.length}`,
+            );
+          }
+          if (kind === 0) {
+            exports.push({ name: exportName, index, kind: "func", type: functions[index] });
+          } else if (kind === 3) {
+            const { type, mutable, value } = globals[index];
+            const global = { type, mutable };
+            exports.push(
+              value === undefined
+                ? { name: exportName, index, kind: "global", global }
+                : { name: exportName, index, kind: "global", global, value },
+            );
+          } else {
+            exports.push({ name: exportName, index, kind: kind === 1 ? "table" : "memory" });
+          }
+        }
+        break;
+      }
+      case 8: {
+        const at = r.pos;
+        start = r.u32();
+        if (start >= functions.length) throw malformed(at, `start function ${start} out of range`);
+        break;
+      }
+      case 9:
+        // Element segments are not part of the interface; wasmtime validates them.
+        r.pos = end;
+        break;
+      case 10:
+        codeCount = r.u32();
+        if (codeCount !== localFunctions) {
+          throw malformed(
+            contentStart,
+            `the code section has ${codeCount} bodies for ${localFunctions} declared functions`,
+          );
+        }
+        r.pos = end;
+        break;
+      case 11:
+        for (let n = r.u32(); n > 0; n--) dataSegments.push(readDataSegment(r, globals));
+        break;
+      case DATA_COUNT:
+        dataCountAt = r.pos;
+        dataCount = r.u32();
+        break;
+    }
+    if (r.pos !== end) {
+      throw malformed(
+        r.pos,
+        `the ${name} section declares ${size} bytes, but its contents end after ${
+          r.pos - contentStart
+        }`,
+      );
+    }
+    sections.push({ id, name: sectionName, start: sectionStart, contentStart, end });
+  }
+
+  if (codeCount === undefined && localFunctions > 0) {
+    throw malformed(bytes.length, `${localFunctions} functions are declared but there is no code`);
+  }
+  if (dataCount !== undefined && dataCount !== dataSegments.length) {
+    throw malformed(
+      dataCountAt,
+      `the data count section says ${dataCount} segments, the data section has ${dataSegments.length}`,
+    );
+  }
+  return {
+    byteLength: bytes.length,
+    types,
+    imports,
+    functions,
+    tables,
+    memories,
+    globals,
+    exports,
+    start,
+    dataCount,
+    dataSegments,
+    sections,
+  };
+}
+
+function readDataSegment(r: Reader, globals: readonly Global[]): DataSegment {
+  const start = r.pos;
+  const flags = r.u32();
+  if (flags > 2) throw malformed(start, `invalid data segment flags ${flags}`);
+  if (flags === 1) {
+    const bytes = segmentBytes(r);
+    return { mode: "passive", bytes, start, end: r.pos };
+  }
+  const memory = flags === 2 ? r.u32() : 0;
+  const { value, problem } = r.constExpr(globals);
+  const bytes = segmentBytes(r);
+  const end = r.pos;
+  if (problem !== undefined) {
+    return { mode: "active", memory, offset: undefined, offsetProblem: problem, bytes, start, end };
+  }
+  // Addresses are unsigned.
+  const offset = typeof value === "number" ? value >>> 0 : BigInt.asUintN(64, value!);
+  return { mode: "active", memory, offset, bytes, start, end };
+}
+
+function segmentBytes(r: Reader): Uint8Array {
+  const length = r.u32();
+  const from = r.pos;
+  r.skip(length);
+  return r.bytes.subarray(from, from + length);
+}
+
+const ARGBUF_LEN = 65536;
+const PAGE = 65536;
+/** piecrust's memory mapping per contract (`piecrust-state.md` §7.2): 4 GiB or 4 TiB. */
+const MAPPING_WASM32 = 2 ** 32;
+const MAPPING_WASM64 = 2 ** 42;
+
+/** The host functions of the reference ABI (`piecrust-abi.md` §2); `p` is a pointer. */
+const HOST_SIGNATURES: readonly (readonly [name: string, params: string, results: string])[] = [
+  ["c", "p p i32 i32 i64", "i32"],
+  ["hq", "p i32 i32", "i32"],
+  ["hd", "p i32", "i32"],
+  ["emit", "p i32 i32", ""],
+  ["feed", "i32", ""],
+  ["caller", "", "i32"],
+  ["callstack", "", "i32"],
+  ["limit", "", "i64"],
+  ["spent", "", "i64"],
+  ["panic", "i32", ""],
+  ["owner", "p", "i32"],
+  ["self_id", "", ""],
+  ["hdebug", "i32", ""],
+];
+
+function hostTypes(pointer: ValueType): ReadonlyMap<string, FuncType> {
+  const list = (types: string): ValueType[] =>
+    types === "" ? [] : types.split(" ").map((t) => t === "p" ? pointer : t as ValueType);
+  return new Map(
+    HOST_SIGNATURES.map(([name, params, results]) => [
+      name,
+      { params: list(params), results: list(results) },
+    ]),
+  );
+}
+
+const HOST_TYPES_WASM32 = hostTypes("i32");
+const HOST_TYPES_WASM64 = hostTypes("i64");
+
+function formatType(type: FuncType): string {
+  return `(${type.params.join(", ")}) -> (${type.results.join(", ")})`;
+}
+
+function sameTypes(a: readonly ValueType[], b: readonly ValueType[]): boolean {
+  return a.length === b.length && a.every((type, i) => type === b[i]);
+}
+
+/**
+ * Options of {@linkcode validateContract}.
+ *
+ * @example
+ * ```ts
+ * import type { ValidateContractOptions } from "./wasm_module.ts";
+ *
+ * const options: ValidateContractOptions = { debug: true };
+ * console.log(options.debug); // true
+ * ```
+ */
+export interface ValidateContractOptions {
+  /**
+   * Accept imports of `hdebug`, as piecrust built with its `debug` feature
+   * does. Default `false`.
+   */
+  debug?: boolean;
+}
+
+/**
+ * A contract module's interface, as {@linkcode validateContract} found it.
+ *
+ * @example
+ * ```ts
+ * import { type ContractInterface, inspectModule, validateContract } from "./wasm_module.ts";
+ *
+ * const bytes = Deno.readFileSync("contracts/build/wasm32/counter.wasm");
+ * const contract: ContractInterface = validateContract(inspectModule(bytes));
+ * console.log(contract.functions.includes("init") ? "has init" : "no init");
+ * ```
+ */
+export interface ContractInterface {
+  /** Whether the exported memory is a memory64 memory: pointers are `i64`. */
+  readonly is64: boolean;
+  /** The name the memory is exported under (`memory` in Rust and C builds). */
+  readonly memoryExport: string;
+  /** The memory's initial size in bytes. */
+  readonly memoryMinimum: number;
+  /** The memory's declared maximum in bytes, if any. */
+  readonly memoryMaximum?: number;
+  /** Offset in memory of the 64 KiB argument buffer: the value of global `A`. */
+  readonly argBuffer: number;
+  /** Names of the exported functions, in export order (`init` included). */
+  readonly functions: readonly string[];
+  /**
+   * The imported host functions, in import order. piecrust ignores the
+   * module name, so it is reported for the linker.
+   */
+  readonly imports: readonly { readonly module: string; readonly name: string }[];
+  /** Whether the module has a start function (it runs without fuel). */
+  readonly hasStart: boolean;
+  /** The module's data segments ({@linkcode ModuleInfo.dataSegments}). */
+  readonly dataSegments: readonly DataSegment[];
+}
+
+/**
+ * Applies piecrust's deploy-time checks (`piecrust-abi.md` §1.1, in the
+ * order piecrust applies them) and describes the contract:
+ *
+ * 1. At most one memory, and it is not shared: piecrust's engine disables
+ *    multi-memory and threads (`CompileError`).
+ * 2. Exactly one memory export, under any name (`TooManyMemories`). Its
+ *    memory type decides whether the contract is 32- or 64-bit.
+ * 3. Every exported function is `(i32) -> (i32)`, in wasm64 too
+ *    (`InvalidFunction`, first offending export).
+ * 4. Every import's field name is a host function; the module name is
+ *    ignored, and `hdebug` needs `debug` (`InvalidFunction`, first unknown).
+ * 5. Every import is a function of the host signature for the memory width
+ *    (`RuntimeError`, as wasmtime's instantiation fails in piecrust).
+ * 6. A global `A` is exported, immutable, `i32` (wasm32) or `i64` (wasm64),
+ *    with a constant, non-negative value such that `A + 65536` lies below
+ *    the 4 GiB / 4 TiB memory mapping (`InvalidArgumentBuffer`).
+ *
+ * @param info The module, from {@linkcode inspectModule}.
+ * @param options Whether `hdebug` is available.
+ * @returns The contract's interface.
+ * @throws {PiecrustError} Of the kind named above for the first failed check.
+ *
+ * @example
+ * ```ts
+ * import { inspectModule, validateContract } from "./wasm_module.ts";
+ *
+ * const bytes = Deno.readFileSync("contracts/build/wasm64/counter.wasm");
+ * const contract = validateContract(inspectModule(bytes));
+ * console.log(contract.is64, contract.functions); // true ["increment", "read_value"]
+ * ```
+ */
+export function validateContract(
+  info: ModuleInfo,
+  options: ValidateContractOptions = {},
+): ContractInterface {
+  if (info.memories.length > 1) {
+    throw new PiecrustError(
+      "CompileError",
+      `the module has ${info.memories.length} memories, but a contract has exactly one ` +
+        "(multi-memory is disabled)",
+    );
+  }
+  if (info.memories[0]?.shared) {
+    throw new PiecrustError(
+      "CompileError",
+      "the module's memory is shared, but shared memories are not supported (threads are disabled)",
+    );
+  }
+
+  const memoryExports = info.exports.filter((e) => e.kind === "memory");
+  if (memoryExports.length !== 1) {
+    throw new PiecrustError(
+      "TooManyMemories",
+      `a contract must export exactly one memory, this module exports ${memoryExports.length}`,
+    );
+  }
+  const memoryExport = memoryExports[0];
+  const memory = info.memories[memoryExport.index];
+  const is64 = memory.is64;
+
+  const functions: string[] = [];
+  for (const e of info.exports) {
+    if (e.kind !== "func") continue;
+    const { params, results } = e.type;
+    if (
+      params.length !== 1 || params[0] !== "i32" || results.length !== 1 || results[0] !== "i32"
+    ) {
+      throw new PiecrustError(
+        "InvalidFunction",
+        `exported function "${e.name}" has type ${formatType(e.type)}, ` +
+          "but contract functions must be (i32) -> (i32)",
+      );
+    }
+    functions.push(e.name);
+  }
+
+  for (const i of info.imports) {
+    if (!HOST_TYPES_WASM32.has(i.name)) {
+      throw new PiecrustError(
+        "InvalidFunction",
+        `import "${i.module}" "${i.name}" is not a host function (known: ${
+          [...HOST_TYPES_WASM32.keys()].join(", ")
+        })`,
+      );
+    }
+    if (i.name === "hdebug" && !options.debug) {
+      throw new PiecrustError(
+        "InvalidFunction",
+        `import "${i.module}" "hdebug" needs the debug option`,
+      );
+    }
+  }
+  const width = is64 ? "wasm64" : "wasm32";
+  const hostTypes = is64 ? HOST_TYPES_WASM64 : HOST_TYPES_WASM32;
+  for (const i of info.imports) {
+    const expected = hostTypes.get(i.name)!;
+    if (i.kind !== "func") {
+      throw new PiecrustError(
+        "RuntimeError",
+        `import "${i.module}" "${i.name}" is a ${i.kind}, but the host provides a function ` +
+          formatType(expected),
+      );
+    }
+    if (
+      !sameTypes(i.type.params, expected.params) || !sameTypes(i.type.results, expected.results)
+    ) {
+      throw new PiecrustError(
+        "RuntimeError",
+        `import "${i.module}" "${i.name}" has type ${formatType(i.type)}, but the ${width} ` +
+          `host function is ${formatType(expected)}`,
+      );
+    }
+  }
+
+  const argBuffer = argumentBuffer(info, is64);
+  return {
+    is64,
+    memoryExport: memoryExport.name,
+    memoryMinimum: memory.min * PAGE,
+    ...(memory.max === undefined ? {} : { memoryMaximum: memory.max * PAGE }),
+    argBuffer,
+    functions,
+    imports: info.imports.map((i) => ({ module: i.module, name: i.name })),
+    hasStart: info.start !== undefined,
+    dataSegments: info.dataSegments,
+  };
+}
+
+function argumentBuffer(info: ModuleInfo, is64: boolean): number {
+  const a = info.exports.find((e) => e.name === "A");
+  const fail = (why: string): PiecrustError =>
+    new PiecrustError("InvalidArgumentBuffer", `invalid argument buffer: ${why}`);
+  if (a === undefined) throw fail(`the module does not export a global "A"`);
+  if (a.kind !== "global") throw fail(`export "A" is a ${a.kind}, not a global`);
+  if (a.global.mutable) throw fail(`global "A" is mutable, it must be immutable`);
+  const type = is64 ? "i64" : "i32";
+  if (a.global.type !== type) {
+    throw fail(
+      `global "A" is ${a.global.type}, but a ${is64 ? "wasm64" : "wasm32"} contract needs ${type}`,
+    );
+  }
+  if (a.value === undefined) throw fail(`global "A" has no constant initial value`);
+  // piecrust converts A with `as usize`, which sign-extends an i32: a negative A is never an
+  // address inside the mapping (or overflows when the buffer is added).
+  if (a.value < 0) throw fail(`A = ${a.value} is negative`);
+  const address = Number(a.value);
+  const mapping = is64 ? MAPPING_WASM64 : MAPPING_WASM32;
+  if (address + ARGBUF_LEN >= mapping) {
+    throw fail(
+      `A = ${address}: the 64 KiB buffer does not fit in the ${
+        is64 ? "4 TiB" : "4 GiB"
+      } memory mapping`,
+    );
+  }
+  return address;
+}
+
+/**
+ * The result of {@linkcode stripActiveDataSegments}.
+ *
+ * @example
+ * ```ts
+ * import { type StrippedModule, stripActiveDataSegments } from "./wasm_module.ts";
+ *
+ * const bytes = Deno.readFileSync("contracts/build/wasm32/counter.wasm");
+ * const { wasm, segments }: StrippedModule = stripActiveDataSegments(bytes);
+ * console.log(wasm.length <= bytes.length, segments.length);
+ * ```
+ */
+export interface StrippedModule {
+  /** The rewritten module (the input itself when it has no active segments). */
+  readonly wasm: Uint8Array;
+  /**
+   * The active segments, in order, for the VM to write into a fresh memory
+   * at deploy: an unsigned `number` offset for a 32-bit memory, an unsigned
+   * `bigint` for a 64-bit one. `bytes` are views of the input.
+   */
+  readonly segments: readonly { readonly offset: number | bigint; readonly bytes: Uint8Array }[];
+}
+
+/**
+ * Rewrites a module so that instantiating it writes nothing to memory, and
+ * returns the active data segments for the VM to apply once, at deploy.
+ * wasmtime applies active segments at every instantiation, which would
+ * overwrite a contract's persisted memory.
+ *
+ * Each active segment becomes an empty passive segment. Segment indices
+ * stay the same, so `memory.init` and `data.drop` keep referring to the
+ * segments they did, and an empty passive segment behaves exactly like a
+ * used active one (which instantiation drops): `memory.init` of it traps
+ * unless it copies 0 bytes. The data count is unchanged, so the data count
+ * section stays valid. Every other byte of the module is kept as it is.
+ *
+ * @param bytes The module.
+ * @param info `inspectModule(bytes)`, if already at hand.
+ * @returns The rewritten module and the segments to apply.
+ * @throws {PiecrustError} `CompileError` if an active segment's offset is not
+ *   a constant (e.g. `global.get` of an imported global), names a missing
+ *   memory, or does not match the memory's address width.
+ *
+ * @example
+ * ```ts
+ * import { stripActiveDataSegments } from "./wasm_module.ts";
+ *
+ * const bytes = Deno.readFileSync("contracts/build/wasm32/counter.wasm");
+ * const { wasm, segments } = stripActiveDataSegments(bytes);
+ * const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm as BufferSource));
+ * const memory = new Uint8Array((instance.exports.memory as WebAssembly.Memory).buffer);
+ * for (const { offset, bytes } of segments) memory.set(bytes, Number(offset));
+ * ```
+ */
+export function stripActiveDataSegments(
+  bytes: Uint8Array,
+  info: ModuleInfo = inspectModule(bytes),
+): StrippedModule {
+  if (info.byteLength !== bytes.length) {
+    throw new TypeError(
+      `info describes a module of ${info.byteLength} bytes, not these ${bytes.length}`,
+    );
+  }
+  const segments: { offset: number | bigint; bytes: Uint8Array }[] = [];
+  info.dataSegments.forEach((segment, index) => {
+    if (segment.mode !== "active") return;
+    const where = `data segment ${index} (at byte ${segment.start})`;
+    if (segment.offset === undefined) {
+      throw new PiecrustError(
+        "CompileError",
+        `${where}: its offset is not a constant (${segment.offsetProblem}); ` +
+          "only i32.const and i64.const offsets are supported",
+      );
+    }
+    const memory = info.memories[segment.memory];
+    if (memory === undefined) {
+      throw new PiecrustError("CompileError", `${where}: no memory ${segment.memory}`);
+    }
+    if (memory.is64 !== (typeof segment.offset === "bigint")) {
+      throw new PiecrustError(
+        "CompileError",
+        `${where}: an ${typeof segment.offset === "bigint" ? "i64" : "i32"} offset for a ` +
+          `${memory.is64 ? "64" : "32"}-bit memory`,
+      );
+    }
+    segments.push({ offset: segment.offset, bytes: segment.bytes });
+  });
+  if (segments.length === 0) return { wasm: bytes, segments };
+
+  const section = info.sections.find((s) => s.id === 11);
+  if (section === undefined) throw new TypeError("info has data segments but no data section");
+  const all = info.dataSegments;
+  // An active segment becomes flags 0x01 and an empty vector; passive ones are copied.
+  let contentLength = all[0].start - section.contentStart;
+  for (const segment of all) {
+    contentLength += segment.mode === "active" ? 2 : segment.end - segment.start;
+  }
+  const sizeLength = lebLength(contentLength);
+  const wasm = new Uint8Array(
+    section.start + 1 + sizeLength + contentLength + (bytes.length - section.end),
+  );
+  wasm.set(bytes.subarray(0, section.start));
+  let pos = section.start;
+  wasm[pos++] = 11;
+  for (let value = contentLength;; value >>>= 7) {
+    if (value < 0x80) {
+      wasm[pos++] = value;
+      break;
+    }
+    wasm[pos++] = value & 0x7f | 0x80;
+  }
+  wasm.set(bytes.subarray(section.contentStart, all[0].start), pos);
+  pos += all[0].start - section.contentStart;
+  for (const segment of all) {
+    if (segment.mode === "active") {
+      wasm[pos] = 0x01;
+      wasm[pos + 1] = 0x00;
+      pos += 2;
+    } else {
+      wasm.set(bytes.subarray(segment.start, segment.end), pos);
+      pos += segment.end - segment.start;
+    }
+  }
+  wasm.set(bytes.subarray(section.end), pos);
+  return { wasm, segments };
+}
+
+function lebLength(value: number): number {
+  let length = 1;
+  while (value >= 0x80) {
+    value >>>= 7;
+    length++;
+  }
+  return length;
+}
