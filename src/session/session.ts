@@ -99,6 +99,12 @@ export interface SessionOptions {
   meta?: Record<string, Uint8Array>;
   /** Accept contracts that import `hdebug` and collect their messages. Default false. */
   debug?: boolean;
+  /**
+   * Turn an exception thrown by a host query into the contract's failure
+   * `Panic("host query panicked")`. When false, it propagates out of the
+   * session call as it is. Default true.
+   */
+  containHostQueryPanics?: boolean;
 }
 
 /** What a session needs from its VM. */
@@ -125,6 +131,17 @@ function normalize(error: unknown): PiecrustError {
 }
 
 /**
+ * The exception a host query threw with containment off, if `error` carries
+ * one: it must cross every frame unchanged, as a Rust panic unwinds through
+ * the reference VM.
+ */
+function uncontained(error: unknown): unknown {
+  let current = error;
+  while (current instanceof PiecrustError && current.kind === "HostError") current = current.cause;
+  return current instanceof PiecrustError || current === error ? undefined : current;
+}
+
+/**
  * A session: a private, mutable view of the VM's state in which contracts
  * are deployed and called. Failed calls leave no trace in memory, memory
  * lengths or the root. Sessions of one VM may be interleaved freely.
@@ -142,6 +159,7 @@ export class Session implements ImportHost {
   readonly #contracts = new Map<string, LoadedContract>();
   readonly #meta = new Map<string, Uint8Array>();
   readonly #debug: string[] | undefined;
+  readonly #containHostQueryPanics: boolean;
   #context: CallContext | undefined;
   #closed = false;
 
@@ -150,6 +168,7 @@ export class Session implements ImportHost {
     this.#host = host;
     for (const [name, value] of Object.entries(options.meta ?? {})) this.setMeta(name, value);
     this.#debug = options.debug ? [] : undefined;
+    this.#containHostQueryPanics = options.containHostQueryPanics ?? true;
   }
 
   /**
@@ -383,7 +402,7 @@ export class Session implements ImportHost {
         ret = this.#run(frame, fn, arg);
       } catch (error) {
         this.#unwind(frame);
-        throw normalize(error);
+        throw uncontained(error) ?? normalize(error);
       }
       const data = this.#view(contract).slice(contract.argBuffer, contract.argBuffer + ret);
       const remaining = frame.live.store.getFuel();
@@ -588,14 +607,14 @@ export class Session implements ImportHost {
       callerStore.setFuel(remaining - spent);
       return ret;
     } catch (thrown) {
-      const error = normalize(thrown);
       if (callee !== undefined) {
         this.#unwind(callee);
         caller.node.children.pop();
       }
       reentered?.store.setFuel(outerFuel);
       callerStore.setFuel(remaining > limit ? remaining - limit : 0n);
-      return this.#writeError(error);
+      if (uncontained(thrown) !== undefined) throw thrown;
+      return this.#writeError(normalize(thrown));
     }
   }
 
@@ -626,12 +645,22 @@ export class Session implements ImportHost {
       throw new PiecrustError("MissingHostQuery", `no host query "${name}"`);
     }
     const arg = this.#argBuffer(argLen).slice();
-    this.#charge(query.price(arg));
-    const length = query.execute(arg, this.#argBuffer(ARGBUF_LEN));
+    this.#charge(this.#hostQuery(() => query.price(arg)));
+    const length = this.#hostQuery(() => query.execute(arg, this.#argBuffer(ARGBUF_LEN)));
     if (!Number.isInteger(length) || length < 0 || length > ARGBUF_LEN) {
       throw new PiecrustError("Panic", `host query "${name}" returned length ${length}`);
     }
     return length;
+  }
+
+  /** Runs host-query code, containing its exceptions unless the session says otherwise. */
+  #hostQuery<T>(run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      if (!this.#containHostQueryPanics) throw error;
+      throw new PiecrustError("Panic", "host query panicked", { cause: error });
+    }
   }
 
   /** `hd`: copies a metadata value into the argument buffer; 0 if absent. */
