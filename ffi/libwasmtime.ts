@@ -50,6 +50,35 @@ export const wasmtimeSymbols = {
     parameters: ["pointer", "bool"],
     result: "void",
   },
+  /** void wasmtime_config_wasm_multi_memory_set(wasm_config_t*, bool) */
+  wasmtime_config_wasm_multi_memory_set: { parameters: ["pointer", "bool"], result: "void" },
+  /** void wasmtime_config_wasm_relaxed_simd_set(wasm_config_t*, bool) */
+  wasmtime_config_wasm_relaxed_simd_set: { parameters: ["pointer", "bool"], result: "void" },
+  /** void wasmtime_config_wasm_relaxed_simd_deterministic_set(wasm_config_t*, bool) */
+  wasmtime_config_wasm_relaxed_simd_deterministic_set: {
+    parameters: ["pointer", "bool"],
+    result: "void",
+  },
+  /** void wasmtime_config_wasm_threads_set(wasm_config_t*, bool) */
+  wasmtime_config_wasm_threads_set: { parameters: ["pointer", "bool"], result: "void" },
+  /** void wasmtime_config_wasm_gc_set(wasm_config_t*, bool) */
+  wasmtime_config_wasm_gc_set: { parameters: ["pointer", "bool"], result: "void" },
+  /** void wasmtime_config_wasm_function_references_set(wasm_config_t*, bool) */
+  wasmtime_config_wasm_function_references_set: {
+    parameters: ["pointer", "bool"],
+    result: "void",
+  },
+  /** void wasmtime_config_wasm_exceptions_set(wasm_config_t*, bool) */
+  wasmtime_config_wasm_exceptions_set: { parameters: ["pointer", "bool"], result: "void" },
+  /** void wasmtime_config_wasm_tail_call_set(wasm_config_t*, bool) */
+  wasmtime_config_wasm_tail_call_set: { parameters: ["pointer", "bool"], result: "void" },
+  /** void wasmtime_config_cranelift_nan_canonicalization_set(wasm_config_t*, bool) */
+  wasmtime_config_cranelift_nan_canonicalization_set: {
+    parameters: ["pointer", "bool"],
+    result: "void",
+  },
+  /** void wasmtime_config_cranelift_opt_level_set(wasm_config_t*, wasmtime_opt_level_t) */
+  wasmtime_config_cranelift_opt_level_set: { parameters: ["pointer", "u8"], result: "void" },
   /** void wasmtime_config_max_wasm_stack_set(wasm_config_t*, size_t) */
   wasmtime_config_max_wasm_stack_set: {
     parameters: ["pointer", "usize"],
@@ -264,6 +293,13 @@ export const TrapCode = {
   MEMORY_OUT_OF_BOUNDS: 1,
   UNREACHABLE_CODE_REACHED: 9,
   OUT_OF_FUEL: 11,
+} as const;
+
+/** `wasmtime_opt_level_t` values (`wasmtime/config.h`). */
+export const OptLevel = {
+  NONE: 0,
+  SPEED: 1,
+  SPEED_AND_SIZE: 2,
 } as const;
 
 /** Struct sizes in bytes on x86-64 (`wasmtime-ffi.md` §3). */

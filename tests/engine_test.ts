@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { watFixture } from "../contracts/wat.ts";
+import { assembleWat, watFixture } from "../contracts/wat.ts";
 import { Engine, Linker, Module, PiecrustError, Store } from "../src/engine/mod.ts";
 import { assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
 
@@ -169,4 +169,28 @@ Deno.test("Module.deserializeFile rejects a truncated or foreign artifact with A
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("Module.compile rejects what the reference VM's engine rejects", async () => {
+  // Header, then a memory section (id 5, 5 bytes) declaring two memories of 1 page.
+  const twoMemories = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 5, 5, 2, 0, 1, 0, 1]);
+  const relaxedSimd = await assembleWat(
+    `(module (func (param v128 v128) (result v128)
+       (i32x4.relaxed_trunc_f32x4_s (local.get 0))))`,
+    { features: ["relaxed_simd"] },
+  );
+  const sharedMemory = await assembleWat(`(module (memory 1 1 shared))`, {
+    features: ["threads"],
+  });
+  {
+    using engine = new Engine();
+    for (const wasm of [twoMemories, relaxedSimd, sharedMemory]) {
+      assertThrowsKind(() => Module.compile(engine, wasm), "CompileError");
+    }
+    using plainSimd = Module.compile(
+      engine,
+      await assembleWat(`(module (func (param v128) (result v128) (local.get 0)))`),
+    );
+  }
+  assertNoLiveHandles();
 });

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { OptLevel } from "../../ffi/libwasmtime.ts";
 import { wasmtime } from "../../ffi/library.ts";
 import { PiecrustError } from "../errors.ts";
 import { throwDisposed } from "./_native.ts";
@@ -54,7 +55,10 @@ function checkSize(name: string, value: number, min: number, max: number): void 
  * A wasmtime engine: compiled code and configuration shared by modules,
  * stores and linkers. Fuel metering and memory64 are always enabled;
  * `memory_init_cow` and `memory_may_move` are off, so a host memory never
- * moves and is never re-initialized behind the host's back.
+ * moves and is never re-initialized behind the host's back. As in the
+ * reference VM, multi-memory, threads, relaxed SIMD, GC, typed function
+ * references, exceptions and tail calls are rejected, and NaNs are
+ * canonicalized.
  *
  * An engine frees its native handle on `close()`; stores created from it
  * keep what they need alive until they are closed too.
@@ -101,6 +105,18 @@ export class Engine {
     lib.wasmtime_config_memory_init_cow_set(config, false);
     lib.wasmtime_config_memory_may_move_set(config, false);
     lib.wasmtime_config_parallel_compilation_set(config, parallelCompilation);
+    // The reference VM's feature set: reject what it rejects, and make float
+    // results deterministic, since every node must compute the same state.
+    lib.wasmtime_config_wasm_multi_memory_set(config, false);
+    lib.wasmtime_config_wasm_relaxed_simd_set(config, false);
+    lib.wasmtime_config_wasm_relaxed_simd_deterministic_set(config, true);
+    lib.wasmtime_config_wasm_threads_set(config, false);
+    lib.wasmtime_config_wasm_gc_set(config, false);
+    lib.wasmtime_config_wasm_function_references_set(config, false);
+    lib.wasmtime_config_wasm_exceptions_set(config, false);
+    lib.wasmtime_config_wasm_tail_call_set(config, false);
+    lib.wasmtime_config_cranelift_nan_canonicalization_set(config, true);
+    lib.wasmtime_config_cranelift_opt_level_set(config, OptLevel.SPEED_AND_SIZE);
     lib.wasmtime_config_max_wasm_stack_set(config, BigInt(maxWasmStack));
     lib.wasmtime_config_memory_reservation_set(config, BigInt(memoryReservation));
     lib.wasmtime_config_memory_guard_size_set(config, BigInt(memoryGuardSize));

@@ -15,6 +15,7 @@ import {
   pageLeaf,
 } from "../merkle/state.ts";
 import { MerkleTree } from "../merkle/tree.ts";
+import { positionFromContract } from "../merkle/contract_positions.ts";
 import { ContractMemory, WASM_PAGE_SIZE } from "../memory/mod.ts";
 import type { CallContext, Frame, LiveInstance, LoadedContract } from "./call_context.ts";
 import { type CallNode, CallTree } from "./call_tree.ts";
@@ -157,6 +158,8 @@ function uncontained(error: unknown): unknown {
 export class Session implements ImportHost {
   readonly #host: SessionHost;
   readonly #contracts = new Map<string, LoadedContract>();
+  /** Contract ids by folded Merkle position, the reference's collision key. */
+  readonly #positions = new Map<number, string>();
   readonly #meta = new Map<string, Uint8Array>();
   readonly #debug: string[] | undefined;
   readonly #containHostQueryPanics: boolean;
@@ -185,6 +188,14 @@ export class Session implements ImportHost {
     const key = id.toString();
     if (this.#contracts.has(key)) {
       throw new PiecrustError("InitializationError", `contract ${key} is already deployed`);
+    }
+    const position = positionFromContract(id.toBytes());
+    const occupant = this.#positions.get(position);
+    if (occupant !== undefined) {
+      throw new PiecrustError(
+        "ContractPositionCollision",
+        `contract ${key} folds to Merkle position ${position}, already taken by ${occupant}`,
+      );
     }
     const prepared = prepareContractModule(bytecode, { debug: this.#debug !== undefined });
     const runtime = this.#host.runtime;
@@ -218,6 +229,7 @@ export class Session implements ImportHost {
         module,
       };
       this.#contracts.set(key, contract);
+      this.#positions.set(position, key);
       if (prepared.functions.has("init")) {
         this.#topLevel(contract, "init", options.initArg ?? new Uint8Array(0), gasLimit, {
           allowInit: true,
@@ -226,6 +238,7 @@ export class Session implements ImportHost {
       return id;
     } catch (error) {
       this.#contracts.delete(key);
+      this.#positions.delete(position);
       memory?.close();
       module.close();
       throw error;
