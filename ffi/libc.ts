@@ -40,6 +40,10 @@ export const libcSymbols = {
   memcpy: { parameters: ["pointer", "pointer", "usize"], result: "pointer" },
   /** int* __errno_location(void): the calling thread's errno */
   __errno_location: { parameters: [], result: "pointer" },
+  /** void* dlopen(const char* path, int flags) */
+  dlopen: { parameters: ["buffer", "i32"], result: "pointer" },
+  /** void* dlsym(void* handle, const char* symbol) */
+  dlsym: { parameters: ["pointer", "buffer"], result: "pointer" },
   /** char* strerror(int errnum) */
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;

@@ -15,7 +15,7 @@
 import { createHash } from "node:crypto";
 import { PiecrustError } from "../src/errors.ts";
 import { type LibcSymbols, libcSymbols } from "./libc.ts";
-import { type WasmtimeSymbols, wasmtimeSymbols } from "./libwasmtime.ts";
+import { wasmtimeReentrantSymbols, type WasmtimeSymbols, wasmtimeSymbols } from "./libwasmtime.ts";
 
 /** The wasmtime release this project is built against. */
 export const WASMTIME_VERSION = "49.0.0";
@@ -140,13 +140,51 @@ export function openWasmtime(
   }
 }
 
+/** {@linkcode wasmtimeReentrantSymbols}, callable without V8's fast path. */
+export type WasmtimeReentrantSymbols = {
+  readonly [K in keyof typeof wasmtimeReentrantSymbols]: Deno.UnsafeFnPointer<
+    (typeof wasmtimeReentrantSymbols)[K]
+  >;
+};
+
+const RTLD_NOW = 2;
+const RTLD_NOLOAD = 4;
+
 let wasmtimeLibrary: WasmtimeSymbols | undefined;
+let wasmtimeReentrantLibrary: WasmtimeReentrantSymbols | undefined;
 let libcLibrary: LibcSymbols | undefined;
 
 /** The libwasmtime symbols of this isolate, opened and verified on first use. */
 export function wasmtime(): WasmtimeSymbols {
   wasmtimeLibrary ??= openWasmtime().symbols;
   return wasmtimeLibrary;
+}
+
+/**
+ * The libwasmtime symbols that re-enter JS and return a value, as
+ * `Deno.UnsafeFnPointer`s (never a V8 fast call; see `ffi/libwasmtime.ts`).
+ * Resolved with `dlsym` in the library {@linkcode wasmtime} opened.
+ */
+export function wasmtimeReentrant(): WasmtimeReentrantSymbols {
+  if (wasmtimeReentrantLibrary === undefined) {
+    wasmtime();
+    const lib = libc();
+    const path = new TextEncoder().encode(`${wasmtimeLibraryPath()}\0`);
+    const handle = lib.dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+    if (handle === null) {
+      throw new PiecrustError("LibraryError", "libwasmtime is not loaded; cannot resolve symbols");
+    }
+    const entries = Object.entries(wasmtimeReentrantSymbols).map(([name, definition]) => {
+      const pointer = lib.dlsym(handle, new TextEncoder().encode(`${name}\0`));
+      if (pointer === null) {
+        throw new PiecrustError("LibraryError", `libwasmtime has no symbol ${name}`);
+      }
+      // The symbol's type is the definition's; Deno types raw addresses as unknown.
+      return [name, new Deno.UnsafeFnPointer(pointer as Deno.PointerObject<never>, definition)];
+    });
+    wasmtimeReentrantLibrary = Object.fromEntries(entries) as WasmtimeReentrantSymbols;
+  }
+  return wasmtimeReentrantLibrary;
 }
 
 /** The libc symbols of this isolate, opened on first use. */

@@ -5,11 +5,20 @@
  * `"pointer"` parameters (resolved once by the caller) and `"usize"` counts
  * that callers pass as BigInt; see `wasmtime-ffi.md` §2.1 and P5.
  *
- * Symbols that can run wasm, a memory-creator callback or a finalizer are
- * documented with "re-enters JS". Deno 2 removed the `callback: true` flag
- * (denoland/deno#24367) because its fast calls may now re-enter the isolate,
- * so the note is for readers: such calls must never be made while holding a
- * view that a callback could invalidate.
+ * Re-entrancy. Deno runs these symbols as V8 fast API calls, and Deno 2
+ * removed the `callback: true` opt-out (denoland/deno#24367). V8 aborts the
+ * process ("Lazy deopt after a fast API call with return value is
+ * unsupported", denoland/deno#31122) when JS that runs inside such a call
+ * deoptimizes the calling function, and the fast call returns a value. So:
+ *
+ * - a symbol that re-enters JS on the hot path returns `void`:
+ *   `wasmtime_func_call_unchecked` reports failures only through its trap
+ *   out-parameter, because every host function fails with
+ *   `wasmtime_trap_new_code` (a trap, never an error) and call_unchecked
+ *   returns an error only for non-trap host failures;
+ * - the other symbols that re-enter JS and return a value are in
+ *   {@linkcode wasmtimeReentrantSymbols} and are called through
+ *   `Deno.UnsafeFnPointer`, which never uses the fast path (~1 µs a call).
  *
  * @module
  */
@@ -163,32 +172,6 @@ export const wasmtimeSymbols = {
   wasmtime_linker_new: { parameters: ["pointer"], result: "pointer" },
   /** void wasmtime_linker_delete(wasmtime_linker_t*). Re-enters JS: host-function finalizers. */
   wasmtime_linker_delete: { parameters: ["pointer"], result: "void" },
-  /**
-   * wasmtime_error_t* wasmtime_linker_define_func_unchecked(wasmtime_linker_t*,
-   *   const char* module, size_t module_len, const char* name, size_t name_len,
-   *   const wasm_functype_t* ty, wasmtime_func_unchecked_callback_t cb,
-   *   void* env, void (*finalizer)(void*))
-   */
-  wasmtime_linker_define_func_unchecked: {
-    parameters: [
-      "pointer",
-      "buffer",
-      "usize",
-      "buffer",
-      "usize",
-      "pointer",
-      "function",
-      "pointer",
-      "function",
-    ],
-    result: "pointer",
-    // Re-enters JS: on failure the host function's finalizer runs before this returns.
-  },
-  /** wasmtime_error_t* wasmtime_linker_instantiate(const wasmtime_linker_t*, wasmtime_context_t*, const wasmtime_module_t*, wasmtime_instance_t* out, wasm_trap_t** trap). Re-enters JS: memory creator, start function. */
-  wasmtime_linker_instantiate: {
-    parameters: ["pointer", "pointer", "pointer", "pointer", "pointer"],
-    result: "pointer",
-  },
   /** bool wasmtime_instance_export_get(wasmtime_context_t*, const wasmtime_instance_t*, const char* name, size_t len, wasmtime_extern_t* out) */
   wasmtime_instance_export_get: {
     parameters: ["pointer", "pointer", "buffer", "usize", "pointer"],
@@ -199,7 +182,8 @@ export const wasmtimeSymbols = {
   /** wasmtime_error_t* wasmtime_func_call_unchecked(wasmtime_context_t*, const wasmtime_func_t*, wasmtime_val_raw_t* args_and_results, size_t len, wasm_trap_t** trap). Re-enters JS: host functions, memory growth. */
   wasmtime_func_call_unchecked: {
     parameters: ["pointer", "pointer", "pointer", "usize", "pointer"],
-    result: "pointer",
+    // The wasmtime_error_t* result is deliberately not read: see the module comment.
+    result: "void",
   },
   /** wasm_functype_t* wasmtime_func_type(const wasmtime_context_t*, const wasmtime_func_t*): caller owns the result */
   wasmtime_func_type: {
@@ -233,16 +217,6 @@ export const wasmtimeSymbols = {
     parameters: ["pointer", "pointer", "pointer"],
     result: "void",
   },
-  /** uint8_t* wasmtime_memory_data(const wasmtime_context_t*, const wasmtime_memory_t*). Re-enters JS: a host memory's get_memory. */
-  wasmtime_memory_data: {
-    parameters: ["pointer", "pointer"],
-    result: "pointer",
-  },
-  /** size_t wasmtime_memory_data_size(const wasmtime_context_t*, const wasmtime_memory_t*). Re-enters JS: a host memory's get_memory. */
-  wasmtime_memory_data_size: {
-    parameters: ["pointer", "pointer"],
-    result: "usize",
-  },
 
   // --- errors and traps ----------------------------------------------------
   /** wasmtime_error_t* wasmtime_error_new(const char* nul_terminated_message) */
@@ -254,8 +228,8 @@ export const wasmtimeSymbols = {
   },
   /** void wasmtime_error_delete(wasmtime_error_t*) */
   wasmtime_error_delete: { parameters: ["pointer"], result: "void" },
-  /** wasm_trap_t* wasmtime_trap_new(const char* message, size_t len) */
-  wasmtime_trap_new: { parameters: ["buffer", "usize"], result: "pointer" },
+  /** wasm_trap_t* wasmtime_trap_new_code(wasmtime_trap_code_t): an invalid code aborts (P2) */
+  wasmtime_trap_new_code: { parameters: ["u8"], result: "pointer" },
   /** bool wasmtime_trap_code(const wasm_trap_t*, wasmtime_trap_code_t* out) */
   wasmtime_trap_code: { parameters: ["pointer", "pointer"], result: "bool" },
   /** void wasm_trap_message(const wasm_trap_t*, wasm_message_t* out): NUL-terminated */
@@ -265,6 +239,50 @@ export const wasmtimeSymbols = {
   /** void wasm_byte_vec_delete(wasm_byte_vec_t*) */
   wasm_byte_vec_delete: { parameters: ["pointer"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
+
+/**
+ * Symbols that return a value and can re-enter JS (memory creator, start
+ * function, finalizers). Called through `Deno.UnsafeFnPointer` so that they
+ * never take V8's fast path; see the module comment.
+ */
+export const wasmtimeReentrantSymbols = {
+  /**
+   * wasmtime_error_t* wasmtime_linker_define_func_unchecked(wasmtime_linker_t*,
+   *   const char* module, size_t module_len, const char* name, size_t name_len,
+   *   const wasm_functype_t* ty, wasmtime_func_unchecked_callback_t cb,
+   *   void* env, void (*finalizer)(void*))
+   */
+  wasmtime_linker_define_func_unchecked: {
+    parameters: [
+      "pointer",
+      "buffer",
+      "usize",
+      "buffer",
+      "usize",
+      "pointer",
+      "function",
+      "pointer",
+      "function",
+    ],
+    result: "pointer",
+    // Re-enters JS: on failure the host function's finalizer runs before this returns.
+  },
+  /** wasmtime_error_t* wasmtime_linker_instantiate(const wasmtime_linker_t*, wasmtime_context_t*, const wasmtime_module_t*, wasmtime_instance_t* out, wasm_trap_t** trap). Re-enters JS: memory creator, start function. */
+  wasmtime_linker_instantiate: {
+    parameters: ["pointer", "pointer", "pointer", "pointer", "pointer"],
+    result: "pointer",
+  },
+  /** uint8_t* wasmtime_memory_data(const wasmtime_context_t*, const wasmtime_memory_t*). Re-enters JS: a host memory's get_memory. */
+  wasmtime_memory_data: {
+    parameters: ["pointer", "pointer"],
+    result: "pointer",
+  },
+  /** size_t wasmtime_memory_data_size(const wasmtime_context_t*, const wasmtime_memory_t*). Re-enters JS: a host memory's get_memory. */
+  wasmtime_memory_data_size: {
+    parameters: ["pointer", "pointer"],
+    result: "usize",
+  },
+} as const satisfies Record<string, Deno.ForeignFunction>;
 
 /** The loaded libwasmtime symbols. */
 export type WasmtimeSymbols = Deno.DynamicLibrary<

@@ -143,20 +143,20 @@ export class Func {
 
   #invoke(): void {
     if (this.#store.closed) throwDisposed("store");
-    const error = wasmtime().wasmtime_func_call_unchecked(
+    wasmtime().wasmtime_func_call_unchecked(
       this.#context,
       this.#func,
       this.#slotsPointer,
       this.#slotCount,
       this.#trapPointer,
     );
-    if (error !== null || this.#trap[0] !== 0 || this.#trap[1] !== 0) {
+    if (this.#trap[0] !== 0 || this.#trap[1] !== 0) {
       const trap = Deno.UnsafePointer.create(
         BigInt(this.#trap[0]) | (BigInt(this.#trap[1]) << 32n),
       );
       this.#trap[0] = 0;
       this.#trap[1] = 0;
-      throw callFailure(error, trap, "WasmtimeError");
+      throw callFailure(null, trap, "WasmtimeError");
     }
   }
 

@@ -6,7 +6,7 @@
  */
 
 import { ExternKind, StructSize, ValKind } from "../../ffi/libwasmtime.ts";
-import { wasmtime } from "../../ffi/library.ts";
+import { wasmtime, wasmtimeReentrant } from "../../ffi/library.ts";
 import { PiecrustError } from "../errors.ts";
 import { pointerOf, throwDisposed, utf8 } from "./_native.ts";
 import { Func, type WasmValue } from "./func.ts";
@@ -39,7 +39,9 @@ export class Memory {
   /** Current size in bytes. */
   get byteLength(): number {
     if (this.#store.closed) throwDisposed("store");
-    return Number(wasmtime().wasmtime_memory_data_size(this.#store.context, this.#memory));
+    return Number(
+      wasmtimeReentrant().wasmtime_memory_data_size.call(this.#store.context, this.#memory),
+    );
   }
 
   /**
@@ -49,7 +51,7 @@ export class Memory {
   data(): Uint8Array {
     const length = this.byteLength;
     if (length === 0) return new Uint8Array(0);
-    const base = wasmtime().wasmtime_memory_data(this.#store.context, this.#memory);
+    const base = wasmtimeReentrant().wasmtime_memory_data.call(this.#store.context, this.#memory);
     return new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(base!, length));
   }
 }

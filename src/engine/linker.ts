@@ -14,9 +14,10 @@ import {
   finalizerCallbackDefinition,
   hostFuncCallbackDefinition,
   StructSize,
+  TrapCode,
   ValKind,
 } from "../../ffi/libwasmtime.ts";
-import { wasmtime } from "../../ffi/library.ts";
+import { wasmtime, wasmtimeReentrant } from "../../ffi/library.ts";
 import { PiecrustError } from "../errors.ts";
 import {
   callFailure,
@@ -95,8 +96,6 @@ interface HostFuncEntry {
   fn: HostFunction;
   /** Bytes of the slot array: max(params, results) × 16. */
   slotBytes: number;
-  /** NUL-free message for the trap that reports an exception. */
-  trapMessage: Uint8Array<ArrayBuffer>;
 }
 
 /** Slot bytes viewed at once, enough for any function with up to 64 values. */
@@ -174,8 +173,9 @@ class Dispatcher {
       return 0n;
     } catch (error) {
       setPendingHostError(error);
-      const message = entry?.trapMessage ?? utf8("undefined host function threw");
-      const trap = wasmtime().wasmtime_trap_new(message, BigInt(message.byteLength));
+      // A coded trap arrives through the call's trap out-parameter, never as
+      // an error return, which wasmtime_func_call_unchecked does not report.
+      const trap = wasmtime().wasmtime_trap_new_code(TrapCode.UNREACHABLE_CODE_REACHED);
       return Deno.UnsafePointer.value(trap);
     } finally {
       args.view = outer;
@@ -249,14 +249,13 @@ export class Linker {
     const id = dispatcher.add({
       fn,
       slotBytes,
-      trapMessage: utf8(`host function ${module}.${name} threw`),
     });
     const lib = wasmtime();
     const functype = newFunctype(type);
     const moduleBytes = utf8(module);
     const nameBytes = utf8(name);
     try {
-      const error = lib.wasmtime_linker_define_func_unchecked(
+      const error = wasmtimeReentrant().wasmtime_linker_define_func_unchecked.call(
         this.pointer,
         moduleBytes,
         BigInt(moduleBytes.byteLength),
@@ -282,7 +281,7 @@ export class Linker {
   instantiate(store: Store, module: Module): Instance {
     const instance = new Uint8Array(new ArrayBuffer(StructSize.INSTANCE));
     const trap = new PointerSlot();
-    const error = wasmtime().wasmtime_linker_instantiate(
+    const error = wasmtimeReentrant().wasmtime_linker_instantiate.call(
       this.pointer,
       store.context,
       module.pointer,

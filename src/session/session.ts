@@ -417,7 +417,7 @@ export class Session implements ImportHost {
         this.#unwind(frame);
         throw uncontained(error) ?? normalize(error);
       }
-      const data = this.#view(contract).slice(contract.argBuffer, contract.argBuffer + ret);
+      const data = this.#contractBytes(contract, contract.argBuffer, ret).slice();
       const remaining = frame.live.store.getFuel();
       frame.node.spent = gasLimit - remaining;
       context.frames.pop();
@@ -497,7 +497,7 @@ export class Session implements ImportHost {
       func = instance.getFunc(fn);
       funcs.set(fn, func);
     }
-    this.#view(contract).set(arg, contract.argBuffer);
+    this.#contractBytes(contract, contract.argBuffer, arg.length).set(arg);
     store.setFuel(frame.limit);
     let ret: number;
     try {
@@ -543,7 +543,15 @@ export class Session implements ImportHost {
 
   /** Checks that `[pointer, pointer + length)` lies in the current memory. */
   #bytes(pointer: number, length: number): Uint8Array {
-    const view = this.#view(this.#frame().live.contract);
+    return this.#contractBytes(this.#frame().live.contract, pointer, length);
+  }
+
+  /**
+   * `contract`'s bytes `[pointer, pointer + length)`, or `MemoryAccessOutOfBounds`:
+   * past its length a memory is inaccessible, so every host access is checked.
+   */
+  #contractBytes(contract: LoadedContract, pointer: number, length: number): Uint8Array {
+    const view = this.#view(contract);
     if (pointer < 0 || length < 0 || pointer + length > view.length) {
       throw new PiecrustError(
         "MemoryAccessOutOfBounds",
@@ -615,7 +623,7 @@ export class Session implements ImportHost {
       reentered?.store.setFuel(outerFuel);
       callee.node.spent = spent;
       this.#context!.frames.pop();
-      const result = this.#view(contract).slice(contract.argBuffer, contract.argBuffer + ret);
+      const result = this.#contractBytes(contract, contract.argBuffer, ret).slice();
       this.#argBuffer(ret).set(result);
       callerStore.setFuel(remaining - spent);
       return ret;

@@ -1,0 +1,113 @@
+/**
+ * Port of piecrust's `tests/metadata.rs`: a contract reads its own owner and
+ * id, and the owners of other contracts.
+ *
+ * Left out until sessions can commit: `metadata` also reads owner and id again
+ * from a session on the committed root.
+ */
+
+import assert from "node:assert/strict";
+import {
+  bytes,
+  contractBytecode,
+  contractFunction,
+  ContractId,
+  contractId,
+  type ContractTarget,
+  option,
+  type Session,
+  unit,
+  VM,
+} from "../mod.ts";
+import { assertBytes, assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+
+const LIMIT = 1_000_000n;
+const TARGETS = ["wasm32", "wasm64"] as const satisfies readonly ContractTarget[];
+
+const readOwner = contractFunction("read_owner", unit, bytes(33));
+const readId = contractFunction("read_id", unit, contractId);
+const readOwnerOf = contractFunction("read_owner_of", contractId, option(bytes(33)));
+const readOwnerWrongN = contractFunction("read_owner_wrong_n", unit, bytes(32));
+const readOwnerOfWrongN = contractFunction("read_owner_of_wrong_n", contractId, option(bytes(32)));
+
+function withSession(body: (session: Session) => void): void {
+  {
+    using vm = VM.ephemeral();
+    using session = vm.session();
+    body(session);
+  }
+  assertNoLiveHandles();
+}
+
+/** Deploys two metadata contracts with ids [1; 32] and [2; 32], owners [3; 33] and [4; 33]. */
+function deployTwo(session: Session, target: ContractTarget): [ContractId, ContractId] {
+  const bytecode = contractBytecode("metadata", { target });
+  const ids: [ContractId, ContractId] = [
+    new ContractId(new Uint8Array(32).fill(1)),
+    new ContractId(new Uint8Array(32).fill(2)),
+  ];
+  session.deploy(bytecode, { owner: new Uint8Array(33).fill(3), contractId: ids[0] }, LIMIT);
+  session.deploy(bytecode, { owner: new Uint8Array(33).fill(4), contractId: ids[1] }, LIMIT);
+  return ids;
+}
+
+for (const target of TARGETS) {
+  // metadata (without the commit)
+  Deno.test(`metadata (${target}) reads its 33-byte owner and its id`, () => {
+    withSession((session) => {
+      const expectedOwner = new Uint8Array(33).fill(3);
+      const id = session.deploy(
+        contractBytecode("metadata", { target }),
+        { owner: expectedOwner },
+        LIMIT,
+      );
+      assertBytes(session.call(id, readOwner, undefined, LIMIT).data, expectedOwner, "owner");
+      const selfId = new ContractId(session.call(id, readId, undefined, LIMIT).data);
+      assert.ok(selfId.equals(id), `${selfId} equals ${id}`);
+    });
+  });
+
+  // owner_of
+  Deno.test(`metadata (${target}) reads the owners of other contracts, None if unknown`, () => {
+    withSession((session) => {
+      const [id0, id1] = deployTwo(session, target);
+      const id2 = new Uint8Array(32).fill(3);
+
+      let owner = session.call(id0, readOwnerOf, id1.toBytes(), LIMIT).data;
+      assert.ok(owner !== null, "the first contract should see the second's owner");
+      assertBytes(owner, new Uint8Array(33).fill(4), "owner of the second contract");
+
+      owner = session.call(id1, readOwnerOf, id0.toBytes(), LIMIT).data;
+      assert.ok(owner !== null, "the second contract should see the first's owner");
+      assertBytes(owner, new Uint8Array(33).fill(3), "owner of the first contract");
+
+      owner = session.call(id0, readOwnerOf, id2, LIMIT).data;
+      assert.equal(owner, null, "the owner of a non-existing contract should be None");
+    });
+  });
+
+  // owner_wrong_n_panics
+  Deno.test(`metadata (${target}) self_owner and owner with a wrong N panic`, () => {
+    withSession((session) => {
+      const [id0, id1] = deployTwo(session, target);
+
+      let error = assertThrowsKind(
+        () => session.call(id0, readOwnerWrongN, undefined, LIMIT),
+        "Panic",
+      );
+      assert.ok(
+        error.message.includes("self_owner: N (32) does not match host owner length (33)"),
+        error.message,
+      );
+
+      error = assertThrowsKind(
+        () => session.call(id0, readOwnerOfWrongN, id1.toBytes(), LIMIT),
+        "Panic",
+      );
+      assert.match(
+        error.message,
+        /(?<!self_)owner: N \(32\) does not match host owner length \(33\)/,
+      );
+    });
+  });
+}
