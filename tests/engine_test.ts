@@ -187,7 +187,7 @@ Deno.test("Module.compile rejects what the reference VM's engine rejects", async
     for (const wasm of [twoMemories, relaxedSimd, sharedMemory]) {
       assertThrowsKind(() => Module.compile(engine, wasm), "CompileError");
     }
-    using plainSimd = Module.compile(
+    using _plainSimd = Module.compile(
       engine,
       await assembleWat(`(module (func (param v128) (result v128) (local.get 0)))`),
     );
