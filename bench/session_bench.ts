@@ -38,7 +38,7 @@ const increment = contractFunction("increment", unit, unit);
 const readValue = contractFunction("read_value", unit, i64);
 const queryCounter = contractFunction("query_counter", contractId, i64);
 const nth = contractFunction("nth", u32, u64);
-const FIB_N = 22;
+const FIB_N = 27;
 
 // --- the bare engine: the same module, one reused memory, no session -------------
 const prepared = prepareContractModule(contractBytecode("counter"), { debug: false });
