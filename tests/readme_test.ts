@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { assertNoLiveHandles } from "./_helpers.ts";
+
+/**
+ * Runs every ```ts block of the README that imports "./mod.ts", and checks
+ * that each `console.log(...); // expected` prints what its comment says.
+ */
+Deno.test("README examples run and print what their comments say", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)]
+    .map((match) => match[1])
+    .filter((code) => code.includes(`from "./mod.ts"`));
+  assert.ok(blocks.length > 0, "the README has a runnable example");
+  const modUrl = new URL("../mod.ts", import.meta.url).href;
+  const dir = await Deno.makeTempDir({ prefix: "piecrust-readme-" });
+  const original = console.log;
+  try {
+    for (const [index, code] of blocks.entries()) {
+      const expected = [...code.matchAll(/console\.log\(.*\); \/\/ (.*)$/gm)].map((m) => m[1]);
+      const printed: string[] = [];
+      console.log = (...values: unknown[]) => {
+        printed.push(values.map((value) => Deno.inspect(value)).join(" "));
+      };
+      const path = `${dir}/example_${index}.ts`;
+      await Deno.writeTextFile(path, code.replaceAll(`"./mod.ts"`, JSON.stringify(modUrl)));
+      await import(new URL(`file://${path}`).href);
+      console.log = original;
+      assert.deepEqual(printed, expected, `README example ${index + 1}`);
+    }
+  } finally {
+    console.log = original;
+    await Deno.remove(dir, { recursive: true });
+  }
+  assertNoLiveHandles();
+});
