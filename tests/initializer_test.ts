@@ -3,9 +3,6 @@
  * the deploy's init argument (or an empty one), and only then.
  *
  * Left out until implemented:
- * - init receipts: `deploy` returns only the id, so the reference's checks of
- *   the init receipt (`Some` with 0 < gas_spent <= limit for a contract with
- *   `init`, `None` for one without) are not made;
  * - commits: the reference commits after `init` and checks, in a session on
  *   the new root, that the value survived and that `init` is still refused.
  */
@@ -45,14 +42,16 @@ function withSession(body: (session: Session) => void, options: SessionOptions =
 }
 
 for (const target of TARGETS) {
-  // init (without the init receipt and the commit)
+  // init (without the commit)
   Deno.test(`initializer (${target}) init applies the deploy argument and is refused later`, () => {
     withSession((session) => {
-      const id = session.deploy(
+      const { contractId: id, receipt } = session.deployWithReceipt(
         contractBytecode("initializer", { target }),
         { owner: OWNER, initArg: encode(u8, 0xab) },
         LIMIT,
       );
+      assert.ok(receipt !== undefined, "a contract with init gives an init receipt");
+      assert.ok(receipt.gasSpent > 0n && receipt.gasSpent <= LIMIT);
       assert.equal(session.call(id, readValue, undefined, LIMIT).data, 0xab);
 
       // The contract works as expected.
@@ -67,7 +66,7 @@ for (const target of TARGETS) {
     });
   });
 
-  // init_indirect_call_blocked (without the init receipts). callcenter imports
+  // init_indirect_call_blocked. callcenter imports
   // hdebug, so the session needs debug (the reference test file needs feature `debug`).
   Deno.test(`callcenter (${target}) cannot call init of another contract`, () => {
     withSession((session) => {
@@ -76,11 +75,12 @@ for (const target of TARGETS) {
         { owner: OWNER },
         LIMIT,
       );
-      const callcenter = session.deploy(
+      const { contractId: callcenter, receipt } = session.deployWithReceipt(
         contractBytecode("callcenter", { target }),
         { owner: OWNER },
         LIMIT,
       );
+      assert.equal(receipt, undefined, "a contract without init gives no receipt");
       // The refused ICC returns Unknown to callcenter, whose `unwrap` panics.
       const error = assertThrowsKind(
         () => session.call(callcenter, callInit, emptyInitializer.toBytes(), LIMIT),
@@ -92,27 +92,29 @@ for (const target of TARGETS) {
     }, { debug: true });
   });
 
-  // empty_init_argument (without the init receipt)
+  // empty_init_argument
   Deno.test(`empty_initializer (${target}) init runs with an empty argument`, () => {
     withSession((session) => {
-      const id = session.deploy(
+      const { contractId: id, receipt } = session.deployWithReceipt(
         contractBytecode("empty_initializer", { target }),
         { owner: OWNER },
         LIMIT,
       );
+      assert.ok(receipt !== undefined && receipt.gasSpent > 0n);
       assert.equal(session.call(id, readValue, undefined, LIMIT).data, 0x10);
     });
   });
 
-  // deploy_raw_with_init_returns_receipt (without the receipt): the init
-  // argument given as raw bytes, as `Session::serialize_data(&0xabu8)` makes them.
+  // deploy_raw_with_init_returns_receipt: the init argument given as raw bytes,
+  // as `Session::serialize_data(&0xabu8)` makes them.
   Deno.test(`initializer (${target}) init runs with a raw init argument`, () => {
     withSession((session) => {
-      const id = session.deploy(
+      const { contractId: id, receipt } = session.deployWithReceipt(
         contractBytecode("initializer", { target }),
         { owner: OWNER, initArg: new Uint8Array([0xab]) },
         LIMIT,
       );
+      assert.ok(receipt !== undefined && receipt.gasSpent > 0n && receipt.gasSpent <= LIMIT);
       assert.equal(session.call(id, readValue, undefined, LIMIT).data, 0xab);
     });
   });

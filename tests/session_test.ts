@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { watFixture } from "../contracts/wat.ts";
-import { i64, unit } from "../src/codec/mod.ts";
+import { i64, u8, unit } from "../src/codec/mod.ts";
 import { contractBytecode, type ContractTarget } from "../src/contract_bytecode.ts";
 import { ContractId } from "../src/session/contract_id.ts";
 import { contractFunction, type Session } from "../src/session/session.ts";
@@ -12,6 +12,7 @@ const GAS = 1_000_000n;
 const probe = await watFixture("abi_probe");
 const readValue = contractFunction("read_value", unit, i64);
 const increment = contractFunction("increment", unit, unit);
+const readValue8 = contractFunction("read_value", unit, u8);
 
 function withSession(body: (session: Session, vm: VM) => void): void {
   {
@@ -211,4 +212,19 @@ Deno.test("Session.root changes with state and is equal for the same history", (
     });
   }
   assert.equal(roots[0], roots[1]);
+});
+
+Deno.test("Session.deployWithReceipt returns the receipt of init, if there is one", () => {
+  withSession((session) => {
+    const withInit = session.deployWithReceipt(
+      contractBytecode("initializer"),
+      { owner: OWNER, initArg: new Uint8Array([0xab]) },
+      GAS,
+    );
+    assert.ok(withInit.receipt !== undefined);
+    assert.ok(withInit.receipt.gasSpent > 0n && withInit.receipt.gasSpent <= GAS);
+    assert.equal(session.call(withInit.contractId, readValue8, undefined, GAS).data, 0xab);
+    const without = session.deployWithReceipt(contractBytecode("counter"), { owner: OWNER }, GAS);
+    assert.equal(without.receipt, undefined);
+  });
 });

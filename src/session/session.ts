@@ -180,6 +180,18 @@ export class Session implements ImportHost {
    * nothing of the contract remains.
    */
   deploy(bytecode: Uint8Array, options: DeployOptions, gasLimit: bigint): ContractId {
+    return this.deployWithReceipt(bytecode, options, gasLimit).contractId;
+  }
+
+  /**
+   * Like {@linkcode deploy}, and also returns the receipt of `init`
+   * (undefined when the contract has no `init`).
+   */
+  deployWithReceipt(
+    bytecode: Uint8Array,
+    options: DeployOptions,
+    gasLimit: bigint,
+  ): { contractId: ContractId; receipt: CallReceipt<Uint8Array> | undefined } {
     this.#checkOpen();
     if (!(options?.owner instanceof Uint8Array)) {
       throw new TypeError("deploy needs an owner (a Uint8Array)");
@@ -230,12 +242,12 @@ export class Session implements ImportHost {
       };
       this.#contracts.set(key, contract);
       this.#positions.set(position, key);
-      if (prepared.functions.has("init")) {
-        this.#topLevel(contract, "init", options.initArg ?? new Uint8Array(0), gasLimit, {
+      const receipt = prepared.functions.has("init")
+        ? this.#topLevel(contract, "init", options.initArg ?? new Uint8Array(0), gasLimit, {
           allowInit: true,
-        });
-      }
-      return id;
+        })
+        : undefined;
+      return { contractId: id, receipt };
     } catch (error) {
       this.#contracts.delete(key);
       this.#positions.delete(position);
@@ -282,6 +294,18 @@ export class Session implements ImportHost {
     onFeed: (bytes: Uint8Array) => void,
   ): CallReceipt<Uint8Array> {
     return this.#call(contract, fn, arg, gasLimit, onFeed);
+  }
+
+  /** Typed {@linkcode feederCallRaw}: encodes `arg`, decodes and validates the result. */
+  feederCall<A, R>(
+    contract: ContractId,
+    fn: ContractFunction<A, R>,
+    arg: A,
+    gasLimit: bigint,
+    onFeed: (bytes: Uint8Array) => void,
+  ): CallReceipt<R> {
+    const receipt = this.feederCallRaw(contract, fn.name, encode(fn.arg, arg), gasLimit, onFeed);
+    return { ...receipt, data: decode(fn.returns, receipt.data) };
   }
 
   /** The memory length of a contract in bytes, or undefined if it is not deployed. */
