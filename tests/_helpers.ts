@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import { liveHandles } from "../src/handles.ts";
+import { type Session, type SessionOptions, VM } from "../mod.ts";
 
 /** Asserts that every engine, store, module and linker has been closed. */
 export function assertNoLiveHandles(): void {
@@ -31,4 +32,20 @@ export function assertBytes(actual: Uint8Array, expected: Uint8Array, message = 
       assert.fail(`${message} bytes differ at ${i}: ${actual[i]} !== ${expected[i]}`);
     }
   }
+}
+
+/**
+ * Runs `body` with a session of a new ephemeral VM, closes both, and checks
+ * that no native handle outlived them.
+ */
+export function withSession(
+  body: (session: Session, vm: VM) => void,
+  options: SessionOptions = {},
+): void {
+  {
+    using vm = VM.ephemeral();
+    using session = vm.session(options);
+    body(session, vm);
+  }
+  assertNoLiveHandles();
 }

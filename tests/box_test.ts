@@ -12,11 +12,9 @@ import {
   encode,
   i16,
   option,
-  type Session,
   unit,
-  VM,
 } from "../mod.ts";
-import { assertNoLiveHandles } from "./_helpers.ts";
+import { withSession } from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32);
 const LIMIT = 1_000_000n;
@@ -24,15 +22,6 @@ const TARGETS = ["wasm32", "wasm64"] as const satisfies readonly ContractTarget[
 
 const get = contractFunction("get", unit, option(i16));
 const set = contractFunction("set", i16, unit);
-
-function withSession(body: (session: Session) => void): void {
-  {
-    using vm = VM.ephemeral();
-    using session = vm.session();
-    body(session);
-  }
-  assertNoLiveHandles();
-}
 
 for (const target of TARGETS) {
   // box_set_get

@@ -23,9 +23,8 @@ import {
   u8,
   unit,
   vec,
-  VM,
 } from "../mod.ts";
-import { assertBytes, assertNoLiveHandles } from "./_helpers.ts";
+import { assertBytes, withSession } from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32);
 const LIMIT = 1_000_000n;
@@ -54,13 +53,9 @@ const returnSelfId = contractFunction("return_self_id", unit, contractId);
 const callSelfNTimes = contractFunction("call_self_n_times", u32, vec(contractId));
 
 /** Runs `body` in a debug session (callcenter imports `hdebug`), then checks for leaks. */
-function withSession(body: (session: Session) => void): void {
-  {
-    using vm = VM.ephemeral();
-    using session = vm.session({ debug: true });
-    body(session);
-  }
-  assertNoLiveHandles();
+/** These contracts import hdebug, which needs a debug session. */
+function withDebugSession(body: (session: Session) => void): void {
+  withSession(body, { debug: true });
 }
 
 function deploy(session: Session, name: string, target: ContractTarget): ContractId {
@@ -70,7 +65,7 @@ function deploy(session: Session, name: string, target: ContractTarget): Contrac
 for (const target of TARGETS) {
   // cc_read_counter
   Deno.test(`callcenter reads the counter directly and through an inter-contract call (${target})`, () => {
-    withSession((session) => {
+    withDebugSession((session) => {
       const counter = deploy(session, "counter", target);
       assert.equal(session.call(counter, readValue, undefined, LIMIT).data, 0xfcn);
 
@@ -81,7 +76,7 @@ for (const target of TARGETS) {
 
   // cc_direct
   Deno.test(`callcenter increments the counter through an inter-contract call (${target})`, () => {
-    withSession((session) => {
+    withDebugSession((session) => {
       const counter = deploy(session, "counter", target);
       assert.equal(session.call(counter, readValue, undefined, LIMIT).data, 0xfcn);
 
@@ -97,7 +92,7 @@ for (const target of TARGETS) {
 
   // cc_passthrough
   Deno.test(`callcenter query_passthrough echoes a (String, Vec<u8>) (${target})`, () => {
-    withSession((session) => {
+    withDebugSession((session) => {
       const center = deploy(session, "callcenter", target);
       const raw: [string, Uint8Array] = ["read_va", new Uint8Array(0)];
       const echoed = session.call(center, queryPassthrough, raw, LIMIT).data;
@@ -108,7 +103,7 @@ for (const target of TARGETS) {
 
   // cc_delegated_read
   Deno.test(`callcenter delegate_query returns the callee's raw rkyv bytes (${target})`, () => {
-    withSession((session) => {
+    withDebugSession((session) => {
       const counter = deploy(session, "counter", target);
       const center = deploy(session, "callcenter", target);
 
@@ -125,7 +120,7 @@ for (const target of TARGETS) {
 
   // cc_delegated_write
   Deno.test(`callcenter delegate_transaction mutates the counter (${target})`, () => {
-    withSession((session) => {
+    withDebugSession((session) => {
       const counter = deploy(session, "counter", target);
       const center = deploy(session, "callcenter", target);
 
@@ -145,7 +140,7 @@ for (const target of TARGETS) {
 
   // cc_self
   Deno.test(`callcenter calling_self sees its own id as self_id (${target})`, () => {
-    withSession((session) => {
+    withDebugSession((session) => {
       const center = deploy(session, "callcenter", target);
       assert.equal(session.call(center, callingSelf, center.toBytes(), LIMIT).data, true);
     });
@@ -153,7 +148,7 @@ for (const target of TARGETS) {
 
   // cc_caller
   Deno.test(`callcenter call_self sees itself as the caller of a self call (${target})`, () => {
-    withSession((session) => {
+    withDebugSession((session) => {
       const center = deploy(session, "callcenter", target);
       const value = session.call(center, callSelf, undefined, LIMIT).data;
       assert.deepEqual(value, { ok: true, value: true }, "should succeed");
@@ -162,7 +157,7 @@ for (const target of TARGETS) {
 
   // cc_caller_uninit
   Deno.test(`callcenter return_caller is None for a call from the host (${target})`, () => {
-    withSession((session) => {
+    withDebugSession((session) => {
       const center = deploy(session, "callcenter", target);
       assert.equal(session.call(center, returnCaller, undefined, LIMIT).data, null);
     });
@@ -171,7 +166,7 @@ for (const target of TARGETS) {
   // cc_callstack (current semantics: `callstack()` lists the callers only,
   // immediate caller first, so it is empty for a call from the host).
   Deno.test(`callcenter callstack lists the callers, immediate caller first (${target})`, () => {
-    withSession((session) => {
+    withDebugSession((session) => {
       const center = deploy(session, "callcenter", target);
       const callstackId = deploy(session, "callstack", target);
 
@@ -201,7 +196,7 @@ for (const target of TARGETS) {
 
   // cc_self_id
   Deno.test(`callcenter return_self_id returns the deployed id (${target})`, () => {
-    withSession((session) => {
+    withDebugSession((session) => {
       const center = deploy(session, "callcenter", target);
       const value = session.call(center, returnSelfId, undefined, LIMIT).data;
       assert.ok(new ContractId(value).equals(center));

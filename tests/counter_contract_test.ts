@@ -13,11 +13,9 @@ import {
   contractId,
   type ContractTarget,
   i64,
-  type Session,
   unit,
-  VM,
 } from "../mod.ts";
-import { assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+import { assertThrowsKind, withSession } from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32);
 const LIMIT = 1_000_000n;
@@ -28,15 +26,6 @@ const readValue = contractFunction("read_value", unit, i64);
 const increment = contractFunction("increment", unit, unit);
 const incrementAndRead = contractFunction("increment_and_read", contractId, i64);
 const fallibleIncrement = contractFunction("increment", bool, unit);
-
-function withSession(body: (session: Session) => void): void {
-  {
-    using vm = VM.ephemeral();
-    using session = vm.session();
-    body(session);
-  }
-  assertNoLiveHandles();
-}
 
 for (const target of TARGETS) {
   // counter_read_simple

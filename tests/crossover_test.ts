@@ -18,9 +18,8 @@ import {
   type Session,
   tuple,
   unit,
-  VM,
 } from "../mod.ts";
-import { assertNoLiveHandles } from "./_helpers.ts";
+import { withSession } from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32);
 const LIMIT = 1_000_000n;
@@ -49,13 +48,9 @@ const incrementLeftAndCall = contractFunction(
 );
 
 /** Runs `body` in a debug session (crossover imports `hdebug`), then checks for leaks. */
-function withSession(body: (session: Session) => void): void {
-  {
-    using vm = VM.ephemeral();
-    using session = vm.session({ debug: true });
-    body(session);
-  }
-  assertNoLiveHandles();
+/** These contracts import hdebug, which needs a debug session. */
+function withDebugSession(body: (session: Session) => void): void {
+  withSession(body, { debug: true });
 }
 
 function deployCrossovers(session: Session, target: ContractTarget): void {
@@ -67,7 +62,7 @@ function deployCrossovers(session: Session, target: ContractTarget): void {
 for (const target of TARGETS) {
   // crossover
   Deno.test(`crossover check_consistent_state_on_errors sees both writes of a failed ICC reverted (${target})`, () => {
-    withSession((session) => {
+    withDebugSession((session) => {
       deployCrossovers(session, target);
 
       // These values should not be the contract's INITIAL_VALUE (0).
@@ -107,7 +102,7 @@ for (const target of TARGETS) {
   // double_counter, which increments its left counter and then makes an ICC that fails
   // (crossover exports no `hello`).
   Deno.test(`crossover a caller's own write before a failed ICC is not rolled back (${target})`, () => {
-    withSession((session) => {
+    withDebugSession((session) => {
       deployCrossovers(session, target);
       const doubleCounter = session.deploy(
         contractBytecode("double_counter", { target }),

@@ -26,10 +26,9 @@ import {
   tuple,
   u8,
   unit,
-  VM,
 } from "../mod.ts";
 import { blake3 } from "../src/merkle/mod.ts";
-import { assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+import { assertThrowsKind, withSession } from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32);
 const LIMIT = 1_000_000n;
@@ -42,15 +41,6 @@ const incrementLeftAndCall = contractFunction(
   contractId,
   result(unit, contractError),
 );
-
-function withSession(body: (session: Session) => void): void {
-  {
-    using vm = VM.ephemeral();
-    using session = vm.session();
-    body(session);
-  }
-  assertNoLiveHandles();
-}
 
 /** An id of 32 equal bytes. */
 function idOf(byte: number): ContractId {

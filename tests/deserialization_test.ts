@@ -18,9 +18,8 @@ import {
   string,
   tuple,
   unit,
-  VM,
 } from "../mod.ts";
-import { assertBytes, assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+import { assertBytes, assertThrowsKind, withSession } from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32);
 const LIMIT = 1_000_000n;
@@ -49,21 +48,16 @@ const tryQueryBool = contractFunction(
   result(bool, contractError),
 );
 
-function withSession(body: (session: Session) => void): void {
-  {
-    using vm = VM.ephemeral();
-    // callcenter imports hdebug.
-    using session = vm.session({ debug: true });
-    body(session);
-  }
-  assertNoLiveHandles();
+/** These contracts import hdebug, which needs a debug session. */
+function withDebugSession(body: (session: Session) => void): void {
+  withSession(body, { debug: true });
 }
 
 for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
   Deno.test(
     `callcenter (${target}) try_query_bool gets Err(Panic) for garbage and Ok for a bool (inter_contract_call_validates_return_bytes)`,
     () => {
-      withSession((session) => {
+      withDebugSession((session) => {
         const badreturn = session.deploy(contractBytecode("badreturn", { target }), {
           owner: OWNER,
         }, LIMIT);
@@ -95,7 +89,7 @@ for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
   Deno.test(
     `Session.call of badreturn (${target}) garbage_value as bool fails with ValidationError (host_call_rejects_garbage_return)`,
     () => {
-      withSession((session) => {
+      withDebugSession((session) => {
         const badreturn = session.deploy(contractBytecode("badreturn", { target }), {
           owner: OWNER,
         }, LIMIT);

@@ -20,9 +20,8 @@ import {
   u8,
   unit,
   vec,
-  VM,
 } from "../mod.ts";
-import { assertNoLiveHandles } from "./_helpers.ts";
+import { withSession } from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32);
 const LIMIT = 1_000_000n;
@@ -36,19 +35,15 @@ const delegateQueryWithEvent = contractFunction(
 );
 
 /** Runs `body` in a debug session (callcenter imports `hdebug`), then checks for leaks. */
-function withSession(body: (session: Session) => void): void {
-  {
-    using vm = VM.ephemeral();
-    using session = vm.session({ debug: true });
-    body(session);
-  }
-  assertNoLiveHandles();
+/** These contracts import hdebug, which needs a debug session. */
+function withDebugSession(body: (session: Session) => void): void {
+  withSession(body, { debug: true });
 }
 
 for (const target of TARGETS) {
   // reverted_icc_marks_events
   Deno.test(`event_reverter events of a failed ICC stay in the receipt marked reverted (${target})`, () => {
-    withSession((session) => {
+    withDebugSession((session) => {
       const deploy = (name: string): ReturnType<Session["deploy"]> =>
         session.deploy(contractBytecode(name, { target }), { owner: OWNER }, LIMIT);
       const eventer = deploy("eventer");

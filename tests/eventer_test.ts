@@ -10,16 +10,14 @@ import {
   type ContractId,
   type ContractTarget,
   type Event,
-  type Session,
   tuple,
   u32,
   u64,
   u8,
   unit,
   vec,
-  VM,
 } from "../mod.ts";
-import { assertBytes, assertNoLiveHandles } from "./_helpers.ts";
+import { assertBytes, withSession } from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32);
 const LIMIT = 1_000_000n;
@@ -28,15 +26,6 @@ const TARGETS = ["wasm32", "wasm64"] as const satisfies ContractTarget[];
 const emitEvents = contractFunction("emit_events", u32, unit);
 const emitEventsRaw = contractFunction("emit_events_raw", u32, unit);
 const emitInput = contractFunction("emit_input", vec(u8), tuple(u64, u64));
-
-function withSession(body: (session: Session) => void): void {
-  {
-    using vm = VM.ephemeral();
-    using session = vm.session();
-    body(session);
-  }
-  assertNoLiveHandles();
-}
 
 function leBytes(value: number): Uint8Array {
   const bytes = new Uint8Array(4);

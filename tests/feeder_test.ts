@@ -10,12 +10,10 @@ import {
   type ContractTarget,
   decode,
   encode,
-  type Session,
   u32,
   unit,
-  VM,
 } from "../mod.ts";
-import { assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+import { assertThrowsKind, withSession } from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32);
 const LIMIT = 1_000_000n;
@@ -23,15 +21,6 @@ const FEED_NUM = 10;
 const TARGETS = ["wasm32", "wasm64"] as const satisfies readonly ContractTarget[];
 
 const feedNum = contractFunction("feed_num", u32, unit);
-
-function withSession(body: (session: Session) => void): void {
-  {
-    using vm = VM.ephemeral();
-    using session = vm.session();
-    body(session);
-  }
-  assertNoLiveHandles();
-}
 
 for (const target of TARGETS) {
   // feed (rkyv through uplink's `feed`, raw through `feed_raw`)

@@ -8,21 +8,12 @@
  */
 
 import assert from "node:assert/strict";
-import { ARGBUF_LEN, contractBytecode, type ContractTarget, type Session, VM } from "../mod.ts";
-import { assertBytes, assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+import { ARGBUF_LEN, contractBytecode, type ContractTarget, VM } from "../mod.ts";
+import { assertBytes, assertNoLiveHandles, assertThrowsKind, withSession } from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32);
 const LIMIT = 40_000_000n;
 const TARGETS = ["wasm32", "wasm64"] as const satisfies readonly ContractTarget[];
-
-function withSession(body: (session: Session) => void): void {
-  {
-    using vm = VM.ephemeral();
-    using session = vm.session();
-    body(session);
-  }
-  assertNoLiveHandles();
-}
 
 /** The 8-byte raw argument of `view`: offset and length, u32 LE each. */
 function viewArg(offset: number, length: number): Uint8Array {

@@ -17,9 +17,8 @@ import {
   option,
   type Session,
   unit,
-  VM,
 } from "../mod.ts";
-import { assertBytes, assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+import { assertBytes, assertThrowsKind, withSession } from "./_helpers.ts";
 
 const LIMIT = 1_000_000n;
 const TARGETS = ["wasm32", "wasm64"] as const satisfies readonly ContractTarget[];
@@ -29,15 +28,6 @@ const readId = contractFunction("read_id", unit, contractId);
 const readOwnerOf = contractFunction("read_owner_of", contractId, option(bytes(33)));
 const readOwnerWrongN = contractFunction("read_owner_wrong_n", unit, bytes(32));
 const readOwnerOfWrongN = contractFunction("read_owner_of_wrong_n", contractId, option(bytes(32)));
-
-function withSession(body: (session: Session) => void): void {
-  {
-    using vm = VM.ephemeral();
-    using session = vm.session();
-    body(session);
-  }
-  assertNoLiveHandles();
-}
 
 /** Deploys two metadata contracts with ids [1; 32] and [2; 32], owners [3; 33] and [4; 33]. */
 function deployTwo(session: Session, target: ContractTarget): [ContractId, ContractId] {

@@ -23,9 +23,8 @@ import {
   type Session,
   u32,
   unit,
-  VM,
 } from "../mod.ts";
-import { assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+import { assertThrowsKind, withSession } from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32);
 const LIMIT = 1_000_000n;
@@ -39,15 +38,6 @@ const readValue = contractFunction("read_value", unit, i64);
 const increment = contractFunction("increment", unit, unit);
 const robust = await watFixture("robust_contract");
 const encoder = new TextEncoder();
-
-function withSession(body: (session: Session) => void): void {
-  {
-    using vm = VM.ephemeral();
-    using session = vm.session();
-    body(session);
-  }
-  assertNoLiveHandles();
-}
 
 function le32(value: number): Uint8Array {
   const out = new Uint8Array(4);

@@ -10,12 +10,10 @@ import {
   type ContractTarget,
   i32,
   option,
-  type Session,
   u32,
   unit,
-  VM,
 } from "../mod.ts";
-import { assertNoLiveHandles } from "./_helpers.ts";
+import { withSession } from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32);
 const LIMIT = 1_000_000n;
@@ -24,15 +22,6 @@ const TARGETS = ["wasm32", "wasm64"] as const satisfies ContractTarget[];
 const push = contractFunction("push", i32, unit);
 const pop = contractFunction("pop", unit, option(i32));
 const len = contractFunction("len", unit, u32);
-
-function withSession(body: (session: Session) => void): void {
-  {
-    using vm = VM.ephemeral();
-    using session = vm.session();
-    body(session);
-  }
-  assertNoLiveHandles();
-}
 
 for (const target of TARGETS) {
   // push_pop
