@@ -18,61 +18,11 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CRATE="$ROOT/contracts/blake3_simd"
 OUT="$ROOT/src/merkle/blake3_simd.wasm"
-RUSTC_BIN=/usr/bin/rustc
-LINKER=wasm-ld-22
 TARGET=wasm32-unknown-unknown
-APT_HINT="apt-get install -y --no-install-recommends rustc-web rust-web-src lld-22"
-
-usage() {
-  sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-}
-
-die() {
-  echo "build_blake3_wasm: error: $*" >&2
-  exit 2
-}
-
-missing_pkg() {
-  echo "build_blake3_wasm: error: $1" >&2
-  echo "build_blake3_wasm: install the Rust wasm toolchain with:" >&2
-  echo "    $APT_HINT" >&2
-  exit 2
-}
-
-CHECK=0
-CLEAN=0
-for arg in "$@"; do
-  case "$arg" in
-    --check) CHECK=1 ;;
-    --clean) CLEAN=1 ;;
-    -h | --help) usage; exit 0 ;;
-    *) usage >&2; die "unknown argument: $arg" ;;
-  esac
-done
-
-# --- preflight -------------------------------------------------------------------------
-[[ -x "$RUSTC_BIN" ]] ||
-  missing_pkg "$RUSTC_BIN not found (package rustc-web: Debian's Rust 1.96+ compiler)"
-RUSTC_VERSION="$("$RUSTC_BIN" --version)" || missing_pkg "'$RUSTC_BIN --version' failed"
-SYSROOT="$("$RUSTC_BIN" --print sysroot)"
-[[ -f "$SYSROOT/lib/rustlib/src/rust/library/Cargo.lock" ]] ||
-  missing_pkg "standard library sources not found at $SYSROOT/lib/rustlib/src/rust/library (package rust-web-src, needed for -Zbuild-std)"
-command -v "$LINKER" >/dev/null 2>&1 ||
-  missing_pkg "$LINKER not found on PATH (package lld-22, the wasm linker)"
-command -v cargo >/dev/null 2>&1 ||
-  die "cargo not found on PATH (install rustup's stable toolchain, or: apt-get install -y --no-install-recommends cargo-web)"
-
-# Environment that would change the bytes or drop the flags in .cargo/config.toml.
-unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_RUSTFLAGS RUSTC_WRAPPER \
-  RUSTC_WORKSPACE_WRAPPER CARGO_BUILD_RUSTC_WRAPPER CARGO_TARGET_DIR CARGO_BUILD_TARGET_DIR \
-  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER \
-  CARGO_PROFILE_RELEASE_OPT_LEVEL CARGO_PROFILE_RELEASE_LTO CARGO_PROFILE_RELEASE_DEBUG \
-  CARGO_PROFILE_RELEASE_CODEGEN_UNITS CARGO_PROFILE_RELEASE_PANIC CARGO_PROFILE_RELEASE_STRIP \
-  CARGO_INCREMENTAL
-export RUSTC="$RUSTC_BIN" RUSTC_BOOTSTRAP=1
-
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/build_blake3_wasm.XXXXXX")"
-trap 'rm -rf "$TMP"' EXIT
+SCRIPT=build_blake3_wasm
+USAGE_LINES=2,9
+# shellcheck source=scripts/_rust_wasm_toolchain.sh
+source "$ROOT/scripts/_rust_wasm_toolchain.sh"
 
 if ((CLEAN)); then
   TARGET_DIR="$TMP/target"
