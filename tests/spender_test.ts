@@ -158,8 +158,6 @@ for (const target of TARGETS) {
   // contract_sets_call_limit
   Deno.test({
     name: `spender a failed ICC is charged the whole limit the caller gave it (${target})`,
-    // VM bug: stores are not charged 4 gas per byte (BYTE_STORE_COST), so `spend` reaches its panic with 2175 gas.
-    ignore: true,
     fn: () => contractSetsCallLimit(target, 1175n, 2175n),
   });
 

@@ -1,12 +1,14 @@
 /**
  * Turning contract bytecode into what a session deploys: the module checked
  * against piecrust's rules, rewritten so that instantiation never touches
- * memory, and the data segments to write once, at deploy.
+ * memory and so that stores cost what they cost in the reference VM, and
+ * the data segments to write once, at deploy.
  *
  * @module
  */
 
 import { PiecrustError } from "../errors.ts";
+import { instrumentStoreCosts } from "./store_costs.ts";
 import { inspectModule, stripActiveDataSegments, validateContract } from "./wasm_module.ts";
 
 /** The largest bytecode a session deploys. */
@@ -16,7 +18,7 @@ export const MAX_BYTECODE_BYTES = 16 * 2 ** 20;
 export interface PreparedModule {
   /** Whether the memory is 64-bit. */
   readonly is64: boolean;
-  /** The module without active data segments. */
+  /** The module to compile: no active data segments, stores priced by width. */
   readonly wasm: Uint8Array;
   /** The memory's initial size in bytes. */
   readonly memoryMinimum: number;
@@ -51,7 +53,7 @@ export function prepareContractModule(
   const { wasm, segments } = stripActiveDataSegments(bytecode, info);
   return {
     is64: contract.is64,
-    wasm,
+    wasm: instrumentStoreCosts(wasm),
     memoryMinimum: contract.memoryMinimum,
     argBuffer: contract.argBuffer,
     functions: new Set(contract.functions),

@@ -1,0 +1,838 @@
+/**
+ * Deploy-time bytecode instrumentation that gives stores piecrust's prices.
+ *
+ * ## The rule
+ *
+ * piecrust's engine (dusk-wasmtime 21 with an `operator_cost` hook) charges
+ * every operator 1 fuel, except `nop`, `drop`, `block`, `loop`,
+ * `unreachable`, `return`, `else` and `end`, which are free. Stores are
+ * priced by the width class of the instruction, `BYTE_STORE_COST = 4` gas per
+ * byte of the class (not of the bytes actually written): 16 for the 32-bit
+ * class, 32 for the 64-bit class, 64 for `v128`. {@linkcode STORE_COSTS}
+ * lists them (reference: `piecrust-abi.md` §5.2).
+ *
+ * ## Why instrument
+ *
+ * wasmtime's C API cannot set per-operator costs, and wasmtime 49's default
+ * table is wasmtime 21's (1 per operator, 0 for the eight free ones). So a
+ * store costs 1 here; {@linkcode instrumentStoreCosts} puts the missing
+ * `cost − 1` fuel in front of every store, as operators that do nothing.
+ *
+ * ## The inserted sequence, and why it is exact and harmless
+ *
+ * For `e = cost − 1` extra fuel (15, 31 or 63), the store is preceded by
+ *
+ * ```text
+ * i32.const 0      ;; 0x41 0x00   1 fuel
+ * i32.eqz          ;; 0x45        1 fuel   } e − 1 times
+ * drop             ;; 0x1a        0 fuel
+ * ```
+ *
+ * which is `e + 2` bytes (17, 33, 65) instead of the `3e` of `e` pairs of
+ * `i32.const 0; drop`.
+ *
+ * - Price: wasmtime charges operators one by one as it translates them
+ *   (`fuel_before_op`), so the sequence costs `1 + (e − 1) + 0 = e`.
+ *   Operators in code the translator knows to be unreachable are not charged;
+ *   the sequence sits right before the store, so it is charged exactly when
+ *   the store is.
+ * - Timing: none of these operators is a point where wasmtime flushes or
+ *   checks fuel (calls, branches, `if`, `loop`, `else`, `end`, `return`,
+ *   `unreachable`), so the extra fuel joins the same basic-block accumulator
+ *   as the store's own unit. Out-of-fuel traps happen at the same places
+ *   (function entries and loop headers) with the same remaining fuel as in
+ *   piecrust, also when the store itself traps.
+ * - Effect: a fresh constant is transformed by a pure, non-trapping operator
+ *   and dropped; the operand stack returns to its height before the sequence,
+ *   and no local, global, table or memory is touched. The sequence is valid
+ *   in reachable and in unreachable (stack-polymorphic) code, so validity is
+ *   unchanged. Its value has no use, so Cranelift emits no machine code for
+ *   it: the instrumented module runs at the same speed.
+ *
+ * Shorter encodings were considered. A sequence worth `e` fuel needs at least
+ * `e` charged operators of one byte each; ours adds only the constant's
+ * immediate and the `drop`. Free operators (`nop`, `block … end`) do not
+ * help. Avoiding the constant means running the stored value itself through
+ * an identity chain (for `i32` values `i64.extend_i32_u`,
+ * `i64.extend32_s` × (e − 2), `i32.wrap_i64`: `e` bytes), which saves two
+ * bytes only for `i32` stores, puts operations on the stored value's data
+ * flow and relies on the optimizer to remove them from the hot path; it is
+ * not used.
+ *
+ * ## What is decoded
+ *
+ * Every function body is decoded instruction by instruction: MVP, sign
+ * extension, saturating float-to-int and bulk memory (`0xFC 0..17`),
+ * reference types, multi-value (type-index block types, `select t*`), SIMD
+ * (`0xFD`, every opcode with its memarg, lane index, 16-byte constant or
+ * shuffle; relaxed SIMD too, which wasmtime then rejects), threads (`0xFE`
+ * atomics) and tail calls (`return_call`, `return_call_indirect`).
+ *
+ * - Memarg offsets are read as `u64` LEBs of up to 10 bytes for every memory,
+ *   as wasmparser does with memory64 enabled (wasmtime then checks the value
+ *   against the memory's index type).
+ * - Padded LEBs (LLVM pads to 5 bytes) are accepted wherever wasmparser reads
+ *   a LEB. The memory index of `memory.size`, `memory.grow`, `memory.init`,
+ *   `memory.copy` and `memory.fill` is a single `0x00` byte, as wasmparser
+ *   reads it when multi-memory is disabled.
+ * - A memarg that names a memory (flag bit 6, multi-memory), exception
+ *   handling, typed function references and GC are rejected with a
+ *   `CompileError`: the engine disables them. Any other unknown opcode is a
+ *   `CompileError` naming the byte.
+ *
+ * Only the code section changes: the inserted bytes, the sizes of the bodies
+ * that grew and the section's size. A size LEB keeps its width when the new
+ * value fits in it, else it is re-encoded minimally. Local declarations and
+ * all other sections are copied byte for byte. Custom sections that hold code
+ * offsets (DWARF) go stale; the name section does not.
+ *
+ * @module
+ */
+
+import { PiecrustError } from "../errors.ts";
+
+/**
+ * An instruction that piecrust prices as a store.
+ *
+ * @example
+ * ```ts
+ * import { STORE_COSTS, type StoreOperator } from "./store_costs.ts";
+ *
+ * const op: StoreOperator = "i64.store32";
+ * console.log(STORE_COSTS[op]); // 32
+ * ```
+ */
+export type StoreOperator =
+  | "i32.store"
+  | "f32.store"
+  | "i32.store8"
+  | "i32.store16"
+  | "i32.atomic.store"
+  | "i32.atomic.store8"
+  | "i32.atomic.store16"
+  | "i64.store"
+  | "f64.store"
+  | "i64.store8"
+  | "i64.store16"
+  | "i64.store32"
+  | "i64.atomic.store"
+  | "i64.atomic.store8"
+  | "i64.atomic.store16"
+  | "i64.atomic.store32"
+  | "v128.store"
+  | "v128.store8_lane"
+  | "v128.store16_lane"
+  | "v128.store32_lane"
+  | "v128.store64_lane";
+
+/**
+ * piecrust's fuel cost of each store: 4 per byte of the instruction's width
+ * class (`i32`/`f32` 16, `i64`/`f64` 32, `v128` 64). Every other operator
+ * costs 1, or 0 for `nop`, `drop`, `block`, `loop`, `unreachable`, `return`,
+ * `else` and `end`.
+ *
+ * @example
+ * ```ts
+ * import { STORE_COSTS } from "./store_costs.ts";
+ *
+ * // Fuel added in front of an `i64.store8` by the instrumentation:
+ * console.log(STORE_COSTS["i64.store8"] - 1); // 31
+ * ```
+ */
+export const STORE_COSTS: Readonly<Record<StoreOperator, number>> = Object.freeze({
+  "i32.store": 16,
+  "f32.store": 16,
+  "i32.store8": 16,
+  "i32.store16": 16,
+  "i32.atomic.store": 16,
+  "i32.atomic.store8": 16,
+  "i32.atomic.store16": 16,
+  "i64.store": 32,
+  "f64.store": 32,
+  "i64.store8": 32,
+  "i64.store16": 32,
+  "i64.store32": 32,
+  "i64.atomic.store": 32,
+  "i64.atomic.store8": 32,
+  "i64.atomic.store16": 32,
+  "i64.atomic.store32": 32,
+  "v128.store": 64,
+  "v128.store8_lane": 64,
+  "v128.store16_lane": 64,
+  "v128.store32_lane": 64,
+  "v128.store64_lane": 64,
+});
+
+// ---------------------------------------------------------------------------
+// Opcode tables
+
+/** Immediate shapes. 0 = unknown opcode. */
+const K_NONE = 1;
+const K_BLOCK = 2; // block type; opens a frame
+const K_END = 3;
+const K_INDEX = 4; // one u32
+const K_INDEX2 = 5; // two u32
+const K_BR_TABLE = 6;
+const K_SELECT_T = 7;
+const K_I32 = 8; // s32 LEB
+const K_I64 = 9; // s64 LEB
+const K_F32 = 10;
+const K_F64 = 11;
+const K_MEMARG = 12;
+const K_STORE = 13; // memarg, priced as a store
+const K_REF_NULL = 14;
+const K_PREFIX_FC = 15;
+const K_PREFIX_FD = 16;
+const K_PREFIX_FE = 17;
+const K_EXCEPTION = 18;
+const K_TYPED = 19; // typed function references / GC
+const K_BYTES16 = 20; // v128.const, i8x16.shuffle
+const K_LANE = 21; // one lane byte
+const K_MEMARG_LANE = 22;
+const K_STORE_LANE = 23;
+const K_ZERO = 24; // one reserved 0x00 byte: a memory index (no multi-memory), atomic.fence
+const K_INDEX_ZERO = 25; // a u32 and a reserved 0x00 byte (memory.init)
+const K_ZERO2 = 26; // two reserved 0x00 bytes (memory.copy)
+
+const MAIN = new Uint8Array(256);
+const FC = new Uint8Array(18);
+const FD = new Uint8Array(0x114);
+const FE = new Uint8Array(0x4f);
+
+function kinds(table: Uint8Array, from: number, to: number, kind: number): void {
+  table.fill(kind, from, to + 1);
+}
+
+kinds(MAIN, 0x00, 0x01, K_NONE); // unreachable, nop
+kinds(MAIN, 0x02, 0x04, K_BLOCK); // block, loop, if
+MAIN[0x05] = K_NONE; // else
+kinds(MAIN, 0x06, 0x0a, K_EXCEPTION); // try, catch, throw, rethrow, throw_ref
+MAIN[0x0b] = K_END;
+kinds(MAIN, 0x0c, 0x0d, K_INDEX); // br, br_if
+MAIN[0x0e] = K_BR_TABLE;
+MAIN[0x0f] = K_NONE; // return
+MAIN[0x10] = K_INDEX; // call
+MAIN[0x11] = K_INDEX2; // call_indirect
+MAIN[0x12] = K_INDEX; // return_call
+MAIN[0x13] = K_INDEX2; // return_call_indirect
+kinds(MAIN, 0x14, 0x15, K_TYPED); // call_ref, return_call_ref
+kinds(MAIN, 0x18, 0x19, K_EXCEPTION); // delegate, catch_all
+kinds(MAIN, 0x1a, 0x1b, K_NONE); // drop, select
+MAIN[0x1c] = K_SELECT_T;
+MAIN[0x1f] = K_EXCEPTION; // try_table
+kinds(MAIN, 0x20, 0x26, K_INDEX); // local.*, global.*, table.get/set
+kinds(MAIN, 0x28, 0x35, K_MEMARG); // loads
+kinds(MAIN, 0x36, 0x3e, K_STORE); // stores
+kinds(MAIN, 0x3f, 0x40, K_ZERO); // memory.size, memory.grow
+MAIN[0x41] = K_I32;
+MAIN[0x42] = K_I64;
+MAIN[0x43] = K_F32;
+MAIN[0x44] = K_F64;
+kinds(MAIN, 0x45, 0xc4, K_NONE); // numeric, conversions, sign extension
+MAIN[0xd0] = K_REF_NULL;
+MAIN[0xd1] = K_NONE; // ref.is_null
+MAIN[0xd2] = K_INDEX; // ref.func
+kinds(MAIN, 0xd3, 0xd6, K_TYPED); // ref.eq, ref.as_non_null, br_on_null, br_on_non_null
+MAIN[0xfb] = K_TYPED; // GC prefix
+MAIN[0xfc] = K_PREFIX_FC;
+MAIN[0xfd] = K_PREFIX_FD;
+MAIN[0xfe] = K_PREFIX_FE;
+
+kinds(FC, 0, 7, K_NONE); // saturating float-to-int
+FC[8] = K_INDEX_ZERO; // memory.init data, memory
+FC[9] = K_INDEX; // data.drop
+FC[10] = K_ZERO2; // memory.copy
+FC[11] = K_ZERO; // memory.fill
+FC[12] = K_INDEX2; // table.init
+FC[13] = K_INDEX; // elem.drop
+FC[14] = K_INDEX2; // table.copy
+kinds(FC, 15, 17, K_INDEX); // table.grow, table.size, table.fill
+
+kinds(FD, 0x00, 0x0a, K_MEMARG); // v128.load*
+FD[0x0b] = K_STORE; // v128.store
+kinds(FD, 0x0c, 0x0d, K_BYTES16); // v128.const, i8x16.shuffle
+kinds(FD, 0x0e, 0x14, K_NONE); // swizzle, splats
+kinds(FD, 0x15, 0x22, K_LANE); // extract_lane, replace_lane
+kinds(FD, 0x23, 0x53, K_NONE); // comparisons, bitwise
+kinds(FD, 0x54, 0x57, K_MEMARG_LANE); // v128.loadN_lane
+kinds(FD, 0x58, 0x5b, K_STORE_LANE); // v128.storeN_lane
+kinds(FD, 0x5c, 0x5d, K_MEMARG); // v128.load32_zero, v128.load64_zero
+kinds(FD, 0x5e, 0x113, K_NONE); // arithmetic, conversions, relaxed SIMD
+for (
+  const unassigned of [
+    0x9a,
+    0xa2,
+    0xa5,
+    0xa6,
+    0xaf,
+    0xb0,
+    0xb2,
+    0xb3,
+    0xb4,
+    0xbb,
+    0xc2,
+    0xc5,
+    0xc6,
+    0xcf,
+    0xd0,
+    0xd2,
+    0xd3,
+    0xd4,
+    0xe2,
+    0xee,
+  ]
+) FD[unassigned] = 0;
+
+kinds(FE, 0x00, 0x02, K_MEMARG); // memory.atomic.notify, wait32, wait64
+FE[0x03] = K_ZERO; // atomic.fence
+kinds(FE, 0x10, 0x16, K_MEMARG); // atomic loads
+kinds(FE, 0x17, 0x1d, K_STORE); // atomic stores
+kinds(FE, 0x1e, 0x4e, K_MEMARG); // read-modify-write, cmpxchg
+
+/** Extra fuel (cost − 1) in front of each store opcode, per prefix. */
+const EXTRA_MAIN = new Uint8Array(256);
+const EXTRA_FD = new Uint8Array(FD.length);
+const EXTRA_FE = new Uint8Array(FE.length);
+
+const STORE_OPCODES: readonly (readonly [StoreOperator, Uint8Array, number])[] = [
+  ["i32.store", EXTRA_MAIN, 0x36],
+  ["i64.store", EXTRA_MAIN, 0x37],
+  ["f32.store", EXTRA_MAIN, 0x38],
+  ["f64.store", EXTRA_MAIN, 0x39],
+  ["i32.store8", EXTRA_MAIN, 0x3a],
+  ["i32.store16", EXTRA_MAIN, 0x3b],
+  ["i64.store8", EXTRA_MAIN, 0x3c],
+  ["i64.store16", EXTRA_MAIN, 0x3d],
+  ["i64.store32", EXTRA_MAIN, 0x3e],
+  ["v128.store", EXTRA_FD, 0x0b],
+  ["v128.store8_lane", EXTRA_FD, 0x58],
+  ["v128.store16_lane", EXTRA_FD, 0x59],
+  ["v128.store32_lane", EXTRA_FD, 0x5a],
+  ["v128.store64_lane", EXTRA_FD, 0x5b],
+  ["i32.atomic.store", EXTRA_FE, 0x17],
+  ["i64.atomic.store", EXTRA_FE, 0x18],
+  ["i32.atomic.store8", EXTRA_FE, 0x19],
+  ["i32.atomic.store16", EXTRA_FE, 0x1a],
+  ["i64.atomic.store8", EXTRA_FE, 0x1b],
+  ["i64.atomic.store16", EXTRA_FE, 0x1c],
+  ["i64.atomic.store32", EXTRA_FE, 0x1d],
+];
+for (const [name, table, opcode] of STORE_OPCODES) table[opcode] = STORE_COSTS[name] - 1;
+
+/** Value types of the enabled proposals (single byte). */
+const VALUE_TYPE = new Uint8Array(256);
+for (const type of [0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f]) VALUE_TYPE[type] = 1;
+/** Reference types of typed function references and GC: `(ref null? ht)` and abbreviations. */
+const TYPED_REF = new Uint8Array(256);
+for (const type of [0x63, 0x64, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x71, 0x72, 0x73, 0x74]) {
+  TYPED_REF[type] = 1;
+}
+
+/** wasmparser's `MAX_WASM_FUNCTION_SIZE`. */
+const MAX_FUNCTION_SIZE = 7_654_321;
+const CODE_SECTION = 10;
+const TAG_SECTION = 13;
+
+// ---------------------------------------------------------------------------
+// Errors
+
+function malformed(offset: number, message: string): PiecrustError {
+  return new PiecrustError("CompileError", `invalid module: ${message} (at byte ${offset})`);
+}
+
+function hex(value: number): string {
+  return `0x${value.toString(16).padStart(2, "0")}`;
+}
+
+function unexpectedEnd(offset: number): PiecrustError {
+  return malformed(offset, "unexpected end of function body");
+}
+
+function disabled(offset: number, what: string, proposal: string): PiecrustError {
+  return malformed(offset, `${what} is not supported (the ${proposal} proposal is disabled)`);
+}
+
+// ---------------------------------------------------------------------------
+// LEB128
+
+/** The value of the last {@linkcode readU32}. */
+let u32Value = 0;
+
+/** Reads an unsigned LEB128 `u32` (at most 5 bytes) into `u32Value`; returns the next position. */
+function readU32(bytes: Uint8Array, pos: number, end: number): number {
+  const start = pos;
+  let result = 0;
+  for (let shift = 0; shift < 28; shift += 7) {
+    if (pos >= end) throw unexpectedEnd(start);
+    const byte = bytes[pos++];
+    result |= (byte & 0x7f) << shift;
+    if (byte < 0x80) {
+      u32Value = result >>> 0;
+      return pos;
+    }
+  }
+  if (pos >= end) throw unexpectedEnd(start);
+  const last = bytes[pos++];
+  if (last & 0x80) throw malformed(start, "integer representation too long");
+  if (last & 0x70) throw malformed(start, "integer too large");
+  u32Value = (result | (last << 28)) >>> 0;
+  return pos;
+}
+
+/** Skips a LEB128 of at most `maxBytes` bytes; returns the next position. */
+function skipLeb(bytes: Uint8Array, pos: number, end: number, maxBytes: number): number {
+  const limit = pos + maxBytes;
+  for (let at = pos; at < limit; at++) {
+    if (at >= end) throw unexpectedEnd(pos);
+    if (bytes[at] < 0x80) return at + 1;
+  }
+  throw malformed(pos, "integer representation too long");
+}
+
+/** Bytes of the minimal unsigned LEB128 encoding of `value`. */
+function lebWidth(value: number): number {
+  let width = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 128);
+    width++;
+  }
+  return width;
+}
+
+/** Writes `value` as an unsigned LEB128 of exactly `width` bytes. */
+function writeLeb(out: Uint8Array, at: number, value: number, width: number): void {
+  for (let i = 1; i < width; i++) {
+    out[at++] = (value & 0x7f) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  out[at] = value;
+}
+
+// ---------------------------------------------------------------------------
+// Decoding
+
+/**
+ * Edits to the input, in input order. Edit `i` replaces `skip[i]` bytes at
+ * `at[i]` with `width[i]` bytes: an insertion (`skip[i]` 0) is the sequence
+ * worth `value[i]` extra fuel; a size rewrite is `value[i]` as a LEB.
+ */
+class Edits {
+  at: number[] = [];
+  skip: number[] = [];
+  value: number[] = [];
+  width: number[] = [];
+  /** Insertions (each `e + 2` bytes for `e` extra fuel). */
+  insertions = 0;
+
+  insert(at: number, extra: number): void {
+    this.at.push(at);
+    this.skip.push(0);
+    this.value.push(extra);
+    this.width.push(extra + 2);
+    this.insertions++;
+  }
+
+  /** Reserves a size rewrite of the LEB at `at`; returns its index. */
+  size(at: number, width: number, value: number): number {
+    this.at.push(at);
+    this.skip.push(width);
+    this.value.push(value);
+    this.width.push(width);
+    return this.at.length - 1;
+  }
+
+  /** Sets the new value of size rewrite `index`; returns how many bytes its LEB grows. */
+  resize(index: number, value: number): number {
+    const width = this.skip[index];
+    this.value[index] = value;
+    this.width[index] = value < 2 ** (7 * width) ? width : lebWidth(value);
+    return this.width[index] - width;
+  }
+
+  /** Drops the last edit (a size rewrite that turned out unchanged). */
+  pop(): void {
+    this.at.pop();
+    this.skip.pop();
+    this.value.pop();
+    this.width.pop();
+  }
+}
+
+/** Checks a block type; returns the next position. */
+function blockType(bytes: Uint8Array, pos: number, end: number): number {
+  if (pos >= end) throw unexpectedEnd(pos);
+  const byte = bytes[pos];
+  if (byte === 0x40 || VALUE_TYPE[byte]) return pos + 1;
+  if (TYPED_REF[byte]) throw disabled(pos, "a typed reference block type", "GC");
+  if ((byte & 0x40) !== 0 && byte < 0x80) throw malformed(pos, `invalid block type ${hex(byte)}`);
+  // A type index (multi-value): a non-negative s33.
+  const next = skipLeb(bytes, pos, end, 5);
+  if (bytes[next - 1] & 0x40) throw malformed(pos, "invalid block type");
+  return next;
+}
+
+/** Checks one value type (of a local or `select t*`); returns the next position. */
+function valueType(bytes: Uint8Array, pos: number, end: number): number {
+  if (pos >= end) throw unexpectedEnd(pos);
+  const byte = bytes[pos];
+  if (VALUE_TYPE[byte]) return pos + 1;
+  if (TYPED_REF[byte]) throw disabled(pos, `the reference type ${hex(byte)}`, "GC");
+  throw malformed(pos, `invalid value type ${hex(byte)}`);
+}
+
+/**
+ * Checks a reserved `0x00` byte: a memory index, which wasmparser reads as
+ * one byte when multi-memory is disabled, or `atomic.fence`'s flags.
+ */
+function zeroByte(bytes: Uint8Array, pos: number, end: number): number {
+  if (pos >= end) throw unexpectedEnd(pos);
+  if (bytes[pos] !== 0) throw malformed(pos, "zero byte expected");
+  return pos + 1;
+}
+
+/** Skips a memarg; returns the next position. */
+function memarg(bytes: Uint8Array, pos: number, end: number): number {
+  const at = pos;
+  pos = readU32(bytes, pos, end);
+  if (u32Value & 0x40) {
+    throw disabled(at, "a memarg with a memory index", "multi-memory");
+  }
+  // The offset: u64 for memory64, u32 otherwise; wasmparser reads a u64 LEB
+  // for both when memory64 is enabled and checks the value later.
+  return skipLeb(bytes, pos, end, 10);
+}
+
+/**
+ * Decodes the instructions of one function body `[pos, end)` after its
+ * locals, recording an insertion before each store.
+ */
+function decodeExpression(bytes: Uint8Array, pos: number, end: number, edits: Edits): void {
+  let depth = 0;
+  while (pos < end) {
+    const at = pos;
+    const op = bytes[pos++];
+    switch (MAIN[op]) {
+      case K_NONE:
+        break;
+      case K_INDEX:
+        pos = skipLeb(bytes, pos, end, 5);
+        break;
+      case K_MEMARG:
+        pos = memarg(bytes, pos, end);
+        break;
+      case K_STORE:
+        pos = memarg(bytes, pos, end);
+        edits.insert(at, EXTRA_MAIN[op]);
+        break;
+      case K_I32:
+        pos = skipLeb(bytes, pos, end, 5);
+        break;
+      case K_ZERO:
+        pos = zeroByte(bytes, pos, end);
+        break;
+      case K_BLOCK:
+        pos = blockType(bytes, pos, end);
+        depth++;
+        break;
+      case K_END:
+        if (depth === 0) {
+          if (pos !== end) {
+            throw malformed(pos, `function body has ${end - pos} bytes after its final end`);
+          }
+          return;
+        }
+        depth--;
+        break;
+      case K_INDEX2:
+        pos = skipLeb(bytes, pos, end, 5);
+        pos = skipLeb(bytes, pos, end, 5);
+        break;
+      case K_I64:
+        pos = skipLeb(bytes, pos, end, 10);
+        break;
+      case K_F32:
+        pos += 4;
+        if (pos > end) throw unexpectedEnd(at);
+        break;
+      case K_F64:
+        pos += 8;
+        if (pos > end) throw unexpectedEnd(at);
+        break;
+      case K_BR_TABLE: {
+        pos = readU32(bytes, pos, end);
+        // The targets and the default.
+        for (let n = u32Value; n >= 0; n--) pos = skipLeb(bytes, pos, end, 5);
+        break;
+      }
+      case K_SELECT_T: {
+        pos = readU32(bytes, pos, end);
+        for (let n = u32Value; n > 0; n--) pos = valueType(bytes, pos, end);
+        break;
+      }
+      case K_REF_NULL: {
+        if (pos >= end) throw unexpectedEnd(at);
+        const heapType = bytes[pos];
+        if (heapType !== 0x70 && heapType !== 0x6f) {
+          throw disabled(pos, `the heap type ${hex(heapType)}`, "GC");
+        }
+        pos++;
+        break;
+      }
+      case K_PREFIX_FC: {
+        pos = readU32(bytes, pos, end);
+        const code = u32Value;
+        switch (code < FC.length ? FC[code] : 0) {
+          case K_NONE:
+            break;
+          case K_INDEX:
+            pos = skipLeb(bytes, pos, end, 5);
+            break;
+          case K_INDEX2:
+            pos = skipLeb(bytes, pos, end, 5);
+            pos = skipLeb(bytes, pos, end, 5);
+            break;
+          case K_ZERO:
+            pos = zeroByte(bytes, pos, end);
+            break;
+          case K_ZERO2:
+            pos = zeroByte(bytes, zeroByte(bytes, pos, end), end);
+            break;
+          case K_INDEX_ZERO:
+            pos = zeroByte(bytes, skipLeb(bytes, pos, end, 5), end);
+            break;
+          default:
+            throw malformed(at, `unknown opcode 0xfc ${code}`);
+        }
+        break;
+      }
+      case K_PREFIX_FD: {
+        pos = readU32(bytes, pos, end);
+        const code = u32Value;
+        switch (code < FD.length ? FD[code] : 0) {
+          case K_NONE:
+            break;
+          case K_MEMARG:
+            pos = memarg(bytes, pos, end);
+            break;
+          case K_LANE:
+            pos++;
+            if (pos > end) throw unexpectedEnd(at);
+            break;
+          case K_BYTES16:
+            pos += 16;
+            if (pos > end) throw unexpectedEnd(at);
+            break;
+          case K_STORE:
+            pos = memarg(bytes, pos, end);
+            edits.insert(at, EXTRA_FD[code]);
+            break;
+          case K_MEMARG_LANE:
+            pos = memarg(bytes, pos, end) + 1;
+            if (pos > end) throw unexpectedEnd(at);
+            break;
+          case K_STORE_LANE:
+            pos = memarg(bytes, pos, end) + 1;
+            if (pos > end) throw unexpectedEnd(at);
+            edits.insert(at, EXTRA_FD[code]);
+            break;
+          default:
+            throw malformed(at, `unknown opcode 0xfd ${hex(code)}`);
+        }
+        break;
+      }
+      case K_PREFIX_FE: {
+        pos = readU32(bytes, pos, end);
+        const code = u32Value;
+        switch (code < FE.length ? FE[code] : 0) {
+          case K_MEMARG:
+            pos = memarg(bytes, pos, end);
+            break;
+          case K_STORE:
+            pos = memarg(bytes, pos, end);
+            edits.insert(at, EXTRA_FE[code]);
+            break;
+          case K_ZERO:
+            pos = zeroByte(bytes, pos, end);
+            break;
+          default:
+            throw malformed(at, `unknown opcode 0xfe ${hex(code)}`);
+        }
+        break;
+      }
+      case K_EXCEPTION:
+        throw disabled(at, `the instruction ${hex(op)}`, "exception-handling");
+      case K_TYPED:
+        throw disabled(at, `the instruction ${hex(op)}`, "typed function references and GC");
+      default:
+        throw malformed(at, `unknown opcode ${hex(op)}`);
+    }
+  }
+  throw malformed(end, "function body does not end with end");
+}
+
+/**
+ * Decodes the code section `[pos, end)`: records size rewrites and
+ * insertions. Returns how many bytes the section's content grows.
+ */
+function decodeCodeSection(bytes: Uint8Array, pos: number, end: number, edits: Edits): number {
+  let growth = 0;
+  pos = readU32(bytes, pos, end);
+  for (let count = u32Value; count > 0; count--) {
+    const sizeAt = pos;
+    pos = readU32(bytes, pos, end);
+    const size = u32Value;
+    const bodyEnd = pos + size;
+    if (bodyEnd > end) {
+      throw malformed(sizeAt, `function body of ${size} bytes overruns the code section`);
+    }
+    const sizeEdit = edits.size(sizeAt, pos - sizeAt, size);
+    const insertionsBefore = edits.insertions;
+    const bodyStart = pos;
+    // Locals: left alone, but their types are checked to find the code.
+    pos = readU32(bytes, pos, bodyEnd);
+    for (let groups = u32Value; groups > 0; groups--) {
+      pos = skipLeb(bytes, pos, bodyEnd, 5);
+      pos = valueType(bytes, pos, bodyEnd);
+    }
+    decodeExpression(bytes, pos, bodyEnd, edits);
+    pos = bodyEnd;
+    if (edits.insertions === insertionsBefore) {
+      edits.pop();
+      continue;
+    }
+    let added = 0;
+    for (let i = sizeEdit + 1; i < edits.at.length; i++) added += edits.width[i];
+    const newSize = size + added;
+    if (newSize > MAX_FUNCTION_SIZE) {
+      throw malformed(
+        bodyStart,
+        `the function body grows to ${newSize} bytes with store pricing, over wasmtime's ` +
+          `limit of ${MAX_FUNCTION_SIZE}`,
+      );
+    }
+    growth += added + edits.resize(sizeEdit, newSize);
+  }
+  if (pos !== end) throw malformed(pos, `${end - pos} bytes after the last function body`);
+  return growth;
+}
+
+// ---------------------------------------------------------------------------
+// The pass
+
+/**
+ * Prices stores as piecrust does: returns a copy of the module in which
+ * every store is preceded by `i32.const 0`, `i32.eqz` × (cost − 2), `drop`,
+ * worth exactly cost − 1 fuel under wasmtime's default operator costs and
+ * without any other effect (see the module documentation). Every other byte
+ * is kept, except the code section's size and the sizes of bodies that grew.
+ * A module without stores comes back byte-identical.
+ *
+ * Throws a `PiecrustError` of kind `CompileError` for bytes that do not
+ * decode (unknown opcode, truncated body, …; the message names the byte),
+ * and for exception handling, typed function references, GC and memargs
+ * with a memory index, which the engine disables.
+ *
+ * @param wasm A binary WebAssembly module.
+ * @returns A new array with the instrumented module.
+ *
+ * @example Pricing a contract before compiling it
+ * ```ts
+ * import { Engine, Module } from "../engine/mod.ts";
+ * import { instrumentStoreCosts } from "./store_costs.ts";
+ *
+ * const bytecode = await Deno.readFile("contracts/build/wasm32/counter.wasm");
+ * using engine = new Engine();
+ * using module = Module.compile(engine, instrumentStoreCosts(bytecode));
+ * ```
+ */
+export function instrumentStoreCosts(wasm: Uint8Array): Uint8Array {
+  if (!(wasm instanceof Uint8Array)) throw new TypeError("a module must be a Uint8Array");
+  const length = wasm.length;
+  if (
+    length < 8 || wasm[0] !== 0x00 || wasm[1] !== 0x61 || wasm[2] !== 0x73 || wasm[3] !== 0x6d
+  ) {
+    throw malformed(0, "magic header not detected (expected \\0asm)");
+  }
+  if (wasm[4] !== 1 || wasm[5] !== 0 || wasm[6] !== 0 || wasm[7] !== 0) {
+    throw malformed(4, "unsupported binary version (expected a core module, version 1)");
+  }
+
+  const edits = new Edits();
+  let growth = 0;
+  let pos = 8;
+  while (pos < length) {
+    const sectionAt = pos;
+    const id = wasm[pos++];
+    const sizeAt = pos;
+    try {
+      pos = readU32(wasm, pos, length);
+    } catch (error) {
+      if (error instanceof PiecrustError && error.message.includes("unexpected end")) {
+        throw malformed(sectionAt, `section ${id} is truncated`);
+      }
+      throw error;
+    }
+    const size = u32Value;
+    const contentAt = pos;
+    if (size > length - contentAt) {
+      throw malformed(
+        sectionAt,
+        `section ${id} declares ${size} bytes, but only ${length - contentAt} remain`,
+      );
+    }
+    if (id === TAG_SECTION) {
+      throw disabled(sectionAt, "the tag section", "exception-handling");
+    }
+    if (id === CODE_SECTION) {
+      const sizeEdit = edits.size(sizeAt, contentAt - sizeAt, size);
+      const editsBefore = edits.at.length;
+      const grown = decodeCodeSection(wasm, contentAt, contentAt + size, edits);
+      if (edits.at.length === editsBefore) {
+        edits.pop();
+      } else {
+        if (size + grown > 0xffff_ffff) throw malformed(sectionAt, "code section too large");
+        growth += grown + edits.resize(sizeEdit, size + grown);
+      }
+    }
+    pos = contentAt + size;
+  }
+
+  if (edits.at.length === 0) return wasm.slice();
+  return apply(wasm, edits, length + growth);
+}
+
+/** Writes the output: input bytes between edits, and each edit's bytes. */
+function apply(wasm: Uint8Array, edits: Edits, outputLength: number): Uint8Array {
+  const out = new Uint8Array(outputLength);
+  const { at, skip, value, width } = edits;
+  let i = 0;
+  let o = 0;
+  for (let n = 0; n < at.length; n++) {
+    const next = at[n];
+    const gap = next - i;
+    if (gap < 32) {
+      for (let k = 0; k < gap; k++) out[o + k] = wasm[i + k];
+    } else {
+      out.set(wasm.subarray(i, next), o);
+    }
+    o += gap;
+    if (skip[n] === 0) {
+      // i32.const 0, i32.eqz × (extra − 1), drop
+      const extra = value[n];
+      out[o] = 0x41;
+      out[o + 1] = 0x00;
+      out.fill(0x45, o + 2, o + extra + 1);
+      out[o + extra + 1] = 0x1a;
+      o += extra + 2;
+    } else {
+      writeLeb(out, o, value[n], width[n]);
+      o += width[n];
+    }
+    i = next + skip[n];
+  }
+  out.set(wasm.subarray(i), o);
+  if (o + wasm.length - i !== outputLength) {
+    throw new Error(`store-cost instrumentation: wrote ${o + wasm.length - i} of ${outputLength}`);
+  }
+  return out;
+}

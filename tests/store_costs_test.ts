@@ -1,0 +1,809 @@
+import assert from "node:assert/strict";
+import wabtInit from "wabt";
+import { assembleWat } from "../contracts/wat.ts";
+import { Engine, Linker, Module, PiecrustError, Store } from "../src/engine/mod.ts";
+import {
+  instrumentStoreCosts,
+  STORE_COSTS,
+  type StoreOperator,
+} from "../src/session/store_costs.ts";
+import { assertBytes, assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+
+const wabt = await wabtInit();
+
+/** Every proposal wabt knows that the decoder handles, for disassembling. */
+const ALL_FEATURES = {
+  check: false,
+  simd: true,
+  relaxed_simd: true,
+  threads: true,
+  tail_call: true,
+  bulk_memory: true,
+  reference_types: true,
+  multi_value: true,
+  sign_extension: true,
+  sat_float_to_int: true,
+  memory64: true,
+};
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+interface Run {
+  result?: number;
+  trap?: string;
+  used: bigint;
+  memory: Uint8Array;
+}
+
+/** Instantiates `wasm` in a fresh store, calls `name(arg)` with `fuel`, and reports. */
+function run(wasm: Uint8Array, name: string, arg: number, fuel = 10_000_000n): Run {
+  using engine = new Engine();
+  using module = Module.compile(engine, wasm);
+  using linker = new Linker(engine);
+  using store = new Store(engine);
+  const instance = linker.instantiate(store, module);
+  store.setFuel(fuel);
+  let result: number | undefined;
+  let trap: string | undefined;
+  try {
+    result = instance.getFunc(name).callI32(arg);
+  } catch (error) {
+    assert.ok(error instanceof PiecrustError, String(error));
+    trap = error.kind;
+  }
+  const used = fuel - store.getFuel();
+  return { result, trap, used, memory: instance.getMemory("memory").data().slice() };
+}
+
+/** The function bodies of a module as wabt prints them, one trimmed instruction a line. */
+function disassemble(wasm: Uint8Array): string[] {
+  const module = wabt.readWasm(wasm, ALL_FEATURES);
+  try {
+    return module.toText({ foldExprs: false, inlineExport: false }).split("\n").map((line) =>
+      line.trim()
+    );
+  } finally {
+    module.destroy();
+  }
+}
+
+function hex(value: number): string {
+  return `0x${value.toString(16).padStart(2, "0")}`;
+}
+
+function storeOperator(line: string): StoreOperator | undefined {
+  const name = line.split(/[ )]/)[0];
+  return Object.hasOwn(STORE_COSTS, name) ? name as StoreOperator : undefined;
+}
+
+/**
+ * Checks with wabt's disassembler that `instrumented` is `original` with
+ * exactly `i32.const 0`, `i32.eqz` × (cost − 2), `drop` in front of each
+ * store, and nothing else changed. Returns the number of stores.
+ */
+function assertInstrumentedLike(original: Uint8Array, instrumented: Uint8Array): number {
+  const before = disassemble(original);
+  const after = disassemble(instrumented);
+  const stripped: string[] = [];
+  let stores = 0;
+  let inserted = 0;
+  for (let i = 0; i < after.length; i++) {
+    const op = storeOperator(after[i]);
+    if (op !== undefined) {
+      const extra = STORE_COSTS[op] - 1;
+      inserted += extra + 2;
+      assert.deepEqual(
+        stripped.splice(stripped.length - (extra + 1)),
+        ["i32.const 0", ...Array(extra - 1).fill("i32.eqz"), "drop"],
+        `sequence before ${after[i]} (line ${i})`,
+      );
+      stores++;
+    }
+    stripped.push(after[i]);
+  }
+  assert.equal(stripped.length, before.length, "instruction count");
+  for (let i = 0; i < before.length; i++) assert.equal(stripped[i], before[i], `line ${i}`);
+  // wabt's reader stops silently at what it cannot read: the stores it saw
+  // must account for the growth, up to size LEBs that got wider.
+  const functions = before.filter((line) => line.startsWith("(func")).length;
+  const slack = instrumented.length - original.length - inserted;
+  assert.ok(slack >= 0 && slack <= 4 * (functions + 1), `${slack} bytes unaccounted for`);
+  return stores;
+}
+
+/** The sections of a module: id and content bytes. */
+function sections(wasm: Uint8Array): { id: number; content: Uint8Array }[] {
+  const result = [];
+  let pos = 8;
+  while (pos < wasm.length) {
+    const id = wasm[pos++];
+    let size = 0;
+    for (let shift = 0;; shift += 7) {
+      const byte = wasm[pos++];
+      size += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) break;
+    }
+    result.push({ id, content: wasm.subarray(pos, pos + size) });
+    pos += size;
+  }
+  return result;
+}
+
+// Hand-built modules --------------------------------------------------------
+
+/** Unsigned LEB128 of `value`, padded to `width` bytes when given. */
+function leb(value: number, width = 0): number[] {
+  const out: number[] = [];
+  do {
+    out.push(value & 0x7f);
+    value = Math.floor(value / 128);
+  } while (value > 0);
+  while (out.length < width) out.push(0);
+  for (let i = 0; i < out.length - 1; i++) out[i] |= 0x80;
+  return out;
+}
+
+function section(id: number, content: number[], width = 0): number[] {
+  return [id, ...leb(content.length, width), ...content];
+}
+
+function name(text: string): number[] {
+  return [...leb(text.length), ...new TextEncoder().encode(text)];
+}
+
+/**
+ * A module with one function `f: (i32) -> i32`, a memory exported as
+ * `memory` (64-bit if `is64`), and `body` (locals included) as its code.
+ */
+function moduleWithBody(
+  body: number[],
+  options: { is64?: boolean; width?: number } = {},
+): Uint8Array {
+  const width = options.width ?? 0;
+  return new Uint8Array([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...section(1, [0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f], width),
+    ...section(3, [0x01, 0x00], width),
+    ...section(5, [0x01, options.is64 ? 0x04 : 0x00, 0x01], width),
+    ...section(7, [0x02, ...name("f"), 0x00, 0x00, ...name("memory"), 0x02, 0x00], width),
+    ...section(10, [...leb(1, width), ...leb(body.length, width), ...body], width),
+  ]);
+}
+
+// ---------------------------------------------------------------------------
+// STORE_COSTS
+
+Deno.test("STORE_COSTS prices every store by its width class", () => {
+  const names = Object.keys(STORE_COSTS) as StoreOperator[];
+  assert.equal(names.length, 21);
+  for (const op of names) {
+    const expected = op.startsWith("v128.")
+      ? 64
+      : op.startsWith("i64.") || op.startsWith("f64.")
+      ? 32
+      : 16;
+    assert.equal(STORE_COSTS[op], expected, op);
+  }
+  assert.ok(Object.isFrozen(STORE_COSTS));
+});
+
+// ---------------------------------------------------------------------------
+// Fuel
+
+/** Stores that the engine runs (atomics need threads, which it disables). */
+const RUNNABLE = (Object.keys(STORE_COSTS) as StoreOperator[]).filter((op) =>
+  !op.includes("atomic")
+);
+
+/** A module with one function per store operator, each doing `k` of them. */
+function storesModule(k: number, is64: boolean): string {
+  const address = (value: number): string => `(${is64 ? "i64" : "i32"}.const ${value})`;
+  const values: Record<string, (j: number) => string> = {
+    i32: (j) => `(i32.add (local.get 0) (i32.const ${j * 0x01010101}))`,
+    i64: (j) => `(i64.mul (i64.extend_i32_u (local.get 0)) (i64.const ${0x100000001 + j}))`,
+    f32: (j) => `(f32.convert_i32_s (i32.add (local.get 0) (i32.const ${j})))`,
+    f64: (j) => `(f64.div (f64.convert_i32_s (local.get 0)) (f64.const ${j + 3}))`,
+    v128: (j) => `(i32x4.add (i32x4.splat (local.get 0)) (v128.const i32x4 ${j} 7 -1 ${j * 9}))`,
+  };
+  const functions = RUNNABLE.map((op, index) => {
+    const type = op.split(".")[0];
+    const lane = op.endsWith("_lane") ? " 1" : "";
+    const stores = Array.from(
+      { length: k },
+      (_, j) => `(${op} offset=${16 * j}${lane} ${address(1024 * index)} ${values[type](j)})`,
+    );
+    return `(func (export "${op}") (param i32) (result i32)
+      ${stores.join("\n      ")}
+      (i32.load offset=4 ${address(1024 * index)}))`;
+  });
+  return `(module (memory (export "memory") ${is64 ? "i64 " : ""}1)
+    ${functions.join("\n    ")})`;
+}
+
+for (const is64 of [false, true]) {
+  const label = is64 ? "memory64" : "wasm32";
+  Deno.test(`instrumentStoreCosts adds exactly cost − 1 fuel per store (${label})`, async () => {
+    for (const k of [1, 3]) {
+      const original = await assembleWat(storesModule(k, is64));
+      const instrumented = instrumentStoreCosts(original);
+      for (const op of RUNNABLE) {
+        const before = run(original, op, 0x12345678);
+        const after = run(instrumented, op, 0x12345678);
+        assert.equal(before.trap, undefined, `${op}: ${before.trap}`);
+        assert.equal(
+          after.used - before.used,
+          BigInt(k * (STORE_COSTS[op] - 1)),
+          `${op} ×${k}: ${before.used} → ${after.used}`,
+        );
+        assert.equal(after.result, before.result, op);
+        assertBytes(after.memory, before.memory, op);
+      }
+    }
+    assertNoLiveHandles();
+  });
+}
+
+const LOOP_WAT = (handPriced: boolean): string => {
+  // The reference prices: the naive, independently written `i32.const 0; drop` pairs.
+  const pad = (n: number): string => handPriced ? "(drop (i32.const 0))".repeat(n) : "";
+  return `(module (memory (export "memory") 1)
+  (func (export "fill") (param $n i32) (result i32) (local $i i32)
+    (loop $next
+      ${pad(15)}(i32.store (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
+      ${pad(31)}(i64.store16 offset=4096 (i32.shl (local.get $i) (i32.const 1)) (i64.const -1))
+      ${
+    pad(63)
+  }(v128.store offset=8192 (i32.shl (local.get $i) (i32.const 4)) (v128.const i64x2 1 2))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $next (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $i)))`;
+};
+
+Deno.test("instrumentStoreCosts charges a store on every execution", async () => {
+  const original = await assembleWat(LOOP_WAT(false));
+  const instrumented = instrumentStoreCosts(original);
+  const once = run(instrumented, "fill", 1).used - run(original, "fill", 1).used;
+  const many = run(instrumented, "fill", 100).used - run(original, "fill", 100).used;
+  assert.equal(once, 15n + 31n + 63n);
+  assert.equal(many, 100n * (15n + 31n + 63n));
+  assertNoLiveHandles();
+});
+
+Deno.test("instrumentStoreCosts runs out of fuel where a hand-priced module does", async () => {
+  const instrumented = instrumentStoreCosts(await assembleWat(LOOP_WAT(false)));
+  const handPriced = await assembleWat(LOOP_WAT(true));
+  const full = run(handPriced, "fill", 50);
+  assert.equal(run(instrumented, "fill", 50).used, full.used);
+  let outOfFuel = 0;
+  for (let fuel = 1n; fuel < full.used + 50n; fuel += 97n) {
+    const expected = run(handPriced, "fill", 50, fuel);
+    const actual = run(instrumented, "fill", 50, fuel);
+    assert.equal(actual.trap, expected.trap, `fuel ${fuel}`);
+    assert.equal(actual.result, expected.result, `fuel ${fuel}`);
+    assert.equal(actual.used, expected.used, `fuel ${fuel}`);
+    assertBytes(actual.memory, expected.memory, `fuel ${fuel}`);
+    if (actual.trap === "OutOfFuel") outOfFuel++;
+  }
+  assert.ok(outOfFuel > 10, `only ${outOfFuel} budgets ran out of fuel`);
+  assertNoLiveHandles();
+});
+
+Deno.test("instrumentStoreCosts keeps a trapping store's fuel as a hand-priced module does", async () => {
+  const wat = (handPriced: boolean): string =>
+    `(module (memory (export "memory") 1)
+    (func (export "f") (param i32) (result i32)
+      ${handPriced ? "(drop (i32.const 0))".repeat(15) : ""}
+      (i32.store (i32.const 0) (i32.const 1))
+      ${handPriced ? "(drop (i32.const 0))".repeat(31) : ""}
+      (i64.store (local.get 0) (i64.const 2))
+      (i32.const 0)))`;
+  const instrumented = instrumentStoreCosts(await assembleWat(wat(false)));
+  const handPriced = await assembleWat(wat(true));
+  for (const address of [8, 65536]) {
+    const expected = run(handPriced, "f", address);
+    const actual = run(instrumented, "f", address);
+    assert.equal(actual.trap, expected.trap);
+    assert.equal(actual.used, expected.used, `address ${address}`);
+    assertBytes(actual.memory, expected.memory);
+  }
+  assert.equal(run(instrumented, "f", 65536).trap, "MemoryOutOfBounds");
+  assertNoLiveHandles();
+});
+
+Deno.test("instrumentStoreCosts keeps stores in unreachable code valid and free", async () => {
+  const original = await assembleWat(`(module (memory (export "memory") 1)
+    (func (export "f") (param i32) (result i32)
+      (block
+        (br_if 0 (local.get 0))
+        (i32.store (i32.const 0) (i32.const 7))
+        (unreachable)
+        (i32.store)
+        (f64.store)
+        (v128.store))
+      (block (result i32)
+        (i32.const 5)
+        (br 0)
+        (i64.store (i32.const 0) (i64.const 1)))))`);
+  const instrumented = instrumentStoreCosts(original);
+  assertInstrumentedLike(original, instrumented);
+  const before = run(original, "f", 1);
+  const after = run(instrumented, "f", 1);
+  assert.equal(after.result, 5);
+  assert.equal(after.used, before.used);
+  assert.equal(run(instrumented, "f", 0).trap, "Unreachable");
+  assertNoLiveHandles();
+});
+
+// ---------------------------------------------------------------------------
+// Bundled contracts
+
+Deno.test("instrumentStoreCosts instruments and compiles every bundled contract", async () => {
+  let contracts = 0;
+  for (const arch of ["wasm32", "wasm64"]) {
+    const dir = new URL(`../contracts/build/${arch}/`, import.meta.url);
+    for await (const entry of Deno.readDir(dir)) {
+      if (!entry.name.endsWith(".wasm")) continue;
+      const original = await Deno.readFile(new URL(entry.name, dir));
+      const instrumented = instrumentStoreCosts(original);
+      const label = `${arch}/${entry.name}`;
+      // Every section but the code section is byte-identical.
+      const a = sections(original);
+      const b = sections(instrumented);
+      assert.deepEqual(b.map((s) => s.id), a.map((s) => s.id), label);
+      for (let i = 0; i < a.length; i++) {
+        if (a[i].id !== 10) assertBytes(b[i].content, a[i].content, `${label} section ${i}`);
+      }
+      const stores = assertInstrumentedLike(original, instrumented);
+      if (entry.name !== "invalid.wasm") assert.ok(stores > 0, label);
+      {
+        using engine = new Engine();
+        using _module = Module.compile(engine, instrumented);
+      }
+      contracts++;
+    }
+  }
+  assert.ok(contracts >= 48, `${contracts} contracts`);
+  assertNoLiveHandles();
+});
+
+// ---------------------------------------------------------------------------
+// Decoding
+
+Deno.test("instrumentStoreCosts returns identical bytes for a module without stores", async () => {
+  const source = `(module
+    (type $pair (func (param i32) (result i32 i32)))
+    (memory (export "memory") 1)
+    (table 2 funcref)
+    (global $g (mut i64) (i64.const -5))
+    (data $d "abc")
+    (elem $e func $f)
+    (func $f (export "f") (param i32) (result i32) (local f32 f64 v128 externref)
+      (local.set 2 (f64.const 1.5))
+      (local.set 3 (i8x16.shuffle 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 31
+        (v128.load offset=70000 (i32.const 0)) (v128.const i64x2 -1 1)))
+      (drop (i32x4.extract_lane 3 (v128.load64_zero (i32.const 16))))
+      (drop (v128.load8_lane 15 (i32.const 0) (local.get 3)))
+      (memory.copy (i32.const 0) (i32.const 8) (i32.const 4))
+      (memory.fill (i32.const 0) (i32.const 1) (i32.const 4))
+      (memory.init $d (i32.const 0) (i32.const 0) (i32.const 3))
+      (data.drop $d)
+      (table.init $e (i32.const 0) (i32.const 0) (i32.const 1))
+      (elem.drop $e)
+      (drop (i32.trunc_sat_f32_u (local.get 1)))
+      (drop (i64.extend32_s (global.get $g)))
+      (drop (ref.is_null (ref.null extern)))
+      (drop (select (result i32) (i32.const 1) (i32.const 2) (local.get 0)))
+      (block $out
+        (br_table 0 0 $out (local.get 0)))
+      (call_indirect (type $pair) (i32.const 0) (i32.const 0))
+      (drop)
+      (drop)
+      (i32.load8_s offset=3 (i32.const 0))))`;
+  const wasm = await assembleWat(source);
+  assertBytes(instrumentStoreCosts(wasm), wasm);
+  // Padded section and body sizes, as LLVM writes them.
+  const parsed = wabt.parseWat("padded.wat", source, ALL_FEATURES);
+  try {
+    parsed.resolveNames();
+    const padded = parsed.toBinary({ canonicalize_lebs: false }).buffer;
+    assert.ok(padded.length > wasm.length);
+    const result = instrumentStoreCosts(padded);
+    assertBytes(result, padded);
+    assert.notEqual(result, padded, "a copy");
+  } finally {
+    parsed.destroy();
+  }
+});
+
+Deno.test("instrumentStoreCosts keeps padded size LEBs at their width", async () => {
+  const source = `(module (memory 1)
+    (func (param i32) (i32.store (i32.const 0) (local.get 0)))
+    (func (param i32) (drop (local.get 0))))`;
+  const parsed = wabt.parseWat("padded.wat", source, ALL_FEATURES);
+  try {
+    parsed.resolveNames();
+    const padded = parsed.toBinary({ canonicalize_lebs: false }).buffer;
+    const instrumented = instrumentStoreCosts(padded);
+    assert.equal(instrumented.length, padded.length + 17);
+    assertInstrumentedLike(padded, instrumented);
+    const canonical = instrumentStoreCosts(await assembleWat(source));
+    assertInstrumentedLike(await assembleWat(source), canonical);
+  } finally {
+    parsed.destroy();
+  }
+});
+
+for (const is64 of [false, true]) {
+  const label = is64 ? "memory64" : "wasm32";
+  Deno.test(`instrumentStoreCosts decodes and runs padded LEBs everywhere (${label})`, () => {
+    const p5 = (value: number): number[] => leb(value, 5);
+    const address = (value: number): number[] =>
+      is64 ? [0x42, ...leb(value, 10)] : [0x41, ...p5(value)];
+    const body = [
+      // Locals: one group of one i32, counts padded.
+      ...p5(1),
+      ...p5(1),
+      0x7f,
+      // i32.store offset=4 (address 8) (local.get 0)
+      ...address(8),
+      0x20,
+      ...p5(0),
+      0x36,
+      ...p5(2),
+      ...(is64 ? leb(4, 10) : p5(4)),
+      // i64.store offset=16 (address 0) (i64.const -1, 10 bytes)
+      ...address(0),
+      0x42,
+      ...Array(9).fill(0xff),
+      0x7f,
+      0x37,
+      ...p5(3),
+      ...leb(16, 10),
+      // v128.store offset=32 (address 0) (i32x4.splat (local.get 0)), padded subopcodes
+      ...address(0),
+      0x20,
+      ...p5(0),
+      0xfd,
+      ...p5(0x11),
+      0xfd,
+      ...p5(0x0b),
+      ...p5(4),
+      ...p5(32),
+      // local.set 1 (block (type 0) (param i32) (result i32) i32.const 1; i32.add) with
+      // a padded s33 type index and a padded br_table
+      0x20,
+      ...p5(0),
+      0x02,
+      0x80,
+      0x80,
+      0x80,
+      0x80,
+      0x00,
+      0x41,
+      ...p5(1),
+      0x6a,
+      0x0b,
+      0x21,
+      ...p5(1),
+      0x02,
+      0x40,
+      0x20,
+      ...p5(1),
+      0x0e,
+      ...p5(1),
+      ...p5(0),
+      ...p5(0),
+      0x0b,
+      // memory.copy 64 ← 8, 8 bytes (padded subopcode); drop (memory.size)
+      ...address(64),
+      ...address(8),
+      ...address(8),
+      0xfc,
+      ...p5(10),
+      0x00,
+      0x00,
+      0x3f,
+      0x00,
+      0x1a,
+      // (i32.load offset=4 (address 8)) + local 1
+      ...address(8),
+      0x28,
+      ...p5(2),
+      ...p5(4),
+      0x20,
+      ...p5(1),
+      0x6a,
+      0x0b,
+    ];
+    const original = moduleWithBody(body, { is64, width: 5 });
+    const instrumented = instrumentStoreCosts(original);
+    assert.equal(instrumented.length, original.length + 17 + 33 + 65);
+    assertInstrumentedLike(original, instrumented);
+    const before = run(original, "f", 0x1234);
+    const after = run(instrumented, "f", 0x1234);
+    assert.equal(before.result, 0x1234 + 0x1235);
+    assert.equal(after.result, before.result);
+    assert.equal(after.used - before.used, 15n + 31n + 63n);
+    assertBytes(after.memory, before.memory);
+    assertNoLiveHandles();
+  });
+}
+
+Deno.test("instrumentStoreCosts reads memory64 offsets beyond 32 bits", async () => {
+  const original = await assembleWat(`(module (memory (export "memory") i64 1)
+    (func (export "f") (param i32) (result i32)
+      (if (local.get 0) (then
+        (i64.store offset=0x100000010 (i64.const 0) (i64.const 1))))
+      (v128.store32_lane offset=0xfffffffffff0 2 (i64.const 0) (v128.const i64x2 0 0))
+      (i32.const 0)))`);
+  const instrumented = instrumentStoreCosts(original);
+  assert.equal(assertInstrumentedLike(original, instrumented), 2);
+  assert.equal(run(instrumented, "f", 1).trap, "MemoryOutOfBounds");
+  assertNoLiveHandles();
+});
+
+/** Unassigned `0xFD` subopcodes below the end of (relaxed) SIMD. */
+const SIMD_GAPS = [
+  0x9a,
+  0xa2,
+  0xa5,
+  0xa6,
+  0xaf,
+  0xb0,
+  0xb2,
+  0xb3,
+  0xb4,
+  0xbb,
+  0xc2,
+  0xc5,
+  0xc6,
+  0xcf,
+  0xd0,
+  0xd2,
+  0xd3,
+  0xd4,
+  0xe2,
+  0xee,
+];
+
+/**
+ * A module whose one function holds one instruction of every opcode the
+ * decoder must know, with immediates written from the specification
+ * (independently of the decoder's tables), and the table, global, element and
+ * data segments they refer to. The body is not type-correct; wabt's reader,
+ * which does not validate, is the cross-check. Returns the module, the
+ * number of instructions and the number of sentinel stores among them.
+ */
+function everyOpcodeModule(): { wasm: Uint8Array; instructions: number; sentinels: number } {
+  // Indices, lane indices and offsets are 0x41, the `i32.const` opcode: a
+  // decoder that skips one swallows the next store. Memory indices must be a
+  // 0x00 byte for wabt.
+  const X = 0x41;
+  const L = 0x41;
+  const M = [0x00];
+  const memarg = [0x00, 0x41];
+  const code: number[] = [0x00]; // no locals
+  let instructions = 0;
+  let sentinels = 0;
+  // Each instruction is followed by an `i32.store`, so that a decoder that
+  // reads an immediate wrong misplaces or misses a store.
+  const main = (...bytes: number[]): void => {
+    code.push(...bytes, 0x36, 0x02, 0x00);
+    instructions += 2;
+    sentinels++;
+  };
+  main(0x00);
+  main(0x01);
+  main(0x02, 0x40); // block
+  main(0x03, 0x7f); // loop (result i32)
+  main(0x04, 0x00); // if (type 0)
+  main(0x05); // else (wabt prints an empty else branch as nothing)
+  main(0x01);
+  main(0x0b);
+  main(0x0b);
+  main(0x0b);
+  main(0x0c, X);
+  main(0x0d, X);
+  main(0x0e, 0x02, X, X, X);
+  main(0x0f);
+  main(0x10, X);
+  main(0x11, X, X);
+  main(0x12, X); // return_call
+  main(0x13, X, X); // return_call_indirect
+  main(0x1a);
+  main(0x1b);
+  main(0x1c, 0x01, 0x7b); // select (result v128)
+  for (let op = 0x20; op <= 0x26; op++) main(op, X);
+  for (let op = 0x28; op <= 0x3e; op++) main(op, ...memarg);
+  main(0x3f, ...M);
+  main(0x40, ...M);
+  main(0x41, 0xc0, 0xbb, 0x78); // i32.const -123456
+  main(0x42, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x7f); // i64 min
+  main(0x43, 0x00, 0x00, 0x80, 0x3f);
+  main(0x44, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f);
+  for (let op = 0x45; op <= 0xc4; op++) main(op);
+  main(0xd0, 0x70);
+  main(0xd0, 0x6f);
+  main(0xd1);
+  main(0xd2, X);
+  for (let sub = 0; sub <= 7; sub++) main(0xfc, sub);
+  main(0xfc, 8, X, ...M);
+  main(0xfc, 9, X);
+  main(0xfc, 10, ...M, ...M);
+  main(0xfc, 11, ...M);
+  main(0xfc, 12, X, X);
+  main(0xfc, 13, X);
+  main(0xfc, 14, X, X);
+  for (let sub = 15; sub <= 17; sub++) main(0xfc, sub, X);
+  for (let sub = 0; sub <= 0x113; sub++) {
+    if (SIMD_GAPS.includes(sub)) continue;
+    const op = [0xfd, ...leb(sub)];
+    if (sub <= 0x0b || sub === 0x5c || sub === 0x5d) main(...op, ...memarg);
+    else if (sub === 0x0c || sub === 0x0d) main(...op, ...Array(16).fill(X));
+    else if (sub >= 0x15 && sub <= 0x22) main(...op, L);
+    else if (sub >= 0x54 && sub <= 0x5b) main(...op, ...memarg, L);
+    else main(...op);
+  }
+  for (let sub = 0; sub <= 2; sub++) main(0xfe, sub, ...memarg);
+  main(0xfe, 0x03, 0x00); // atomic.fence
+  for (let sub = 0x10; sub <= 0x4e; sub++) main(0xfe, sub, ...memarg);
+  code.push(0x0b);
+  instructions++;
+  const wasm = new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, [0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f]),
+    ...section(3, [0x01, 0x00]),
+    ...section(4, [0x01, 0x70, 0x00, 0x01]), // table 1 funcref
+    ...section(5, [0x01, 0x00, 0x01]), // memory 1
+    ...section(6, [0x01, 0x7f, 0x01, 0x41, 0x00, 0x0b]), // global (mut i32)
+    ...section(9, [0x01, 0x01, 0x00, 0x01, 0x00]), // passive elem func 0
+    ...section(12, [0x01]), // data count
+    ...section(10, [0x01, ...leb(code.length), ...code]),
+    ...section(11, [0x01, 0x01, 0x00]), // passive data ""
+  ]);
+  return { wasm, instructions, sentinels };
+}
+
+Deno.test("instrumentStoreCosts decodes every MVP, bulk, SIMD, atomic and tail-call opcode", () => {
+  const { wasm, instructions, sentinels } = everyOpcodeModule();
+  // wabt's reader stops silently at what it cannot read: make sure it read everything.
+  const lines = disassemble(wasm);
+  const first = lines.findIndex((line) => line.startsWith("(func"));
+  const last = lines.findIndex((line) => line.startsWith("(table"));
+  assert.equal(last - first - 1, instructions - 1, "instructions wabt read (all but the last end)");
+  for (
+    const op of [
+      "return_call_indirect",
+      "f64x2.convert_low_i32x4_u",
+      "i32x4.relaxed_dot_i8x16_i7x16_add_s",
+      "i64.atomic.rmw32.cmpxchg_u",
+      "i8x16.shuffle",
+      "table.fill",
+      "atomic.fence",
+    ]
+  ) {
+    assert.ok(lines.some((line) => line.startsWith(op)), op);
+  }
+  // 9 plain stores, 5 SIMD stores, 7 atomic stores and the sentinels; wabt
+  // agrees on every boundary.
+  const instrumented = instrumentStoreCosts(wasm);
+  assert.equal(assertInstrumentedLike(wasm, instrumented), 21 + sentinels);
+  assert.equal(instrumented.length, wasm.length + 17 * (7 + sentinels) + 33 * 9 + 65 * 5);
+  for (const sub of SIMD_GAPS) {
+    const gap = moduleWithBody([0x00, 0xfd, ...leb(sub), 0x0b]);
+    // wabt does not know it either (its reader stops without printing it).
+    const gapLines = disassemble(gap);
+    const func = gapLines.findIndex((line) => line.startsWith("(func"));
+    assert.ok(gapLines[func + 1].startsWith("("), `wabt knows 0xfd ${hex(sub)}`);
+    const error = assertThrowsKind(() => instrumentStoreCosts(gap), "CompileError");
+    assert.match(error.message, new RegExp(`unknown opcode 0xfd ${hex(sub)}`));
+  }
+});
+
+Deno.test("instrumentStoreCosts decodes a WAT mix of SIMD, bulk memory and atomics", async () => {
+  const original = await assembleWat(
+    `(module (memory 1 1 shared)
+    (func $g (param i32) (result i32)
+      (i32.atomic.store16 offset=2 (i32.const 0) (i32.const 1))
+      (i64.atomic.store8 (i32.const 0) (i64.const 1))
+      (drop (i32.atomic.rmw.add (i32.const 0) (i32.const 1)))
+      (drop (memory.atomic.wait32 (i32.const 0) (i32.const 1) (i64.const -1)))
+      (atomic.fence)
+      (v128.store16_lane offset=9 7 (i32.const 0) (v128.const f32x4 1 2 3 4))
+      (f32.store (i32.const 0) (f32x4.extract_lane 0 (v128.const f32x4 1.5 0 0 0)))
+      (memory.fill (i32.const 0) (i32.const 0) (i32.const 0))
+      (return_call $g (local.get 0))))`,
+    { features: ["threads", "tail_call"] },
+  );
+  assert.equal(assertInstrumentedLike(original, instrumentStoreCosts(original)), 4);
+});
+
+// ---------------------------------------------------------------------------
+// Errors
+
+Deno.test("instrumentStoreCosts rejects malformed bodies with CompileError at a byte", () => {
+  // The body starts right after its size, at this offset in moduleWithBody's output.
+  const bodyAt = moduleWithBody([]).length;
+  const cases: [body: number[], message: RegExp, at?: number][] = [
+    [[0x00, 0x01, 0x27, 0x0b], /unknown opcode 0x27/, 2],
+    [[0x00, 0xd7, 0x0b], /unknown opcode 0xd7/, 1],
+    [[0x00, 0xfd, 0x9a, 0x01, 0x0b], /unknown opcode 0xfd 0x9a/, 1],
+    [[0x00, 0xfd, 0x94, 0x02, 0x0b], /unknown opcode 0xfd 0x114/, 1],
+    [[0x00, 0xfc, 18, 0x0b], /unknown opcode 0xfc 18/, 1],
+    [[0x00, 0xfe, 0x04, 0x0b], /unknown opcode 0xfe 0x04/, 1],
+    [[0x00, 0x41], /unexpected end of function body/],
+    [[0x00, 0x36, 0x02], /unexpected end of function body/],
+    [[0x00, 0xfd, 0x0c, 1, 2, 3, 0x0b], /unexpected end of function body/, 1],
+    [[0x00, 0x41, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b], /integer representation too long/, 2],
+    [[0x00, 0xfd, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00], /integer representation too long/, 2],
+    [[0x00, 0xfd, 0x80, 0x80, 0x80, 0x80, 0x10, 0x0b], /integer too large/, 2],
+    [[0x00, 0x01], /does not end with end/],
+    [[0x00, 0x0b, 0x01], /1 bytes after its final end/, 2],
+    [[0x00, 0x02, 0x40, 0x0b], /does not end with end/],
+    [[0x00, 0x02, 0x50, 0x0b, 0x0b], /invalid block type 0x50/, 2],
+    [[0x01, 0x01, 0x55, 0x0b], /invalid value type 0x55/, 2],
+    [[0x00, 0x06, 0x40, 0x0b, 0x0b], /exception-handling proposal is disabled/, 1],
+    [[0x00, 0x08, 0x00, 0x0b], /exception-handling proposal is disabled/, 1],
+    [[0x00, 0x1f, 0x40, 0x00, 0x0b, 0x0b], /exception-handling proposal is disabled/, 1],
+    [[0x00, 0x14, 0x00, 0x0b], /typed function references and GC/, 1],
+    [[0x00, 0xfb, 0x00, 0x0b], /typed function references and GC/, 1],
+    [[0x00, 0x02, 0x63, 0x70, 0x0b, 0x0b], /GC proposal is disabled/, 2],
+    [[0x00, 0x41, 0x00, 0x28, 0x42, 0x00, 0x00, 0x1a, 0x0b], /multi-memory/, 4],
+    // Memory indices are one zero byte without multi-memory, as wasmparser reads them.
+    [[0x00, 0x3f, 0x80, 0x00, 0x1a, 0x0b], /zero byte expected/, 2],
+    [[0x00, 0x3f, 0x01, 0x1a, 0x0b], /zero byte expected/, 2],
+    [[0x00, 0xfc, 10, 0x00, 0x01, 0x0b], /zero byte expected/, 4],
+    [[0x00, 0xfc, 8, 0x00, 0x01, 0x0b], /zero byte expected/, 4],
+    [[0x00, 0xfe, 0x03, 0x01, 0x0b], /zero byte expected/, 3],
+  ];
+  for (const [body, message, at] of cases) {
+    const error = assertThrowsKind(
+      () => instrumentStoreCosts(moduleWithBody(body)),
+      "CompileError",
+    );
+    assert.match(error.message, message, `${body}`);
+    assert.match(error.message, /\(at byte \d+\)$/, error.message);
+    if (at !== undefined) {
+      assert.ok(error.message.endsWith(`(at byte ${bodyAt + at})`), `${body}: ${error.message}`);
+    }
+  }
+});
+
+Deno.test("instrumentStoreCosts rejects malformed modules with CompileError", () => {
+  const valid = moduleWithBody([0x00, 0x0b]);
+  const tagSection = [0x0d, 0x03, 0x01, 0x00, 0x00];
+  const cases: [Uint8Array, RegExp][] = [
+    [new Uint8Array([1, 2, 3]), /magic header/],
+    [
+      new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00]),
+      /unsupported binary version/,
+    ],
+    [new Uint8Array([...valid, ...tagSection]), /tag section.*exception-handling/],
+    [new Uint8Array([...valid, 0x00, 0x80]), /section 0 is truncated/],
+    [valid.subarray(0, valid.length - 1), /declares 4 bytes, but only 3 remain/],
+    // The code section holds one more byte than its body.
+    [
+      new Uint8Array([...valid.subarray(0, -6), 0x0a, 0x05, 0x01, 0x02, 0x00, 0x0b, 0x00]),
+      /1 bytes after the last function body/,
+    ],
+    // The body claims more bytes than its section holds.
+    [
+      new Uint8Array([...valid.subarray(0, -6), 0x0a, 0x04, 0x01, 0x05, 0x00, 0x0b]),
+      /overruns the code section/,
+    ],
+  ];
+  for (const [wasm, message] of cases) {
+    const error = assertThrowsKind(() => instrumentStoreCosts(wasm), "CompileError");
+    assert.match(error.message, message);
+    assert.match(error.message, /\(at byte \d+\)$/);
+  }
+  assert.throws(() => instrumentStoreCosts([0] as unknown as Uint8Array), TypeError);
+});
