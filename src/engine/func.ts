@@ -51,6 +51,19 @@ function readValTypes(vec: Deno.PointerValue, what: string): ValType[] {
   return types;
 }
 
+function readFuncType(context: Deno.PointerObject, func: Deno.PointerObject): FuncType {
+  const lib = wasmtime();
+  const functype = lib.wasmtime_func_type(context, func);
+  try {
+    return {
+      params: readValTypes(lib.wasm_functype_params(functype), "a parameter"),
+      results: readValTypes(lib.wasm_functype_results(functype), "a result"),
+    };
+  } finally {
+    lib.wasm_functype_delete(functype);
+  }
+}
+
 /** Writes `value` of type `type` into the raw slot at `index`. */
 export function writeSlot(slots: DataView, index: number, type: ValType, value: WasmValue): void {
   const offset = index * StructSize.VAL_RAW;
@@ -115,23 +128,19 @@ export class Func {
   readonly #trapPointer = pointerOf(this.#trap);
   readonly #isI32ToI32: boolean;
 
-  /** Wraps the 16-byte `wasmtime_func_t` at `source[offset]`; used by {@linkcode Instance}. */
-  constructor(store: Store, source: Uint8Array, offset: number) {
+  /**
+   * Wraps the 16-byte `wasmtime_func_t` at `source[offset]`; used by
+   * {@linkcode Instance}. `knownType` skips asking wasmtime for the type; it
+   * is trusted, so pass only a type the module was validated to have (a wrong
+   * arity corrupts memory in unchecked calls).
+   */
+  constructor(store: Store, source: Uint8Array, offset: number, knownType?: FuncType) {
     const func = new Uint8Array(new ArrayBuffer(16));
     func.set(source.subarray(offset, offset + 16));
     this.#store = store;
     this.#context = store.context;
     this.#func = pointerOf(func);
-    const lib = wasmtime();
-    const functype = lib.wasmtime_func_type(this.#context, this.#func);
-    try {
-      this.type = {
-        params: readValTypes(lib.wasm_functype_params(functype), "a parameter"),
-        results: readValTypes(lib.wasm_functype_results(functype), "a result"),
-      };
-    } finally {
-      lib.wasm_functype_delete(functype);
-    }
+    this.type = knownType ?? readFuncType(this.#context, this.#func);
     const count = Math.max(this.type.params.length, this.type.results.length, 1);
     const slots = new ArrayBuffer(count * StructSize.VAL_RAW);
     this.#slots = new DataView(slots);

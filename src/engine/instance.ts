@@ -9,7 +9,7 @@ import { ExternKind, StructSize, ValKind } from "../../ffi/libwasmtime.ts";
 import { wasmtime, wasmtimeReentrant } from "../../ffi/library.ts";
 import { PiecrustError } from "../errors.ts";
 import { pointerOf, throwDisposed, utf8 } from "./_native.ts";
-import { Func, type WasmValue } from "./func.ts";
+import { Func, type FuncType, type WasmValue } from "./func.ts";
 import type { Store } from "./store.ts";
 
 const KIND_NAMES = ["function", "global", "table", "memory"];
@@ -100,9 +100,13 @@ export class Instance {
     return this.#extern;
   }
 
-  /** The exported function `name`; throws `ExportNotFound` if there is none. */
-  getFunc(name: string): Func {
-    return new Func(this.#store, this.#export(name, ExternKind.FUNC), 8);
+  /**
+   * The exported function `name`; throws `ExportNotFound` if there is none.
+   * `knownType` skips asking wasmtime for its type and is trusted: pass only
+   * a type the module was validated to have.
+   */
+  getFunc(name: string, knownType?: FuncType): Func {
+    return new Func(this.#store, this.#export(name, ExternKind.FUNC), 8, knownType);
   }
 
   /** The exported memory `name`; throws `ExportNotFound` if there is none. */

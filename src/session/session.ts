@@ -6,7 +6,7 @@
  */
 
 import { decode, encode, type Schema } from "../codec/mod.ts";
-import { Module, PiecrustError, Store } from "../engine/mod.ts";
+import { type FuncType, Module, PiecrustError, Store } from "../engine/mod.ts";
 import { blake3 } from "../merkle/blake3.ts";
 import {
   CONTRACTS_TREE_ARITY,
@@ -32,6 +32,9 @@ export const MAX_CALL_DEPTH = 48;
 const GAS_PASS_PCT = 93n;
 /** Gas per byte of an event's topic and data. */
 const EVENT_BYTE_COST = 4n;
+
+/** The type of every contract export. */
+const CONTRACT_FUNCTION_TYPE: FuncType = { params: ["i32"], results: ["i32"] };
 
 /** Codes `c` returns to a caller when the callee fails (reference ABI §4). */
 const CODE_PANIC = -1;
@@ -518,7 +521,8 @@ export class Session implements ImportHost {
     }
     let func = funcs.get(fn);
     if (func === undefined) {
-      func = instance.getFunc(fn);
+      // Deploy validated every export as (i32) -> i32.
+      func = instance.getFunc(fn, CONTRACT_FUNCTION_TYPE);
       funcs.set(fn, func);
     }
     this.#contractBytes(contract, contract.argBuffer, arg.length).set(arg);
