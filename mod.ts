@@ -30,6 +30,7 @@ export {
   contractFunction,
   type DeployOptions,
   MAX_CALL_DEPTH,
+  type MemoryPage,
   Session,
   type SessionOptions,
 } from "./src/session/session.ts";
@@ -42,6 +43,8 @@ export {
 export { CallTree, type CallTreeElem } from "./src/session/call_tree.ts";
 export type { Event } from "./src/session/event.ts";
 export type { HostQuery } from "./src/session/host_query.ts";
+export { type PageOpening, verifyPageOpening } from "./src/merkle/page_opening.ts";
+export { type Opening, verifyOpening } from "./src/merkle/opening.ts";
 export {
   contractBytecode,
   type ContractBytecodeOptions,

@@ -3,9 +3,9 @@ import { watFixture } from "../contracts/wat.ts";
 import { i64, u8, unit } from "../src/codec/mod.ts";
 import { contractBytecode, type ContractTarget } from "../src/contract_bytecode.ts";
 import { ContractId } from "../src/session/contract_id.ts";
-import { contractFunction, type Session } from "../src/session/session.ts";
-import { VM } from "../src/vm.ts";
-import { assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+import { contractFunction } from "../src/session/session.ts";
+import { verifyPageOpening } from "../src/merkle/page_opening.ts";
+import { assertThrowsKind, withSession } from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32).fill(7);
 const GAS = 1_000_000n;
@@ -13,15 +13,6 @@ const probe = await watFixture("abi_probe");
 const readValue = contractFunction("read_value", unit, i64);
 const increment = contractFunction("increment", unit, unit);
 const readValue8 = contractFunction("read_value", unit, u8);
-
-function withSession(body: (session: Session, vm: VM) => void): void {
-  {
-    using vm = VM.ephemeral();
-    using session = vm.session();
-    body(session, vm);
-  }
-  assertNoLiveHandles();
-}
 
 for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
   Deno.test(`Session.call runs the ${target} counter and keeps its state across calls`, () => {
@@ -226,5 +217,29 @@ Deno.test("Session.deployWithReceipt returns the receipt of init, if there is on
     assert.equal(session.call(withInit.contractId, readValue8, undefined, GAS).data, 0xab);
     const without = session.deployWithReceipt(contractBytecode("counter"), { owner: OWNER }, GAS);
     assert.equal(without.receipt, undefined);
+  });
+});
+
+Deno.test("Session.memoryPages gives openings that verify against root, for that page only", () => {
+  withSession((session) => {
+    const counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS);
+    const center = session.deploy(probe, { owner: OWNER }, GAS);
+    session.call(counter, increment, undefined, GAS);
+    session.callRaw(center, "write", new Uint8Array(0), GAS);
+    const root = session.root();
+    const pages = session.memoryPages(counter)!;
+    assert.ok(pages.length > 0);
+    for (const { page, opening } of pages) {
+      assert.deepEqual(opening.tree.root, root);
+      assert.ok(verifyPageOpening(opening, page));
+      const other = page.slice();
+      other[0] ^= 1;
+      assert.ok(!verifyPageOpening(opening, other), "another page is rejected");
+    }
+    // An opening of one contract's page does not prove another contract's page.
+    const centerPage = session.memoryPages(center)!.find(({ index }) => index === 2)!;
+    assert.ok(verifyPageOpening(centerPage.opening, centerPage.page));
+    assert.ok(!verifyPageOpening(pages[0].opening, centerPage.page));
+    assert.equal(session.memoryPages(ContractId.fromHex("00".repeat(32))), undefined);
   });
 });

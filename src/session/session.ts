@@ -15,6 +15,7 @@ import {
   pageLeaf,
 } from "../merkle/state.ts";
 import { MerkleTree } from "../merkle/tree.ts";
+import { openPage, type PageOpening } from "../merkle/page_opening.ts";
 import { positionFromContract } from "../merkle/contract_positions.ts";
 import { ContractMemory, WASM_PAGE_SIZE } from "../memory/mod.ts";
 import type { CallContext, Frame, LiveInstance, LoadedContract } from "./call_context.ts";
@@ -95,6 +96,16 @@ export function contractFunction<A, R>(
   returns: Schema<R>,
 ): ContractFunction<A, R> {
   return { name, arg, returns };
+}
+
+/** One page of a contract's memory with its Merkle opening; see {@linkcode Session.memoryPages}. */
+export interface MemoryPage {
+  /** The page index (byte offset / 64 KiB). */
+  readonly index: number;
+  /** A copy of the page's 64 KiB. */
+  readonly page: Uint8Array;
+  /** Proves the page against the session's root. */
+  readonly opening: PageOpening;
 }
 
 /** Session options; the counterpart of the reference's `SessionData`. */
@@ -349,7 +360,39 @@ export class Session implements ImportHost {
    */
   root(): Uint8Array {
     this.#checkOpen();
+    return this.#stateTrees().contracts.root();
+  }
+
+  /**
+   * The written pages of `contract`, each with its 64 KiB content and a
+   * {@linkcode PageOpening} that proves it against {@linkcode root} (check it
+   * with `verifyPageOpening`). Undefined if the contract is not deployed.
+   */
+  memoryPages(contract: ContractId): MemoryPage[] | undefined {
+    this.#checkOpen();
+    const key = contract.toString();
+    const loaded = this.#contracts.get(key);
+    if (loaded === undefined) return undefined;
+    const { contracts, pageTrees } = this.#stateTrees();
+    const { intPos, pages } = pageTrees.get(key)!;
+    const view = loaded.memory.view();
+    return [...pages.leaves()].map(([index]) => ({
+      index,
+      page: view.slice(index * WASM_PAGE_SIZE, (index + 1) * WASM_PAGE_SIZE),
+      opening: openPage(contracts, intPos, pages, index)!,
+    }));
+  }
+
+  /**
+   * Each contract's page tree over its written pages, and the contracts tree
+   * whose leaves, numbered from 1 in ascending id order, are their roots.
+   */
+  #stateTrees(): {
+    contracts: MerkleTree;
+    pageTrees: Map<string, { intPos: number; pages: MerkleTree }>;
+  } {
     let contracts = MerkleTree.empty(CONTRACTS_TREE_ARITY, CONTRACTS_TREE_HEIGHT);
+    const pageTrees = new Map<string, { intPos: number; pages: MerkleTree }>();
     const sorted = [...this.#contracts.keys()].sort();
     sorted.forEach((key, index) => {
       const contract = this.#contracts.get(key)!;
@@ -359,9 +402,11 @@ export class Session implements ImportHost {
         const bytes = view.subarray(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
         pages = pages.insert(page, pageLeaf(bytes));
       }
-      contracts = contracts.insert(index + 1, pages.root());
+      const intPos = index + 1;
+      pageTrees.set(key, { intPos, pages });
+      contracts = contracts.insert(intPos, pages.root());
     });
-    return contracts.root();
+    return { contracts, pageTrees };
   }
 
   /** Frees the session's memories and modules. Idempotent. */
