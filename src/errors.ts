@@ -28,7 +28,8 @@
  * `InitializationError`, `MemoryAccessOutOfBounds`, `MissingHostQuery`,
  * `MissingFeed`, `SessionError` (e.g. call depth exceeded),
  * `ContractPositionCollision`, `Utf8`, `RuntimeError` (any other failure of
- * a contract call).
+ * a contract call), `PersistenceError` (a commit on disk is missing, torn or
+ * corrupt, or cannot be written).
  * - `Disposed`: the object was used after it was closed.
  * - `WasmtimeError`: any other error reported by wasmtime.
  */
@@ -61,6 +62,7 @@ export type ErrorKind =
   | "ContractPositionCollision"
   | "Utf8"
   | "RuntimeError"
+  | "PersistenceError"
   | "Disposed"
   | "WasmtimeError";
 
