@@ -1,0 +1,129 @@
+/**
+ * Where things live in a VM directory, and the hex names used there.
+ *
+ * ```
+ * <dir>/commits/<root-hex>/manifest.json   one folder per complete commit
+ * <dir>/commits/<root-hex>/<id-hex>.pages  pages a commit wrote, 64 KiB-aligned
+ * <dir>/commits/<root-hex>/<id-hex>.wasm   bytecode of a contract new in the commit
+ * <dir>/tmp/                               commits being written; emptied at open
+ * ```
+ *
+ * @module
+ */
+
+/** Bytes of a wasm page, and the unit of page packs. */
+export const PAGE_SIZE = 65536;
+
+/** The folder of complete commits. */
+export const COMMITS_DIR = "commits";
+/** The folder of commits being written. */
+export const TMP_DIR = "tmp";
+/** The manifest of a commit folder. */
+export const MANIFEST_FILE = "manifest.json";
+
+const HEX32 = /^[0-9a-f]{64}$/;
+const HEX = /^(?:[0-9a-f]{2})*$/;
+
+/**
+ * Whether `value` is 32 bytes in lowercase hex: a root or a contract id.
+ *
+ * @example
+ * ```ts
+ * import { isHex32 } from "./layout.ts";
+ *
+ * console.log(isHex32("00".repeat(32))); // true
+ * console.log(isHex32("AB")); // false
+ * ```
+ */
+export function isHex32(value: unknown): value is string {
+  return typeof value === "string" && HEX32.test(value);
+}
+
+/**
+ * Whether `value` is bytes in lowercase hex (any even length).
+ *
+ * @example
+ * ```ts
+ * import { isHex } from "./layout.ts";
+ *
+ * console.log(isHex("0aff")); // true
+ * ```
+ */
+export function isHex(value: unknown): value is string {
+  return typeof value === "string" && HEX.test(value);
+}
+
+/**
+ * Lowercase hex of `bytes`.
+ *
+ * @example
+ * ```ts
+ * import { toHex } from "./layout.ts";
+ *
+ * console.log(toHex(new Uint8Array([1, 255]))); // "01ff"
+ * ```
+ */
+export function toHex(bytes: Uint8Array): string {
+  let out = "";
+  for (const byte of bytes) out += byte.toString(16).padStart(2, "0");
+  return out;
+}
+
+/**
+ * The bytes of lowercase hex `hex`; throws a `TypeError` for anything else.
+ *
+ * @example
+ * ```ts
+ * import { fromHex } from "./layout.ts";
+ *
+ * console.log(fromHex("01ff")); // Uint8Array [1, 255]
+ * ```
+ */
+export function fromHex(hex: string): Uint8Array {
+  if (!isHex(hex)) throw new TypeError(`not lowercase hex bytes: ${JSON.stringify(hex)}`);
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/**
+ * The folder of the commit `root` in the VM directory `dir`.
+ *
+ * @example
+ * ```ts
+ * import { commitPath } from "./layout.ts";
+ *
+ * console.log(commitPath("/vm", "ab".repeat(32))); // "/vm/commits/abab…"
+ * ```
+ */
+export function commitPath(dir: string, root: string): string {
+  return `${dir}/${COMMITS_DIR}/${root}`;
+}
+
+/**
+ * The name of the page pack of contract `id` in a commit folder.
+ *
+ * @example
+ * ```ts
+ * import { pagesFile } from "./layout.ts";
+ *
+ * console.log(pagesFile("01".repeat(32))); // "0101….pages"
+ * ```
+ */
+export function pagesFile(id: string): string {
+  return `${id}.pages`;
+}
+
+/**
+ * The name of the bytecode file of contract `id` in a commit folder.
+ *
+ * @example
+ * ```ts
+ * import { wasmFile } from "./layout.ts";
+ *
+ * console.log(wasmFile("01".repeat(32))); // "0101….wasm"
+ * ```
+ */
+export function wasmFile(id: string): string {
+  return `${id}.wasm`;
+}

@@ -1,0 +1,208 @@
+/**
+ * The manifest of a commit folder: what the commit changed over its base,
+ * and the checksum and size of every other file in the folder.
+ *
+ * @module
+ */
+
+import { PiecrustError } from "../errors.ts";
+import { blake3 } from "../merkle/blake3.ts";
+import { isHex, isHex32, PAGE_SIZE, pagesFile, toHex, wasmFile } from "./layout.ts";
+
+/** A page a commit wrote: `[pageIndex, packOffset, leafHash-hex]`. */
+export type ManifestPage = [pageIndex: number, packOffset: number, leafHash: string];
+
+/** A contract a commit changed, as its manifest lists it. */
+export interface ManifestContract {
+  /** The contract id, 32 bytes in lowercase hex. */
+  id: string;
+  /** The owner bytes, lowercase hex. */
+  owner: string;
+  /** Whether the memory is 64-bit. */
+  is64: boolean;
+  /** The memory length in bytes after the commit; a multiple of 64 KiB. */
+  memoryLength: number;
+  /** The contract's leaf index in the contracts tree. */
+  intPos: number;
+  /** blake3 of the bytecode, lowercase hex. */
+  bytecodeHash: string;
+  /** Pages written in the commit, by ascending page index. */
+  pages: ManifestPage[];
+}
+
+/** The content of `manifest.json`. */
+export interface Manifest {
+  /** Format version; always 1. */
+  version: 1;
+  /** The state root, lowercase hex; also the folder name. */
+  root: string;
+  /** The root of the base commit, or null for a commit on the empty state. */
+  base: string | null;
+  /** Contracts changed in the commit, by ascending id. */
+  contracts: ManifestContract[];
+  /** blake3 (lowercase hex) of every other file of the folder, by name. */
+  checksums: Record<string, string>;
+  /** Byte length of every other file of the folder, by name. */
+  sizes: Record<string, number>;
+  /**
+   * blake3 (lowercase hex) of the manifest's own bytes with this field set
+   * to 64 zeros, so that a damaged manifest is detected when it is read.
+   */
+  checksum: string;
+}
+
+const ZERO_CHECKSUM = "0".repeat(64);
+
+function canonicalBytes(manifest: Omit<Manifest, "checksum">, checksum: string): Uint8Array {
+  const sorted = <T>(record: Record<string, T>): Record<string, T> =>
+    Object.fromEntries(Object.keys(record).sort().map((key) => [key, record[key]]));
+  const canonical: Manifest = {
+    version: 1,
+    root: manifest.root,
+    base: manifest.base,
+    contracts: manifest.contracts.map((c) => ({
+      id: c.id,
+      owner: c.owner,
+      is64: c.is64,
+      memoryLength: c.memoryLength,
+      intPos: c.intPos,
+      bytecodeHash: c.bytecodeHash,
+      pages: c.pages.map(([index, offset, leaf]) => [index, offset, leaf]),
+    })),
+    checksums: sorted(manifest.checksums),
+    sizes: sorted(manifest.sizes),
+    checksum,
+  };
+  return new TextEncoder().encode(JSON.stringify(canonical) + "\n");
+}
+
+/**
+ * The bytes of `manifest.json` for `manifest`, with its `checksum` filled
+ * in; the same manifest always gives the same bytes (keys in a fixed order).
+ *
+ * @example
+ * ```ts
+ * import { serializeManifest } from "./manifest.ts";
+ *
+ * const bytes = serializeManifest({
+ *   version: 1, root: "00".repeat(32), base: null, contracts: [], checksums: {}, sizes: {},
+ * });
+ * console.log(bytes.length > 0); // true
+ * ```
+ */
+export function serializeManifest(manifest: Omit<Manifest, "checksum">): Uint8Array {
+  const checksum = toHex(blake3(canonicalBytes(manifest, ZERO_CHECKSUM)));
+  return canonicalBytes(manifest, checksum);
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+/**
+ * Parses and checks the manifest of the commit folder `root`. Throws a
+ * `PersistenceError` naming the commit if the bytes are not a well-formed
+ * manifest of that root.
+ *
+ * @example
+ * ```ts
+ * import { parseManifest, serializeManifest } from "./manifest.ts";
+ *
+ * const root = "00".repeat(32);
+ * const bytes = serializeManifest({
+ *   version: 1, root, base: null, contracts: [], checksums: {}, sizes: {},
+ * });
+ * console.log(parseManifest(root, bytes).contracts.length); // 0
+ * ```
+ */
+export function parseManifest(root: string, bytes: Uint8Array): Manifest {
+  const fail = (what: string): never => {
+    throw new PiecrustError("PersistenceError", `Commit ${root}: manifest.json ${what}`);
+  };
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (error) {
+    return fail(`is not valid JSON (${(error as Error).message}); the commit is corrupt`);
+  }
+  if (typeof value !== "object" || value === null) return fail("is not an object");
+  const m = value as Record<string, unknown>;
+  if (m.version !== 1) fail(`has unsupported version ${JSON.stringify(m.version)}`);
+  if (m.root !== root) fail(`names root ${JSON.stringify(m.root)}, not its folder`);
+  if (m.base !== null && (!isHex32(m.base) || m.base === root)) {
+    fail(`has an invalid base ${JSON.stringify(m.base)}`);
+  }
+  const checksums = m.checksums as Record<string, unknown>;
+  const sizes = m.sizes as Record<string, unknown>;
+  if (typeof checksums !== "object" || checksums === null || Array.isArray(checksums)) {
+    fail("has no checksums object");
+  }
+  if (typeof sizes !== "object" || sizes === null || Array.isArray(sizes)) {
+    fail("has no sizes object");
+  }
+  if (!Array.isArray(m.contracts)) fail("has no contracts array");
+  const files = new Set<string>();
+  let previousId = "";
+  for (const entry of m.contracts as unknown[]) {
+    if (typeof entry !== "object" || entry === null) fail("has a contract that is not an object");
+    const c = entry as Record<string, unknown>;
+    if (!isHex32(c.id)) fail(`has an invalid contract id ${JSON.stringify(c.id)}`);
+    const id = c.id as string;
+    const where = `contract ${id}`;
+    if (id <= previousId) fail(`lists ${where} out of order or twice`);
+    previousId = id;
+    if (!isHex(c.owner)) fail(`${where}: invalid owner`);
+    if (typeof c.is64 !== "boolean") fail(`${where}: is64 is not a boolean`);
+    if (!isCount(c.memoryLength) || c.memoryLength % PAGE_SIZE !== 0) {
+      fail(`${where}: memoryLength is not a multiple of ${PAGE_SIZE}`);
+    }
+    if (!isCount(c.intPos)) fail(`${where}: intPos is not a non-negative integer`);
+    if (!isHex32(c.bytecodeHash)) fail(`${where}: invalid bytecodeHash`);
+    if (!Array.isArray(c.pages)) fail(`${where}: pages is not an array`);
+    const pages = c.pages as unknown[];
+    const pack = pagesFile(id);
+    const packSize = sizes[pack];
+    if (pages.length > 0) {
+      if (!isCount(packSize)) fail(`${where}: no size for ${pack}`);
+      files.add(pack);
+    }
+    const offsets = new Set<number>();
+    let previousIndex = -1;
+    for (const page of pages) {
+      if (!Array.isArray(page) || page.length !== 3) fail(`${where}: a page is not a triple`);
+      const [index, offset, leaf] = page as unknown[];
+      if (!isCount(index) || index <= previousIndex) {
+        fail(`${where}: page indices are not ascending integers`);
+      }
+      previousIndex = index as number;
+      if ((index as number) * PAGE_SIZE >= (c.memoryLength as number)) {
+        fail(`${where}: page ${index} is beyond memoryLength ${c.memoryLength}`);
+      }
+      if (
+        !isCount(offset) || offset % PAGE_SIZE !== 0 || offsets.has(offset) ||
+        offset + PAGE_SIZE > (packSize as number)
+      ) {
+        fail(`${where}: page ${index} has an invalid offset ${offset} in ${pack}`);
+      }
+      offsets.add(offset as number);
+      if (!isHex32(leaf)) fail(`${where}: page ${index} has an invalid leaf hash`);
+    }
+    if (wasmFile(id) in checksums) files.add(wasmFile(id));
+  }
+  for (const name of new Set([...Object.keys(checksums), ...Object.keys(sizes)])) {
+    if (!files.has(name)) fail(`lists ${JSON.stringify(name)}, which no contract uses`);
+    if (!isHex32(checksums[name])) fail(`has an invalid checksum for ${name}`);
+    if (!isCount(sizes[name])) fail(`has an invalid size for ${name}`);
+  }
+  if (!isHex32(m.checksum)) fail("has no checksum");
+  const manifest = value as Manifest;
+  const expected = toHex(blake3(canonicalBytes(manifest, ZERO_CHECKSUM)));
+  if (manifest.checksum !== expected || !sameBytes(canonicalBytes(manifest, expected), bytes)) {
+    fail("does not match its checksum; the commit is corrupt");
+  }
+  return manifest;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}

@@ -1,0 +1,39 @@
+/**
+ * The on-disk commit store: one folder per commit under `commits/`, written
+ * crash-safely through `tmp/`, each holding a manifest, page packs that map
+ * directly into contract memories, and new bytecode.
+ *
+ * @example
+ * ```ts
+ * import { openStore } from "./mod.ts";
+ *
+ * const store = openStore(Deno.makeTempDirSync());
+ * console.log(store.commits()); // []
+ * ```
+ *
+ * @module
+ */
+
+export { syncDirectory, writeFileDurably } from "./durable.ts";
+export {
+  commitPath,
+  COMMITS_DIR,
+  fromHex,
+  isHex,
+  isHex32,
+  MANIFEST_FILE,
+  PAGE_SIZE,
+  pagesFile,
+  TMP_DIR,
+  toHex,
+  wasmFile,
+} from "./layout.ts";
+export {
+  type Manifest,
+  type ManifestContract,
+  type ManifestPage,
+  parseManifest,
+  serializeManifest,
+} from "./manifest.ts";
+export { type ContractEntry, type ContractState, openStore, Store } from "./store.ts";
+export { type CommitContract, type CommitData, writeCommit } from "./write_commit.ts";

@@ -1,0 +1,241 @@
+/**
+ * {@linkcode writeCommit}: writes one commit folder crash-safely.
+ *
+ * The folder is built under `tmp/`, every file and the folder are fsynced,
+ * and only then is it renamed into `commits/` (and `commits/` fsynced), so
+ * a crash leaves either the complete commit or a leftover in `tmp/` that
+ * the next open removes.
+ *
+ * @module
+ */
+
+import { PiecrustError } from "../errors.ts";
+import { blake3 } from "../merkle/blake3.ts";
+import { syncDirectory, writeFileDurably } from "./durable.ts";
+import {
+  commitPath,
+  COMMITS_DIR,
+  isHex32,
+  MANIFEST_FILE,
+  PAGE_SIZE,
+  pagesFile,
+  TMP_DIR,
+  toHex,
+  wasmFile,
+} from "./layout.ts";
+import { type Manifest, type ManifestContract, serializeManifest } from "./manifest.ts";
+
+/** A contract changed in a commit. */
+export interface CommitContract {
+  /** The contract id, 32 bytes in lowercase hex. */
+  id: string;
+  /** The owner bytes. */
+  owner: Uint8Array;
+  /** Whether the memory is 64-bit. */
+  is64: boolean;
+  /** The memory length in bytes after the commit; a multiple of 64 KiB. */
+  memoryLength: number;
+  /** The contract's leaf index in the contracts tree. */
+  intPos: number;
+  /**
+   * The bytecode, for a contract new in this commit (deployed, or migrated
+   * onto this id): it is written to the commit, and older pages of the id
+   * no longer count. Leave it out for a contract that existed before.
+   */
+  bytecode?: Uint8Array;
+  /** blake3 of the bytecode (lowercase hex); required when `bytecode` is left out. */
+  bytecodeHash?: string;
+  /** The pages written in the session (even if unchanged), by page index. */
+  pages: readonly number[];
+  /** The leaf hash of each written page, if already known; else computed here. */
+  leaves?: ReadonlyMap<number, Uint8Array>;
+}
+
+/** What {@linkcode writeCommit} writes. */
+export interface CommitData {
+  /** The state root, lowercase hex. */
+  root: string;
+  /** The base commit's root, or null for a commit on the empty state. */
+  base: string | null;
+  /** The contracts changed over the base. */
+  contracts: readonly CommitContract[];
+  /** The 65,536 bytes of page `pageIndex` of contract `id`, as committed. */
+  readPage: (id: string, pageIndex: number) => Uint8Array;
+}
+
+function checkInput(dir: string, commit: CommitData): void {
+  if (!isHex32(commit.root)) throw new TypeError(`root must be 32-byte lowercase hex`);
+  if (commit.base !== null) {
+    if (!isHex32(commit.base)) throw new TypeError(`base must be null or 32-byte lowercase hex`);
+    if (commit.base === commit.root) throw new TypeError(`a commit cannot be its own base`);
+    try {
+      Deno.statSync(`${commitPath(dir, commit.base)}/${MANIFEST_FILE}`);
+    } catch (error) {
+      throw new PiecrustError(
+        "PersistenceError",
+        `Cannot write commit ${commit.root}: its base commit ${commit.base} does not exist`,
+        { cause: error },
+      );
+    }
+  }
+  const ids = new Set<string>();
+  for (const c of commit.contracts) {
+    if (!isHex32(c.id)) throw new TypeError(`contract id must be 32-byte lowercase hex`);
+    if (ids.has(c.id)) throw new TypeError(`contract ${c.id} is listed twice`);
+    ids.add(c.id);
+    if (!Number.isSafeInteger(c.memoryLength) || c.memoryLength < 0 || c.memoryLength % PAGE_SIZE) {
+      throw new TypeError(`contract ${c.id}: memoryLength must be a multiple of ${PAGE_SIZE}`);
+    }
+    if (!Number.isSafeInteger(c.intPos) || c.intPos < 0) {
+      throw new TypeError(`contract ${c.id}: intPos must be a non-negative integer`);
+    }
+    if ((c.bytecode === undefined) === (c.bytecodeHash === undefined)) {
+      throw new TypeError(`contract ${c.id}: give exactly one of bytecode and bytecodeHash`);
+    }
+    if (c.bytecodeHash !== undefined && !isHex32(c.bytecodeHash)) {
+      throw new TypeError(`contract ${c.id}: bytecodeHash must be 32-byte lowercase hex`);
+    }
+    const seen = new Set<number>();
+    for (const index of c.pages) {
+      if (!Number.isSafeInteger(index) || index < 0 || index * PAGE_SIZE >= c.memoryLength) {
+        throw new TypeError(`contract ${c.id}: page ${index} is outside its memory`);
+      }
+      if (seen.has(index)) throw new TypeError(`contract ${c.id}: page ${index} listed twice`);
+      seen.add(index);
+    }
+  }
+}
+
+/** Writes the files of `commit` into the empty folder `folder`; returns the manifest bytes. */
+function writeFiles(folder: string, commit: CommitData): Uint8Array {
+  const contracts: ManifestContract[] = [];
+  const checksums: Record<string, string> = {};
+  const sizes: Record<string, number> = {};
+  const sorted = [...commit.contracts].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const c of sorted) {
+    const indices = [...c.pages].sort((a, b) => a - b);
+    const pages: ManifestContract["pages"] = [];
+    if (indices.length > 0) {
+      const pack = new Uint8Array(indices.length * PAGE_SIZE);
+      indices.forEach((index, i) => {
+        const bytes = commit.readPage(c.id, index);
+        if (!(bytes instanceof Uint8Array) || bytes.length !== PAGE_SIZE) {
+          throw new TypeError(`readPage(${c.id}, ${index}) must return ${PAGE_SIZE} bytes`);
+        }
+        pack.set(bytes, i * PAGE_SIZE);
+        const leaf = c.leaves?.get(index) ?? blake3(bytes);
+        pages.push([index, i * PAGE_SIZE, toHex(leaf)]);
+      });
+      writeFileDurably(`${folder}/${pagesFile(c.id)}`, pack);
+      checksums[pagesFile(c.id)] = toHex(blake3(pack));
+      sizes[pagesFile(c.id)] = pack.length;
+    }
+    let bytecodeHash = c.bytecodeHash;
+    if (c.bytecode !== undefined) {
+      bytecodeHash = toHex(blake3(c.bytecode));
+      writeFileDurably(`${folder}/${wasmFile(c.id)}`, c.bytecode);
+      checksums[wasmFile(c.id)] = bytecodeHash;
+      sizes[wasmFile(c.id)] = c.bytecode.length;
+    }
+    contracts.push({
+      id: c.id,
+      owner: toHex(c.owner),
+      is64: c.is64,
+      memoryLength: c.memoryLength,
+      intPos: c.intPos,
+      bytecodeHash: bytecodeHash!,
+      pages,
+    });
+  }
+  const manifest: Omit<Manifest, "checksum"> = {
+    version: 1,
+    root: commit.root,
+    base: commit.base,
+    contracts,
+    checksums,
+    sizes,
+  };
+  const bytes = serializeManifest(manifest);
+  writeFileDurably(`${folder}/${MANIFEST_FILE}`, bytes);
+  syncDirectory(folder);
+  return bytes;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
+/**
+ * Writes `commit` as `commits/<root>/` of the VM directory `dir`, durably
+ * and atomically. Writing a root that already exists is a no-op if the
+ * commit is identical, and a `PersistenceError` otherwise; an existing
+ * commit is never overwritten. Throws a `TypeError` for malformed input and
+ * a `PersistenceError` if the base is missing or the files cannot be
+ * written (nothing then becomes visible).
+ *
+ * @example
+ * ```ts
+ * import { writeCommit } from "./write_commit.ts";
+ *
+ * const dir = Deno.makeTempDirSync();
+ * writeCommit(dir, {
+ *   root: "11".repeat(32),
+ *   base: null,
+ *   contracts: [{
+ *     id: "01".repeat(32), owner: new Uint8Array(), is64: false,
+ *     memoryLength: 65536, intPos: 1, bytecode: new Uint8Array([0, 97, 115, 109]), pages: [0],
+ *   }],
+ *   readPage: () => new Uint8Array(65536),
+ * });
+ * ```
+ */
+export function writeCommit(dir: string, commit: CommitData): void {
+  checkInput(dir, commit);
+  Deno.mkdirSync(`${dir}/${COMMITS_DIR}`, { recursive: true });
+  Deno.mkdirSync(`${dir}/${TMP_DIR}`, { recursive: true });
+  const target = commitPath(dir, commit.root);
+  const folder = `${dir}/${TMP_DIR}/${crypto.randomUUID()}`;
+  Deno.mkdirSync(folder);
+  try {
+    let manifest: Uint8Array;
+    try {
+      manifest = writeFiles(folder, commit);
+    } catch (error) {
+      if (error instanceof TypeError) throw error;
+      throw new PiecrustError(
+        "PersistenceError",
+        `Cannot write commit ${commit.root}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    let existing: Uint8Array | undefined;
+    try {
+      existing = Deno.readFileSync(`${target}/${MANIFEST_FILE}`);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    if (existing !== undefined) {
+      if (sameBytes(existing, manifest)) return;
+      throw new PiecrustError(
+        "PersistenceError",
+        `Commit ${commit.root} already exists with different content; it is not overwritten`,
+      );
+    }
+    try {
+      Deno.renameSync(folder, target);
+      syncDirectory(`${dir}/${COMMITS_DIR}`);
+    } catch (error) {
+      throw new PiecrustError(
+        "PersistenceError",
+        `Cannot publish commit ${commit.root}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  } finally {
+    try {
+      Deno.removeSync(folder, { recursive: true });
+    } catch {
+      // Renamed into place, or left for the next open to remove.
+    }
+  }
+}

@@ -1,0 +1,418 @@
+import assert from "node:assert/strict";
+import { ContractMemory } from "../src/memory/mod.ts";
+import { blake3 } from "../src/merkle/blake3.ts";
+import {
+  type CommitContract,
+  type CommitData,
+  openStore,
+  PAGE_SIZE,
+  parseManifest,
+  toHex,
+  writeCommit,
+} from "../src/store/mod.ts";
+import { assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+
+const A = "0a".repeat(32);
+const B = "0b".repeat(32);
+const C = "0c".repeat(32);
+const ROOT1 = "01".repeat(32);
+const ROOT2 = "02".repeat(32);
+const ROOT3 = "03".repeat(32);
+const WASM_A = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 0xaa]);
+const WASM_B = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 0xbb]);
+const WASM_C = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 0xcc]);
+
+/** A page whose bytes say which commit, contract and page wrote it. */
+function page(root: string, id: string, index: number): Uint8Array {
+  const bytes = new Uint8Array(PAGE_SIZE);
+  bytes[0] = parseInt(root.slice(0, 2), 16);
+  bytes[1] = parseInt(id.slice(0, 2), 16);
+  bytes[2] = index;
+  bytes[PAGE_SIZE - 1] = 0x5a;
+  return bytes;
+}
+
+function commit(root: string, base: string | null, contracts: CommitContract[]): CommitData {
+  return { root, base, contracts, readPage: (id, index) => page(root, id, index) };
+}
+
+const hashA = toHex(blake3(WASM_A));
+const hashB = toHex(blake3(WASM_B));
+
+/**
+ * 1: deploy A (pages 0, 1, 3 of 4) and B (page 0 of 1).
+ * 2: A writes pages 1, 2 and grows to 6; C deployed (no pages).
+ * 3: A writes pages 0 and 5; B writes page 0 and grows to 2.
+ */
+const CHAIN: CommitData[] = [
+  commit(ROOT1, null, [
+    {
+      id: A,
+      owner: new Uint8Array([1]),
+      is64: false,
+      memoryLength: 4 * PAGE_SIZE,
+      intPos: 1,
+      bytecode: WASM_A,
+      pages: [3, 0, 1],
+    },
+    {
+      id: B,
+      owner: new Uint8Array([2]),
+      is64: true,
+      memoryLength: PAGE_SIZE,
+      intPos: 2,
+      bytecode: WASM_B,
+      pages: [0],
+    },
+  ]),
+  commit(ROOT2, ROOT1, [
+    {
+      id: A,
+      owner: new Uint8Array([1]),
+      is64: false,
+      memoryLength: 6 * PAGE_SIZE,
+      intPos: 1,
+      bytecodeHash: hashA,
+      pages: [1, 2],
+    },
+    {
+      id: C,
+      owner: new Uint8Array([3]),
+      is64: false,
+      memoryLength: PAGE_SIZE,
+      intPos: 3,
+      bytecode: WASM_C,
+      pages: [],
+    },
+  ]),
+  commit(ROOT3, ROOT2, [
+    {
+      id: A,
+      owner: new Uint8Array([1]),
+      is64: false,
+      memoryLength: 6 * PAGE_SIZE,
+      intPos: 1,
+      bytecodeHash: hashA,
+      pages: [0, 5],
+    },
+    {
+      id: B,
+      owner: new Uint8Array([2]),
+      is64: true,
+      memoryLength: 2 * PAGE_SIZE,
+      intPos: 2,
+      bytecodeHash: hashB,
+      pages: [0],
+    },
+  ]),
+];
+
+function chainDir(): string {
+  const dir = Deno.makeTempDirSync({ prefix: "piecrust-store-" });
+  for (const data of CHAIN) writeCommit(dir, data);
+  return dir;
+}
+
+Deno.test("openStore lists a written chain of commits after reopening", () => {
+  const dir = chainDir();
+  try {
+    const store = openStore(dir);
+    assert.deepEqual(store.commits(), [ROOT1, ROOT2, ROOT3]);
+    assert.equal(store.manifest(ROOT3).base, ROOT2);
+    for (const root of store.commits()) store.verifyCommit(root);
+    assert.deepEqual(store.contracts(ROOT1), [{ id: A, intPos: 1 }, { id: B, intPos: 2 }]);
+    assert.deepEqual(store.contracts(ROOT3), [
+      { id: A, intPos: 1 },
+      { id: B, intPos: 2 },
+      { id: C, intPos: 3 },
+    ]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("Store.contractState resolves the newest version of every page", () => {
+  const dir = chainDir();
+  try {
+    const store = openStore(dir);
+    const a = store.contractState(ROOT3, A)!;
+    assert.equal(a.memoryLength, 6 * PAGE_SIZE);
+    assert.equal(a.intPos, 1);
+    assert.equal(a.is64, false);
+    assert.deepEqual(a.owner, new Uint8Array([1]));
+    assert.equal(a.bytecodeHash, hashA);
+    assert.equal(a.bytecodePath, `${dir}/commits/${ROOT1}/${A}.wasm`);
+    assert.deepEqual(Deno.readFileSync(a.bytecodePath), WASM_A);
+    const from: Record<number, string> = { 0: ROOT3, 1: ROOT2, 2: ROOT2, 3: ROOT1, 5: ROOT3 };
+    assert.deepEqual([...a.leaves.keys()].sort(), [0, 1, 2, 3, 5]);
+    for (const [index, root] of Object.entries(from)) {
+      assert.deepEqual(a.leaves.get(Number(index)), blake3(page(root, A, Number(index))));
+    }
+    // Pages 1 and 2 of commit 2 are adjacent in memory and in its pack: one mapping.
+    assert.deepEqual(
+      a.files.map((
+        f,
+      ) => [f.path.split("/").at(-2), f.memoryOffset / PAGE_SIZE, f.byteLength / PAGE_SIZE]),
+      [[ROOT3, 0, 1], [ROOT2, 1, 2], [ROOT1, 3, 1], [ROOT3, 5, 1]],
+    );
+
+    // At an older commit, the older versions.
+    const a1 = store.contractState(ROOT1, A)!;
+    assert.equal(a1.memoryLength, 4 * PAGE_SIZE);
+    assert.deepEqual(a1.files.map((f) => [f.memoryOffset / PAGE_SIZE, f.byteLength / PAGE_SIZE]), [
+      [0, 2],
+      [3, 1],
+    ]);
+
+    const b = store.contractState(ROOT3, B)!;
+    assert.equal(b.memoryLength, 2 * PAGE_SIZE);
+    assert.equal(b.is64, true);
+    assert.deepEqual(b.leaves, new Map([[0, blake3(page(ROOT3, B, 0))]]));
+    const c = store.contractState(ROOT3, C)!;
+    assert.deepEqual(c.files, []);
+    assert.equal(c.bytecodePath, `${dir}/commits/${ROOT2}/${C}.wasm`);
+    assert.equal(store.contractState(ROOT1, C), undefined);
+    assertThrowsKind(() => store.contractState("ff".repeat(32), A), "PersistenceError");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("Store.contractState files map directly into a ContractMemory", () => {
+  const dir = chainDir();
+  try {
+    const store = openStore(dir);
+    const a = store.contractState(ROOT3, A)!;
+    {
+      using memory = new ContractMemory(2 ** 32, { byteLength: a.memoryLength, files: a.files });
+      const view = memory.view();
+      const expected: Record<number, Uint8Array> = {
+        0: page(ROOT3, A, 0),
+        1: page(ROOT2, A, 1),
+        2: page(ROOT2, A, 2),
+        3: page(ROOT1, A, 3),
+        4: new Uint8Array(PAGE_SIZE),
+        5: page(ROOT3, A, 5),
+      };
+      for (const [index, bytes] of Object.entries(expected)) {
+        const start = Number(index) * PAGE_SIZE;
+        const actual = view.subarray(start, start + PAGE_SIZE);
+        assert.deepEqual([...actual.subarray(0, 4)], [...bytes.subarray(0, 4)], `page ${index}`);
+        assert.equal(actual[PAGE_SIZE - 1], bytes[PAGE_SIZE - 1], `page ${index} end`);
+        assert.deepEqual(blake3(actual), blake3(bytes), `page ${index}`);
+      }
+      // Copy-on-write: writing the memory leaves the committed file alone.
+      view[0] = 0xee;
+    }
+    store.verifyCommit(ROOT3);
+    assertNoLiveHandles();
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("Store.contractState drops pages older than a redeploy of the id", () => {
+  const dir = chainDir();
+  try {
+    const root4 = "04".repeat(32);
+    const store = openStore(dir);
+    store.writeCommit(commit(root4, ROOT3, [
+      {
+        id: A,
+        owner: new Uint8Array([9]),
+        is64: false,
+        memoryLength: 2 * PAGE_SIZE,
+        intPos: 1,
+        bytecode: WASM_B,
+        pages: [1],
+      },
+    ]));
+    const a = store.contractState(root4, A)!;
+    assert.equal(a.bytecodePath, `${dir}/commits/${root4}/${A}.wasm`);
+    assert.equal(a.bytecodeHash, hashB);
+    assert.deepEqual([...a.leaves.keys()], [1]);
+    assert.deepEqual(a.files.map((f) => f.memoryOffset), [PAGE_SIZE]);
+    assert.equal(store.contractState(ROOT3, A)!.leaves.size, 5);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("openStore removes leftovers in tmp/", () => {
+  const dir = chainDir();
+  try {
+    Deno.mkdirSync(`${dir}/tmp/half-written`, { recursive: true });
+    Deno.writeFileSync(`${dir}/tmp/half-written/manifest.json`, new Uint8Array([123]));
+    Deno.writeFileSync(`${dir}/tmp/stray`, new Uint8Array(10));
+    const store = openStore(dir);
+    assert.deepEqual([...Deno.readDirSync(`${dir}/tmp`)], []);
+    assert.deepEqual(store.commits(), [ROOT1, ROOT2, ROOT3]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("openStore creates a missing VM directory", () => {
+  const dir = `${Deno.makeTempDirSync({ prefix: "piecrust-store-" })}/vm`;
+  try {
+    const store = openStore(dir);
+    assert.deepEqual(store.commits(), []);
+    assert.ok(Deno.statSync(`${dir}/commits`).isDirectory);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("Store.verifyCommit detects a byte-flipped file, naming the commit", () => {
+  const dir = chainDir();
+  try {
+    const path = `${dir}/commits/${ROOT2}/${A}.pages`;
+    const bytes = Deno.readFileSync(path);
+    bytes[70000] ^= 1;
+    Deno.writeFileSync(path, bytes);
+    const store = openStore(dir); // Sizes are unchanged: open succeeds.
+    store.verifyCommit(ROOT1);
+    const error = assertThrowsKind(() => store.verifyCommit(ROOT2), "PersistenceError");
+    assert.match(error.message, new RegExp(`Commit ${ROOT2}.*${A}\\.pages.*checksum`));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("openStore and Store.verifyCommit detect a truncated file, naming the commit", () => {
+  const dir = chainDir();
+  try {
+    const store = openStore(dir);
+    const path = `${dir}/commits/${ROOT1}/${B}.wasm`;
+    Deno.truncateSync(path, 3);
+    const verify = assertThrowsKind(() => store.verifyCommit(ROOT1), "PersistenceError");
+    assert.match(verify.message, new RegExp(`Commit ${ROOT1}.*${B}\\.wasm`));
+    const open = assertThrowsKind(() => openStore(dir), "PersistenceError");
+    assert.match(open.message, new RegExp(`Commit ${ROOT1}.*${B}\\.wasm has 3 bytes`));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("openStore detects a truncated manifest or a missing base, naming the commit", () => {
+  const dir = chainDir();
+  try {
+    const path = `${dir}/commits/${ROOT3}/manifest.json`;
+    const bytes = Deno.readFileSync(path);
+    Deno.writeFileSync(path, bytes.subarray(0, bytes.length >> 1));
+    const error = assertThrowsKind(() => openStore(dir), "PersistenceError");
+    assert.match(error.message, new RegExp(`Commit ${ROOT3}: manifest.json is not valid JSON`));
+    Deno.removeSync(`${dir}/commits/${ROOT3}`, { recursive: true });
+    Deno.removeSync(`${dir}/commits/${ROOT1}`, { recursive: true });
+    const base = assertThrowsKind(() => openStore(dir), "PersistenceError");
+    assert.match(base.message, new RegExp(`Commit ${ROOT2}: its base commit ${ROOT1} is missing`));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("openStore detects a byte-flipped manifest that still parses, naming the commit", () => {
+  const dir = chainDir();
+  try {
+    const path = `${dir}/commits/${ROOT1}/manifest.json`;
+    const text = new TextDecoder().decode(Deno.readFileSync(path));
+    assert.ok(text.includes('"intPos":2,'));
+    Deno.writeFileSync(path, new TextEncoder().encode(text.replace('"intPos":2,', '"intPos":7,')));
+    const error = assertThrowsKind(() => openStore(dir), "PersistenceError");
+    assert.match(error.message, new RegExp(`Commit ${ROOT1}: manifest.json does not match`));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("writeCommit of the same root twice is a no-op", () => {
+  const dir = chainDir();
+  try {
+    const path = `${dir}/commits/${ROOT2}/manifest.json`;
+    const before = Deno.statSync(path);
+    writeCommit(dir, CHAIN[1]);
+    const after = Deno.statSync(path);
+    assert.equal(after.ino, before.ino);
+    assert.equal(after.mtime?.getTime(), before.mtime?.getTime());
+    assert.deepEqual([...Deno.readDirSync(`${dir}/tmp`)], []);
+    const store = openStore(dir);
+    store.writeCommit(CHAIN[2]);
+    assert.deepEqual(store.commits(), [ROOT1, ROOT2, ROOT3]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("writeCommit refuses a different commit under an existing root", () => {
+  const dir = chainDir();
+  try {
+    const different = commit(ROOT2, ROOT1, [
+      {
+        id: A,
+        owner: new Uint8Array([1]),
+        is64: false,
+        memoryLength: 6 * PAGE_SIZE,
+        intPos: 1,
+        bytecodeHash: hashA,
+        pages: [1],
+      },
+    ]);
+    const manifest = Deno.readFileSync(`${dir}/commits/${ROOT2}/manifest.json`);
+    const error = assertThrowsKind(() => writeCommit(dir, different), "PersistenceError");
+    assert.match(error.message, new RegExp(`Commit ${ROOT2} already exists`));
+    assert.deepEqual(Deno.readFileSync(`${dir}/commits/${ROOT2}/manifest.json`), manifest);
+    assert.deepEqual([...Deno.readDirSync(`${dir}/tmp`)], []);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("writeCommit rejects malformed input and a missing base", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "piecrust-store-" });
+  try {
+    const good: CommitContract = {
+      id: A,
+      owner: new Uint8Array(),
+      is64: false,
+      memoryLength: PAGE_SIZE,
+      intPos: 1,
+      bytecode: WASM_A,
+      pages: [0],
+    };
+    assert.throws(() => writeCommit(dir, commit("XY", null, [good])), TypeError);
+    assert.throws(
+      () => writeCommit(dir, commit(ROOT1, null, [{ ...good, pages: [1] }])),
+      TypeError,
+    );
+    assert.throws(() => writeCommit(dir, commit(ROOT1, null, [good, good])), TypeError);
+    assert.throws(
+      () => writeCommit(dir, commit(ROOT1, null, [{ ...good, bytecodeHash: hashA }])),
+      TypeError,
+    );
+    assert.throws(
+      () => writeCommit(dir, { ...commit(ROOT1, null, [good]), readPage: () => new Uint8Array(5) }),
+      TypeError,
+    );
+    assertThrowsKind(() => writeCommit(dir, commit(ROOT2, ROOT1, [good])), "PersistenceError");
+    assert.deepEqual(openStore(dir).commits(), []);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("parseManifest rejects pages outside their pack, naming the commit", () => {
+  const dir = chainDir();
+  try {
+    const bytes = Deno.readFileSync(`${dir}/commits/${ROOT1}/manifest.json`);
+    const manifest = JSON.parse(new TextDecoder().decode(bytes));
+    manifest.contracts[0].pages[0][1] = 10 * PAGE_SIZE;
+    const error = assertThrowsKind(
+      () => parseManifest(ROOT1, new TextEncoder().encode(JSON.stringify(manifest))),
+      "PersistenceError",
+    );
+    assert.match(error.message, new RegExp(`Commit ${ROOT1}: .*invalid offset`));
+    assertThrowsKind(() => parseManifest(ROOT2, bytes), "PersistenceError");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
