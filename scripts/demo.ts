@@ -1,6 +1,7 @@
 /**
- * `deno task demo`: deploys the bundled counter contract (wasm32 and wasm64)
- * in an ephemeral VM, calls it, and prints the receipts and the state root.
+ * `deno task demo`: opens a VM over a fresh local directory, deploys the
+ * bundled counter contract (wasm32 and wasm64), calls it, commits, reopens
+ * the directory in a new VM and reads the values back from the commit.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import {
   type CallReceipt,
   contractBytecode,
   contractFunction,
+  type ContractId,
   type ContractTarget,
   i64,
   PiecrustError,
@@ -33,7 +35,7 @@ function describe(receipt: CallReceipt<unknown>): string {
     `calls [${calls.join("; ")}]`;
 }
 
-function runCounter(session: Session, target: ContractTarget): void {
+function runCounter(session: Session, target: ContractTarget): ContractId {
   const bytecode = contractBytecode("counter", { target });
   const counter = session.deploy(bytecode, { owner: new Uint8Array(32).fill(1) }, GAS_LIMIT);
   console.log(`\ncounter (${target}, ${bytecode.byteLength} bytes) deployed as ${counter}`);
@@ -51,11 +53,28 @@ function runCounter(session: Session, target: ContractTarget): void {
   console.log(`  read_value() -> ${value} (the failed call changed nothing)`);
   const pages = session.memoryLen(counter)! / WASM_PAGE_SIZE;
   console.log(`  memory: ${pages} pages of 64 KiB`);
+  return counter;
 }
 
 console.log(`piecrust for Deno: libwasmtime ${WASMTIME_VERSION} from ${wasmtimeLibraryPath()}`);
-using vm = VM.ephemeral();
-using session = vm.session();
-runCounter(session, "wasm32");
-runCounter(session, "wasm64");
-console.log(`\nstate root: ${hex(session.root())}`);
+const directory = Deno.makeTempDirSync({ prefix: "piecrust-demo-" });
+try {
+  let root: Uint8Array;
+  let counters: ContractId[];
+  {
+    using vm = VM.open(directory);
+    using session = vm.session();
+    counters = [runCounter(session, "wasm32"), runCounter(session, "wasm64")];
+    root = session.commit();
+    console.log(`\ncommitted to ${directory}: root ${hex(root)}`);
+  }
+  using vm = VM.open(directory);
+  console.log(`reopened ${directory}: commits ${vm.commits().map(hex).join(", ")}`);
+  using session = vm.session({ base: root });
+  for (const counter of counters) {
+    const value = session.call(counter, readValue, undefined, GAS_LIMIT).data;
+    console.log(`  ${counter.toString().slice(0, 8)}… read_value() -> ${value}`);
+  }
+} finally {
+  Deno.removeSync(directory, { recursive: true });
+}

@@ -8,9 +8,17 @@ import { PiecrustError } from "./errors.ts";
 import type { HostQuery } from "./session/host_query.ts";
 import { Runtime, type RuntimeOptions } from "./session/runtime.ts";
 import { Session, type SessionHost, type SessionOptions } from "./session/session.ts";
+import { fromHex, isHex32, toHex } from "./store/layout.ts";
+import { openStore, type Store } from "./store/store.ts";
 
-/** Options of {@linkcode VM.ephemeral}. */
+/** Options of {@linkcode VM.open} and {@linkcode VM.ephemeral}. */
 export interface VMOptions extends RuntimeOptions {}
+
+/** Options of {@linkcode VM.session}. */
+export interface VMSessionOptions extends SessionOptions {
+  /** The commit to start from (its 32-byte root). Default: the empty state. */
+  base?: Uint8Array;
+}
 
 /**
  * A piecrust VM. `VM.ephemeral()` keeps its state in a temporary folder that
@@ -29,24 +37,43 @@ export interface VMOptions extends RuntimeOptions {}
 export class VM {
   readonly #runtime: Runtime;
   readonly #directory: string;
+  readonly #store: Store;
+  readonly #ephemeral: boolean;
   readonly #hostQueries = new Map<string, HostQuery>();
   readonly #sessions = new Set<Session>();
   #closed = false;
 
-  private constructor(directory: string, options: VMOptions) {
+  private constructor(directory: string, ephemeral: boolean, options: VMOptions) {
     this.#directory = directory;
+    this.#ephemeral = ephemeral;
+    this.#store = openStore(directory);
     this.#runtime = new Runtime(options);
+  }
+
+  /**
+   * A VM over the commits in `directory`, created if missing. Leftovers of
+   * an interrupted commit are removed; a missing, torn or corrupt commit
+   * file fails with a `PersistenceError` that names the commit.
+   */
+  static open(directory: string, options: VMOptions = {}): VM {
+    return new VM(directory, false, options);
   }
 
   /** A VM whose state lives in a new temporary folder, removed by {@linkcode close}. */
   static ephemeral(options: VMOptions = {}): VM {
     const directory = Deno.makeTempDirSync({ prefix: "piecrust-vm-" });
     try {
-      return new VM(directory, options);
+      return new VM(directory, true, options);
     } catch (error) {
       Deno.removeSync(directory, { recursive: true });
       throw error;
     }
+  }
+
+  /** The roots of the VM's commits. */
+  commits(): Uint8Array[] {
+    this.#checkOpen();
+    return this.#store.commits().map((root) => fromHex(root));
   }
 
   /** The folder that holds the VM's state. */
@@ -66,11 +93,24 @@ export class VM {
     this.#hostQueries.set(name, query);
   }
 
-  /** Starts a session. Close it (or use `using`) to free its memories. */
-  session(options: SessionOptions = {}): Session {
+  /**
+   * Starts a session on the commit `base` (default: the empty state). Close
+   * it (or use `using`) to free its memories.
+   */
+  session(options: VMSessionOptions = {}): Session {
     this.#checkOpen();
+    let base: string | null = null;
+    if (options.base !== undefined) {
+      base = toHex(options.base);
+      if (!isHex32(base) || !this.#store.commits().includes(base)) {
+        throw new PiecrustError("PersistenceError", `no commit ${base} in ${this.#directory}`);
+      }
+    }
     const host: SessionHost = {
       runtime: this.#runtime,
+      store: this.#store,
+      base,
+      commit: (commit) => this.#store.writeCommit(commit),
       hostQueries: new Map(this.#hostQueries),
       scratchDirectory: this.#directory,
       release: (session: Session): void => {
@@ -82,13 +122,13 @@ export class VM {
     return session;
   }
 
-  /** Closes every session, frees the engines and removes an ephemeral VM's folder. */
+  /** Closes every session, frees the engines, and removes an ephemeral VM's folder. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const session of [...this.#sessions]) session.close();
     this.#runtime.close();
-    Deno.removeSync(this.#directory, { recursive: true });
+    if (this.#ephemeral) Deno.removeSync(this.#directory, { recursive: true });
   }
 
   /** Same as {@linkcode close}, for `using`. */

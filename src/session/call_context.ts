@@ -24,6 +24,14 @@ export interface LoadedContract {
   readonly functions: ReadonlySet<string>;
   /** The compiled module, for the engine of its width. */
   readonly module: Module;
+  /** BLAKE3 of the bytecode, lowercase hex. */
+  readonly bytecodeHash: string;
+  /** The bytecode, for a contract deployed in this session (written by `commit`). */
+  readonly bytecode: Uint8Array | undefined;
+  /** The contracts-tree leaf of a contract from the base commit; new ones get theirs at commit. */
+  readonly intPos: number | undefined;
+  /** Leaf hashes of the pages committed in the base, by page index. */
+  readonly baseLeaves: ReadonlyMap<number, Uint8Array>;
 }
 
 /** A contract instantiated for the current top-level call. */

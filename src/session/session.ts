@@ -22,6 +22,9 @@ import type { CallContext, Frame, LiveInstance, LoadedContract } from "./call_co
 import { type CallNode, CallTree } from "./call_tree.ts";
 import { ARGBUF_LEN, CONTRACT_ID_BYTES, ContractId } from "./contract_id.ts";
 import { prepareContractModule } from "./contract_module.ts";
+import type { Store as CommitStore } from "../store/store.ts";
+import type { CommitContract, CommitData } from "../store/write_commit.ts";
+import { toHex } from "../store/layout.ts";
 import type { Event } from "./event.ts";
 import type { HostQuery } from "./host_query.ts";
 import type { ImportHost } from "./imports.ts";
@@ -125,10 +128,15 @@ export interface SessionOptions {
 /** What a session needs from its VM. */
 export interface SessionHost {
   readonly runtime: Runtime;
+  /** The VM's commits, and the commit this session starts from (null: empty state). */
+  readonly store: CommitStore;
+  readonly base: string | null;
   readonly hostQueries: ReadonlyMap<string, HostQuery>;
   readonly scratchDirectory: string;
   /** Called when the session is closed. */
   release(session: Session): void;
+  /** Called by `commit()` to write the commit; returns when it is durable. */
+  commit(commit: CommitData): void;
 }
 
 /** A failure inside a frame, normalized to the reference's error variants. */
@@ -143,6 +151,13 @@ function normalize(error: unknown): PiecrustError {
     return error;
   }
   return new PiecrustError("RuntimeError", String(error), { cause: error });
+}
+
+/** A page tree holding the given leaves. */
+function pageTreeOf(is64: boolean, leaves: ReadonlyMap<number, Uint8Array>): MerkleTree {
+  let tree = emptyPageTree(is64 ? "wasm64" : "wasm32");
+  for (const [page, leaf] of leaves) tree = tree.insert(page, leaf);
+  return tree;
 }
 
 /**
@@ -180,9 +195,19 @@ export class Session implements ImportHost {
   #context: CallContext | undefined;
   #closed = false;
 
+  /** Contracts of the base commit by id, with their contracts-tree leaf. */
+  readonly #baseContracts: Map<string, number>;
+  #baseTree: MerkleTree | undefined;
+
   /** Made by `vm.session()`. */
   constructor(host: SessionHost, options: SessionOptions = {}) {
     this.#host = host;
+    this.#baseContracts = new Map(
+      host.base === null ? [] : host.store.contracts(host.base).map((c) => [c.id, c.intPos]),
+    );
+    for (const id of this.#baseContracts.keys()) {
+      this.#positions.set(positionFromContract(ContractId.fromHex(id).toBytes()), id);
+    }
     for (const [name, value] of Object.entries(options.meta ?? {})) this.setMeta(name, value);
     this.#debug = options.debug ? [] : undefined;
     this.#containHostQueryPanics = options.containHostQueryPanics ?? true;
@@ -212,7 +237,7 @@ export class Session implements ImportHost {
     }
     const id = options.contractId ?? new ContractId(blake3(bytecode));
     const key = id.toString();
-    if (this.#contracts.has(key)) {
+    if (this.#contracts.has(key) || this.#baseContracts.has(key)) {
       throw new PiecrustError("InitializationError", `contract ${key} is already deployed`);
     }
     const position = positionFromContract(id.toBytes());
@@ -253,6 +278,10 @@ export class Session implements ImportHost {
         argBuffer: prepared.argBuffer,
         functions: prepared.functions,
         module,
+        bytecodeHash: toHex(blake3(bytecode)),
+        bytecode: bytecode.slice(),
+        intPos: undefined,
+        baseLeaves: new Map(),
       };
       this.#contracts.set(key, contract);
       this.#positions.set(position, key);
@@ -325,7 +354,7 @@ export class Session implements ImportHost {
   /** The memory length of a contract in bytes, or undefined if it is not deployed. */
   memoryLen(contract: ContractId): number | undefined {
     this.#checkOpen();
-    return this.#contracts.get(contract.toString())?.memory.byteLength;
+    return this.#contract(contract.toString())?.memory.byteLength;
   }
 
   /** A metadata value (what `hd` returns), or undefined. */
@@ -371,7 +400,7 @@ export class Session implements ImportHost {
   memoryPages(contract: ContractId): MemoryPage[] | undefined {
     this.#checkOpen();
     const key = contract.toString();
-    const loaded = this.#contracts.get(key);
+    const loaded = this.#contract(key);
     if (loaded === undefined) return undefined;
     const { contracts, pageTrees } = this.#stateTrees();
     const { intPos, pages } = pageTrees.get(key)!;
@@ -391,22 +420,114 @@ export class Session implements ImportHost {
     contracts: MerkleTree;
     pageTrees: Map<string, { intPos: number; pages: MerkleTree }>;
   } {
-    let contracts = MerkleTree.empty(CONTRACTS_TREE_ARITY, CONTRACTS_TREE_HEIGHT);
+    let contracts = this.#baseContractsTree();
     const pageTrees = new Map<string, { intPos: number; pages: MerkleTree }>();
-    const sorted = [...this.#contracts.keys()].sort();
-    sorted.forEach((key, index) => {
+    let nextPos = this.#baseContracts.size + 1;
+    // New contracts take the next leaves in ascending id order, as in the reference.
+    for (const key of [...this.#contracts.keys()].sort()) {
       const contract = this.#contracts.get(key)!;
-      let pages = emptyPageTree(contract.is64 ? "wasm64" : "wasm32");
+      let pages = pageTreeOf(contract.is64, contract.baseLeaves);
       const view = contract.memory.view();
       for (const page of contract.memory.writtenPages()) {
         const bytes = view.subarray(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
         pages = pages.insert(page, pageLeaf(bytes));
       }
-      const intPos = index + 1;
+      const intPos = contract.intPos ?? nextPos++;
       pageTrees.set(key, { intPos, pages });
       contracts = contracts.insert(intPos, pages.root());
-    });
+    }
     return { contracts, pageTrees };
+  }
+
+  /** The contracts tree of the base commit, built once per session. */
+  #baseContractsTree(): MerkleTree {
+    if (this.#baseTree === undefined) {
+      let tree = MerkleTree.empty(CONTRACTS_TREE_ARITY, CONTRACTS_TREE_HEIGHT);
+      for (const [id, intPos] of this.#baseContracts) {
+        const state = this.#host.store.contractState(this.#host.base!, id)!;
+        tree = tree.insert(intPos, pageTreeOf(state.is64, state.leaves).root());
+      }
+      this.#baseTree = tree;
+    }
+    return this.#baseTree;
+  }
+
+  /** A contract of the session, loading it from the base commit on first use. */
+  #contract(key: string): LoadedContract | undefined {
+    const loaded = this.#contracts.get(key);
+    if (loaded !== undefined || !this.#baseContracts.has(key)) return loaded;
+    const state = this.#host.store.contractState(this.#host.base!, key)!;
+    const bytecode = Deno.readFileSync(state.bytecodePath);
+    const prepared = prepareContractModule(bytecode, { debug: this.#debug !== undefined });
+    const runtime = this.#host.runtime;
+    for (const name of prepared.importModules) runtime.defineImportModule(prepared.is64, name);
+    const module = Module.compile(runtime.engine(prepared.is64), prepared.wasm);
+    let memory: ContractMemory;
+    try {
+      memory = new ContractMemory(runtime.reservation(prepared.is64), {
+        byteLength: state.memoryLength,
+        maxByteLength: runtime.maxByteLength(prepared.is64),
+        files: state.files,
+        scratchDirectory: this.#host.scratchDirectory,
+      });
+    } catch (error) {
+      module.close();
+      throw error;
+    }
+    const contract: LoadedContract = {
+      id: ContractId.fromHex(key),
+      owner: state.owner,
+      is64: state.is64,
+      memory,
+      argBuffer: prepared.argBuffer,
+      functions: prepared.functions,
+      module,
+      bytecodeHash: state.bytecodeHash,
+      bytecode: undefined,
+      intPos: state.intPos,
+      baseLeaves: state.leaves,
+    };
+    this.#contracts.set(key, contract);
+    return contract;
+  }
+
+  /**
+   * Writes the session's changes as a new commit on top of its base and
+   * returns its root, which {@linkcode root} also returns. The session stays
+   * usable; a later commit builds on the same base again.
+   */
+  commit(): Uint8Array {
+    this.#checkOpen();
+    const { contracts: tree, pageTrees } = this.#stateTrees();
+    const root = tree.root();
+    const changed: CommitContract[] = [];
+    for (const [key, contract] of this.#contracts) {
+      const written = contract.memory.writtenPages();
+      if (contract.bytecode === undefined && written.length === 0) continue;
+      const { intPos, pages } = pageTrees.get(key)!;
+      changed.push({
+        id: key,
+        owner: contract.owner,
+        is64: contract.is64,
+        memoryLength: contract.memory.byteLength,
+        intPos,
+        ...(contract.bytecode !== undefined
+          ? { bytecode: contract.bytecode }
+          : { bytecodeHash: contract.bytecodeHash }),
+        pages: written,
+        leaves: new Map(written.map((page) => [page, pages.get(page)!])),
+      });
+    }
+    this.#host.commit({
+      root: toHex(root),
+      base: this.#host.base,
+      contracts: changed,
+      readPage: (id, page) => {
+        const view = this.#contracts.get(id)!.memory.view();
+        return view.slice(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
+      },
+    });
+    return root;
   }
 
   /** Frees the session's memories and modules. Idempotent. */
@@ -439,7 +560,7 @@ export class Session implements ImportHost {
     if (fn === "init") {
       throw new PiecrustError("InitializationError", "init can only be called by deploy");
     }
-    const target = this.#contracts.get(contract.toString());
+    const target = this.#contract(contract.toString());
     if (target === undefined) {
       throw new PiecrustError("ContractDoesNotExist", `no contract ${contract}`);
     }
@@ -680,7 +801,7 @@ export class Session implements ImportHost {
       const id = new ContractId(this.#bytes(calleePtr, CONTRACT_ID_BYTES));
       const fn = this.#text(this.#bytes(namePtr, nameLen));
       const arg = this.#argBuffer(argLen).slice();
-      const contract = this.#contracts.get(id.toString());
+      const contract = this.#contract(id.toString());
       if (contract === undefined) {
         throw new PiecrustError("ContractDoesNotExist", `no contract ${id}`);
       }
@@ -827,7 +948,7 @@ export class Session implements ImportHost {
     const idBytes = this.#bytes(contractPtr, CONTRACT_ID_BYTES);
     const contract = contractPtr === 0
       ? this.#frame().live.contract
-      : this.#contracts.get(new ContractId(idBytes).toString());
+      : this.#contract(new ContractId(idBytes).toString());
     if (contract === undefined) return 0;
     this.#argBuffer(contract.owner.length).set(contract.owner);
     return contract.owner.length;

@@ -1,0 +1,158 @@
+/**
+ * Commits on disk: ports of the reference's commit, root and persistence
+ * scenarios that need no deletion, finalization or module cache yet.
+ */
+
+import assert from "node:assert/strict";
+import {
+  contractBytecode,
+  contractFunction,
+  ContractId,
+  type ContractTarget,
+  i64,
+  unit,
+  verifyPageOpening,
+  VM,
+} from "../mod.ts";
+import { assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+
+const OWNER = new Uint8Array(32).fill(3);
+const GAS = 1_000_000n;
+const readValue = contractFunction("read_value", unit, i64);
+const increment = contractFunction("increment", unit, unit);
+const hex = (bytes: Uint8Array): string =>
+  Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+
+function withDirectory(body: (dir: string) => void): void {
+  const dir = Deno.makeTempDirSync({ prefix: "piecrust-commit-" });
+  try {
+    body(dir);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+  assertNoLiveHandles();
+}
+
+for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
+  Deno.test(`Session.commit persists state that a reopened VM reads back (${target})`, () => {
+    withDirectory((dir) => {
+      let root: Uint8Array;
+      let counter: ContractId;
+      {
+        using vm = VM.open(dir);
+        using session = vm.session();
+        counter = session.deploy(contractBytecode("counter", { target }), { owner: OWNER }, GAS);
+        session.call(counter, increment, undefined, GAS);
+        root = session.commit();
+        assert.deepEqual(session.root(), root, "root() equals the commit's root");
+        assert.deepEqual(vm.commits().map(hex), [hex(root)]);
+      }
+      // A second VM on the same directory, as after a restart.
+      using vm = VM.open(dir);
+      assert.deepEqual(vm.commits().map(hex), [hex(root)]);
+      using session = vm.session({ base: root });
+      assert.deepEqual(session.root(), root, "an untouched session has the base's root");
+      // Committed pages come with openings against the committed root.
+      const committed = session.memoryPages(counter)!;
+      assert.ok(committed.length > 0);
+      for (const { page, opening } of committed) {
+        assert.deepEqual(opening.tree.root, root);
+        assert.ok(verifyPageOpening(opening, page));
+      }
+      assert.equal(session.call(counter, readValue, undefined, GAS).data, 0xfdn);
+      assert.equal(session.memoryLen(counter), 3 * 65536);
+      // A call writes the argument buffer, so the state (and root) moves on.
+      assert.notDeepEqual(session.root(), root);
+    });
+  });
+}
+
+Deno.test("Session.commit chains commits, and older commits keep their own state", () => {
+  withDirectory((dir) => {
+    using vm = VM.open(dir);
+    let counter: ContractId;
+    let first: Uint8Array;
+    {
+      using session = vm.session();
+      counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS);
+      first = session.commit();
+    }
+    let second: Uint8Array;
+    {
+      using session = vm.session({ base: first });
+      session.call(counter, increment, undefined, GAS);
+      second = session.commit();
+    }
+    let third: Uint8Array;
+    {
+      using session = vm.session({ base: second });
+      session.call(counter, increment, undefined, GAS);
+      const other = session.deploy(contractBytecode("box"), { owner: OWNER }, GAS);
+      assert.ok(session.memoryLen(other)! > 0);
+      third = session.commit();
+    }
+    assert.equal(new Set([first, second, third].map(hex)).size, 3);
+    const values = [first, second, third].map((base) => {
+      using session = vm.session({ base });
+      return session.call(counter, readValue, undefined, GAS).data;
+    });
+    assert.deepEqual(values, [0xfcn, 0xfdn, 0xfen]);
+  });
+});
+
+Deno.test("Session.root is the same for the same history on two VMs", () => {
+  const roots: string[][] = [];
+  for (let run = 0; run < 2; run++) {
+    withDirectory((dir) => {
+      using vm = VM.open(dir);
+      const history: string[] = [];
+      let base: Uint8Array | undefined;
+      for (let round = 0; round < 3; round++) {
+        using session = vm.session(base === undefined ? {} : { base });
+        const counter = ContractId.fromHex(String(round).padStart(2, "0").repeat(32));
+        session.deploy(contractBytecode("counter"), { owner: OWNER, contractId: counter }, GAS);
+        session.call(counter, increment, undefined, GAS);
+        base = session.commit();
+        history.push(hex(base));
+      }
+      roots.push(history);
+    });
+  }
+  assert.deepEqual(roots[0], roots[1]);
+});
+
+Deno.test("Session.commit after a failed call gives the root of an untouched session", () => {
+  withDirectory((dir) => {
+    using vm = VM.open(dir);
+    let base: Uint8Array;
+    let counter: ContractId;
+    {
+      using session = vm.session();
+      counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS);
+      base = session.commit();
+    }
+    using failing = vm.session({ base });
+    assertThrowsKind(() => failing.call(counter, increment, undefined, 0n), "OutOfGas");
+    using untouched = vm.session({ base });
+    assert.deepEqual(failing.root(), untouched.root());
+    assert.deepEqual(failing.root(), base);
+  });
+});
+
+Deno.test("VM.session rejects an unknown base, and deploy rejects an id of the base", () => {
+  withDirectory((dir) => {
+    using vm = VM.open(dir);
+    assertThrowsKind(() => vm.session({ base: new Uint8Array(32).fill(9) }), "PersistenceError");
+    let base: Uint8Array;
+    {
+      using session = vm.session();
+      session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS);
+      base = session.commit();
+    }
+    using session = vm.session({ base });
+    assertThrowsKind(
+      () => session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS),
+      "InitializationError",
+    );
+  });
+});
