@@ -4,12 +4,33 @@
  * @module
  */
 
+import { FlockOp, OpenFlags } from "../ffi/libc.ts";
+import { libc } from "../ffi/library.ts";
 import { PiecrustError } from "./errors.ts";
 import type { HostQuery } from "./session/host_query.ts";
 import { Runtime, type RuntimeOptions } from "./session/runtime.ts";
 import { Session, type SessionHost, type SessionOptions } from "./session/session.ts";
 import { fromHex, isHex32, toHex } from "./store/layout.ts";
 import { openStore, type Store } from "./store/store.ts";
+
+/**
+ * Takes the directory's writer lock (`flock` on `LOCK`) or fails at once: one
+ * VM per directory writes commits, whether the other is in this process or not.
+ */
+function lockDirectory(directory: string): number {
+  const lib = libc();
+  const path = new TextEncoder().encode(`${directory}/LOCK\0`);
+  const fd = lib.open(path, OpenFlags.RDWR | OpenFlags.CREAT | OpenFlags.CLOEXEC, 0o644);
+  if (fd < 0) throw new PiecrustError("PersistenceError", `cannot open ${directory}/LOCK`);
+  if (lib.flock(fd, FlockOp.EX | FlockOp.NB) !== 0) {
+    lib.close(fd);
+    throw new PiecrustError(
+      "PersistenceError",
+      `${directory} is in use by another VM; close it first (one VM writes a directory at a time)`,
+    );
+  }
+  return fd;
+}
 
 /** Options of {@linkcode VM.open} and {@linkcode VM.ephemeral}. */
 export interface VMOptions extends RuntimeOptions {}
@@ -39,6 +60,7 @@ export class VM {
   readonly #directory: string;
   readonly #store: Store;
   readonly #ephemeral: boolean;
+  readonly #lockFd: number;
   readonly #hostQueries = new Map<string, HostQuery>();
   readonly #sessions = new Set<Session>();
   #closed = false;
@@ -46,8 +68,15 @@ export class VM {
   private constructor(directory: string, ephemeral: boolean, options: VMOptions) {
     this.#directory = directory;
     this.#ephemeral = ephemeral;
-    this.#store = openStore(directory);
-    this.#runtime = new Runtime(options);
+    Deno.mkdirSync(directory, { recursive: true });
+    this.#lockFd = lockDirectory(directory);
+    try {
+      this.#store = openStore(directory);
+      this.#runtime = new Runtime(options);
+    } catch (error) {
+      libc().close(this.#lockFd);
+      throw error;
+    }
   }
 
   /**
@@ -129,6 +158,7 @@ export class VM {
     for (const session of [...this.#sessions]) session.close();
     this.#runtime.close();
     if (this.#ephemeral) Deno.removeSync(this.#directory, { recursive: true });
+    libc().close(this.#lockFd);
   }
 
   /** Same as {@linkcode close}, for `using`. */

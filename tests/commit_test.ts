@@ -156,3 +156,34 @@ Deno.test("VM.session rejects an unknown base, and deploy rejects an id of the b
     );
   });
 });
+
+Deno.test("VM.open refuses a directory another VM has open, until it is closed", () => {
+  withDirectory((dir) => {
+    {
+      using vm = VM.open(dir);
+      const error = assertThrowsKind(() => VM.open(dir), "PersistenceError");
+      assert.match(error.message, /in use by another VM/);
+      assert.deepEqual(vm.commits(), []);
+    }
+    using again = VM.open(dir);
+    assert.deepEqual(again.commits(), []);
+  });
+});
+
+Deno.test("VM.open reports a corrupt commit with its root", () => {
+  withDirectory((dir) => {
+    let root: Uint8Array;
+    {
+      using vm = VM.open(dir);
+      using session = vm.session();
+      session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS);
+      root = session.commit();
+    }
+    const manifest = `${dir}/commits/${hex(root)}/manifest.json`;
+    const bytes = Deno.readFileSync(manifest);
+    bytes[bytes.length >> 1] ^= 0x01;
+    Deno.writeFileSync(manifest, bytes);
+    const error = assertThrowsKind(() => VM.open(dir), "PersistenceError");
+    assert.ok(error.message.includes(hex(root)), error.message);
+  });
+});
