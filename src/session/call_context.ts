@@ -30,6 +30,8 @@ export interface LoadedContract {
   readonly bytecode: Uint8Array | undefined;
   /** The contracts-tree leaf of a contract from the base commit; new ones get theirs at commit. */
   readonly intPos: number | undefined;
+  /** The memory length in the base commit (0 for a new contract). */
+  readonly baseMemoryLength: number;
   /** Leaf hashes of the pages committed in the base, by page index. */
   readonly baseLeaves: ReadonlyMap<number, Uint8Array>;
 }

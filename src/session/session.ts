@@ -281,6 +281,7 @@ export class Session implements ImportHost {
         bytecodeHash: toHex(blake3(bytecode)),
         bytecode: bytecode.slice(),
         intPos: undefined,
+        baseMemoryLength: 0,
         baseLeaves: new Map(),
       };
       this.#contracts.set(key, contract);
@@ -485,6 +486,7 @@ export class Session implements ImportHost {
       bytecodeHash: state.bytecodeHash,
       bytecode: undefined,
       intPos: state.intPos,
+      baseMemoryLength: state.memoryLength,
       baseLeaves: state.leaves,
     };
     this.#contracts.set(key, contract);
@@ -494,16 +496,25 @@ export class Session implements ImportHost {
   /**
    * Writes the session's changes as a new commit on top of its base and
    * returns its root, which {@linkcode root} also returns. The session stays
-   * usable; a later commit builds on the same base again.
+   * usable; a later commit builds on the same base again. When the root
+   * equals the base's, nothing is written and the base's root is returned:
+   * a memory that only grew, without a written page, is not committed, since
+   * the root (as in the reference VM) does not cover memory lengths.
    */
   commit(): Uint8Array {
     this.#checkOpen();
     const { contracts: tree, pageTrees } = this.#stateTrees();
     const root = tree.root();
+    // The same root as the base: nothing that the state commits to changed
+    // (at most a memory length, which the root does not cover).
+    if (this.#host.base !== null && toHex(root) === this.#host.base) return root;
     const changed: CommitContract[] = [];
     for (const [key, contract] of this.#contracts) {
       const written = contract.memory.writtenPages();
-      if (contract.bytecode === undefined && written.length === 0) continue;
+      // A grown memory is a change even if no page was written (its length is stored).
+      const unchanged = contract.bytecode === undefined && written.length === 0 &&
+        contract.memory.byteLength === contract.baseMemoryLength;
+      if (unchanged) continue;
       const { intPos, pages } = pageTrees.get(key)!;
       changed.push({
         id: key,
