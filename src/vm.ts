@@ -12,6 +12,7 @@ import { Runtime, type RuntimeOptions } from "./session/runtime.ts";
 import { Session, type SessionHost, type SessionOptions } from "./session/session.ts";
 import { fromHex, isHex32, toHex } from "./store/layout.ts";
 import { openStore, type Store } from "./store/store.ts";
+import { ModuleCache } from "./session/module_cache.ts";
 
 /**
  * Takes the directory's writer lock (`flock` on `LOCK`) or fails at once: one
@@ -61,6 +62,7 @@ export class VM {
   readonly #store: Store;
   readonly #ephemeral: boolean;
   readonly #lockFd: number;
+  readonly #modules: ModuleCache;
   readonly #hostQueries = new Map<string, HostQuery>();
   readonly #sessions = new Set<Session>();
   #closed = false;
@@ -72,6 +74,7 @@ export class VM {
     this.#lockFd = lockDirectory(directory);
     try {
       this.#store = openStore(directory);
+      this.#modules = new ModuleCache(`${directory}/modules`);
       this.#runtime = new Runtime(options);
     } catch (error) {
       libc().close(this.#lockFd);
@@ -138,6 +141,7 @@ export class VM {
     const host: SessionHost = {
       runtime: this.#runtime,
       store: this.#store,
+      modules: this.#modules,
       base,
       commit: (commit) => this.#store.writeCommit(commit),
       hostQueries: new Map(this.#hostQueries),

@@ -14,7 +14,7 @@ import {
   verifyPageOpening,
   VM,
 } from "../mod.ts";
-import { assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+import { assertBytes, assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
 import { assembleWat } from "../contracts/wat.ts";
 
 const OWNER = new Uint8Array(32).fill(3);
@@ -215,5 +215,49 @@ Deno.test("Session.commit of a root equal to the base writes nothing", async () 
     assert.equal(vm.commits().length, 1);
     using session = vm.session({ base: grown });
     assert.equal(session.memoryLen(id), 2 * 65536);
+  });
+});
+
+Deno.test("ModuleCache recompiles a corrupt or stale artifact instead of trusting it", () => {
+  withDirectory((dir) => {
+    let base: Uint8Array;
+    let counter: ContractId;
+    {
+      using vm = VM.open(dir);
+      using session = vm.session({ debug: true });
+      counter = session.deploy(contractBytecode("callcenter"), { owner: OWNER }, GAS);
+      base = session.commit();
+    }
+    const artifacts = [...Deno.readDirSync(`${dir}/modules`)]
+      .map((entry) => entry.name)
+      .filter((name) => name.endsWith(".cwasm"));
+    assert.equal(artifacts.length, 1);
+    const artifact = `${dir}/modules/${artifacts[0]}`;
+    const original = Deno.readFileSync(artifact);
+
+    const damage = [
+      () => {
+        const bytes = original.slice();
+        bytes[bytes.length >> 1] ^= 0xff;
+        Deno.writeFileSync(artifact, bytes);
+      },
+      () => Deno.writeFileSync(artifact, original.subarray(0, 1000)),
+      () => Deno.removeSync(`${artifact}.meta`),
+      () => {
+        const meta = JSON.parse(Deno.readTextFileSync(`${artifact}.meta`));
+        meta.binding = meta.binding.replace("library", "libraries");
+        Deno.writeTextFileSync(`${artifact}.meta`, JSON.stringify(meta));
+      },
+    ];
+    for (const harm of damage) {
+      harm();
+      using vm = VM.open(dir);
+      using session = vm.session({ base, debug: true });
+      assert.equal(session.memoryLen(counter), 3 * 65536);
+      // The session compiled the module again and replaced the artifact.
+      const repaired = JSON.parse(Deno.readTextFileSync(`${artifact}.meta`));
+      assert.ok(repaired.binding.includes('"library"'));
+      assertBytes(Deno.readFileSync(artifact), original, "the artifact was compiled again");
+    }
   });
 });

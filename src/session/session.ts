@@ -6,7 +6,7 @@
  */
 
 import { decode, encode, type Schema } from "../codec/mod.ts";
-import { type FuncType, Module, PiecrustError, Store } from "../engine/mod.ts";
+import { type FuncType, PiecrustError, Store } from "../engine/mod.ts";
 import { blake3 } from "../merkle/blake3.ts";
 import {
   CONTRACTS_TREE_ARITY,
@@ -22,6 +22,7 @@ import type { CallContext, Frame, LiveInstance, LoadedContract } from "./call_co
 import { type CallNode, CallTree } from "./call_tree.ts";
 import { ARGBUF_LEN, CONTRACT_ID_BYTES, ContractId } from "./contract_id.ts";
 import { prepareContractModule } from "./contract_module.ts";
+import type { ModuleCache } from "./module_cache.ts";
 import type { Store as CommitStore } from "../store/store.ts";
 import type { CommitContract, CommitData } from "../store/write_commit.ts";
 import { toHex } from "../store/layout.ts";
@@ -128,6 +129,8 @@ export interface SessionOptions {
 /** What a session needs from its VM. */
 export interface SessionHost {
   readonly runtime: Runtime;
+  /** Compiled modules on disk. */
+  readonly modules: ModuleCache;
   /** The VM's commits, and the commit this session starts from (null: empty state). */
   readonly store: CommitStore;
   readonly base: string | null;
@@ -251,7 +254,12 @@ export class Session implements ImportHost {
     const prepared = prepareContractModule(bytecode, { debug: this.#debug !== undefined });
     const runtime = this.#host.runtime;
     for (const name of prepared.importModules) runtime.defineImportModule(prepared.is64, name);
-    const module = Module.compile(runtime.engine(prepared.is64), prepared.wasm);
+    const bytecodeHash = toHex(blake3(bytecode));
+    const module = this.#host.modules.load(
+      runtime.engine(prepared.is64),
+      bytecodeHash,
+      () => prepared.wasm,
+    );
     let memory: ContractMemory | undefined;
     try {
       memory = new ContractMemory(runtime.reservation(prepared.is64), {
@@ -278,7 +286,7 @@ export class Session implements ImportHost {
         argBuffer: prepared.argBuffer,
         functions: prepared.functions,
         module,
-        bytecodeHash: toHex(blake3(bytecode)),
+        bytecodeHash,
         bytecode: bytecode.slice(),
         intPos: undefined,
         baseMemoryLength: 0,
@@ -462,7 +470,11 @@ export class Session implements ImportHost {
     const prepared = prepareContractModule(bytecode, { debug: this.#debug !== undefined });
     const runtime = this.#host.runtime;
     for (const name of prepared.importModules) runtime.defineImportModule(prepared.is64, name);
-    const module = Module.compile(runtime.engine(prepared.is64), prepared.wasm);
+    const module = this.#host.modules.load(
+      runtime.engine(prepared.is64),
+      state.bytecodeHash,
+      () => prepared.wasm,
+    );
     let memory: ContractMemory;
     try {
       memory = new ContractMemory(runtime.reservation(prepared.is64), {
