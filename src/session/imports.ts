@@ -9,6 +9,7 @@
  */
 
 import type { HostArgs, Linker, ValType } from "../engine/mod.ts";
+import { hostFunctionType } from "./wasm_module.ts";
 
 /** What the imports need from the session that runs the call. */
 export interface ImportHost {
@@ -27,23 +28,6 @@ export interface ImportHost {
   hdebug(msgLen: number): void;
 }
 
-/** Names of every host import, for module validation. */
-export const HOST_IMPORTS: readonly string[] = [
-  "c",
-  "hq",
-  "hd",
-  "emit",
-  "feed",
-  "caller",
-  "callstack",
-  "limit",
-  "spent",
-  "panic",
-  "owner",
-  "self_id",
-  "hdebug",
-];
-
 /**
  * Defines every host import as `module`.`name` on `linker` for memories of
  * the given width. piecrust resolves imports by field name only, so a VM
@@ -56,7 +40,6 @@ export function defineHostImports(
   host: ImportHost,
   module = "env",
 ): void {
-  const p: ValType = is64 ? "i64" : "i32";
   // A wasm pointer as a JS number: unsigned for wasm32; beyond 2^53 is out of bounds anyway.
   const pointer = is64
     ? (args: HostArgs, i: number): number => {
@@ -64,35 +47,34 @@ export function defineHostImports(
       return value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(value);
     }
     : (args: HostArgs, i: number): number => args.i32(i) >>> 0;
-  const define = (
-    name: string,
-    params: ValType[],
-    results: ValType[],
-    fn: (args: HostArgs) => void,
-  ): void => linker.defineFunc(module, name, { params, results }, fn);
+  const define = (name: string, fn: (args: HostArgs) => void): void => {
+    // The deploy-time checks and the linker share one signature table.
+    const type = hostFunctionType(name, is64)!;
+    linker.defineFunc(module, name, type as { params: ValType[]; results: ValType[] }, fn);
+  };
 
-  define("c", [p, p, "i32", "i32", "i64"], ["i32"], (args) => {
+  define("c", (args) => {
     args.setI32(
       0,
       host.c(pointer(args, 0), pointer(args, 1), args.i32(2), args.i32(3), args.i64(4)),
     );
   });
-  define("hq", [p, "i32", "i32"], ["i32"], (args) => {
+  define("hq", (args) => {
     args.setI32(0, host.hq(pointer(args, 0), args.i32(1), args.i32(2)));
   });
-  define("hd", [p, "i32"], ["i32"], (args) => {
+  define("hd", (args) => {
     args.setI32(0, host.hd(pointer(args, 0), args.i32(1)));
   });
-  define("emit", [p, "i32", "i32"], [], (args) => {
+  define("emit", (args) => {
     host.emit(pointer(args, 0), args.i32(1), args.i32(2));
   });
-  define("feed", ["i32"], [], (args) => host.feed(args.i32(0)));
-  define("caller", [], ["i32"], (args) => args.setI32(0, host.caller()));
-  define("callstack", [], ["i32"], (args) => args.setI32(0, host.callstack()));
-  define("limit", [], ["i64"], (args) => args.setI64(0, host.limit()));
-  define("spent", [], ["i64"], (args) => args.setI64(0, host.spent()));
-  define("panic", ["i32"], [], (args) => host.panic(args.i32(0)));
-  define("owner", [p], ["i32"], (args) => args.setI32(0, host.owner(pointer(args, 0))));
-  define("self_id", [], [], () => host.selfId());
-  define("hdebug", ["i32"], [], (args) => host.hdebug(args.i32(0)));
+  define("feed", (args) => host.feed(args.i32(0)));
+  define("caller", (args) => args.setI32(0, host.caller()));
+  define("callstack", (args) => args.setI32(0, host.callstack()));
+  define("limit", (args) => args.setI64(0, host.limit()));
+  define("spent", (args) => args.setI64(0, host.spent()));
+  define("panic", (args) => host.panic(args.i32(0)));
+  define("owner", (args) => args.setI32(0, host.owner(pointer(args, 0))));
+  define("self_id", () => host.selfId());
+  define("hdebug", (args) => host.hdebug(args.i32(0)));
 }

@@ -962,6 +962,22 @@ function hostTypes(pointer: ValueType): ReadonlyMap<string, FuncType> {
 const HOST_TYPES_WASM32 = hostTypes("i32");
 const HOST_TYPES_WASM64 = hostTypes("i64");
 
+/**
+ * The type of the host function `name` for memories of the given width, or
+ * undefined for a name that is not a host function. The one table that both
+ * the deploy-time checks and the linker's definitions use.
+ *
+ * @example
+ * ```ts
+ * import { hostFunctionType } from "./wasm_module.ts";
+ *
+ * console.log(hostFunctionType("hd", true)); // { params: ["i64", "i32"], results: ["i32"] }
+ * ```
+ */
+export function hostFunctionType(name: string, is64: boolean): FuncType | undefined {
+  return (is64 ? HOST_TYPES_WASM64 : HOST_TYPES_WASM32).get(name);
+}
+
 function formatType(type: FuncType): string {
   return `(${type.params.join(", ")}) -> (${type.results.join(", ")})`;
 }
