@@ -12,6 +12,7 @@ import {
   encode,
   u32,
   unit,
+  VM,
 } from "../mod.ts";
 import { assertThrowsKind, withSession } from "./_helpers.ts";
 
@@ -45,6 +46,19 @@ for (const target of TARGETS) {
       });
     });
   }
+
+  Deno.test(`Session.feederCallStream (${target}) yields the fed chunks to for await`, async () => {
+    const numbers: number[] = [];
+    {
+      using vm = VM.ephemeral();
+      using session = vm.session();
+      const id = session.deploy(contractBytecode("feeder", { target }), { owner: OWNER }, LIMIT);
+      const { receipt, feed } = session.feederCallStream(id, "feed_num", encode(u32, 4), LIMIT);
+      assert.ok(receipt.gasSpent > 0n);
+      for await (const chunk of feed) numbers.push(decode(u32, chunk));
+    }
+    assert.deepEqual(numbers, [0, 1, 2, 3]);
+  });
 
   // feed_errors_when_normal_call
   Deno.test(`feeder (${target}) feed fails with MissingFeed outside a feeder call`, () => {

@@ -348,6 +348,25 @@ export class Session implements ImportHost {
     return this.#call(contract, fn, arg, gasLimit, onFeed);
   }
 
+  /**
+   * Like {@linkcode feederCallRaw}, with what `feed` sends as an async
+   * iterable, for consumers written as `for await` loops. The call runs to
+   * its end first (calls are synchronous), so `feed` holds every chunk in order.
+   */
+  feederCallStream(
+    contract: ContractId,
+    fn: string,
+    arg: Uint8Array,
+    gasLimit: bigint,
+  ): { receipt: CallReceipt<Uint8Array>; feed: AsyncIterable<Uint8Array> } {
+    const chunks: Uint8Array[] = [];
+    const receipt = this.feederCallRaw(contract, fn, arg, gasLimit, (chunk) => chunks.push(chunk));
+    const feed = (async function* (): AsyncGenerator<Uint8Array> {
+      yield* chunks;
+    })();
+    return { receipt, feed };
+  }
+
   /** Typed {@linkcode feederCallRaw}: encodes `arg`, decodes and validates the result. */
   feederCall<A, R>(
     contract: ContractId,
