@@ -261,3 +261,29 @@ Deno.test("ModuleCache recompiles a corrupt or stale artifact instead of trustin
     }
   });
 });
+
+Deno.test("Session reports a flipped byte in a committed page pack instead of loading it", () => {
+  withDirectory((dir) => {
+    let root: Uint8Array;
+    let counter: ContractId;
+    {
+      using vm = VM.open(dir);
+      using session = vm.session();
+      counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS);
+      session.call(counter, increment, undefined, GAS);
+      root = session.commit();
+    }
+    const pack = `${dir}/commits/${hex(root)}/${counter}.pages`;
+    const bytes = Deno.readFileSync(pack);
+    assert.ok(bytes.length >= 65536);
+    bytes[bytes.length - 65536 + 8] ^= 0x40; // a byte of the pack's last page
+    Deno.writeFileSync(pack, bytes);
+    using vm = VM.open(dir);
+    using session = vm.session({ base: root });
+    const error = assertThrowsKind(
+      () => session.call(counter, readValue, undefined, GAS),
+      "PersistenceError",
+    );
+    assert.match(error.message, new RegExp(`contract ${counter}`));
+  });
+});

@@ -156,6 +156,29 @@ function normalize(error: unknown): PiecrustError {
   return new PiecrustError("RuntimeError", String(error), { cause: error });
 }
 
+/**
+ * Checks every committed page of a contract just mapped from its commits
+ * against the leaf hash its (checksummed) manifest recorded, so that a torn
+ * or altered page pack is reported instead of loaded.
+ */
+function verifyCommittedPages(
+  id: string,
+  memory: ContractMemory,
+  leaves: ReadonlyMap<number, Uint8Array>,
+): void {
+  const view = memory.view();
+  for (const [page, leaf] of leaves) {
+    const bytes = view.subarray(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
+    const actual = pageLeaf(bytes);
+    if (bytes.length !== WASM_PAGE_SIZE || actual.some((byte, i) => byte !== leaf[i])) {
+      throw new PiecrustError(
+        "PersistenceError",
+        `page ${page} of contract ${id} does not match its committed hash: the commit is corrupt`,
+      );
+    }
+  }
+}
+
 /** A page tree holding the given leaves. */
 function pageTreeOf(is64: boolean, leaves: ReadonlyMap<number, Uint8Array>): MerkleTree {
   let tree = emptyPageTree(is64 ? "wasm64" : "wasm32");
@@ -486,6 +509,12 @@ export class Session implements ImportHost {
     if (loaded !== undefined || !this.#baseContracts.has(key)) return loaded;
     const state = this.#host.store.contractState(this.#host.base!, key)!;
     const bytecode = Deno.readFileSync(state.bytecodePath);
+    if (toHex(blake3(bytecode)) !== state.bytecodeHash) {
+      throw new PiecrustError(
+        "PersistenceError",
+        `the bytecode of contract ${key} in ${state.bytecodePath} is corrupt`,
+      );
+    }
     const prepared = prepareContractModule(bytecode, { debug: this.#debug !== undefined });
     const runtime = this.#host.runtime;
     for (const name of prepared.importModules) runtime.defineImportModule(prepared.is64, name);
@@ -503,6 +532,13 @@ export class Session implements ImportHost {
         scratchDirectory: this.#host.scratchDirectory,
       });
     } catch (error) {
+      module.close();
+      throw error;
+    }
+    try {
+      verifyCommittedPages(key, memory, state.leaves);
+    } catch (error) {
+      memory.close();
       module.close();
       throw error;
     }
