@@ -31,6 +31,7 @@ export {
   type DeployOptions,
   MAX_CALL_DEPTH,
   type MemoryPage,
+  type MigrateOptions,
   Session,
   type SessionOptions,
 } from "./src/session/session.ts";

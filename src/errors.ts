@@ -21,6 +21,8 @@
  * - `MemoryError`: a host memory could not be reserved, mapped, grown,
  *   snapshotted or reverted.
  * - `ValidationError`: bytes do not form a valid archive of the expected type.
+ * - `ModuleRemoved`: the compiled module of a contract's bytecode was removed
+ *   with `vm.removeModule`; `vm.recompileModule` makes it usable again.
  *
  * Kinds of the reference VM's `Error` (same names, same meaning):
  * `OutOfGas`, `Panic` (the message is the contract's), `ContractDoesNotExist`,
@@ -48,6 +50,7 @@ export type ErrorKind =
   | "HostError"
   | "MemoryError"
   | "ValidationError"
+  | "ModuleRemoved"
   | "OutOfGas"
   | "Panic"
   | "ContractDoesNotExist"

@@ -284,6 +284,6 @@ Deno.test("Session reports a flipped byte in a committed page pack instead of lo
       () => session.call(counter, readValue, undefined, GAS),
       "PersistenceError",
     );
-    assert.match(error.message, new RegExp(`contract ${counter}`));
+    assert.match(error.message, new RegExp(`Commit ${hex(root)} .*${counter}\\.pages`));
   });
 });

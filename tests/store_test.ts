@@ -18,6 +18,8 @@ const C = "0c".repeat(32);
 const ROOT1 = "01".repeat(32);
 const ROOT2 = "02".repeat(32);
 const ROOT3 = "03".repeat(32);
+/** These tests check page resolution, not Merkle trees: any page-tree root will do. */
+const NO_PAGE_ROOT = new Uint8Array(32);
 const WASM_A = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 0xaa]);
 const WASM_B = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 0xbb]);
 const WASM_C = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 0xcc]);
@@ -53,6 +55,7 @@ const CHAIN: CommitData[] = [
       memoryLength: 4 * PAGE_SIZE,
       intPos: 1,
       bytecode: WASM_A,
+      pageRoot: NO_PAGE_ROOT,
       pages: [3, 0, 1],
     },
     {
@@ -62,6 +65,7 @@ const CHAIN: CommitData[] = [
       memoryLength: PAGE_SIZE,
       intPos: 2,
       bytecode: WASM_B,
+      pageRoot: NO_PAGE_ROOT,
       pages: [0],
     },
   ]),
@@ -73,6 +77,7 @@ const CHAIN: CommitData[] = [
       memoryLength: 6 * PAGE_SIZE,
       intPos: 1,
       bytecodeHash: hashA,
+      pageRoot: NO_PAGE_ROOT,
       pages: [1, 2],
     },
     {
@@ -82,6 +87,7 @@ const CHAIN: CommitData[] = [
       memoryLength: PAGE_SIZE,
       intPos: 3,
       bytecode: WASM_C,
+      pageRoot: NO_PAGE_ROOT,
       pages: [],
     },
   ]),
@@ -93,6 +99,7 @@ const CHAIN: CommitData[] = [
       memoryLength: 6 * PAGE_SIZE,
       intPos: 1,
       bytecodeHash: hashA,
+      pageRoot: NO_PAGE_ROOT,
       pages: [0, 5],
     },
     {
@@ -102,6 +109,7 @@ const CHAIN: CommitData[] = [
       memoryLength: 2 * PAGE_SIZE,
       intPos: 2,
       bytecodeHash: hashB,
+      pageRoot: NO_PAGE_ROOT,
       pages: [0],
     },
   ]),
@@ -224,6 +232,7 @@ Deno.test("Store.contractState drops pages older than a redeploy of the id", () 
         memoryLength: 2 * PAGE_SIZE,
         intPos: 1,
         bytecode: WASM_B,
+        pageRoot: NO_PAGE_ROOT,
         pages: [1],
       },
     ]));
@@ -354,6 +363,7 @@ Deno.test("writeCommit refuses a different commit under an existing root", () =>
         memoryLength: 6 * PAGE_SIZE,
         intPos: 1,
         bytecodeHash: hashA,
+        pageRoot: NO_PAGE_ROOT,
         pages: [1],
       },
     ]);
@@ -377,6 +387,7 @@ Deno.test("writeCommit rejects malformed input and a missing base", () => {
       memoryLength: PAGE_SIZE,
       intPos: 1,
       bytecode: WASM_A,
+      pageRoot: NO_PAGE_ROOT,
       pages: [0],
     };
     assert.throws(() => writeCommit(dir, commit("XY", null, [good])), TypeError);
@@ -405,7 +416,7 @@ Deno.test("parseManifest rejects pages outside their pack, naming the commit", (
   try {
     const bytes = Deno.readFileSync(`${dir}/commits/${ROOT1}/manifest.json`);
     const manifest = JSON.parse(new TextDecoder().decode(bytes));
-    manifest.contracts[0].pages[0][1] = 10 * PAGE_SIZE;
+    manifest.contracts[0].pages[0][2] = 10 * PAGE_SIZE;
     const error = assertThrowsKind(
       () => parseManifest(ROOT1, new TextEncoder().encode(JSON.stringify(manifest))),
       "PersistenceError",

@@ -63,10 +63,38 @@ export function blake3(data: Uint8Array): Uint8Array {
     hash(data.length);
     return output.slice();
   }
-  for (let offset = 0; offset < data.length; offset += INPUT_CAPACITY) {
-    const piece = data.subarray(offset, offset + INPUT_CAPACITY);
-    input.set(piece);
-    update(piece.length);
+  let rest: Uint8Array | null = data;
+  return blake3Pieces(() => {
+    const piece = rest;
+    rest = null;
+    return piece;
+  });
+}
+
+/**
+ * Returns the BLAKE3 hash of the bytes `next` returns, called until it
+ * returns `null`: a file can be hashed in pieces. `next` must not hash
+ * anything itself, since the hasher's state is shared.
+ *
+ * @param next Returns the next piece (any length), or `null` at the end.
+ * @returns A new 32-byte array.
+ *
+ * @example Hashing in two pieces
+ * ```ts
+ * import { blake3, blake3Pieces } from "./blake3.ts";
+ *
+ * const pieces = [new Uint8Array([1]), new Uint8Array([2])];
+ * const hash = blake3Pieces(() => pieces.shift() ?? null);
+ * console.log(hash.join() === blake3(new Uint8Array([1, 2])).join()); // true
+ * ```
+ */
+export function blake3Pieces(next: () => Uint8Array | null): Uint8Array {
+  for (let data = next(); data !== null; data = next()) {
+    for (let offset = 0; offset < data.length; offset += INPUT_CAPACITY) {
+      const piece = data.subarray(offset, offset + INPUT_CAPACITY);
+      input.set(piece);
+      update(piece.length);
+    }
   }
   finalize();
   return output.slice();

@@ -8,6 +8,7 @@
 
 import type { Func, Instance, Module, Store } from "../engine/mod.ts";
 import type { ContractMemory } from "../memory/mod.ts";
+import type { MerkleTree } from "../merkle/tree.ts";
 import type { CallNode } from "./call_tree.ts";
 import type { ContractId } from "./contract_id.ts";
 import type { Event } from "./event.ts";
@@ -32,8 +33,8 @@ export interface LoadedContract {
   readonly intPos: number | undefined;
   /** The memory length in the base commit (0 for a new contract). */
   readonly baseMemoryLength: number;
-  /** Leaf hashes of the pages committed in the base, by page index. */
-  readonly baseLeaves: ReadonlyMap<number, Uint8Array>;
+  /** The page tree in the base commit (empty for a new contract). */
+  readonly basePages: MerkleTree;
 }
 
 /** A contract instantiated for the current top-level call. */

@@ -9,6 +9,11 @@
  * and renamed into place). An artifact is never loaded unverified, because
  * wasmtime trusts serialized code.
  *
+ * {@linkcode ModuleCache.remove} deletes a bytecode's artifacts and leaves a
+ * marker `<key>.removed`: until {@linkcode ModuleCache.recompile} clears it,
+ * loading that bytecode fails (`ModuleRemoved`) instead of compiling
+ * silently, as the reference VM's `remove_module` does.
+ *
  * @module
  */
 
@@ -17,7 +22,9 @@ import type { Engine } from "../engine/mod.ts";
 import { Module } from "../engine/mod.ts";
 import { PiecrustError } from "../errors.ts";
 import { blake3 } from "../merkle/blake3.ts";
+import { syncDirectory, writeFileDurably } from "../store/durable.ts";
 import { toHex } from "../store/layout.ts";
+import type { Store } from "../store/store.ts";
 
 /**
  * Changes whenever the bytecode rewrite at deploy changes (data segments,
@@ -52,18 +59,78 @@ export class ModuleCache {
   /**
    * The module for `key` (the bytecode's hash) on `engine`: loaded from the
    * cache if its artifact is current and intact, else compiled from
-   * `wasm()` and stored.
+   * `wasm()` and stored. Fails with `ModuleRemoved` while `key` is removed.
    */
   load(engine: Engine, key: string, wasm: () => Uint8Array): Module {
-    const binding = JSON.stringify({
-      library: WASMTIME_SHA256,
-      engine: engine.options,
-      rewrite: REWRITE_VERSION,
-    });
-    const path = `${this.#directory}/${key}-${engine.options.memoryReservation}.cwasm`;
+    if (this.#isRemoved(key)) {
+      throw new PiecrustError(
+        "ModuleRemoved",
+        `the compiled module of bytecode ${key} was removed with vm.removeModule; ` +
+          `call vm.recompileModule with a contract that uses this bytecode first`,
+      );
+    }
+    const path = this.#artifactPath(engine, key);
+    const binding = bindingOf(engine);
     const cached = this.#loadCached(engine, path, binding);
     if (cached !== undefined) return cached;
-    const module = Module.compile(engine, wasm());
+    return this.#compileAndStore(engine, path, binding, wasm());
+  }
+
+  #isRemoved(key: string): boolean {
+    try {
+      Deno.lstatSync(this.#markerPath(key));
+      return true;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Marks `key` removed, then deletes its artifacts for every engine
+   * configuration. Modules already loaded stay usable.
+   */
+  remove(key: string): void {
+    // The marker is made durable before anything is deleted: after a crash
+    // the key is either untouched or removed, never silently recompiled.
+    try {
+      writeFileDurably(this.#markerPath(key), new Uint8Array());
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+    syncDirectory(this.#directory);
+    for (const entry of Deno.readDirSync(this.#directory)) {
+      if (entry.name.startsWith(`${key}-`)) Deno.removeSync(`${this.#directory}/${entry.name}`);
+    }
+  }
+
+  /**
+   * Compiles `wasm` (the prepared bytecode of `key`) on `engine`, replaces
+   * the artifact and its sidecar, and then clears the marker of
+   * {@linkcode remove}, if any.
+   */
+  recompile(engine: Engine, key: string, wasm: Uint8Array): void {
+    const path = this.#artifactPath(engine, key);
+    this.#compileAndStore(engine, path, bindingOf(engine), wasm).close();
+    try {
+      Deno.removeSync(this.#markerPath(key));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      throw error;
+    }
+    syncDirectory(this.#directory);
+  }
+
+  #artifactPath(engine: Engine, key: string): string {
+    return `${this.#directory}/${key}-${engine.options.memoryReservation}.cwasm`;
+  }
+
+  #markerPath(key: string): string {
+    return `${this.#directory}/${key}.removed`;
+  }
+
+  #compileAndStore(engine: Engine, path: string, binding: string, wasm: Uint8Array): Module {
+    const module = Module.compile(engine, wasm);
     try {
       this.#store(module, path, binding);
     } catch (error) {
@@ -101,6 +168,47 @@ export class ModuleCache {
     replaceFile(path, artifact);
     replaceFile(`${path}.meta`, new TextEncoder().encode(JSON.stringify(sidecar)));
   }
+}
+
+/** What an artifact must have been built with to be loaded by `engine`. */
+function bindingOf(engine: Engine): string {
+  return JSON.stringify({
+    library: WASMTIME_SHA256,
+    engine: engine.options,
+    rewrite: REWRITE_VERSION,
+  });
+}
+
+/**
+ * The bytecodes that contract `id` (lowercase hex) has in the commits of
+ * `store`, by hash, each as a reader that checks the bytes against the hash.
+ * Contracts deployed in a session that has not committed are not there.
+ */
+export function committedBytecodes(store: Store, id: string): Map<string, () => Uint8Array> {
+  const bytecodes = new Map<string, () => Uint8Array>();
+  const visited = new Set<string>();
+  for (const root of store.commits()) {
+    // A commit lists only the contracts it changed, so the contract's
+    // bytecode at `root` is in the newest entry down its chain of bases.
+    for (let next: string | null = root; next !== null && !visited.has(next);) {
+      visited.add(next);
+      const manifest = store.manifest(next);
+      const entry = manifest.contracts.find((contract) => contract.id === id);
+      if (entry !== undefined) {
+        if (!bytecodes.has(entry.bytecodeHash)) {
+          bytecodes.set(entry.bytecodeHash, bytecodeReader(store, manifest.root, id));
+        }
+        break;
+      }
+      next = manifest.base;
+    }
+  }
+  return bytecodes;
+}
+
+/** Reads the bytecode of `id` at `root`, checked against its hash. */
+function bytecodeReader(store: Store, root: string, id: string): () => Uint8Array {
+  return () => store.readBytecode(store.contractState(root, id)!);
 }
 
 /** Writes `bytes` beside `path` and renames them into place, so no reader sees half a file. */

@@ -8,13 +8,8 @@
 import { decode, encode, type Schema } from "../codec/mod.ts";
 import { type FuncType, PiecrustError, Store } from "../engine/mod.ts";
 import { blake3 } from "../merkle/blake3.ts";
-import {
-  CONTRACTS_TREE_ARITY,
-  CONTRACTS_TREE_HEIGHT,
-  emptyPageTree,
-  pageLeaf,
-} from "../merkle/state.ts";
-import { MerkleTree } from "../merkle/tree.ts";
+import { emptyContractsTree, emptyPageTree, pageLeaf } from "../merkle/state.ts";
+import type { MerkleTree } from "../merkle/tree.ts";
 import { openPage, type PageOpening } from "../merkle/page_opening.ts";
 import { positionFromContract } from "../merkle/contract_positions.ts";
 import { ContractMemory, WASM_PAGE_SIZE } from "../memory/mod.ts";
@@ -23,7 +18,7 @@ import { type CallNode, CallTree } from "./call_tree.ts";
 import { ARGBUF_LEN, CONTRACT_ID_BYTES, ContractId } from "./contract_id.ts";
 import { prepareContractModule } from "./contract_module.ts";
 import type { ModuleCache } from "./module_cache.ts";
-import type { Store as CommitStore } from "../store/store.ts";
+import type { CommitTrees, Store as CommitStore } from "../store/store.ts";
 import type { CommitContract, CommitData } from "../store/write_commit.ts";
 import { toHex } from "../store/layout.ts";
 import type { Event } from "./event.ts";
@@ -71,6 +66,14 @@ export interface DeployOptions {
   /** The argument of the contract's `init`, already encoded. Default: empty. */
   initArg?: Uint8Array;
   /** The id. Default: BLAKE3 of the bytecode. */
+  contractId?: ContractId;
+}
+
+/** Options of {@linkcode Session.migrate}: the replacement's {@linkcode DeployOptions}. */
+export interface MigrateOptions extends Omit<DeployOptions, "owner"> {
+  /** The owner. Default: the replaced contract's (so required if it does not exist). */
+  owner?: Uint8Array;
+  /** The replacement's id during the migration. Default: BLAKE3 of the bytecode. */
   contractId?: ContractId;
 }
 
@@ -139,7 +142,7 @@ export interface SessionHost {
   /** Called when the session is closed. */
   release(session: Session): void;
   /** Called by `commit()` to write the commit; returns when it is durable. */
-  commit(commit: CommitData): void;
+  commit(commit: CommitData, trees: CommitTrees): void;
 }
 
 /** A failure inside a frame, normalized to the reference's error variants. */
@@ -154,36 +157,6 @@ function normalize(error: unknown): PiecrustError {
     return error;
   }
   return new PiecrustError("RuntimeError", String(error), { cause: error });
-}
-
-/**
- * Checks every committed page of a contract just mapped from its commits
- * against the leaf hash its (checksummed) manifest recorded, so that a torn
- * or altered page pack is reported instead of loaded.
- */
-function verifyCommittedPages(
-  id: string,
-  memory: ContractMemory,
-  leaves: ReadonlyMap<number, Uint8Array>,
-): void {
-  const view = memory.view();
-  for (const [page, leaf] of leaves) {
-    const bytes = view.subarray(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
-    const actual = pageLeaf(bytes);
-    if (bytes.length !== WASM_PAGE_SIZE || actual.some((byte, i) => byte !== leaf[i])) {
-      throw new PiecrustError(
-        "PersistenceError",
-        `page ${page} of contract ${id} does not match its committed hash: the commit is corrupt`,
-      );
-    }
-  }
-}
-
-/** A page tree holding the given leaves. */
-function pageTreeOf(is64: boolean, leaves: ReadonlyMap<number, Uint8Array>): MerkleTree {
-  let tree = emptyPageTree(is64 ? "wasm64" : "wasm32");
-  for (const [page, leaf] of leaves) tree = tree.insert(page, leaf);
-  return tree;
 }
 
 /**
@@ -219,11 +192,11 @@ export class Session implements ImportHost {
   readonly #debug: string[] | undefined;
   readonly #containHostQueryPanics: boolean;
   #context: CallContext | undefined;
+  #migrating = false;
   #closed = false;
 
   /** Contracts of the base commit by id, with their contracts-tree leaf. */
   readonly #baseContracts: Map<string, number>;
-  #baseTree: MerkleTree | undefined;
 
   /** Made by `vm.session()`. */
   constructor(host: SessionHost, options: SessionOptions = {}) {
@@ -313,7 +286,7 @@ export class Session implements ImportHost {
         bytecode: bytecode.slice(),
         intPos: undefined,
         baseMemoryLength: 0,
-        baseLeaves: new Map(),
+        basePages: emptyPageTree(prepared.is64 ? "wasm64" : "wasm32"),
       };
       this.#contracts.set(key, contract);
       this.#positions.set(position, key);
@@ -330,6 +303,122 @@ export class Session implements ImportHost {
       module.close();
       throw error;
     }
+  }
+
+  /**
+   * Replaces the code of `contract`, whose state the caller carries over, as
+   * the reference VM's `migrate` does. Deploys `bytecode` as a new contract
+   * (at `options.contractId`, else BLAKE3 of the bytecode; owned by
+   * `options.owner`, else by `contract`'s owner; `init` runs with
+   * `options.initArg` and `gasLimit`), runs `migration(newId, this)`, which
+   * typically reads the old contract and writes the new one, then moves the
+   * new contract onto `contract`'s id. Returns what `migration` returned.
+   *
+   * Afterwards `contract` runs the new code on the new contract's memory (the
+   * old memory no longer counts, in {@linkcode root} as in commits), `self_id`
+   * in it returns `contract`, it keeps `contract`'s leaf in the contracts tree
+   * (or gets a new one at commit if `contract` is not in the base commit),
+   * and `newId` no longer exists. `contract` need not exist, but then it must
+   * not fold onto the Merkle position of another contract (the new one's own
+   * position aside), or the migration fails with `ContractPositionCollision`.
+   *
+   * Unlike the reference VM's, whose session should be dropped after a failed
+   * migration, a migration is all or nothing: if the deploy fails, `migration`
+   * throws (or returns a promise: it must be synchronous), or the move
+   * collides, the error is rethrown with the session's contracts, memories,
+   * positions and metadata as they were before (debug messages stay).
+   * Migrations do not nest and cannot start during a call.
+   *
+   * @example
+   * ```ts ignore
+   * import { i64, tuple, unit } from "../codec/mod.ts";
+   * const readValue = contractFunction("read_value", unit, i64);
+   * const readValues = contractFunction("read_values", unit, tuple(i64, i64));
+   * const incrementLeft = contractFunction("increment_left", unit, unit);
+   * session.migrate(counter, contractBytecode("double_counter"), {}, 1_000_000n, (next, s) => {
+   *   const value = s.call(counter, readValue, undefined, 1_000_000n).data;
+   *   let [left] = s.call(next, readValues, undefined, 1_000_000n).data;
+   *   for (; left < value; left++) s.call(next, incrementLeft, undefined, 1_000_000n);
+   * });
+   * // `counter` now runs double_counter, whose left counter took over the old value.
+   * ```
+   */
+  migrate<T>(
+    contract: ContractId,
+    bytecode: Uint8Array,
+    options: MigrateOptions,
+    gasLimit: bigint,
+    migration: (newId: ContractId, session: Session) => T,
+  ): T {
+    this.#checkOpen();
+    if (this.#context !== undefined || this.#migrating) {
+      throw new PiecrustError("SessionError", "cannot migrate during a call or another migration");
+    }
+    const key = contract.toString();
+    const owner = options?.owner ?? this.#contract(key)?.owner;
+    if (owner === undefined) {
+      throw new TypeError(`migrate needs an owner: contract ${key} does not exist`);
+    }
+    const position = positionFromContract(contract.toBytes());
+    // What a failed migration returns to.
+    const contracts = new Map(this.#contracts);
+    const positions = new Map(this.#positions);
+    const meta = new Map(this.#meta);
+    for (const loaded of contracts.values()) loaded.memory.snapshot();
+    let newId: ContractId;
+    let result: T;
+    this.#migrating = true;
+    try {
+      newId = this.deploy(bytecode, { ...options, owner }, gasLimit);
+      result = migration(newId, this);
+      if (result instanceof Promise) throw new TypeError("the migration must be synchronous");
+      this.#checkOpen();
+      // An absent target takes a position, free unless the replacement (which leaves it) holds it.
+      const occupant = this.#positions.get(position);
+      const exists = this.#contracts.has(key) || this.#baseContracts.has(key);
+      if (!exists && occupant !== undefined && occupant !== newId.toString()) {
+        throw new PiecrustError(
+          "ContractPositionCollision",
+          `contract ${key} folds to Merkle position ${position}, already taken by ${occupant}`,
+        );
+      }
+    } catch (error) {
+      if (!this.#closed) {
+        for (const [id, loaded] of this.#contracts) {
+          if (contracts.has(id)) continue;
+          this.#contracts.delete(id);
+          loaded.memory.close();
+          loaded.module.close();
+        }
+        for (const loaded of contracts.values()) loaded.memory.revert();
+        this.#positions.clear();
+        for (const [at, id] of positions) this.#positions.set(at, id);
+        this.#meta.clear();
+        for (const [name, value] of meta) this.#meta.set(name, value);
+      }
+      throw error;
+    } finally {
+      this.#migrating = false;
+    }
+    for (const loaded of contracts.values()) loaded.memory.apply();
+    const newKey = newId.toString();
+    if (newKey !== key) {
+      const replacement = this.#contracts.get(newKey)!;
+      const old = this.#contracts.get(key);
+      this.#contracts.delete(newKey);
+      this.#positions.delete(positionFromContract(newId.toBytes()));
+      // Contracts-tree leaves belong to ids (the reference keys them by folded
+      // position), so the replacement takes over the base's leaf of the id.
+      this.#contracts.set(key, {
+        ...replacement,
+        id: contract,
+        intPos: this.#baseContracts.get(key),
+      });
+      this.#positions.set(position, key);
+      old?.memory.close();
+      old?.module.close();
+    }
+    return result;
   }
 
   /**
@@ -477,7 +566,7 @@ export class Session implements ImportHost {
     // New contracts take the next leaves in ascending id order, as in the reference.
     for (const key of [...this.#contracts.keys()].sort()) {
       const contract = this.#contracts.get(key)!;
-      let pages = pageTreeOf(contract.is64, contract.baseLeaves);
+      let pages = contract.basePages;
       const view = contract.memory.view();
       for (const page of contract.memory.writtenPages()) {
         const bytes = view.subarray(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
@@ -490,17 +579,10 @@ export class Session implements ImportHost {
     return { contracts, pageTrees };
   }
 
-  /** The contracts tree of the base commit, built once per session. */
+  /** The contracts tree of the base commit. */
   #baseContractsTree(): MerkleTree {
-    if (this.#baseTree === undefined) {
-      let tree = MerkleTree.empty(CONTRACTS_TREE_ARITY, CONTRACTS_TREE_HEIGHT);
-      for (const [id, intPos] of this.#baseContracts) {
-        const state = this.#host.store.contractState(this.#host.base!, id)!;
-        tree = tree.insert(intPos, pageTreeOf(state.is64, state.leaves).root());
-      }
-      this.#baseTree = tree;
-    }
-    return this.#baseTree;
+    const base = this.#host.base;
+    return base === null ? emptyContractsTree() : this.#host.store.contractsTree(base);
   }
 
   /** A contract of the session, loading it from the base commit on first use. */
@@ -508,13 +590,7 @@ export class Session implements ImportHost {
     const loaded = this.#contracts.get(key);
     if (loaded !== undefined || !this.#baseContracts.has(key)) return loaded;
     const state = this.#host.store.contractState(this.#host.base!, key)!;
-    const bytecode = Deno.readFileSync(state.bytecodePath);
-    if (toHex(blake3(bytecode)) !== state.bytecodeHash) {
-      throw new PiecrustError(
-        "PersistenceError",
-        `the bytecode of contract ${key} in ${state.bytecodePath} is corrupt`,
-      );
-    }
+    const bytecode = this.#host.store.readBytecode(state);
     const prepared = prepareContractModule(bytecode, { debug: this.#debug !== undefined });
     const runtime = this.#host.runtime;
     for (const name of prepared.importModules) runtime.defineImportModule(prepared.is64, name);
@@ -536,7 +612,7 @@ export class Session implements ImportHost {
       throw error;
     }
     try {
-      verifyCommittedPages(key, memory, state.leaves);
+      this.#host.store.verifyPacks(state);
     } catch (error) {
       memory.close();
       module.close();
@@ -554,7 +630,7 @@ export class Session implements ImportHost {
       bytecode: undefined,
       intPos: state.intPos,
       baseMemoryLength: state.memoryLength,
-      baseLeaves: state.leaves,
+      basePages: this.#host.store.pageTree(this.#host.base!, key)!,
     };
     this.#contracts.set(key, contract);
     return contract;
@@ -576,6 +652,7 @@ export class Session implements ImportHost {
     // (at most a memory length, which the root does not cover).
     if (this.#host.base !== null && toHex(root) === this.#host.base) return root;
     const changed: CommitContract[] = [];
+    const changedTrees = new Map<string, MerkleTree>();
     for (const [key, contract] of this.#contracts) {
       const written = contract.memory.writtenPages();
       // A grown memory is a change even if no page was written (its length is stored).
@@ -592,9 +669,11 @@ export class Session implements ImportHost {
         ...(contract.bytecode !== undefined
           ? { bytecode: contract.bytecode }
           : { bytecodeHash: contract.bytecodeHash }),
+        pageRoot: pages.root(),
         pages: written,
         leaves: new Map(written.map((page) => [page, pages.get(page)!])),
       });
+      changedTrees.set(key, pages);
     }
     this.#host.commit({
       root: toHex(root),
@@ -604,7 +683,7 @@ export class Session implements ImportHost {
         const view = this.#contracts.get(id)!.memory.view();
         return view.slice(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
       },
-    });
+    }, { contracts: tree, pages: changedTrees });
     return root;
   }
 

@@ -5,8 +5,13 @@
  * <dir>/commits/<root-hex>/manifest.json   one folder per complete commit
  * <dir>/commits/<root-hex>/<id-hex>.pages  pages a commit wrote, 64 KiB-aligned
  * <dir>/commits/<root-hex>/<id-hex>.wasm   bytecode of a contract new in the commit
- * <dir>/tmp/                               commits being written; emptied at open
+ * <dir>/retired/<root-hex>/                deleted or finalized commits that others build on
+ * <dir>/tmp/                               commits being written or removed; emptied at open
  * ```
+ *
+ * A finalized commit is rewritten without a base: its folder then holds,
+ * as hard links, the page packs and bytecode of the older commits it still
+ * needs, named `<id-hex>.<n>.pages` beside its own `<id-hex>.pages`.
  *
  * @module
  */
@@ -16,7 +21,9 @@ export const PAGE_SIZE = 65536;
 
 /** The folder of complete commits. */
 export const COMMITS_DIR = "commits";
-/** The folder of commits being written. */
+/** The folder of commits that are no longer listed but are the base of others. */
+export const RETIRED_DIR = "retired";
+/** The folder of commits being written or removed. */
 export const TMP_DIR = "tmp";
 /** The manifest of a commit folder. */
 export const MANIFEST_FILE = "manifest.json";
@@ -101,17 +108,19 @@ export function commitPath(dir: string, root: string): string {
 }
 
 /**
- * The name of the page pack of contract `id` in a commit folder.
+ * The name of page pack `pack` (default 0, the commit's own) of contract
+ * `id` in a commit folder.
  *
  * @example
  * ```ts
  * import { pagesFile } from "./layout.ts";
  *
  * console.log(pagesFile("01".repeat(32))); // "0101….pages"
+ * console.log(pagesFile("01".repeat(32), 2)); // "0101….2.pages"
  * ```
  */
-export function pagesFile(id: string): string {
-  return `${id}.pages`;
+export function pagesFile(id: string, pack = 0): string {
+  return pack === 0 ? `${id}.pages` : `${id}.${pack}.pages`;
 }
 
 /**

@@ -9,8 +9,11 @@ import { PiecrustError } from "../errors.ts";
 import { blake3 } from "../merkle/blake3.ts";
 import { isHex, isHex32, PAGE_SIZE, pagesFile, toHex, wasmFile } from "./layout.ts";
 
-/** A page a commit wrote: `[pageIndex, packOffset, leafHash-hex]`. */
-export type ManifestPage = [pageIndex: number, packOffset: number, leafHash: string];
+/**
+ * A page of a commit: `[pageIndex, pack, packOffset, leafHash-hex]`, where
+ * `pack` numbers the contract's page pack in the folder (see `pagesFile`).
+ */
+export type ManifestPage = [pageIndex: number, pack: number, packOffset: number, leafHash: string];
 
 /** A contract a commit changed, as its manifest lists it. */
 export interface ManifestContract {
@@ -26,17 +29,27 @@ export interface ManifestContract {
   intPos: number;
   /** blake3 of the bytecode, lowercase hex. */
   bytecodeHash: string;
-  /** Pages written in the commit, by ascending page index. */
+  /** The root of the contract's page tree after the commit, lowercase hex. */
+  pageRoot: string;
+  /** How many page packs of the contract the folder holds. */
+  packs: number;
+  /**
+   * Pages written in the commit (for a finalized commit: every committed
+   * page of the contract), by ascending page index.
+   */
   pages: ManifestPage[];
 }
 
 /** The content of `manifest.json`. */
 export interface Manifest {
-  /** Format version; always 1. */
-  version: 1;
+  /** Format version; always 2. */
+  version: 2;
   /** The state root, lowercase hex; also the folder name. */
   root: string;
-  /** The root of the base commit, or null for a commit on the empty state. */
+  /**
+   * The root of the base commit, or null for a commit on the empty state
+   * and for a finalized commit (which then lists every contract in full).
+   */
   base: string | null;
   /** Contracts changed in the commit, by ascending id. */
   contracts: ManifestContract[];
@@ -53,11 +66,14 @@ export interface Manifest {
 
 const ZERO_CHECKSUM = "0".repeat(64);
 
+/** More packs than any finalized commit needs: a bound for a corrupt count. */
+const MAX_PACKS = 1 << 20;
+
 function canonicalBytes(manifest: Omit<Manifest, "checksum">, checksum: string): Uint8Array {
   const sorted = <T>(record: Record<string, T>): Record<string, T> =>
     Object.fromEntries(Object.keys(record).sort().map((key) => [key, record[key]]));
   const canonical: Manifest = {
-    version: 1,
+    version: 2,
     root: manifest.root,
     base: manifest.base,
     contracts: manifest.contracts.map((c) => ({
@@ -67,7 +83,9 @@ function canonicalBytes(manifest: Omit<Manifest, "checksum">, checksum: string):
       memoryLength: c.memoryLength,
       intPos: c.intPos,
       bytecodeHash: c.bytecodeHash,
-      pages: c.pages.map(([index, offset, leaf]) => [index, offset, leaf]),
+      pageRoot: c.pageRoot,
+      packs: c.packs,
+      pages: c.pages.map(([index, pack, offset, leaf]) => [index, pack, offset, leaf]),
     })),
     checksums: sorted(manifest.checksums),
     sizes: sorted(manifest.sizes),
@@ -85,7 +103,7 @@ function canonicalBytes(manifest: Omit<Manifest, "checksum">, checksum: string):
  * import { serializeManifest } from "./manifest.ts";
  *
  * const bytes = serializeManifest({
- *   version: 1, root: "00".repeat(32), base: null, contracts: [], checksums: {}, sizes: {},
+ *   version: 2, root: "00".repeat(32), base: null, contracts: [], checksums: {}, sizes: {},
  * });
  * console.log(bytes.length > 0); // true
  * ```
@@ -110,7 +128,7 @@ function isCount(value: unknown): value is number {
  *
  * const root = "00".repeat(32);
  * const bytes = serializeManifest({
- *   version: 1, root, base: null, contracts: [], checksums: {}, sizes: {},
+ *   version: 2, root, base: null, contracts: [], checksums: {}, sizes: {},
  * });
  * console.log(parseManifest(root, bytes).contracts.length); // 0
  * ```
@@ -127,7 +145,7 @@ export function parseManifest(root: string, bytes: Uint8Array): Manifest {
   }
   if (typeof value !== "object" || value === null) return fail("is not an object");
   const m = value as Record<string, unknown>;
-  if (m.version !== 1) fail(`has unsupported version ${JSON.stringify(m.version)}`);
+  if (m.version !== 2) fail(`has unsupported version ${JSON.stringify(m.version)}`);
   if (m.root !== root) fail(`names root ${JSON.stringify(m.root)}, not its folder`);
   if (m.base !== null && (!isHex32(m.base) || m.base === root)) {
     fail(`has an invalid base ${JSON.stringify(m.base)}`);
@@ -158,19 +176,21 @@ export function parseManifest(root: string, bytes: Uint8Array): Manifest {
     }
     if (!isCount(c.intPos)) fail(`${where}: intPos is not a non-negative integer`);
     if (!isHex32(c.bytecodeHash)) fail(`${where}: invalid bytecodeHash`);
+    if (!isHex32(c.pageRoot)) fail(`${where}: invalid pageRoot`);
+    if (!isCount(c.packs) || c.packs > MAX_PACKS) fail(`${where}: invalid pack count`);
     if (!Array.isArray(c.pages)) fail(`${where}: pages is not an array`);
-    const pages = c.pages as unknown[];
-    const pack = pagesFile(id);
-    const packSize = sizes[pack];
-    if (pages.length > 0) {
-      if (!isCount(packSize)) fail(`${where}: no size for ${pack}`);
-      files.add(pack);
+    const packSizes: number[] = [];
+    for (let pack = 0; pack < (c.packs as number); pack++) {
+      const name = pagesFile(id, pack);
+      if (!isCount(sizes[name])) fail(`${where}: no size for ${name}`);
+      packSizes.push(sizes[name] as number);
+      files.add(name);
     }
-    const offsets = new Set<number>();
+    const offsets = new Set<string>();
     let previousIndex = -1;
-    for (const page of pages) {
-      if (!Array.isArray(page) || page.length !== 3) fail(`${where}: a page is not a triple`);
-      const [index, offset, leaf] = page as unknown[];
+    for (const page of c.pages as unknown[]) {
+      if (!Array.isArray(page) || page.length !== 4) fail(`${where}: a page is not a quadruple`);
+      const [index, pack, offset, leaf] = page as unknown[];
       if (!isCount(index) || index <= previousIndex) {
         fail(`${where}: page indices are not ascending integers`);
       }
@@ -178,13 +198,21 @@ export function parseManifest(root: string, bytes: Uint8Array): Manifest {
       if ((index as number) * PAGE_SIZE >= (c.memoryLength as number)) {
         fail(`${where}: page ${index} is beyond memoryLength ${c.memoryLength}`);
       }
-      if (
-        !isCount(offset) || offset % PAGE_SIZE !== 0 || offsets.has(offset) ||
-        offset + PAGE_SIZE > (packSize as number)
-      ) {
-        fail(`${where}: page ${index} has an invalid offset ${offset} in ${pack}`);
+      if (!isCount(pack) || pack >= packSizes.length) {
+        fail(`${where}: page ${index} names a missing pack ${JSON.stringify(pack)}`);
       }
-      offsets.add(offset as number);
+      const slot = `${pack}:${offset}`;
+      if (
+        !isCount(offset) || offset % PAGE_SIZE !== 0 || offsets.has(slot) ||
+        offset + PAGE_SIZE > packSizes[pack as number]
+      ) {
+        fail(
+          `${where}: page ${index} has an invalid offset ${offset} in ${
+            pagesFile(id, pack as number)
+          }`,
+        );
+      }
+      offsets.add(slot);
       if (!isHex32(leaf)) fail(`${where}: page ${index} has an invalid leaf hash`);
     }
     if (wasmFile(id) in checksums) files.add(wasmFile(id));

@@ -24,6 +24,7 @@ export {
   MANIFEST_FILE,
   PAGE_SIZE,
   pagesFile,
+  RETIRED_DIR,
   TMP_DIR,
   toHex,
   wasmFile,
@@ -35,5 +36,12 @@ export {
   parseManifest,
   serializeManifest,
 } from "./manifest.ts";
-export { type ContractEntry, type ContractState, openStore, Store } from "./store.ts";
+export {
+  type CommitTrees,
+  type ContractEntry,
+  type ContractState,
+  openStore,
+  Store,
+} from "./store.ts";
+export { type FolderFile, moveFolder, publishFolder, removeFolder } from "./lifecycle.ts";
 export { type CommitContract, type CommitData, writeCommit } from "./write_commit.ts";

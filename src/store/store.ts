@@ -1,27 +1,36 @@
 /**
- * {@linkcode Store}: the commits of a VM directory, and the state of each
- * contract at a commit, resolved through the chain of bases.
+ * {@linkcode Store}: the commits of a VM directory, the state of each
+ * contract at a commit (resolved through the chain of bases), the Merkle
+ * trees of each commit, and the deletion and finalization of commits.
  *
  * @module
  */
 
 import { PiecrustError } from "../errors.ts";
 import type { MemoryFileMapping } from "../memory/contract_memory.ts";
-import { blake3 } from "../merkle/blake3.ts";
+import { blake3, blake3Pieces } from "../merkle/blake3.ts";
+import { emptyContractsTree, emptyPageTree } from "../merkle/state.ts";
+import type { MerkleTree } from "../merkle/tree.ts";
 import { syncDirectory } from "./durable.ts";
 import {
-  commitPath,
   COMMITS_DIR,
   fromHex,
   isHex32,
   MANIFEST_FILE,
   PAGE_SIZE,
   pagesFile,
+  RETIRED_DIR,
   TMP_DIR,
   toHex,
   wasmFile,
 } from "./layout.ts";
-import { type Manifest, parseManifest } from "./manifest.ts";
+import { type FolderFile, moveFolder, publishFolder, removeFolder } from "./lifecycle.ts";
+import {
+  type Manifest,
+  type ManifestContract,
+  type ManifestPage,
+  parseManifest,
+} from "./manifest.ts";
 import { type CommitData, writeCommit } from "./write_commit.ts";
 
 /** A contract's state at a commit. */
@@ -48,6 +57,8 @@ export interface ContractState {
   files: MemoryFileMapping[];
   /** The leaf hash of every committed page, by page index. */
   leaves: Map<number, Uint8Array>;
+  /** The page packs `files` maps, with the commit and checksum each belongs to. */
+  packs: { path: string; root: string; name: string; checksum: string }[];
 }
 
 /** A contract visible at a commit. */
@@ -58,6 +69,41 @@ export interface ContractEntry {
   intPos: number;
 }
 
+/** The Merkle trees of a commit's state, as a session computed them. */
+export interface CommitTrees {
+  /** The contracts tree; its root is the commit's root. */
+  contracts: MerkleTree;
+  /** The page trees of the contracts the commit changed, by id. */
+  pages: ReadonlyMap<string, MerkleTree>;
+}
+
+/** Where a committed page lies. */
+interface PageSource {
+  /** The commit whose folder holds the pack. */
+  root: string;
+  pack: number;
+  offset: number;
+  leaf: string;
+}
+
+/** A contract resolved through a chain of commits. */
+interface Resolved {
+  /** The newest entry of the contract: its metadata. */
+  entry: ManifestContract;
+  /** The commit holding the bytecode. */
+  bytecodeRoot: string;
+  /** The latest source of every committed page, by page index. */
+  pages: Map<number, PageSource>;
+}
+
+interface Commit {
+  manifest: Manifest;
+  /** Whether it is in `commits/` (listed), else in `retired/`. */
+  listed: boolean;
+  /** The manifest's contracts by id. */
+  byId: Map<string, ManifestContract>;
+}
+
 function fileError(root: string, name: string, what: string): PiecrustError {
   return new PiecrustError(
     "PersistenceError",
@@ -65,8 +111,18 @@ function fileError(root: string, name: string, what: string): PiecrustError {
   );
 }
 
+function folderOf(dir: string, root: string, listed: boolean): string {
+  return `${dir}/${listed ? COMMITS_DIR : RETIRED_DIR}/${root}`;
+}
+
 /**
  * The commits of a VM directory. Open it with {@linkcode openStore}.
+ *
+ * Commits are listed (in `commits/`) until deleted or finalized; a deleted
+ * or finalized commit that other commits build on is kept, unlisted, in
+ * `retired/` for as long as they need it. Finalizing rewrites a commit
+ * without a base (hard-linking what it needs from older commits), so the
+ * commits below it can be reclaimed.
  *
  * @example
  * ```ts
@@ -79,16 +135,28 @@ function fileError(root: string, name: string, what: string): PiecrustError {
 export class Store {
   /** The VM directory. */
   readonly dir: string;
-  readonly #manifests = new Map<string, Manifest>();
+  readonly #commits = new Map<string, Commit>();
+  /** Trees of commits this store wrote or built, by root; valid while the commit exists. */
+  readonly #trees = new Map<string, { contracts?: MerkleTree; pages: Map<string, MerkleTree> }>();
+  /** The newest entry of every contract at a commit, by root, built on demand. */
+  readonly #latest = new Map<string, Map<string, ManifestContract>>();
+  /** `dev:ino` of page packs whose checksum was checked or that this store wrote. */
+  readonly #verified = new Set<string>();
 
   /** Use {@linkcode openStore}. */
-  constructor(dir: string, manifests: Iterable<Manifest>) {
+  constructor(dir: string, commits: Iterable<{ manifest: Manifest; listed: boolean }>) {
     this.dir = dir;
-    for (const manifest of manifests) this.#manifests.set(manifest.root, manifest);
+    for (const { manifest, listed } of commits) this.#add(manifest, listed);
+  }
+
+  #add(manifest: Manifest, listed: boolean): void {
+    const byId = new Map(manifest.contracts.map((c) => [c.id, c]));
+    this.#commits.set(manifest.root, { manifest, listed, byId });
+    this.#latest.clear();
   }
 
   /**
-   * The roots of all commits, sorted.
+   * The roots of the listed commits, sorted.
    *
    * @example
    * ```ts
@@ -98,11 +166,26 @@ export class Store {
    * ```
    */
   commits(): string[] {
-    return [...this.#manifests.keys()].sort();
+    return [...this.#commits.values()].filter((c) => c.listed).map((c) => c.manifest.root).sort();
   }
 
   /**
-   * The manifest of commit `root`; a `PersistenceError` if there is none.
+   * Whether `root` is a listed commit (a valid session base).
+   *
+   * @example
+   * ```ts
+   * import { openStore } from "./store.ts";
+   *
+   * console.log(openStore(Deno.makeTempDirSync()).has("00".repeat(32))); // false
+   * ```
+   */
+  has(root: string): boolean {
+    return this.#commits.get(root)?.listed ?? false;
+  }
+
+  /**
+   * The manifest of commit `root`, listed or retired; a `PersistenceError`
+   * if there is none.
    *
    * @example
    * ```ts
@@ -113,32 +196,81 @@ export class Store {
    * ```
    */
   manifest(root: string): Manifest {
-    const manifest = this.#manifests.get(root);
-    if (manifest === undefined) {
-      throw new PiecrustError("PersistenceError", `No commit ${root} in ${this.dir}`);
-    }
-    return manifest;
+    return this.#commit(root).manifest;
   }
 
-  /** The manifests of `root` and its bases, newest first. */
-  #chain(root: string): Manifest[] {
-    const chain: Manifest[] = [];
+  /** The folder of commit `root` (in `commits/` or `retired/`). */
+  #folder(root: string): string {
+    return folderOf(this.dir, root, this.#commit(root).listed);
+  }
+
+  #commit(root: string): Commit {
+    const commit = this.#commits.get(root);
+    if (commit === undefined) {
+      throw new PiecrustError("PersistenceError", `No commit ${root} in ${this.dir}`);
+    }
+    return commit;
+  }
+
+  /** The commits of `root`'s chain, newest first. */
+  #chain(root: string): Commit[] {
+    const chain: Commit[] = [];
     for (let next: string | null = root; next !== null;) {
-      const manifest = this.manifest(next);
-      if (chain.includes(manifest)) {
+      const commit = this.#commit(next);
+      if (chain.includes(commit)) {
         throw new PiecrustError("PersistenceError", `Commit ${root} has a cyclic base chain`);
       }
-      chain.push(manifest);
-      next = manifest.base;
+      chain.push(commit);
+      next = commit.manifest.base;
     }
     return chain;
   }
 
   /**
+   * Resolves contract `id` at `root`: its newest entry gives the metadata;
+   * pages come from that entry and older ones, back to the commit that
+   * deployed (or migrated) the contract.
+   */
+  #resolve(root: string, id: string): Resolved | undefined {
+    let resolved: Resolved | undefined;
+    for (const { manifest, byId } of this.#chain(root)) {
+      const entry = byId.get(id);
+      if (entry === undefined) continue;
+      resolved ??= { entry, bytecodeRoot: "", pages: new Map() };
+      for (const [index, pack, offset, leaf] of entry.pages) {
+        if (resolved.pages.has(index)) continue;
+        if (index * PAGE_SIZE >= resolved.entry.memoryLength) {
+          throw new PiecrustError(
+            "PersistenceError",
+            `Commit ${manifest.root}: page ${index} of contract ${id} is beyond its memory`,
+          );
+        }
+        resolved.pages.set(index, { root: manifest.root, pack, offset, leaf });
+      }
+      if (wasmFile(id) in manifest.checksums) {
+        if (manifest.checksums[wasmFile(id)] !== resolved.entry.bytecodeHash) {
+          throw new PiecrustError(
+            "PersistenceError",
+            `Commit ${root}: contract ${id} names bytecode ${resolved.entry.bytecodeHash}, but ` +
+              `commit ${manifest.root} holds ${manifest.checksums[wasmFile(id)]}`,
+          );
+        }
+        resolved.bytecodeRoot = manifest.root;
+        break; // Deployed or migrated here: older pages are not this contract's.
+      }
+    }
+    if (resolved !== undefined && resolved.bytecodeRoot === "") {
+      throw new PiecrustError(
+        "PersistenceError",
+        `Commit ${root}: no commit in its chain holds the bytecode of contract ${id}`,
+      );
+    }
+    return resolved;
+  }
+
+  /**
    * The state of contract `id` at commit `root`, or undefined if the
-   * contract does not exist there. The newest entry of the contract in the
-   * base chain gives its metadata; pages come from that entry and older
-   * ones, back to the commit that deployed (or migrated) the contract.
+   * contract does not exist there.
    *
    * @example
    * ```ts
@@ -152,70 +284,61 @@ export class Store {
    */
   contractState(root: string, id: string): ContractState | undefined {
     if (!isHex32(id)) throw new TypeError(`contract id must be 32-byte lowercase hex`);
-    let state: ContractState | undefined;
-    const pages = new Map<number, { path: string; offset: number }>();
-    for (const manifest of this.#chain(root)) {
-      const entry = manifest.contracts.find((c) => c.id === id);
-      if (entry === undefined) continue;
-      const folder = commitPath(this.dir, manifest.root);
-      if (state === undefined) {
-        state = {
-          id,
-          owner: fromHex(entry.owner),
-          is64: entry.is64,
-          memoryLength: entry.memoryLength,
-          intPos: entry.intPos,
-          bytecodeHash: entry.bytecodeHash,
-          bytecodePath: "",
-          files: [],
-          leaves: new Map(),
-        };
-      }
-      for (const [index, offset, leaf] of entry.pages) {
-        if (state.leaves.has(index)) continue;
-        if (index * PAGE_SIZE >= state.memoryLength) {
-          throw new PiecrustError(
-            "PersistenceError",
-            `Commit ${manifest.root}: page ${index} of contract ${id} is beyond its memory`,
-          );
-        }
-        state.leaves.set(index, fromHex(leaf));
-        pages.set(index, { path: `${folder}/${pagesFile(id)}`, offset });
-      }
-      if (wasmFile(id) in manifest.checksums) {
-        if (manifest.checksums[wasmFile(id)] !== state.bytecodeHash) {
-          throw new PiecrustError(
-            "PersistenceError",
-            `Commit ${root}: contract ${id} names bytecode ${state.bytecodeHash}, but ` +
-              `commit ${manifest.root} holds ${manifest.checksums[wasmFile(id)]}`,
-          );
-        }
-        state.bytecodePath = `${folder}/${wasmFile(id)}`;
-        break; // Deployed or migrated here: older pages are not this contract's.
-      }
-    }
-    if (state === undefined) return undefined;
-    if (state.bytecodePath === "") {
-      throw new PiecrustError(
-        "PersistenceError",
-        `Commit ${root}: no commit in its chain holds the bytecode of contract ${id}`,
-      );
-    }
+    const resolved = this.#resolve(root, id);
+    if (resolved === undefined) return undefined;
+    const { entry, bytecodeRoot, pages } = resolved;
+    const state: ContractState = {
+      id,
+      owner: fromHex(entry.owner),
+      is64: entry.is64,
+      memoryLength: entry.memoryLength,
+      intPos: entry.intPos,
+      bytecodeHash: entry.bytecodeHash,
+      bytecodePath: `${this.#folder(bytecodeRoot)}/${wasmFile(id)}`,
+      files: [],
+      leaves: new Map(),
+      packs: [],
+    };
     let run: MemoryFileMapping | undefined;
     for (const index of [...pages.keys()].sort((a, b) => a - b)) {
-      const { path, offset } = pages.get(index)!;
+      const source = pages.get(index)!;
+      state.leaves.set(index, fromHex(source.leaf));
+      const name = pagesFile(id, source.pack);
+      const path = `${this.#folder(source.root)}/${name}`;
+      if (!state.packs.some((pack) => pack.path === path)) {
+        const checksum = this.manifest(source.root).checksums[name];
+        state.packs.push({ path, root: source.root, name, checksum });
+      }
       if (
         run !== undefined && run.path === path &&
         run.memoryOffset + run.byteLength === index * PAGE_SIZE &&
-        run.fileOffset + run.byteLength === offset
+        run.fileOffset + run.byteLength === source.offset
       ) {
         run.byteLength += PAGE_SIZE;
       } else {
-        run = { path, fileOffset: offset, memoryOffset: index * PAGE_SIZE, byteLength: PAGE_SIZE };
+        run = {
+          path,
+          fileOffset: source.offset,
+          memoryOffset: index * PAGE_SIZE,
+          byteLength: PAGE_SIZE,
+        };
         state.files.push(run);
       }
     }
     return state;
+  }
+
+  /** The newest entry of every contract visible at `root`. */
+  #latestEntries(root: string): Map<string, ManifestContract> {
+    let latest = this.#latest.get(root);
+    if (latest === undefined) {
+      latest = new Map();
+      for (const { byId } of this.#chain(root)) {
+        for (const [id, entry] of byId) if (!latest.has(id)) latest.set(id, entry);
+      }
+      this.#latest.set(root, latest);
+    }
+    return latest;
   }
 
   /**
@@ -230,11 +353,139 @@ export class Store {
    * ```
    */
   contracts(root: string): ContractEntry[] {
-    const seen = new Map<string, number>();
-    for (const manifest of this.#chain(root)) {
-      for (const c of manifest.contracts) if (!seen.has(c.id)) seen.set(c.id, c.intPos);
+    const latest = this.#latestEntries(root);
+    return [...latest.keys()].sort().map((id) => ({ id, intPos: latest.get(id)!.intPos }));
+  }
+
+  #treesOf(root: string): { contracts?: MerkleTree; pages: Map<string, MerkleTree> } {
+    let trees = this.#trees.get(root);
+    if (trees === undefined) {
+      trees = { pages: new Map() };
+      this.#trees.set(root, trees);
     }
-    return [...seen.keys()].sort().map((id) => ({ id, intPos: seen.get(id)! }));
+    return trees;
+  }
+
+  /**
+   * The page tree of contract `id` at commit `root`, or undefined if the
+   * contract does not exist there. Built from the stored leaf hashes on
+   * first use, checked against the stored page-tree root, and kept: trees
+   * of commits this store wrote cost nothing.
+   *
+   * @example
+   * ```ts
+   * import { openStore } from "./store.ts";
+   *
+   * const store = openStore(Deno.makeTempDirSync());
+   * for (const root of store.commits()) console.log(store.pageTree(root, "01".repeat(32)));
+   * ```
+   */
+  pageTree(root: string, id: string): MerkleTree | undefined {
+    for (const { manifest, byId } of this.#chain(root)) {
+      const cached = this.#trees.get(manifest.root)?.pages.get(id);
+      if (cached !== undefined) return cached;
+      const entry = byId.get(id);
+      if (entry === undefined) continue;
+      // The contract last changed in this commit: its tree here is its tree at `root`.
+      const state = this.contractState(manifest.root, id)!;
+      let tree = emptyPageTree(state.is64 ? "wasm64" : "wasm32");
+      for (const [index, leaf] of state.leaves) tree = tree.insert(index, leaf);
+      if (toHex(tree.root()) !== entry.pageRoot) {
+        throw new PiecrustError(
+          "PersistenceError",
+          `Commit ${manifest.root} is corrupt: the page hashes of contract ${id} do not ` +
+            `give its recorded page-tree root`,
+        );
+      }
+      this.#treesOf(manifest.root).pages.set(id, tree);
+      return tree;
+    }
+    return undefined;
+  }
+
+  /**
+   * The contracts tree of commit `root`, whose root is the commit's root;
+   * built from the stored page-tree roots on first use, checked, and kept.
+   *
+   * @example
+   * ```ts
+   * import { openStore } from "./store.ts";
+   *
+   * const store = openStore(Deno.makeTempDirSync());
+   * for (const root of store.commits()) console.log(store.contractsTree(root).root());
+   * ```
+   */
+  contractsTree(root: string): MerkleTree {
+    const trees = this.#treesOf(root);
+    if (trees.contracts === undefined) {
+      let tree = emptyContractsTree();
+      for (const entry of this.#latestEntries(root).values()) {
+        tree = tree.insert(entry.intPos, fromHex(entry.pageRoot));
+      }
+      if (toHex(tree.root()) !== root) {
+        throw new PiecrustError(
+          "PersistenceError",
+          `Commit ${root} is corrupt: its contracts' page-tree roots do not give its root`,
+        );
+      }
+      trees.contracts = tree;
+    }
+    return trees.contracts;
+  }
+
+  /**
+   * Checks the checksum of every page pack `state` maps, once per file per
+   * store (packs this store wrote are trusted), and throws a
+   * `PersistenceError` naming the commit and file on any mismatch.
+   *
+   * @example
+   * ```ts
+   * import { openStore } from "./store.ts";
+   *
+   * const store = openStore(Deno.makeTempDirSync());
+   * for (const root of store.commits()) {
+   *   const state = store.contractState(root, "01".repeat(32));
+   *   if (state !== undefined) store.verifyPacks(state);
+   * }
+   * ```
+   */
+  verifyPacks(state: ContractState): void {
+    for (const { path, root, name, checksum } of state.packs) {
+      const info = Deno.statSync(path);
+      const key = `${info.dev}:${info.ino}`;
+      if (this.#verified.has(key)) continue;
+      const actual = hashFile(path);
+      if (actual !== checksum) {
+        throw fileError(root, name, `has checksum ${actual}, expected ${checksum}`);
+      }
+      this.#verified.add(key);
+    }
+  }
+
+  /**
+   * Reads the bytecode of a contract state, checked against its hash; a
+   * `PersistenceError` naming the file if it does not match.
+   *
+   * @example
+   * ```ts
+   * import { openStore } from "./store.ts";
+   *
+   * const store = openStore(Deno.makeTempDirSync());
+   * for (const root of store.commits()) {
+   *   const state = store.contractState(root, "01".repeat(32));
+   *   if (state !== undefined) console.log(store.readBytecode(state).length);
+   * }
+   * ```
+   */
+  readBytecode(state: ContractState): Uint8Array {
+    const bytecode = Deno.readFileSync(state.bytecodePath);
+    if (toHex(blake3(bytecode)) !== state.bytecodeHash) {
+      throw new PiecrustError(
+        "PersistenceError",
+        `the bytecode of contract ${state.id} in ${state.bytecodePath} is corrupt`,
+      );
+    }
+    return bytecode;
   }
 
   /**
@@ -252,18 +503,19 @@ export class Store {
    */
   verifyCommit(root: string): void {
     const manifest = this.manifest(root);
-    const folder = commitPath(this.dir, root);
+    const folder = this.#folder(root);
     for (const [name, checksum] of Object.entries(manifest.checksums)) {
-      let bytes: Uint8Array;
+      let actual: string;
+      let size: number;
       try {
-        bytes = Deno.readFileSync(`${folder}/${name}`);
+        size = Deno.statSync(`${folder}/${name}`).size;
+        actual = hashFile(`${folder}/${name}`);
       } catch (error) {
         throw fileError(root, name, `cannot be read (${(error as Error).message})`);
       }
-      if (bytes.length !== manifest.sizes[name]) {
-        throw fileError(root, name, `has ${bytes.length} bytes, expected ${manifest.sizes[name]}`);
+      if (size !== manifest.sizes[name]) {
+        throw fileError(root, name, `has ${size} bytes, expected ${manifest.sizes[name]}`);
       }
-      const actual = toHex(blake3(bytes));
       if (actual !== checksum) {
         throw fileError(root, name, `has checksum ${actual}, expected ${checksum}`);
       }
@@ -271,7 +523,10 @@ export class Store {
   }
 
   /**
-   * Writes `commit` (see {@linkcode writeCommit}) and makes it visible.
+   * Writes `commit` (see {@linkcode writeCommit}) and lists it. A root that
+   * was retired is listed again instead (it holds the same state). `trees`,
+   * if given, are the commit's Merkle trees, kept so that sessions on the
+   * new commit need not rebuild them.
    *
    * @example
    * ```ts
@@ -282,23 +537,247 @@ export class Store {
    * console.log(store.commits().length); // 1
    * ```
    */
-  writeCommit(commit: CommitData): void {
+  writeCommit(commit: CommitData, trees?: CommitTrees): void {
     if (commit.base !== null) this.manifest(commit.base);
+    const existing = this.#commits.get(commit.root);
+    if (existing !== undefined && !existing.listed) {
+      moveFolder(folderOf(this.dir, commit.root, false), folderOf(this.dir, commit.root, true));
+      existing.listed = true;
+      return;
+    }
     writeCommit(this.dir, commit);
-    this.#manifests.set(commit.root, loadCommit(this.dir, commit.root));
+    const folder = folderOf(this.dir, commit.root, true);
+    const manifest = loadManifest(folder, commit.root);
+    for (const name of Object.keys(manifest.sizes)) {
+      if (!name.endsWith(".pages")) continue;
+      const info = Deno.statSync(`${folder}/${name}`);
+      this.#verified.add(`${info.dev}:${info.ino}`);
+    }
+    this.#add(manifest, true);
+    if (trees !== undefined) {
+      const cached = this.#treesOf(commit.root);
+      cached.contracts = trees.contracts;
+      for (const [id, tree] of trees.pages) cached.pages.set(id, tree);
+    }
+  }
+
+  /** The commits whose base is `root`. */
+  #dependents(root: string): string[] {
+    return [...this.#commits.values()]
+      .filter((c) => c.manifest.base === root)
+      .map((c) => c.manifest.root);
+  }
+
+  /**
+   * Deletes the listed commit `root`: it is no longer listed, and its
+   * folder is removed, or kept in `retired/` while other commits build on
+   * it. Commits that build on it are unaffected.
+   *
+   * @example
+   * ```ts
+   * import { openStore } from "./store.ts";
+   *
+   * const store = openStore(Deno.makeTempDirSync());
+   * for (const root of store.commits()) store.deleteCommit(root);
+   * console.log(store.commits().length); // 0
+   * ```
+   */
+  deleteCommit(root: string): void {
+    this.#listedCommit(root);
+    this.#retire(root);
+  }
+
+  /**
+   * Finalizes the listed commit `root`, as the reference VM promotes a
+   * commit into its base state: it is no longer listed; commits that build
+   * on it keep working, but no longer through the commits below it, which
+   * are reclaimed once they are deleted too. The commit is rewritten
+   * without a base (linking, not copying, the files it needs; a pack less
+   * than half of which is still current is copied instead).
+   *
+   * @example
+   * ```ts
+   * import { openStore } from "./store.ts";
+   *
+   * const store = openStore(Deno.makeTempDirSync());
+   * for (const root of store.commits()) store.finalizeCommit(root);
+   * ```
+   */
+  finalizeCommit(root: string): void {
+    const commit = this.#listedCommit(root);
+    if (commit.manifest.base === null || this.#dependents(root).length === 0) {
+      this.#retire(root);
+      return;
+    }
+    const { files, manifest } = this.#flatten(root);
+    const retired = folderOf(this.dir, root, false);
+    publishFolder(this.dir, retired, files, manifest);
+    const base = commit.manifest.base;
+    removeFolder(this.dir, folderOf(this.dir, root, true));
+    this.#add(loadManifest(retired, root), false);
+    this.#collect(base);
+  }
+
+  #listedCommit(root: string): Commit {
+    const commit = this.#commit(root);
+    if (!commit.listed) {
+      throw new PiecrustError("PersistenceError", `Commit ${root} is no longer listed`);
+    }
+    return commit;
+  }
+
+  /** Unlists `root`; keeps its folder in `retired/` if others build on it, else removes it. */
+  #retire(root: string): void {
+    const commit = this.#commit(root);
+    if (this.#dependents(root).length > 0) {
+      moveFolder(folderOf(this.dir, root, true), folderOf(this.dir, root, false));
+      commit.listed = false;
+      return;
+    }
+    removeFolder(this.dir, folderOf(this.dir, root, true));
+    this.#forget(root);
+    this.#collect(commit.manifest.base);
+  }
+
+  /** Removes `root` and then its bases while they are retired and nothing builds on them. */
+  #collect(root: string | null): void {
+    while (root !== null) {
+      const commit = this.#commits.get(root);
+      if (commit === undefined || commit.listed || this.#dependents(root).length > 0) return;
+      removeFolder(this.dir, folderOf(this.dir, root, false));
+      this.#forget(root);
+      root = commit.manifest.base;
+    }
+  }
+
+  #forget(root: string): void {
+    this.#commits.delete(root);
+    this.#trees.delete(root);
+    this.#latest.clear();
+  }
+
+  /**
+   * Removes the retired commits that nothing builds on any more (left by
+   * an interrupted deletion or finalization); {@linkcode openStore} calls it.
+   *
+   * @example
+   * ```ts
+   * import { openStore } from "./store.ts";
+   *
+   * openStore(Deno.makeTempDirSync()).collectRetired();
+   * ```
+   */
+  collectRetired(): void {
+    for (const commit of [...this.#commits.values()]) {
+      if (!commit.listed) this.#collect(commit.manifest.root);
+    }
+  }
+
+  /** The files and manifest of `root` rewritten without a base. */
+  #flatten(root: string): { files: FolderFile[]; manifest: Omit<Manifest, "checksum"> } {
+    const files: FolderFile[] = [];
+    const contracts: ManifestContract[] = [];
+    const checksums: Record<string, string> = {};
+    const sizes: Record<string, number> = {};
+    const addFile = (file: FolderFile, checksum: string, size: number): void => {
+      files.push(file);
+      checksums[file.name] = checksum;
+      sizes[file.name] = size;
+    };
+    for (const id of [...this.#latestEntries(root).keys()].sort()) {
+      const { entry, bytecodeRoot, pages } = this.#resolve(root, id)!;
+      const bytecode = this.manifest(bytecodeRoot);
+      addFile(
+        { name: wasmFile(id), linkTo: `${this.#folder(bytecodeRoot)}/${wasmFile(id)}` },
+        bytecode.checksums[wasmFile(id)],
+        bytecode.sizes[wasmFile(id)],
+      );
+      // Group the current pages by the pack that holds them; a pack mostly
+      // overwritten is copied from (into pack 0), any other linked.
+      const bySource = new Map<string, [number, PageSource][]>();
+      for (const [index, source] of pages) {
+        const key = `${source.root}/${source.pack}`;
+        if (!bySource.has(key)) bySource.set(key, []);
+        bySource.get(key)!.push([index, source]);
+      }
+      const linked: [number, PageSource][][] = [];
+      const copied: [number, PageSource][] = [];
+      for (const group of bySource.values()) {
+        const { root: sourceRoot, pack } = group[0][1];
+        const packSize = this.manifest(sourceRoot).sizes[pagesFile(id, pack)];
+        if (group.length * PAGE_SIZE * 2 >= packSize) linked.push(group);
+        else copied.push(...group);
+      }
+      const manifestPages: ManifestPage[] = [];
+      let packs = 0;
+      if (copied.length > 0) {
+        const pack = new Uint8Array(copied.length * PAGE_SIZE);
+        copied.forEach(([index, source], i) => {
+          const name = pagesFile(id, source.pack);
+          readPage(`${this.#folder(source.root)}/${name}`, source.offset, pack, i * PAGE_SIZE);
+          manifestPages.push([index, 0, i * PAGE_SIZE, source.leaf]);
+        });
+        addFile({ name: pagesFile(id, 0), bytes: pack }, toHex(blake3(pack)), pack.length);
+        packs++;
+      }
+      for (const group of linked) {
+        const { root: sourceRoot, pack } = group[0][1];
+        const name = pagesFile(id, pack);
+        const origin = this.manifest(sourceRoot);
+        const file = { name: pagesFile(id, packs), linkTo: `${this.#folder(sourceRoot)}/${name}` };
+        addFile(file, origin.checksums[name], origin.sizes[name]);
+        for (const [index, source] of group) {
+          manifestPages.push([index, packs, source.offset, source.leaf]);
+        }
+        packs++;
+      }
+      manifestPages.sort((a, b) => a[0] - b[0]);
+      contracts.push({ ...entry, packs, pages: manifestPages });
+    }
+    return {
+      files,
+      manifest: { version: 2, root, base: null, contracts, checksums, sizes },
+    };
   }
 }
 
-/** Reads, parses and checks the files of commit `root` (sizes, not checksums). */
-function loadCommit(dir: string, root: string): Manifest {
-  const folder = commitPath(dir, root);
+/** The blake3 of the file at `path`, read in pieces, lowercase hex. */
+function hashFile(path: string): string {
+  using file = Deno.openSync(path, { read: true });
+  const buffer = new Uint8Array(1 << 20);
+  return toHex(blake3Pieces(() => {
+    const n = file.readSync(buffer);
+    return n === null ? null : buffer.subarray(0, n);
+  }));
+}
+
+/** Reads the 64 KiB page at `offset` of the file `path` into `target` at `at`. */
+function readPage(path: string, offset: number, target: Uint8Array, at: number): void {
+  using file = Deno.openSync(path, { read: true });
+  file.seekSync(offset, Deno.SeekMode.Start);
+  for (let read = 0; read < PAGE_SIZE;) {
+    const n = file.readSync(target.subarray(at + read, at + PAGE_SIZE));
+    if (n === null) {
+      throw new PiecrustError("PersistenceError", `${path} is shorter than its manifest says`);
+    }
+    read += n;
+  }
+}
+
+/** Reads and parses the manifest of the commit folder `folder`. */
+function loadManifest(folder: string, root: string): Manifest {
   let bytes: Uint8Array;
   try {
     bytes = Deno.readFileSync(`${folder}/${MANIFEST_FILE}`);
   } catch (error) {
     throw fileError(root, MANIFEST_FILE, `cannot be read (${(error as Error).message})`);
   }
-  const manifest = parseManifest(root, bytes);
+  return parseManifest(root, bytes);
+}
+
+/** Reads, parses and checks the files of the commit folder `folder` (sizes, not checksums). */
+function loadCommit(folder: string, root: string): Manifest {
+  const manifest = loadManifest(folder, root);
   for (const [name, size] of Object.entries(manifest.sizes)) {
     let info: Deno.FileInfo;
     try {
@@ -313,13 +792,23 @@ function loadCommit(dir: string, root: string): Manifest {
   return manifest;
 }
 
+function commitFolders(path: string): string[] {
+  const roots: string[] = [];
+  for (const entry of Deno.readDirSync(path)) {
+    if (entry.isDirectory && isHex32(entry.name)) roots.push(entry.name);
+  }
+  return roots;
+}
+
 /**
  * Opens the commit store of the VM directory `dir`: creates its folders if
- * missing, removes leftovers of interrupted writes from `tmp/`, and loads
- * every commit, checking that its manifest parses, that its files exist
- * with the right sizes and that its base exists. Throws a
+ * missing, removes leftovers of interrupted writes from `tmp/`, completes
+ * an interrupted finalization, removes retired commits nothing builds on,
+ * and loads every commit, checking that its manifest parses, that its
+ * files exist with the right sizes and that its base exists. Throws a
  * `PersistenceError` naming the commit and file otherwise. Full checksums
- * are checked by {@linkcode Store.verifyCommit}.
+ * are checked by {@linkcode Store.verifyCommit}, and those of page packs
+ * when a session first maps them.
  *
  * @example
  * ```ts
@@ -330,7 +819,9 @@ function loadCommit(dir: string, root: string): Manifest {
  * ```
  */
 export function openStore(dir: string): Store {
-  Deno.mkdirSync(`${dir}/${COMMITS_DIR}`, { recursive: true });
+  for (const folder of [COMMITS_DIR, RETIRED_DIR]) {
+    Deno.mkdirSync(`${dir}/${folder}`, { recursive: true });
+  }
   try {
     Deno.removeSync(`${dir}/${TMP_DIR}`, { recursive: true });
   } catch (error) {
@@ -338,13 +829,18 @@ export function openStore(dir: string): Store {
   }
   Deno.mkdirSync(`${dir}/${TMP_DIR}`);
   syncDirectory(dir);
-  const manifests: Manifest[] = [];
-  for (const entry of Deno.readDirSync(`${dir}/${COMMITS_DIR}`)) {
-    if (!entry.isDirectory || !isHex32(entry.name)) continue;
-    manifests.push(loadCommit(dir, entry.name));
+  const retired = new Set(commitFolders(`${dir}/${RETIRED_DIR}`));
+  const commits: { manifest: Manifest; listed: boolean }[] = [];
+  for (const root of commitFolders(`${dir}/${COMMITS_DIR}`)) {
+    // Both: a finalization was interrupted after its rewrite was in place.
+    if (retired.has(root)) removeFolder(dir, folderOf(dir, root, true));
+    else commits.push({ manifest: loadCommit(folderOf(dir, root, true), root), listed: true });
   }
-  const roots = new Set(manifests.map((m) => m.root));
-  for (const manifest of manifests) {
+  for (const root of retired) {
+    commits.push({ manifest: loadCommit(folderOf(dir, root, false), root), listed: false });
+  }
+  const roots = new Set(commits.map((c) => c.manifest.root));
+  for (const { manifest } of commits) {
     if (manifest.base !== null && !roots.has(manifest.base)) {
       throw new PiecrustError(
         "PersistenceError",
@@ -352,5 +848,7 @@ export function openStore(dir: string): Store {
       );
     }
   }
-  return new Store(dir, manifests);
+  const store = new Store(dir, commits);
+  store.collectRetired();
+  return store;
 }

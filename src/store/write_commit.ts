@@ -19,6 +19,7 @@ import {
   MANIFEST_FILE,
   PAGE_SIZE,
   pagesFile,
+  RETIRED_DIR,
   TMP_DIR,
   toHex,
   wasmFile,
@@ -45,6 +46,8 @@ export interface CommitContract {
   bytecode?: Uint8Array;
   /** blake3 of the bytecode (lowercase hex); required when `bytecode` is left out. */
   bytecodeHash?: string;
+  /** The root of the contract's page tree after the commit. */
+  pageRoot: Uint8Array;
   /** The pages written in the session (even if unchanged), by page index. */
   pages: readonly number[];
   /** The leaf hash of each written page, if already known; else computed here. */
@@ -68,13 +71,18 @@ function checkInput(dir: string, commit: CommitData): void {
   if (commit.base !== null) {
     if (!isHex32(commit.base)) throw new TypeError(`base must be null or 32-byte lowercase hex`);
     if (commit.base === commit.root) throw new TypeError(`a commit cannot be its own base`);
-    try {
-      Deno.statSync(`${commitPath(dir, commit.base)}/${MANIFEST_FILE}`);
-    } catch (error) {
+    const base = commit.base;
+    const exists = [COMMITS_DIR, RETIRED_DIR].some((folder) => {
+      try {
+        return Deno.statSync(`${dir}/${folder}/${base}/${MANIFEST_FILE}`).isFile;
+      } catch {
+        return false;
+      }
+    });
+    if (!exists) {
       throw new PiecrustError(
         "PersistenceError",
         `Cannot write commit ${commit.root}: its base commit ${commit.base} does not exist`,
-        { cause: error },
       );
     }
   }
@@ -94,6 +102,9 @@ function checkInput(dir: string, commit: CommitData): void {
     }
     if (c.bytecodeHash !== undefined && !isHex32(c.bytecodeHash)) {
       throw new TypeError(`contract ${c.id}: bytecodeHash must be 32-byte lowercase hex`);
+    }
+    if (!(c.pageRoot instanceof Uint8Array) || c.pageRoot.length !== 32) {
+      throw new TypeError(`contract ${c.id}: pageRoot must be 32 bytes`);
     }
     const seen = new Set<number>();
     for (const index of c.pages) {
@@ -124,7 +135,7 @@ function writeFiles(folder: string, commit: CommitData): Uint8Array {
         }
         pack.set(bytes, i * PAGE_SIZE);
         const leaf = c.leaves?.get(index) ?? blake3(bytes);
-        pages.push([index, i * PAGE_SIZE, toHex(leaf)]);
+        pages.push([index, 0, i * PAGE_SIZE, toHex(leaf)]);
       });
       writeFileDurably(`${folder}/${pagesFile(c.id)}`, pack);
       checksums[pagesFile(c.id)] = toHex(blake3(pack));
@@ -144,11 +155,13 @@ function writeFiles(folder: string, commit: CommitData): Uint8Array {
       memoryLength: c.memoryLength,
       intPos: c.intPos,
       bytecodeHash: bytecodeHash!,
+      pageRoot: toHex(c.pageRoot),
+      packs: indices.length > 0 ? 1 : 0,
       pages,
     });
   }
   const manifest: Omit<Manifest, "checksum"> = {
-    version: 1,
+    version: 2,
     root: commit.root,
     base: commit.base,
     contracts,
@@ -183,7 +196,8 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  *   base: null,
  *   contracts: [{
  *     id: "01".repeat(32), owner: new Uint8Array(), is64: false,
- *     memoryLength: 65536, intPos: 1, bytecode: new Uint8Array([0, 97, 115, 109]), pages: [0],
+ *     memoryLength: 65536, intPos: 1, bytecode: new Uint8Array([0, 97, 115, 109]),
+ *     pageRoot: new Uint8Array(32), pages: [0],
  *   }],
  *   readPage: () => new Uint8Array(65536),
  * });
