@@ -2,9 +2,7 @@
  * Ports of piecrust's `tests/deploy.rs` (piecrust-tests.md §2.9), and what a
  * failed deploy must (not) leave behind.
  *
- * Not ported: `contract_id_position_collision_with_base_is_rejected` needs
- * `Session::commit` and a session on a base commit, which this VM does not
- * have yet. The `contract_deploy_*` tests of an older branch need the
+ * Not ported: the `contract_deploy_*` tests of an older branch need the
  * `counter_deployer` contract and contract-side deploys, which piecrust
  * `main` does not have.
  */
@@ -138,6 +136,33 @@ Deno.test(
         idB,
         "ContractPositionCollision",
         () => session.deploy(contractBytecode("box"), { owner: OWNER, contractId: idB }, LIMIT),
+      );
+      // The reference's error carries { contract_id: id_b, pos: 0 }; ours says so in words.
+      assert.ok(error.message.includes(idB.toString()), error.message);
+      assert.match(error.message, /position 0\b/);
+    });
+  },
+);
+
+Deno.test(
+  "Session.deploy rejects an id folding onto a committed contract's position (contract_id_position_collision_with_base_is_rejected)",
+  () => {
+    withSession((session, vm) => {
+      // id_a sums to 0; id_b sums to 1 + u32::MAX, which wraps to 0 too.
+      const idA = idOf(0);
+      const idB = idFromWords(1, 0xffff_ffff);
+      assert.ok(!idA.equals(idB));
+
+      session.deploy(contractBytecode("counter"), { owner: OWNER, contractId: idA }, LIMIT);
+      const root = session.commit();
+
+      using next = vm.session({ base: root });
+      const error = assertFailedDeployLeavesNothing(
+        next,
+        idA,
+        idB,
+        "ContractPositionCollision",
+        () => next.deploy(contractBytecode("box"), { owner: OWNER, contractId: idB }, LIMIT),
       );
       // The reference's error carries { contract_id: id_b, pos: 0 }; ours says so in words.
       assert.ok(error.message.includes(idB.toString()), error.message);

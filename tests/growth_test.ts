@@ -1,10 +1,7 @@
 /**
  * Port of piecrust's `tests/growth.rs`: memory growth by appending full
- * argument buffers, and its rollback when a call fails.
- *
- * Left out until sessions can commit: `grow_a_bunch` commits and reads the
- * data back from a session on the new root; here it is read back from the
- * same session.
+ * argument buffers, committed and read back from a session on the new root,
+ * and its rollback when a call fails.
  */
 
 import assert from "node:assert/strict";
@@ -25,23 +22,29 @@ function viewArg(offset: number, length: number): Uint8Array {
 }
 
 for (const target of TARGETS) {
-  // grow_a_bunch (without the commit and the session on the new root)
-  Deno.test(`grower (${target}) appends 256 full argument buffers and reads them back`, () => {
-    withSession((session) => {
-      const id = session.deploy(contractBytecode("grower", { target }), { owner: OWNER }, LIMIT);
+  // grow_a_bunch
+  Deno.test(
+    `grower (${target}) appends 256 full argument buffers, commits and reads them back`,
+    () => {
+      withSession((session, vm) => {
+        const id = session.deploy(contractBytecode("grower", { target }), { owner: OWNER }, LIMIT);
 
-      const bytes = new Uint8Array(ARGBUF_LEN);
-      for (let b = 0; b <= 0xff; b++) {
-        bytes.fill(b);
-        session.callRaw(id, "append", bytes, LIMIT);
-      }
+        const bytes = new Uint8Array(ARGBUF_LEN);
+        for (let b = 0; b <= 0xff; b++) {
+          bytes.fill(b);
+          session.callRaw(id, "append", bytes, LIMIT);
+        }
 
-      for (let b = 0; b <= 0xff; b++) {
-        const receipt = session.callRaw(id, "view", viewArg(b * ARGBUF_LEN, ARGBUF_LEN), LIMIT);
-        assertBytes(receipt.data, bytes.fill(b), `view of block ${b}`);
-      }
-    });
-  });
+        const root = session.commit();
+        using next = vm.session({ base: root });
+
+        for (let b = 0; b <= 0xff; b++) {
+          const receipt = next.callRaw(id, "view", viewArg(b * ARGBUF_LEN, ARGBUF_LEN), LIMIT);
+          assertBytes(receipt.data, bytes.fill(b), `view of block ${b}`);
+        }
+      });
+    },
+  );
 
   // error_reverts_growth
   Deno.test(`grower (${target}) failing append reverts the data and the memory length`, () => {

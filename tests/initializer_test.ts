@@ -1,10 +1,8 @@
 /**
  * Port of piecrust's `tests/initializer.rs`: `init` runs at deploy time with
- * the deploy's init argument (or an empty one), and only then.
- *
- * Left out until implemented:
- * - commits: the reference commits after `init` and checks, in a session on
- *   the new root, that the value survived and that `init` is still refused.
+ * the deploy's init argument (or an empty one), and only then: a direct
+ * call of `init` is refused before and after a commit, and the state it set
+ * survives the commit.
  */
 
 import assert from "node:assert/strict";
@@ -15,13 +13,10 @@ import {
   type ContractTarget,
   encode,
   i64,
-  type Session,
-  type SessionOptions,
   u8,
   unit,
-  VM,
 } from "../mod.ts";
-import { assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+import { assertThrowsKind, withSession } from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32);
 const LIMIT = 1_000_000n;
@@ -32,19 +27,10 @@ const increment = contractFunction("increment", unit, unit);
 const init = contractFunction("init", u8, unit);
 const callInit = contractFunction("call_init", contractId, unit);
 
-function withSession(body: (session: Session) => void, options: SessionOptions = {}): void {
-  {
-    using vm = VM.ephemeral();
-    using session = vm.session(options);
-    body(session);
-  }
-  assertNoLiveHandles();
-}
-
 for (const target of TARGETS) {
-  // init (without the commit)
-  Deno.test(`initializer (${target}) init applies the deploy argument and is refused later`, () => {
-    withSession((session) => {
+  // init
+  Deno.test(`initializer (${target}) init applies the deploy argument, survives a commit and is refused`, () => {
+    withSession((session, vm) => {
       const { contractId: id, receipt } = session.deployWithReceipt(
         contractBytecode("initializer", { target }),
         { owner: OWNER, initArg: encode(u8, 0xab) },
@@ -63,6 +49,15 @@ for (const target of TARGETS) {
 
       // The state is still ok.
       assert.equal(session.call(id, readValue, undefined, LIMIT).data, 0xac);
+
+      // The initialized state lives on across session boundaries.
+      const root = session.commit();
+      using next = vm.session({ base: root });
+      assert.equal(next.call(id, readValue, undefined, LIMIT).data, 0xac);
+
+      // And init is still refused in a session on the new root.
+      assertThrowsKind(() => next.call(id, init, 0xae, LIMIT), "InitializationError");
+      assert.equal(next.call(id, readValue, undefined, LIMIT).data, 0xac);
     });
   });
 

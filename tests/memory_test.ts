@@ -1,9 +1,25 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { watFixture } from "../contracts/wat.ts";
+import { OpenFlags } from "../ffi/libc.ts";
+import { libc } from "../ffi/library.ts";
+import { contractBytecode, contractFunction, i64, unit, VM } from "../mod.ts";
 import { Engine, Linker, Module, Store } from "../src/engine/mod.ts";
-import { ContractMemory, WASM_PAGE_SIZE } from "../src/memory/mod.ts";
-import { type ScanMethod, setWriteScanner, WriteScanner } from "../src/memory/write_scanner.ts";
+import { liveHandles } from "../src/handles.ts";
+import {
+  ContractMemory,
+  DEFAULT_IDLE_RESERVATIONS,
+  Reservation,
+  ReservationPool,
+  WASM_PAGE_SIZE,
+} from "../src/memory/mod.ts";
+import {
+  type ScanMethod,
+  setWriteScanner,
+  WriteScanner,
+  writeScanner,
+} from "../src/memory/write_scanner.ts";
+import { Runtime } from "../src/session/runtime.ts";
 import { assertBytes, assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
 
 const PAGE = WASM_PAGE_SIZE;
@@ -518,6 +534,261 @@ Deno.test("ContractMemory lets a 64-bit memory grow past 4 GiB, sparsely", () =>
     store8.call(BigInt(address), 77);
     assert.deepEqual(instance.getFunc("load8").call(BigInt(address)), [77]);
     assert.deepEqual(memory.writtenPages(), [address / PAGE]);
+  }
+  assertNoLiveHandles();
+});
+
+// --- Reservations reused across memories -------------------------------------------------
+
+const MiB = 2 ** 20;
+
+/** Reads a /proc file through libc: Deno allows /proc/self/smaps only with --allow-all. */
+function readProcFile(path: string): string {
+  const lib = libc();
+  const fd = lib.open(new TextEncoder().encode(`${path}\0`), OpenFlags.RDONLY, 0);
+  assert.ok(fd >= 0, `cannot open ${path}`);
+  const chunks: Uint8Array[] = [];
+  try {
+    const chunk = new Uint8Array(1 << 16);
+    let offset = 0;
+    for (;;) {
+      const read = Number(
+        lib.pread(fd, Deno.UnsafePointer.of(chunk), BigInt(chunk.length), BigInt(offset)),
+      );
+      assert.ok(read >= 0, `cannot read ${path}`);
+      if (read === 0) break;
+      chunks.push(chunk.slice(0, read));
+      offset += read;
+    }
+  } finally {
+    lib.close(fd);
+  }
+  const bytes = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+/**
+ * What the kernel says about `[base, base + length)`: the distinct kinds of
+ * mapping overlapping it (protection, backing, resident size, huge-page
+ * advice), and how many of its bytes they cover.
+ */
+function mappingsOf(base: bigint, length: number): { kinds: string[]; covered: number } {
+  const end = base + BigInt(length);
+  const kinds = new Set<string>();
+  let covered = 0n;
+  let current: { start: bigint; end: bigint; header: string; rss: string } | undefined;
+  const finish = (flags: string): void => {
+    if (current === undefined) return;
+    const from = current.start > base ? current.start : base;
+    const to = current.end < end ? current.end : end;
+    if (from < to) {
+      covered += to - from;
+      const [, perms, , , inode, path = ""] = current.header.split(/\s+/);
+      const advice = flags.split(/\s+/).includes("nh") ? "nohugepage" : "hugepage-allowed";
+      kinds.add(`${perms} inode=${inode} path=${path} rss=${current.rss} ${advice}`);
+    }
+    current = undefined;
+  };
+  for (const line of readProcFile("/proc/self/smaps").split("\n")) {
+    const range = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+    if (range !== null) {
+      current = {
+        start: BigInt(`0x${range[1]}`),
+        end: BigInt(`0x${range[2]}`),
+        header: line,
+        rss: "",
+      };
+    } else if (current !== undefined && line.startsWith("Rss:")) {
+      current.rss = line.split(/\s+/)[1];
+    } else if (line.startsWith("VmFlags:")) {
+      finish(line);
+    }
+  }
+  return { kinds: [...kinds].sort(), covered: Number(covered) };
+}
+
+function writtenRuns(base: bigint, length: number): number[][] {
+  const runs: number[][] = [];
+  writeScanner().scan(base, length, (offset, count) => runs.push([offset, count]));
+  return runs;
+}
+
+forEachScanner("ReservationPool hands back a used reservation in the state of a fresh one", () => {
+  const bytes = 64 * MiB;
+  const dir = Deno.makeTempDirSync({ prefix: "piecrust-memory-" });
+  try {
+    const path = `${dir}/pages`;
+    Deno.writeFileSync(path, new Uint8Array(4 * PAGE).fill(0x11));
+    using fresh = Reservation.map(bytes);
+    using pool = new ReservationPool();
+    let base: bigint;
+    {
+      using memory = new ContractMemory(pool.acquire(bytes), {
+        byteLength: 16 * PAGE,
+        files: [{ path, fileOffset: 0, memoryOffset: 2 * PAGE, byteLength: 4 * PAGE }],
+        scratchDirectory: dir,
+      });
+      base = memory.base;
+      region(memory, 0, 16 * PAGE).fill(0x5a);
+      memory.snapshot(); // moves the written pages into the overlay file
+      region(memory, 3 * PAGE, 2 * PAGE).fill(0x6b);
+      memory.grow(32 * PAGE);
+      memory.view()[30 * PAGE] = 1;
+      assert.equal(writtenRuns(base, bytes).length > 0, true);
+    }
+    assert.equal(pool.idle, 1);
+    // The kernel cannot tell the used range from a fresh one: one kind of
+    // mapping, inaccessible, anonymous, nothing resident, no huge pages.
+    assert.deepEqual(mappingsOf(base, bytes), {
+      kinds: mappingsOf(fresh.base, bytes).kinds,
+      covered: bytes,
+    });
+    assert.deepEqual(mappingsOf(base, bytes).kinds, ["---p inode=0 path= rss=0 nohugepage"]);
+    assert.deepEqual(writtenRuns(base, bytes), [], "no written page survives the reset");
+
+    using memory = new ContractMemory(pool.acquire(bytes), { byteLength: 32 * PAGE });
+    assert.equal(memory.base, base, "the pool reused the range");
+    assert.deepEqual(memory.writtenPages(), [], "the previous user's writes are not reported");
+    assert.ok(memory.view().every((byte) => byte === 0), "every page reads as zero");
+    assert.deepEqual(memory.writtenPages(), [], "reading wrote nothing");
+    assert.deepEqual(
+      mappingsOf(base + BigInt(32 * PAGE), bytes - 32 * PAGE).kinds,
+      ["---p inode=0 path= rss=0 nohugepage"],
+      "inaccessible past the length",
+    );
+    memory.view()[7 * PAGE + 3] = 9;
+    assert.deepEqual(memory.writtenPages(), [7], "write tracking works on a reused range");
+    memory.snapshot();
+    memory.view()[8 * PAGE] = 1;
+    memory.revert();
+    assert.deepEqual(memory.writtenPages(), [7]);
+    assert.equal(memory.view()[8 * PAGE], 0);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("ReservationPool.acquire reuses the latest released range of the size, up to maxIdle", () => {
+  assert.equal(new ReservationPool().maxIdle, DEFAULT_IDLE_RESERVATIONS);
+  assert.throws(() => new ReservationPool({ maxIdle: -1 }), RangeError);
+  {
+    const pool = new ReservationPool({ maxIdle: 2 });
+    const [a, b, c] = [pool.acquire(MiB), pool.acquire(MiB), pool.acquire(MiB)];
+    assert.equal(new Set([a.base, b.base, c.base]).size, 3);
+    for (const reservation of [a, b, c]) reservation.release();
+    assert.equal(pool.idle, 2, "the third release found the pool full");
+    assert.equal(liveHandles().reservation, 2, "and unmapped its range");
+    c.release(); // idempotent: a released lease cannot touch the range again
+    assert.equal(pool.idle, 2);
+    assertThrowsKind(() => c.view(0), "Disposed");
+
+    const other = pool.acquire(2 * MiB);
+    assert.ok(![a.base, b.base].includes(other.base), "a size the pool lacks is mapped anew");
+    const again = pool.acquire(MiB);
+    assert.equal(again.base, b.base, "the most recently released range comes first");
+    assert.equal(again.released, false);
+    assert.equal(pool.idle, 1);
+
+    pool.close();
+    assert.equal(pool.idle, 0);
+    assertThrowsKind(() => pool.acquire(MiB), "Disposed");
+    assert.throws(() => new ReservationPool().acquire(1000), RangeError);
+    other.release();
+    again.release();
+  }
+  assertNoLiveHandles();
+});
+
+Deno.test("Reservation.view shares one ArrayBuffer as large as the reservation across leases", () => {
+  for (const bytes of [4 * GiB + 32 * MiB, 16 * GiB + 32 * MiB]) {
+    using pool = new ReservationPool();
+    const first = pool.acquire(bytes);
+    const buffer = first.view(PAGE).buffer;
+    assert.equal(buffer.byteLength, bytes);
+    assert.equal(first.view(2 * PAGE).buffer, buffer);
+    assert.equal(first.view(0).length, 0);
+    assert.throws(() => first.view(bytes + PAGE), RangeError);
+    first.release();
+    using second = pool.acquire(bytes);
+    assert.equal(second.view(PAGE).buffer, buffer, "no new external buffer for a new lease");
+  }
+  const unpooled = Reservation.map(MiB);
+  const view = unpooled.view(PAGE);
+  unpooled.release();
+  assert.equal(view.length, 0, "an unmapped range's views are detached");
+  assertNoLiveHandles();
+});
+
+Deno.test("ContractMemory owns the reservation it is given, even when it throws", () => {
+  {
+    using pool = new ReservationPool();
+    const bad = pool.acquire(GiB);
+    assert.throws(() => new ContractMemory(bad, { byteLength: 1000 }), RangeError);
+    assert.equal(bad.released, true);
+    assert.equal(pool.idle, 1);
+    assert.throws(() => new ContractMemory(pool.acquire(GiB + 4096)), RangeError);
+    assert.equal(pool.idle, 2);
+
+    const reservation = pool.acquire(GiB);
+    const memory = new ContractMemory(reservation, { byteLength: PAGE });
+    assert.equal(memory.reservation, GiB);
+    assert.equal(memory.maxByteLength, GiB);
+    assertThrowsKind(() => new ContractMemory(reservation), "MemoryError");
+    memory.close();
+    assert.equal(reservation.released, true);
+    assertThrowsKind(() => new ContractMemory(reservation), "MemoryError");
+    assert.equal(pool.idle, 2);
+  }
+  assertNoLiveHandles();
+});
+
+Deno.test("Runtime.leaseReservation reuses the reservations of closed memories", () => {
+  for (const idleReservations of [undefined, 0]) {
+    const runtime = new Runtime({ idleReservations, memory64Reservation: 8 * GiB });
+    try {
+      for (const is64 of [false, true]) {
+        const options = { maxByteLength: runtime.maxByteLength(is64) };
+        const first = new ContractMemory(runtime.leaseReservation(is64), options);
+        assert.equal(first.reservation, runtime.reservation(is64));
+        const base = first.base;
+        first.close();
+        assert.equal(liveHandles().reservation, idleReservations === 0 ? undefined : is64 ? 2 : 1);
+        using second = new ContractMemory(runtime.leaseReservation(is64), options);
+        if (idleReservations === undefined) assert.equal(second.base, base);
+      }
+    } finally {
+      runtime.close();
+    }
+    assertNoLiveHandles();
+  }
+});
+
+Deno.test("VM sessions on one base never see each other's uncommitted writes", () => {
+  const owner = new Uint8Array(32);
+  const gas = 1_000_000n;
+  const readValue = contractFunction("read_value", unit, i64);
+  const increment = contractFunction("increment", unit, unit);
+  {
+    using vm = VM.ephemeral();
+    let base: Uint8Array;
+    let counter;
+    {
+      using session = vm.session();
+      counter = session.deploy(contractBytecode("counter"), { owner }, gas);
+      session.call(counter, increment, undefined, gas);
+      base = session.commit();
+    }
+    for (let round = 0; round < 3; round++) {
+      using session = vm.session({ base });
+      assert.equal(session.call(counter, readValue, undefined, gas).data, 0xfdn);
+      for (let i = 0; i < 5; i++) session.call(counter, increment, undefined, gas);
+      assert.equal(session.call(counter, readValue, undefined, gas).data, 0x102n);
+    }
   }
   assertNoLiveHandles();
 });

@@ -1,9 +1,7 @@
 /**
  * Port of piecrust's `tests/metadata.rs`: a contract reads its own owner and
- * id, and the owners of other contracts.
- *
- * Left out until sessions can commit: `metadata` also reads owner and id again
- * from a session on the committed root.
+ * id, also from a session on a committed root, and the owners of other
+ * contracts.
  */
 
 import assert from "node:assert/strict";
@@ -42,18 +40,30 @@ function deployTwo(session: Session, target: ContractTarget): [ContractId, Contr
 }
 
 for (const target of TARGETS) {
-  // metadata (without the commit)
-  Deno.test(`metadata (${target}) reads its 33-byte owner and its id`, () => {
-    withSession((session) => {
+  // metadata
+  Deno.test(`metadata (${target}) reads its 33-byte owner and its id, also after a commit`, () => {
+    withSession((session, vm) => {
       const expectedOwner = new Uint8Array(33).fill(3);
       const id = session.deploy(
         contractBytecode("metadata", { target }),
         { owner: expectedOwner },
         LIMIT,
       );
+      // The owner and id are available after deployment.
       assertBytes(session.call(id, readOwner, undefined, LIMIT).data, expectedOwner, "owner");
-      const selfId = new ContractId(session.call(id, readId, undefined, LIMIT).data);
+      let selfId = new ContractId(session.call(id, readId, undefined, LIMIT).data);
       assert.ok(selfId.equals(id), `${selfId} equals ${id}`);
+
+      // They live on across session boundaries.
+      const root = session.commit();
+      using next = vm.session({ base: root });
+      assertBytes(
+        next.call(id, readOwner, undefined, LIMIT).data,
+        expectedOwner,
+        "owner after the commit",
+      );
+      selfId = new ContractId(next.call(id, readId, undefined, LIMIT).data);
+      assert.ok(selfId.equals(id), `${selfId} equals ${id} after the commit`);
     });
   });
 

@@ -12,6 +12,7 @@ import type { HostMemory, MemoryRequest } from "../engine/memory_creator.ts";
 import { PiecrustError } from "../errors.ts";
 import { trackHandle, untrackHandle } from "../handles.ts";
 import { at, checkMapped, osError } from "./_os.ts";
+import { Reservation } from "./reservation.ts";
 import { OS_PAGE_SIZE, writeScanner } from "./write_scanner.ts";
 
 /** The wasm page size, and the unit of lengths, file mappings and written pages. */
@@ -62,6 +63,9 @@ interface Frame {
   saved: Map<number, Source>;
 }
 
+/** Reservations some memory took, so that two memories never share one. */
+const taken = new WeakSet<Reservation>();
+
 function checkMultiple(name: string, value: number, unit: number): void {
   if (!Number.isSafeInteger(value) || value < 0 || value % unit !== 0) {
     throw new RangeError(`${name} must be a non-negative multiple of ${unit}, got ${value}`);
@@ -71,7 +75,7 @@ function checkMultiple(name: string, value: number, unit: number): void {
 /**
  * A contract's linear memory.
  *
- * The whole reservation is mapped `PROT_NONE`, and the first
+ * The whole {@linkcode Reservation} is mapped `PROT_NONE`, and the first
  * {@linkcode byteLength} bytes are accessible: wasm and the host trap (or
  * fail their bounds checks) beyond it. Committed pages are mapped
  * `MAP_PRIVATE` from their immutable files, so writes never reach the files:
@@ -96,6 +100,17 @@ function checkMultiple(name: string, value: number, unit: number): void {
  * memory.revert();
  * console.log(memory.view()[10]); // 0
  * ```
+ *
+ * @example Reusing address space from a pool
+ * ```ts
+ * import { ContractMemory } from "./contract_memory.ts";
+ * import { ReservationPool } from "./reservation.ts";
+ *
+ * using pool = new ReservationPool();
+ * new ContractMemory(pool.acquire(2 ** 32), { byteLength: 65536 }).close();
+ * using memory = new ContractMemory(pool.acquire(2 ** 32), { byteLength: 65536 });
+ * console.log(memory.view()[0], pool.idle); // 0 0
+ * ```
  */
 export class ContractMemory {
   /** Address of byte 0; never changes. */
@@ -105,6 +120,7 @@ export class ContractMemory {
   /** The most bytes {@linkcode grow} allows. */
   readonly maxByteLength: number;
   #byteLength: number;
+  readonly #reservation: Reservation;
   #closed = false;
   #attached = 0;
   #view: Uint8Array | undefined;
@@ -117,12 +133,52 @@ export class ContractMemory {
   readonly #frames: Frame[] = [];
 
   /**
-   * Reserves `reservation` bytes of address space and maps the committed
-   * files. Throws a `MemoryError` if the kernel refuses, and a `RangeError`
-   * for misaligned sizes or mappings outside the memory or their file.
+   * Maps the committed files into `reservation`: a {@linkcode Reservation}
+   * in its fresh state, which the memory then owns (even if this throws) and
+   * releases on {@linkcode close}, or a size in bytes to reserve a new one.
+   * Throws a `MemoryError` if the kernel refuses, and a `RangeError` for
+   * misaligned sizes or mappings outside the memory or their file.
    */
-  constructor(reservation: number, options: ContractMemoryOptions = {}) {
-    checkMultiple("reservation", reservation, WASM_PAGE_SIZE);
+  constructor(reservation: number | Reservation, options: ContractMemoryOptions = {}) {
+    if (typeof reservation === "number") {
+      checkMultiple("reservation", reservation, WASM_PAGE_SIZE);
+      ContractMemory.#validate(reservation, options);
+      reservation = Reservation.map(reservation);
+    } else {
+      if (reservation.released || taken.has(reservation)) {
+        throw new PiecrustError("MemoryError", "the reservation is released or used elsewhere");
+      }
+      taken.add(reservation);
+      try {
+        checkMultiple("reservation", reservation.byteLength, WASM_PAGE_SIZE);
+        ContractMemory.#validate(reservation.byteLength, options);
+      } catch (error) {
+        reservation.release();
+        throw error;
+      }
+    }
+    this.#reservation = reservation;
+    this.base = reservation.base;
+    this.reservation = reservation.byteLength;
+    this.maxByteLength = options.maxByteLength ?? reservation.byteLength;
+    this.#byteLength = 0;
+    trackHandle("memory");
+    try {
+      this.#openOverlay(options.scratchDirectory ?? Deno.env.get("TMPDIR") ?? "/tmp");
+      this.#protect(0, options.byteLength ?? 0, ProtFlags.READ | ProtFlags.WRITE);
+      this.#byteLength = options.byteLength ?? 0;
+      for (const file of ContractMemory.#sortedFiles(options)) this.#mapFile(file);
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  static #sortedFiles(options: ContractMemoryOptions): MemoryFileMapping[] {
+    return [...(options.files ?? [])].sort((a, b) => a.memoryOffset - b.memoryOffset);
+  }
+
+  static #validate(reservation: number, options: ContractMemoryOptions): void {
     const byteLength = options.byteLength ?? 0;
     const maxByteLength = options.maxByteLength ?? reservation;
     checkMultiple("byteLength", byteLength, WASM_PAGE_SIZE);
@@ -132,9 +188,8 @@ export class ContractMemory {
         `need byteLength ${byteLength} <= maxByteLength ${maxByteLength} <= reservation ${reservation}`,
       );
     }
-    const files = [...(options.files ?? [])].sort((a, b) => a.memoryOffset - b.memoryOffset);
     let end = 0;
-    for (const file of files) {
+    for (const file of ContractMemory.#sortedFiles(options)) {
       checkMultiple("fileOffset", file.fileOffset, OS_PAGE_SIZE);
       checkMultiple("memoryOffset", file.memoryOffset, WASM_PAGE_SIZE);
       checkMultiple("byteLength", file.byteLength, WASM_PAGE_SIZE);
@@ -142,34 +197,6 @@ export class ContractMemory {
         throw new RangeError(`file mappings overlap or exceed the memory (${file.path})`);
       }
       end = file.memoryOffset + file.byteLength;
-    }
-
-    const lib = libc();
-    this.base = checkMapped(
-      lib.mmap(
-        null,
-        BigInt(reservation),
-        ProtFlags.NONE,
-        MapFlags.PRIVATE | MapFlags.ANONYMOUS | MapFlags.NORESERVE,
-        -1,
-        0n,
-      ),
-      `reserving ${reservation} bytes`,
-    );
-    this.reservation = reservation;
-    this.maxByteLength = maxByteLength;
-    this.#byteLength = 0;
-    trackHandle("memory");
-    try {
-      // A huge page would make a one-byte write dirty 2 MiB at once.
-      lib.madvise(at(this.base), BigInt(reservation), Madvise.NOHUGEPAGE);
-      this.#openOverlay(options.scratchDirectory ?? Deno.env.get("TMPDIR") ?? "/tmp");
-      this.#protect(0, byteLength, ProtFlags.READ | ProtFlags.WRITE);
-      this.#byteLength = byteLength;
-      for (const file of files) this.#mapFile(file);
-    } catch (error) {
-      this.close();
-      throw error;
     }
   }
 
@@ -186,14 +213,15 @@ export class ContractMemory {
   /**
    * A view of the accessible bytes, aliasing the memory. It becomes invalid
    * when the length changes ({@linkcode grow}, {@linkcode revert}): fetch a
-   * new one after those, never keep one across calls into wasm.
+   * new one after those, never keep one across calls into wasm, never use
+   * one after {@linkcode close} (a pooled reservation then holds another
+   * memory). Its `buffer` spans the whole reservation, mostly inaccessible:
+   * index through the view only.
    */
   view(): Uint8Array {
     this.#checkOpen();
     if (this.#view === undefined || this.#view.byteLength !== this.#byteLength) {
-      this.#view = this.#byteLength === 0
-        ? new Uint8Array(0)
-        : new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(at(this.base)!, this.#byteLength));
+      this.#view = this.#reservation.view(this.#byteLength);
     }
     return this.#view;
   }
@@ -300,7 +328,10 @@ export class ContractMemory {
     });
   }
 
-  /** Unmaps the memory and closes its files. Idempotent; refuses while attached. */
+  /**
+   * Releases the reservation (back to its pool, reset, or unmapped) and
+   * closes the memory's files. Idempotent; refuses while attached.
+   */
   close(): void {
     if (this.#closed) return;
     if (this.#attached > 0) {
@@ -308,9 +339,8 @@ export class ContractMemory {
     }
     this.#closed = true;
     this.#view = undefined;
-    const lib = libc();
-    lib.munmap(at(this.base), BigInt(this.reservation));
-    for (const fd of this.#fds) if (fd >= 0) lib.close(fd);
+    this.#reservation.release();
+    for (const fd of this.#fds) if (fd >= 0) libc().close(fd);
     untrackHandle("memory");
   }
 

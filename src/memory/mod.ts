@@ -1,6 +1,6 @@
 /**
  * Contract linear memories: copy-on-write file mappings, exact write
- * tracking and nested snapshots.
+ * tracking and nested snapshots, in address space reused across sessions.
  *
  * @module
  */
@@ -11,4 +11,10 @@ export {
   type MemoryFileMapping,
   WASM_PAGE_SIZE,
 } from "./contract_memory.ts";
+export {
+  DEFAULT_IDLE_RESERVATIONS,
+  Reservation,
+  ReservationPool,
+  type ReservationPoolOptions,
+} from "./reservation.ts";
 export { OS_PAGE_SIZE, type ScanMethod, WriteScanner } from "./write_scanner.ts";

@@ -213,7 +213,7 @@ function bytecodeReader(store: Store, root: string, id: string): () => Uint8Arra
 
 /** Writes `bytes` beside `path` and renames them into place, so no reader sees half a file. */
 function replaceFile(path: string, bytes: Uint8Array): void {
-  const partial = `${path}.partial-${Deno.pid}`;
+  const partial = `${path}.partial-${crypto.randomUUID()}`;
   Deno.writeFileSync(partial, bytes);
   Deno.renameSync(partial, path);
 }

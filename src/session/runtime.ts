@@ -1,14 +1,15 @@
 /**
  * The per-VM wasmtime runtime: one engine and linker per memory width, with
  * a memory creator that hands wasmtime the memory of the contract being
- * instantiated, and the host imports bound to whichever session is running.
+ * instantiated, the host imports bound to whichever session is running, and
+ * the pool of address-space reservations that contract memories reuse.
  *
  * @module
  */
 
 import { Engine, Linker } from "../engine/mod.ts";
 import { PiecrustError } from "../errors.ts";
-import type { ContractMemory } from "../memory/mod.ts";
+import { type ContractMemory, type Reservation, ReservationPool } from "../memory/mod.ts";
 import { defineHostImports, type ImportHost } from "./imports.ts";
 
 const MiB = 2 ** 20;
@@ -23,15 +24,38 @@ export interface RuntimeOptions {
   memory64Reservation?: number;
   /** Native stack for wasm, bytes. Default 1 MiB. */
   maxWasmStack?: number;
+  /**
+   * Reservations of closed contract memories kept for the memories of later
+   * sessions, both widths together. Each costs address space only (no
+   * memory). Default 16, the memory module's `DEFAULT_IDLE_RESERVATIONS`.
+   */
+  idleReservations?: number;
 }
 
-/** The engines and linkers of one VM, one pair per memory width. */
+/**
+ * The engines and linkers of one VM, one pair per memory width, and the
+ * reservations its contract memories live in.
+ *
+ * @example
+ * ```ts
+ * import { ContractMemory } from "../memory/mod.ts";
+ * import { Runtime } from "./runtime.ts";
+ *
+ * const runtime = new Runtime({ idleReservations: 4 });
+ * const memory = new ContractMemory(runtime.leaseReservation(false), {
+ *   maxByteLength: runtime.maxByteLength(false),
+ * });
+ * memory.close();
+ * runtime.close();
+ * ```
+ */
 export class Runtime {
   readonly #engines: [Engine, Engine];
   readonly #linkers: [Linker, Linker];
   /** Import module names whose host functions are defined, per width. */
   readonly #importModules: [Set<string>, Set<string>] = [new Set(["env"]), new Set(["env"])];
   readonly #delegateHost: ImportHost;
+  readonly #reservations: ReservationPool;
   /** The memory the next instantiation gets. */
   #pendingMemory: ContractMemory | undefined;
   /** The session whose call is running; host imports act on it. */
@@ -39,6 +63,7 @@ export class Runtime {
 
   constructor(options: RuntimeOptions = {}) {
     const reservation64 = options.memory64Reservation ?? 16 * GiB;
+    this.#reservations = new ReservationPool({ maxIdle: options.idleReservations });
     const creator = {
       newMemory: (request: Parameters<ContractMemory["attach"]>[0]) => {
         const memory = this.#pendingMemory;
@@ -89,6 +114,14 @@ export class Runtime {
     return options.memoryReservation + options.memoryGuardSize;
   }
 
+  /**
+   * A reservation for a contract memory of the given width, in the state of
+   * a fresh one; the memory that takes it gives it back to the pool.
+   */
+  leaseReservation(is64: boolean): Reservation {
+    return this.#reservations.acquire(this.reservation(is64));
+  }
+
   /** The largest byte length a memory of the given width may have. */
   maxByteLength(is64: boolean): number {
     return is64 ? this.engine(true).options.memoryReservation : 4 * GiB;
@@ -99,8 +132,12 @@ export class Runtime {
     this.#pendingMemory = memory;
   }
 
-  /** Frees the engines and linkers. */
+  /**
+   * Frees the engines, linkers and pooled reservations; memories still open
+   * unmap theirs when they close.
+   */
   close(): void {
+    this.#reservations.close();
     for (const linker of this.#linkers) linker.close();
     for (const engine of this.#engines) engine.close();
   }

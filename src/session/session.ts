@@ -258,7 +258,7 @@ export class Session implements ImportHost {
     );
     let memory: ContractMemory | undefined;
     try {
-      memory = new ContractMemory(runtime.reservation(prepared.is64), {
+      memory = new ContractMemory(runtime.leaseReservation(prepared.is64), {
         byteLength: prepared.memoryMinimum,
         maxByteLength: runtime.maxByteLength(prepared.is64),
         scratchDirectory: this.#host.scratchDirectory,
@@ -601,7 +601,7 @@ export class Session implements ImportHost {
     );
     let memory: ContractMemory;
     try {
-      memory = new ContractMemory(runtime.reservation(prepared.is64), {
+      memory = new ContractMemory(runtime.leaseReservation(prepared.is64), {
         byteLength: state.memoryLength,
         maxByteLength: runtime.maxByteLength(prepared.is64),
         files: state.files,
@@ -680,8 +680,9 @@ export class Session implements ImportHost {
       base: this.#host.base,
       contracts: changed,
       readPage: (id, page) => {
+        // A view, not a copy: nothing runs in the session while the commit is written.
         const view = this.#contracts.get(id)!.memory.view();
-        return view.slice(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
+        return view.subarray(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
       },
     }, { contracts: tree, pages: changedTrees });
     return root;

@@ -89,8 +89,15 @@ export function toHex(bytes: Uint8Array): string {
 export function fromHex(hex: string): Uint8Array {
   if (!isHex(hex)) throw new TypeError(`not lowercase hex bytes: ${JSON.stringify(hex)}`);
   const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = (nibble(hex.charCodeAt(2 * i)) << 4) | nibble(hex.charCodeAt(2 * i + 1));
+  }
   return out;
+}
+
+/** The value of the lowercase hex digit with character code `code`. */
+function nibble(code: number): number {
+  return code <= 57 ? code - 48 : code - 87;
 }
 
 /**

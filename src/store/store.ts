@@ -138,6 +138,8 @@ export class Store {
   readonly #commits = new Map<string, Commit>();
   /** Trees of commits this store wrote or built, by root; valid while the commit exists. */
   readonly #trees = new Map<string, { contracts?: MerkleTree; pages: Map<string, MerkleTree> }>();
+  /** Resolved contract states, by root and id; valid while the commit exists. */
+  readonly #states = new Map<string, Map<string, ContractState>>();
   /** The newest entry of every contract at a commit, by root, built on demand. */
   readonly #latest = new Map<string, Map<string, ManifestContract>>();
   /** `dev:ino` of page packs whose checksum was checked or that this store wrote. */
@@ -152,7 +154,12 @@ export class Store {
   #add(manifest: Manifest, listed: boolean): void {
     const byId = new Map(manifest.contracts.map((c) => [c.id, c]));
     this.#commits.set(manifest.root, { manifest, listed, byId });
+  }
+
+  /** Forgets resolved states and entries: a commit moved, was rewritten or removed. */
+  #invalidate(): void {
     this.#latest.clear();
+    this.#states.clear();
   }
 
   /**
@@ -270,7 +277,8 @@ export class Store {
 
   /**
    * The state of contract `id` at commit `root`, or undefined if the
-   * contract does not exist there.
+   * contract does not exist there. Resolved once per commit and contract
+   * and then shared: callers must not modify it.
    *
    * @example
    * ```ts
@@ -284,6 +292,8 @@ export class Store {
    */
   contractState(root: string, id: string): ContractState | undefined {
     if (!isHex32(id)) throw new TypeError(`contract id must be 32-byte lowercase hex`);
+    const cached = this.#states.get(root)?.get(id);
+    if (cached !== undefined) return cached;
     const resolved = this.#resolve(root, id);
     if (resolved === undefined) return undefined;
     const { entry, bytecodeRoot, pages } = resolved;
@@ -325,6 +335,8 @@ export class Store {
         state.files.push(run);
       }
     }
+    if (!this.#states.has(root)) this.#states.set(root, new Map());
+    this.#states.get(root)!.set(id, state);
     return state;
   }
 
@@ -543,6 +555,7 @@ export class Store {
     if (existing !== undefined && !existing.listed) {
       moveFolder(folderOf(this.dir, commit.root, false), folderOf(this.dir, commit.root, true));
       existing.listed = true;
+      this.#invalidate();
       return;
     }
     writeCommit(this.dir, commit);
@@ -615,6 +628,7 @@ export class Store {
     const base = commit.manifest.base;
     removeFolder(this.dir, folderOf(this.dir, root, true));
     this.#add(loadManifest(retired, root), false);
+    this.#invalidate();
     this.#collect(base);
   }
 
@@ -632,6 +646,7 @@ export class Store {
     if (this.#dependents(root).length > 0) {
       moveFolder(folderOf(this.dir, root, true), folderOf(this.dir, root, false));
       commit.listed = false;
+      this.#invalidate();
       return;
     }
     removeFolder(this.dir, folderOf(this.dir, root, true));
@@ -653,7 +668,7 @@ export class Store {
   #forget(root: string): void {
     this.#commits.delete(root);
     this.#trees.delete(root);
-    this.#latest.clear();
+    this.#invalidate();
   }
 
   /**

@@ -10,7 +10,7 @@
  */
 
 import { PiecrustError } from "../errors.ts";
-import { blake3 } from "../merkle/blake3.ts";
+import { blake3, blake3Pieces } from "../merkle/blake3.ts";
 import { syncDirectory, writeFileDurably } from "./durable.ts";
 import {
   commitPath,
@@ -127,19 +127,32 @@ function writeFiles(folder: string, commit: CommitData): Uint8Array {
     const indices = [...c.pages].sort((a, b) => a - b);
     const pages: ManifestContract["pages"] = [];
     if (indices.length > 0) {
-      const pack = new Uint8Array(indices.length * PAGE_SIZE);
-      indices.forEach((index, i) => {
+      const name = pagesFile(c.id);
+      const readPage = (index: number): Uint8Array => {
         const bytes = commit.readPage(c.id, index);
         if (!(bytes instanceof Uint8Array) || bytes.length !== PAGE_SIZE) {
           throw new TypeError(`readPage(${c.id}, ${index}) must return ${PAGE_SIZE} bytes`);
         }
-        pack.set(bytes, i * PAGE_SIZE);
-        const leaf = c.leaves?.get(index) ?? blake3(bytes);
+        return bytes;
+      };
+      // Leaves first: the pack's checksum below streams through the one hasher.
+      for (const [i, index] of indices.entries()) {
+        const leaf = c.leaves?.get(index) ?? blake3(readPage(index));
         pages.push([index, 0, i * PAGE_SIZE, toHex(leaf)]);
-      });
-      writeFileDurably(`${folder}/${pagesFile(c.id)}`, pack);
-      checksums[pagesFile(c.id)] = toHex(blake3(pack));
-      sizes[pagesFile(c.id)] = pack.length;
+      }
+      // Page by page, so that a commit of any size needs one page of buffer.
+      using file = Deno.openSync(`${folder}/${name}`, { write: true, createNew: true });
+      let next = 0;
+      checksums[name] = toHex(blake3Pieces(() => {
+        if (next === indices.length) return null;
+        const bytes = readPage(indices[next++]);
+        for (let written = 0; written < bytes.length;) {
+          written += file.writeSync(bytes.subarray(written));
+        }
+        return bytes;
+      }));
+      file.syncSync();
+      sizes[name] = indices.length * PAGE_SIZE;
     }
     let bytecodeHash = c.bytecodeHash;
     if (c.bytecode !== undefined) {
