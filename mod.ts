@@ -23,7 +23,7 @@
  * @module
  */
 
-export { VM, type VMOptions, type VMSessionOptions } from "./src/vm.ts";
+export { VM, type VMHandle, type VMOptions, type VMSessionOptions } from "./src/vm.ts";
 export {
   type CallReceipt,
   type ContractFunction,

@@ -4,43 +4,20 @@
  * @module
  */
 
-import { FlockOp, OpenFlags } from "../ffi/libc.ts";
-import { libc } from "../ffi/library.ts";
+import type { VMHandle } from "./directory/channel.ts";
+import type { CommitOperation, Directory } from "./directory/directory.ts";
+import { DirectoryOwner } from "./directory/owner.ts";
+import { RemoteDirectory } from "./directory/remote.ts";
 import { PiecrustError } from "./errors.ts";
 import type { HostQuery } from "./session/host_query.ts";
 import { Runtime, type RuntimeOptions } from "./session/runtime.ts";
 import { Session, type SessionHost, type SessionOptions } from "./session/session.ts";
 import { fromHex, isHex32, toHex } from "./store/layout.ts";
-import { openStore, type Store } from "./store/store.ts";
 import type { ContractId } from "./session/contract_id.ts";
 import { prepareContractModule } from "./session/contract_module.ts";
 import { committedBytecodes, ModuleCache } from "./session/module_cache.ts";
 
-/**
- * Takes the directory's writer lock (`flock` on `LOCK`) or fails at once: one
- * VM per directory writes commits, whether the other is in this process or not.
- */
-function lockDirectory(directory: string): number {
-  const lib = libc();
-  const path = new TextEncoder().encode(`${directory}/LOCK\0`);
-  const fd = lib.open(path, OpenFlags.RDWR | OpenFlags.CREAT | OpenFlags.CLOEXEC, 0o644);
-  if (fd < 0) throw new PiecrustError("PersistenceError", `cannot open ${directory}/LOCK`);
-  if (lib.flock(fd, FlockOp.EX | FlockOp.NB) !== 0) {
-    lib.close(fd);
-    throw new PiecrustError(
-      "PersistenceError",
-      `${directory} is in use by another VM; close it first (one VM writes a directory at a time)`,
-    );
-  }
-  return fd;
-}
-
-/** A deletion or finalization waiting for the sessions on its commit to close. */
-interface DeferredOperation {
-  kind: "delete" | "finalize";
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
+export type { VMHandle };
 
 /** Options of {@linkcode VM.open} and {@linkcode VM.ephemeral}. */
 export interface VMOptions extends RuntimeOptions {}
@@ -67,30 +44,33 @@ export interface VMSessionOptions extends SessionOptions {
  */
 export class VM {
   readonly #runtime: Runtime;
-  readonly #directory: string;
-  readonly #store: Store;
+  readonly #path: string;
+  readonly #directory: Directory;
+  /** This VM's directory coordination, when it owns the directory (not in a Worker). */
+  readonly #owner: DirectoryOwner | undefined;
+  readonly #options: VMOptions;
   readonly #ephemeral: boolean;
-  readonly #lockFd: number;
   readonly #modules: ModuleCache;
   readonly #hostQueries = new Map<string, HostQuery>();
   readonly #sessions = new Set<Session>();
-  /** Live sessions per base root. */
-  readonly #holds = new Map<string, number>();
-  /** Deletions and finalizations waiting for the sessions on a root to end, in order. */
-  readonly #deferred = new Map<string, DeferredOperation[]>();
   #closed = false;
 
-  private constructor(directory: string, ephemeral: boolean, options: VMOptions) {
-    this.#directory = directory;
+  private constructor(
+    path: string,
+    ephemeral: boolean,
+    options: VMOptions,
+    makeDirectory: () => Directory,
+  ) {
+    this.#path = path;
     this.#ephemeral = ephemeral;
-    Deno.mkdirSync(directory, { recursive: true });
-    this.#lockFd = lockDirectory(directory);
+    this.#options = { ...options };
+    this.#directory = makeDirectory();
+    if (this.#directory instanceof DirectoryOwner) this.#owner = this.#directory;
     try {
-      this.#store = openStore(directory);
-      this.#modules = new ModuleCache(`${directory}/modules`);
+      this.#modules = new ModuleCache(`${path}/modules`);
       this.#runtime = new Runtime(options);
     } catch (error) {
-      libc().close(this.#lockFd);
+      this.#directory.close();
       throw error;
     }
   }
@@ -101,14 +81,70 @@ export class VM {
    * file fails with a `PersistenceError` that names the commit.
    */
   static open(directory: string, options: VMOptions = {}): VM {
-    return new VM(directory, false, options);
+    return new VM(directory, false, options, () => new DirectoryOwner(directory));
+  }
+
+  /**
+   * A VM in this thread (typically a Worker) over the directory of the VM
+   * that made `handle` with {@linkcode share}. Its sessions run here, in
+   * parallel with other threads'; what must be coordinated (holds on base
+   * commits, writing commits, deletions and finalizations) is asked of the
+   * owning VM, whose thread must keep its event loop running. Engine
+   * options are the owner's.
+   *
+   * @example
+   * ```ts ignore
+   * // worker.ts
+   * import { VM } from "./mod.ts";
+   *
+   * self.onmessage = ({ data: handle }) => {
+   *   using vm = VM.connect(handle);
+   *   using session = vm.session({ base: vm.commits()[0] });
+   *   session.commit();
+   * };
+   * ```
+   */
+  static connect(handle: VMHandle): VM {
+    return new VM(handle.directory, false, handle.options, () => new RemoteDirectory(handle));
+  }
+
+  /**
+   * A handle for one Worker to run sessions on this VM's directory with
+   * {@linkcode VM.connect}. Post it to the Worker with its port in the
+   * transfer list. The Worker's sessions count as this VM's for deletions
+   * and finalizations; close the Worker's VM (which closes its sessions)
+   * before terminating the Worker. Only the VM that opened the directory
+   * can share it.
+   *
+   * @example
+   * ```ts
+   * import { VM } from "./vm.ts";
+   *
+   * using vm = VM.ephemeral();
+   * const handle = vm.share();
+   * handle.port.close(); // normally: worker.postMessage(handle, [handle.port])
+   * ```
+   */
+  share(): VMHandle {
+    this.#checkOpen();
+    return this.#ownerOnly("share").share(this.#options);
+  }
+
+  #ownerOnly(what: string): DirectoryOwner {
+    if (this.#owner === undefined) {
+      throw new PiecrustError(
+        "PersistenceError",
+        `${what} is done by the VM that owns ${this.#path}, not by one connected to it`,
+      );
+    }
+    return this.#owner;
   }
 
   /** A VM whose state lives in a new temporary folder, removed by {@linkcode close}. */
   static ephemeral(options: VMOptions = {}): VM {
     const directory = Deno.makeTempDirSync({ prefix: "piecrust-vm-" });
     try {
-      return new VM(directory, true, options);
+      return new VM(directory, true, options, () => new DirectoryOwner(directory));
     } catch (error) {
       Deno.removeSync(directory, { recursive: true });
       throw error;
@@ -121,9 +157,7 @@ export class VM {
    */
   commits(): Uint8Array[] {
     this.#checkOpen();
-    return this.#store.commits()
-      .filter((root) => !this.#deferred.has(root))
-      .map((root) => fromHex(root));
+    return this.#directory.commits().map((root) => fromHex(root));
   }
 
   /**
@@ -169,54 +203,22 @@ export class VM {
     return this.#schedule("finalize", root);
   }
 
-  #schedule(kind: DeferredOperation["kind"], root: Uint8Array): Promise<void> {
+  #schedule(kind: CommitOperation, root: Uint8Array): Promise<void> {
     try {
       this.#checkOpen();
       const key = root instanceof Uint8Array ? toHex(root) : "";
-      if (!isHex32(key) || !this.#store.has(key) || this.#deferred.has(key)) {
-        throw new PiecrustError("PersistenceError", `no commit ${key} in ${this.#directory}`);
+      if (!isHex32(key)) {
+        throw new PiecrustError("PersistenceError", `no commit ${key} in ${this.#path}`);
       }
-      if ((this.#holds.get(key) ?? 0) === 0) {
-        this.#run(kind, key);
-        return Promise.resolve();
-      }
-      const { promise, resolve, reject } = Promise.withResolvers<void>();
-      this.#deferred.set(key, [{ kind, resolve, reject }]);
-      return promise;
+      return this.#directory.schedule(kind, key);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  #run(kind: DeferredOperation["kind"], root: string): void {
-    if (kind === "delete") this.#store.deleteCommit(root);
-    else this.#store.finalizeCommit(root);
-  }
-
-  /** Called when a session closes: releases its base and runs what waited for it. */
-  #release(base: string | null): void {
-    if (base === null) return;
-    const holds = (this.#holds.get(base) ?? 1) - 1;
-    if (holds > 0) {
-      this.#holds.set(base, holds);
-      return;
-    }
-    this.#holds.delete(base);
-    const waiting = this.#deferred.get(base);
-    this.#deferred.delete(base);
-    for (const { kind, resolve, reject } of waiting ?? []) {
-      try {
-        this.#run(kind, base);
-        resolve();
-      } catch (error) {
-        reject(error);
-      }
-    }
-  }
-
   /** The folder that holds the VM's state. */
   get directory(): string {
-    return this.#directory;
+    return this.#path;
   }
 
   /**
@@ -245,7 +247,8 @@ export class VM {
    */
   removeModule(id: ContractId): void {
     this.#checkOpen();
-    for (const hash of committedBytecodes(this.#store, id.toString()).keys()) {
+    const { store } = this.#ownerOnly("removeModule");
+    for (const hash of committedBytecodes(store, id.toString()).keys()) {
       this.#modules.remove(hash);
     }
   }
@@ -270,11 +273,11 @@ export class VM {
    */
   recompileModule(id: ContractId): void {
     this.#checkOpen();
-    const bytecodes = committedBytecodes(this.#store, id.toString());
+    const bytecodes = committedBytecodes(this.#ownerOnly("recompileModule").store, id.toString());
     if (bytecodes.size === 0) {
       throw new PiecrustError(
         "ContractDoesNotExist",
-        `contract ${id} is in no commit of ${this.#directory}, so it has no module to ` +
+        `contract ${id} is in no commit of ${this.#path}, so it has no module to ` +
           `recompile; commit the session that deploys it first`,
       );
     }
@@ -305,38 +308,48 @@ export class VM {
     this.#checkOpen();
     let base: string | null = null;
     if (options.base !== undefined) {
-      base = toHex(options.base);
-      if (!isHex32(base) || !this.#store.has(base) || this.#deferred.has(base)) {
-        throw new PiecrustError("PersistenceError", `no commit ${base} in ${this.#directory}`);
+      base = options.base instanceof Uint8Array ? toHex(options.base) : "";
+      if (!isHex32(base)) {
+        throw new PiecrustError("PersistenceError", `no commit ${base} in ${this.#path}`);
       }
+      this.#directory.hold(base);
     }
     const host: SessionHost = {
       runtime: this.#runtime,
-      store: this.#store,
+      store: this.#directory.store,
       modules: this.#modules,
       base,
-      commit: (commit, trees) => this.#store.writeCommit(commit, trees),
+      commit: (commit, trees) => this.#directory.commit(commit, trees),
       hostQueries: new Map(this.#hostQueries),
-      scratchDirectory: this.#directory,
+      scratchDirectory: this.#path,
       release: (session: Session): void => {
         this.#sessions.delete(session);
-        this.#release(base);
+        if (base !== null) this.#directory.release(base);
       },
     };
-    const session = new Session(host, options);
+    let session: Session;
+    try {
+      session = new Session(host, options);
+    } catch (error) {
+      if (base !== null) this.#directory.release(base);
+      throw error;
+    }
     this.#sessions.add(session);
-    if (base !== null) this.#holds.set(base, (this.#holds.get(base) ?? 0) + 1);
     return session;
   }
 
-  /** Closes every session, frees the engines, and removes an ephemeral VM's folder. */
+  /**
+   * Closes every session, frees the engines, stops serving Workers, and
+   * removes an ephemeral VM's folder. Deletions and finalizations still
+   * waiting for Workers' sessions are rejected.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const session of [...this.#sessions]) session.close();
     this.#runtime.close();
-    if (this.#ephemeral) Deno.removeSync(this.#directory, { recursive: true });
-    libc().close(this.#lockFd);
+    this.#directory.close();
+    if (this.#ephemeral) Deno.removeSync(this.#path, { recursive: true });
   }
 
   /** Same as {@linkcode close}, for `using`. */

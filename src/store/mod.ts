@@ -44,4 +44,10 @@ export {
   Store,
 } from "./store.ts";
 export { type FolderFile, moveFolder, publishFolder, removeFolder } from "./lifecycle.ts";
-export { type CommitContract, type CommitData, writeCommit } from "./write_commit.ts";
+export {
+  type CommitContract,
+  type CommitData,
+  publishCommit,
+  stageCommit,
+  writeCommit,
+} from "./write_commit.ts";

@@ -31,7 +31,7 @@ import {
   type ManifestPage,
   parseManifest,
 } from "./manifest.ts";
-import { type CommitData, writeCommit } from "./write_commit.ts";
+import { type CommitData, publishCommit, stageCommit } from "./write_commit.ts";
 
 /** A contract's state at a commit. */
 export interface ContractState {
@@ -102,6 +102,8 @@ interface Commit {
   listed: boolean;
   /** The manifest's contracts by id. */
   byId: Map<string, ManifestContract>;
+  /** The inode of the manifest file when it was read, if known. */
+  manifestIno: number | null;
 }
 
 function fileError(root: string, name: string, what: string): PiecrustError {
@@ -109,6 +111,19 @@ function fileError(root: string, name: string, what: string): PiecrustError {
     "PersistenceError",
     `Commit ${root} is corrupt: ${name} ${what}`,
   );
+}
+
+/** The name suffix, in `retired/`, of a finalized commit's rewrite until it replaces the original. */
+const REWRITE_SUFFIX = ".rewrite";
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
 }
 
 function folderOf(dir: string, root: string, listed: boolean): string {
@@ -151,9 +166,9 @@ export class Store {
     for (const { manifest, listed } of commits) this.#add(manifest, listed);
   }
 
-  #add(manifest: Manifest, listed: boolean): void {
+  #add(manifest: Manifest, listed: boolean, manifestIno: number | null = null): void {
     const byId = new Map(manifest.contracts.map((c) => [c.id, c]));
-    this.#commits.set(manifest.root, { manifest, listed, byId });
+    this.#commits.set(manifest.root, { manifest, listed, byId, manifestIno });
   }
 
   /** Forgets resolved states and entries: a commit moved, was rewritten or removed. */
@@ -188,6 +203,36 @@ export class Store {
    */
   has(root: string): boolean {
     return this.#commits.get(root)?.listed ?? false;
+  }
+
+  /**
+   * Whether `root` is a retired commit: deleted or finalized, but kept
+   * because other commits build on it.
+   *
+   * @example
+   * ```ts
+   * import { openStore } from "./store.ts";
+   *
+   * console.log(openStore(Deno.makeTempDirSync()).isRetired("00".repeat(32))); // false
+   * ```
+   */
+  isRetired(root: string): boolean {
+    return this.#commits.get(root)?.listed === false;
+  }
+
+  /**
+   * `root` and the commits below it, newest first.
+   *
+   * @example
+   * ```ts
+   * import { openStore } from "./store.ts";
+   *
+   * const store = openStore(Deno.makeTempDirSync());
+   * for (const root of store.commits()) console.log(store.lineage(root));
+   * ```
+   */
+  lineage(root: string): string[] {
+    return this.#chain(root).map((commit) => commit.manifest.root);
   }
 
   /**
@@ -535,10 +580,9 @@ export class Store {
   }
 
   /**
-   * Writes `commit` (see {@linkcode writeCommit}) and lists it. A root that
-   * was retired is listed again instead (it holds the same state). `trees`,
-   * if given, are the commit's Merkle trees, kept so that sessions on the
-   * new commit need not rebuild them.
+   * Writes `commit` durably and lists it, as
+   * {@linkcode publish} does. `trees`, if given, are the commit's Merkle
+   * trees, kept so that sessions on the new commit need not rebuild them.
    *
    * @example
    * ```ts
@@ -551,26 +595,119 @@ export class Store {
    */
   writeCommit(commit: CommitData, trees?: CommitTrees): void {
     if (commit.base !== null) this.manifest(commit.base);
-    const existing = this.#commits.get(commit.root);
-    if (existing !== undefined && !existing.listed) {
-      moveFolder(folderOf(this.dir, commit.root, false), folderOf(this.dir, commit.root, true));
-      existing.listed = true;
-      this.#invalidate();
-      return;
-    }
-    writeCommit(this.dir, commit);
-    const folder = folderOf(this.dir, commit.root, true);
-    const manifest = loadManifest(folder, commit.root);
+    if (this.has(commit.root)) return; // The same root is the same state.
+    this.publish(stageCommit(this.dir, commit), commit.root);
+    if (trees !== undefined) this.cacheTrees(commit.root, trees);
+  }
+
+  /**
+   * Lists the commit `root` whose files {@linkcode stageCommit} wrote to
+   * `staged` by renaming the folder into `commits/` (if the root is listed
+   * already, the folder is dropped: the same root is the same state).
+   * Returns true when the root was retired: its retired folder is then a
+   * redundant copy, kept for threads that may still read it, to be removed
+   * with {@linkcode removeRetiredCopy}.
+   *
+   * @example
+   * ```ts
+   * import { openStore, stageCommit } from "./mod.ts";
+   *
+   * const store = openStore(Deno.makeTempDirSync());
+   * const root = "11".repeat(32);
+   * const staged = stageCommit(store.dir, { root, base: null, contracts: [], readPage: () => new Uint8Array(65536) });
+   * store.publish(staged, root);
+   * console.log(store.has(root)); // true
+   * ```
+   */
+  publish(staged: string, root: string): boolean {
+    const retiredCopy = this.isRetired(root);
+    publishCommit(this.dir, staged, root);
+    const folder = folderOf(this.dir, root, true);
+    const manifest = loadManifest(folder, root);
     for (const name of Object.keys(manifest.sizes)) {
       if (!name.endsWith(".pages")) continue;
       const info = Deno.statSync(`${folder}/${name}`);
       this.#verified.add(`${info.dev}:${info.ino}`);
     }
     this.#add(manifest, true);
-    if (trees !== undefined) {
-      const cached = this.#treesOf(commit.root);
-      cached.contracts = trees.contracts;
-      for (const [id, tree] of trees.pages) cached.pages.set(id, tree);
+    if (retiredCopy) this.#invalidate();
+    return retiredCopy;
+  }
+
+  /**
+   * Removes the retired copy of the listed commit `root` that
+   * {@linkcode publish} left (it holds the same state), if there is one.
+   *
+   * @example
+   * ```ts
+   * import { openStore } from "./store.ts";
+   *
+   * const store = openStore(Deno.makeTempDirSync());
+   * for (const root of store.commits()) store.removeRetiredCopy(root);
+   * ```
+   */
+  removeRetiredCopy(root: string): void {
+    if (!this.has(root)) return;
+    const copy = folderOf(this.dir, root, false);
+    if (exists(copy)) removeFolder(this.dir, copy);
+  }
+
+  /**
+   * Keeps `trees` as the Merkle trees of commit `root`, so that sessions
+   * on it need not rebuild them from the stored hashes.
+   *
+   * @example
+   * ```ts
+   * import { openStore } from "./store.ts";
+   *
+   * const store = openStore(Deno.makeTempDirSync());
+   * for (const root of store.commits()) store.cacheTrees(root, { contracts: store.contractsTree(root), pages: new Map() });
+   * ```
+   */
+  cacheTrees(root: string, trees: CommitTrees): void {
+    this.#commit(root);
+    const cached = this.#treesOf(root);
+    cached.contracts = trees.contracts;
+    for (const [id, tree] of trees.pages) cached.pages.set(id, tree);
+  }
+
+  /**
+   * Re-reads from disk the manifests of `root` and its bases that changed
+   * since this store read them (moved to `retired/`, rewritten by a
+   * finalization, or new): for a store that another thread's store writes.
+   * Throws a `PersistenceError` if a commit of the chain is missing.
+   *
+   * @example
+   * ```ts
+   * import { openStore } from "./store.ts";
+   *
+   * const store = openStore(Deno.makeTempDirSync());
+   * for (const root of store.commits()) store.refreshChain(root);
+   * ```
+   */
+  refreshChain(root: string): void {
+    for (let next: string | null = root; next !== null;) {
+      const at = [true, false].map((listed) => {
+        try {
+          return {
+            listed,
+            info: Deno.statSync(`${folderOf(this.dir, next!, listed)}/${MANIFEST_FILE}`),
+          };
+        } catch {
+          return undefined;
+        }
+      }).find((found) => found !== undefined);
+      if (at === undefined) {
+        throw new PiecrustError("PersistenceError", `No commit ${next} in ${this.dir}`);
+      }
+      const known = this.#commits.get(next);
+      if (known === undefined || known.listed !== at.listed || known.manifestIno !== at.info.ino) {
+        const manifest = loadCommit(folderOf(this.dir, next, at.listed), next);
+        this.#add(manifest, at.listed, at.info.ino);
+        this.#trees.delete(next);
+        this.#invalidate();
+      }
+      next = this.#commits.get(next)!.manifest.base;
     }
   }
 
@@ -624,9 +761,13 @@ export class Store {
     }
     const { files, manifest } = this.#flatten(root);
     const retired = folderOf(this.dir, root, false);
-    publishFolder(this.dir, retired, files, manifest);
+    // Rewritten beside, then the original removed, then moved into place:
+    // openStore completes or undoes a finalization stopped between steps.
+    this.removeRetiredCopy(root);
+    publishFolder(this.dir, `${retired}${REWRITE_SUFFIX}`, files, manifest);
     const base = commit.manifest.base;
     removeFolder(this.dir, folderOf(this.dir, root, true));
+    moveFolder(`${retired}${REWRITE_SUFFIX}`, retired);
     this.#add(loadManifest(retired, root), false);
     this.#invalidate();
     this.#collect(base);
@@ -644,6 +785,7 @@ export class Store {
   #retire(root: string): void {
     const commit = this.#commit(root);
     if (this.#dependents(root).length > 0) {
+      this.removeRetiredCopy(root);
       moveFolder(folderOf(this.dir, root, true), folderOf(this.dir, root, false));
       commit.listed = false;
       this.#invalidate();
@@ -844,12 +986,21 @@ export function openStore(dir: string): Store {
   }
   Deno.mkdirSync(`${dir}/${TMP_DIR}`);
   syncDirectory(dir);
+  const listed = new Set(commitFolders(`${dir}/${COMMITS_DIR}`));
+  for (const entry of Deno.readDirSync(`${dir}/${RETIRED_DIR}`)) {
+    const root = entry.name.slice(0, -REWRITE_SUFFIX.length);
+    if (!entry.name.endsWith(REWRITE_SUFFIX) || !isHex32(root)) continue;
+    // A finalization stopped: before the original was removed, undo it; after, complete it.
+    const rewrite = `${dir}/${RETIRED_DIR}/${entry.name}`;
+    if (listed.has(root)) removeFolder(dir, rewrite);
+    else moveFolder(rewrite, folderOf(dir, root, false));
+  }
   const retired = new Set(commitFolders(`${dir}/${RETIRED_DIR}`));
   const commits: { manifest: Manifest; listed: boolean }[] = [];
-  for (const root of commitFolders(`${dir}/${COMMITS_DIR}`)) {
-    // Both: a finalization was interrupted after its rewrite was in place.
-    if (retired.has(root)) removeFolder(dir, folderOf(dir, root, true));
-    else commits.push({ manifest: loadCommit(folderOf(dir, root, true), root), listed: true });
+  for (const root of listed) {
+    // Both: a retired commit was committed again; the listed folder holds the same state.
+    if (retired.delete(root)) removeFolder(dir, folderOf(dir, root, false));
+    commits.push({ manifest: loadCommit(folderOf(dir, root, true), root), listed: true });
   }
   for (const root of retired) {
     commits.push({ manifest: loadCommit(folderOf(dir, root, false), root), listed: false });

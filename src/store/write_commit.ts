@@ -117,8 +117,8 @@ function checkInput(dir: string, commit: CommitData): void {
   }
 }
 
-/** Writes the files of `commit` into the empty folder `folder`; returns the manifest bytes. */
-function writeFiles(folder: string, commit: CommitData): Uint8Array {
+/** Writes the files of `commit` into the empty folder `folder`. */
+function writeFiles(folder: string, commit: CommitData): void {
   const contracts: ManifestContract[] = [];
   const checksums: Record<string, string> = {};
   const sizes: Record<string, number> = {};
@@ -181,23 +181,97 @@ function writeFiles(folder: string, commit: CommitData): Uint8Array {
     checksums,
     sizes,
   };
-  const bytes = serializeManifest(manifest);
-  writeFileDurably(`${folder}/${MANIFEST_FILE}`, bytes);
+  writeFileDurably(`${folder}/${MANIFEST_FILE}`, serializeManifest(manifest));
   syncDirectory(folder);
-  return bytes;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/**
+ * Writes the files of `commit` durably into a new folder under `tmp/` of
+ * the VM directory `dir` and returns its path, for
+ * {@linkcode publishCommit}. Throws a `TypeError` for malformed input and a
+ * `PersistenceError` if the base is missing or a file cannot be written
+ * (the folder is then removed).
+ *
+ * @example
+ * ```ts
+ * import { publishCommit, stageCommit } from "./write_commit.ts";
+ *
+ * const dir = Deno.makeTempDirSync();
+ * const root = "11".repeat(32);
+ * const staged = stageCommit(dir, { root, base: null, contracts: [], readPage: () => new Uint8Array(65536) });
+ * publishCommit(dir, staged, root);
+ * ```
+ */
+export function stageCommit(dir: string, commit: CommitData): string {
+  checkInput(dir, commit);
+  Deno.mkdirSync(`${dir}/${COMMITS_DIR}`, { recursive: true });
+  Deno.mkdirSync(`${dir}/${TMP_DIR}`, { recursive: true });
+  const folder = `${dir}/${TMP_DIR}/${crypto.randomUUID()}`;
+  Deno.mkdirSync(folder);
+  try {
+    writeFiles(folder, commit);
+    return folder;
+  } catch (error) {
+    removeStaged(folder);
+    if (error instanceof TypeError) throw error;
+    throw new PiecrustError(
+      "PersistenceError",
+      `Cannot write commit ${commit.root}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Renames the folder `staged` (made by {@linkcode stageCommit}) to
+ * `commits/<root>/`, atomically and durably. If that commit exists, the
+ * staged folder is dropped: the same root is the same state, and an
+ * existing commit is never overwritten.
+ *
+ * @example
+ * ```ts
+ * import { publishCommit, stageCommit } from "./write_commit.ts";
+ *
+ * const dir = Deno.makeTempDirSync();
+ * const root = "11".repeat(32);
+ * publishCommit(dir, stageCommit(dir, { root, base: null, contracts: [], readPage: () => new Uint8Array(65536) }), root);
+ * ```
+ */
+export function publishCommit(dir: string, staged: string, root: string): void {
+  const target = commitPath(dir, root);
+  try {
+    // The root commits to the state, so a commit that exists already holds
+    // it (as in the reference VM, the existing one wins, memory lengths
+    // included); it is never overwritten.
+    if (exists(`${target}/${MANIFEST_FILE}`)) return;
+    try {
+      Deno.renameSync(staged, target);
+      syncDirectory(`${dir}/${COMMITS_DIR}`);
+    } catch (error) {
+      throw new PiecrustError(
+        "PersistenceError",
+        `Cannot publish commit ${root}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  } finally {
+    removeStaged(staged);
+  }
 }
 
 /**
  * Writes `commit` as `commits/<root>/` of the VM directory `dir`, durably
- * and atomically. Writing a root that already exists is a no-op if the
- * commit is identical, and a `PersistenceError` otherwise; an existing
- * commit is never overwritten. Throws a `TypeError` for malformed input and
- * a `PersistenceError` if the base is missing or the files cannot be
- * written (nothing then becomes visible).
+ * and atomically: {@linkcode stageCommit}, then {@linkcode publishCommit}.
  *
  * @example
  * ```ts
@@ -217,52 +291,13 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * ```
  */
 export function writeCommit(dir: string, commit: CommitData): void {
-  checkInput(dir, commit);
-  Deno.mkdirSync(`${dir}/${COMMITS_DIR}`, { recursive: true });
-  Deno.mkdirSync(`${dir}/${TMP_DIR}`, { recursive: true });
-  const target = commitPath(dir, commit.root);
-  const folder = `${dir}/${TMP_DIR}/${crypto.randomUUID()}`;
-  Deno.mkdirSync(folder);
+  publishCommit(dir, stageCommit(dir, commit), commit.root);
+}
+
+function removeStaged(folder: string): void {
   try {
-    let manifest: Uint8Array;
-    try {
-      manifest = writeFiles(folder, commit);
-    } catch (error) {
-      if (error instanceof TypeError) throw error;
-      throw new PiecrustError(
-        "PersistenceError",
-        `Cannot write commit ${commit.root}: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-    let existing: Uint8Array | undefined;
-    try {
-      existing = Deno.readFileSync(`${target}/${MANIFEST_FILE}`);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    }
-    if (existing !== undefined) {
-      if (sameBytes(existing, manifest)) return;
-      throw new PiecrustError(
-        "PersistenceError",
-        `Commit ${commit.root} already exists with different content; it is not overwritten`,
-      );
-    }
-    try {
-      Deno.renameSync(folder, target);
-      syncDirectory(`${dir}/${COMMITS_DIR}`);
-    } catch (error) {
-      throw new PiecrustError(
-        "PersistenceError",
-        `Cannot publish commit ${commit.root}: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-  } finally {
-    try {
-      Deno.removeSync(folder, { recursive: true });
-    } catch {
-      // Renamed into place, or left for the next open to remove.
-    }
+    Deno.removeSync(folder, { recursive: true });
+  } catch {
+    // Renamed into place, or left for the next open to remove.
   }
 }

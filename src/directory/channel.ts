@@ -1,0 +1,165 @@
+/**
+ * The channel between a VM directory's owner and a VM in a Worker: requests
+ * go as messages on a `MessagePort`; the owner answers a synchronous request
+ * in a `SharedArrayBuffer` that the Worker waits on with `Atomics.wait`, so
+ * that a Worker's `vm.session()` and `session.commit()` stay synchronous.
+ *
+ * @module
+ */
+
+import { type ErrorKind, PiecrustError } from "../errors.ts";
+import type { RuntimeOptions } from "../session/runtime.ts";
+
+/**
+ * What `vm.share()` returns and `VM.connect()` takes: everything a Worker
+ * needs to run sessions on the sharing VM's directory. Post it to one
+ * Worker, listing `port` as transferable.
+ */
+export interface VMHandle {
+  /** The VM directory. */
+  readonly directory: string;
+  /** The owner's end of the channel stays with the owner; this is the Worker's. */
+  readonly port: MessagePort;
+  /** Where the owner writes answers to synchronous requests. */
+  readonly reply: SharedArrayBuffer;
+  /** The owner's engine options, so that both compile the same machine code. */
+  readonly options: RuntimeOptions;
+}
+
+/** A request of a Worker's VM to the owner. */
+export type Request =
+  | { op: "commits" }
+  | { op: "hold"; root: string }
+  | { op: "release"; root: string }
+  | { op: "publish"; root: string; staged: string }
+  | { op: "delete" | "finalize"; root: string; ticket: number };
+
+/** The owner's answer to an asynchronous request (`delete`, `finalize`). */
+export interface Settlement {
+  ticket: number;
+  error?: { kind: ErrorKind; message: string };
+}
+
+/** `Int32Array` slots of the reply buffer. */
+const STATE = 0;
+const LENGTH = 1;
+const CLOSED = 2;
+const HEADER_BYTES = 12;
+const WAITING = 0;
+const ANSWERED = 1;
+
+/** Bytes of an answer; plenty for the roots of many thousand commits. */
+const REPLY_BYTES = 4 << 20;
+
+/** How long a Worker waits for the owner before giving up. */
+const ANSWER_TIMEOUT_MS = 60_000;
+
+/**
+ * A reply buffer for a new handle.
+ *
+ * @example
+ * ```ts
+ * import { newReplyBuffer } from "./channel.ts";
+ *
+ * console.log(newReplyBuffer().byteLength > 0); // true
+ * ```
+ */
+export function newReplyBuffer(): SharedArrayBuffer {
+  return new SharedArrayBuffer(HEADER_BYTES + REPLY_BYTES);
+}
+
+/**
+ * Writes the owner's answer (`value`, or the error `error`) to a
+ * synchronous request and wakes the waiting Worker.
+ *
+ * @example
+ * ```ts ignore
+ * answer(handle.reply, { value: ["ab…"] });
+ * ```
+ */
+export function answer(
+  reply: SharedArrayBuffer,
+  result: { value?: unknown; error?: unknown },
+): void {
+  const header = new Int32Array(reply, 0, 3);
+  let text = JSON.stringify(
+    result.error === undefined
+      ? { value: result.value ?? null }
+      : { error: describe(result.error) },
+  );
+  let bytes = new TextEncoder().encode(text);
+  if (bytes.length > REPLY_BYTES) {
+    text = JSON.stringify({
+      error: {
+        kind: "PersistenceError",
+        message: `the answer is larger than ${REPLY_BYTES} bytes`,
+      },
+    });
+    bytes = new TextEncoder().encode(text);
+  }
+  new Uint8Array(reply, HEADER_BYTES, bytes.length).set(bytes);
+  Atomics.store(header, LENGTH, bytes.length);
+  Atomics.store(header, STATE, ANSWERED);
+  Atomics.notify(header, STATE);
+}
+
+/**
+ * Marks the channel closed (the owner VM closed) and wakes a waiting Worker.
+ *
+ * @example
+ * ```ts ignore
+ * closeReply(handle.reply);
+ * ```
+ */
+export function closeReply(reply: SharedArrayBuffer): void {
+  const header = new Int32Array(reply, 0, 3);
+  Atomics.store(header, CLOSED, 1);
+  Atomics.notify(header, STATE);
+}
+
+/** An error as plain data that crosses threads. */
+export function describe(error: unknown): { kind: ErrorKind; message: string } {
+  return error instanceof PiecrustError
+    ? { kind: error.kind, message: error.message }
+    : { kind: "PersistenceError", message: String((error as Error)?.message ?? error) };
+}
+
+/**
+ * Sends `request` on `port` and waits (blocking the Worker) for the owner's
+ * answer; throws the owner's error as a `PiecrustError` of the same kind.
+ *
+ * @example
+ * ```ts ignore
+ * const roots = requestSync(handle, { op: "commits" }) as string[];
+ * ```
+ */
+export function requestSync(handle: VMHandle, request: Request): unknown {
+  const header = new Int32Array(handle.reply, 0, 3);
+  const closed = (): never => {
+    throw new PiecrustError("Disposed", `the VM that owns ${handle.directory} is closed`);
+  };
+  if (Atomics.load(header, CLOSED) === 1) closed();
+  Atomics.store(header, STATE, WAITING);
+  handle.port.postMessage(request);
+  const deadline = Date.now() + ANSWER_TIMEOUT_MS;
+  while (Atomics.load(header, STATE) === WAITING) {
+    if (Atomics.load(header, CLOSED) === 1) closed();
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      throw new PiecrustError(
+        "PersistenceError",
+        `the VM that owns ${handle.directory} did not answer within ${ANSWER_TIMEOUT_MS} ms; ` +
+          `its thread must not block while Workers use the directory`,
+      );
+    }
+    Atomics.wait(header, STATE, WAITING, left);
+  }
+  const length = Atomics.load(header, LENGTH);
+  const text = new TextDecoder().decode(new Uint8Array(handle.reply, HEADER_BYTES, length).slice());
+  const result = JSON.parse(text) as {
+    value?: unknown;
+    error?: { kind: ErrorKind; message: string };
+  };
+  if (result.error !== undefined) throw new PiecrustError(result.error.kind, result.error.message);
+  return result.value;
+}

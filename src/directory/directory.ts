@@ -1,0 +1,43 @@
+/**
+ * {@linkcode Directory}: what a VM needs from the owner of its directory,
+ * whether it is the owner ({@linkcode DirectoryOwner}) or a VM in a Worker
+ * that asks the owner ({@linkcode RemoteDirectory}).
+ *
+ * @module
+ */
+
+import type { CommitTrees, Store } from "../store/store.ts";
+import type { CommitData } from "../store/write_commit.ts";
+
+/** An operation on a commit that may have to wait for sessions. */
+export type CommitOperation = "delete" | "finalize";
+
+/**
+ * The commits of a VM directory and their coordination.
+ *
+ * @example
+ * ```ts ignore
+ * directory.hold(base);
+ * try {
+ *   // ... read the base's state through directory.store ...
+ * } finally {
+ *   directory.release(base);
+ * }
+ * ```
+ */
+export interface Directory {
+  /** The commits as this thread reads them. */
+  readonly store: Store;
+  /** The roots sessions may start from, sorted. */
+  commits(): string[];
+  /** Counts a session on `base`; a `PersistenceError` if it is no session base. */
+  hold(base: string): void;
+  /** Ends a session on `base`. */
+  release(base: string): void;
+  /** Writes and lists a commit of a session. */
+  commit(commit: CommitData, trees: CommitTrees): void;
+  /** Deletes or finalizes `root`, once no session needs it as it is. */
+  schedule(kind: CommitOperation, root: string): Promise<void>;
+  /** Stops coordinating; open sessions must be closed first. */
+  close(): void;
+}

@@ -1,0 +1,104 @@
+/**
+ * {@linkcode RemoteDirectory}: a VM directory seen from a Worker. The Worker
+ * reads commit files itself (they never change), writes its commits' files
+ * to `tmp/` itself, and asks the owner, through the handle's channel, for
+ * everything that must be coordinated: holds, listing and publishing
+ * commits, deletions and finalizations.
+ *
+ * @module
+ */
+
+import { PiecrustError } from "../errors.ts";
+import { type CommitTrees, Store } from "../store/store.ts";
+import { type CommitData, stageCommit } from "../store/write_commit.ts";
+import { requestSync, type Settlement, type VMHandle } from "./channel.ts";
+import type { CommitOperation, Directory } from "./directory.ts";
+
+/**
+ * A directory owned by a VM in another thread.
+ *
+ * @example
+ * ```ts ignore
+ * const directory = new RemoteDirectory(handle);
+ * console.log(directory.commits());
+ * ```
+ */
+export class RemoteDirectory implements Directory {
+  readonly store: Store;
+  readonly #handle: VMHandle;
+  readonly #pending = new Map<number, { resolve: () => void; reject: (error: unknown) => void }>();
+  #nextTicket = 1;
+
+  /** Connects to the owner of `handle`. */
+  constructor(handle: VMHandle) {
+    if (!(handle?.port instanceof MessagePort) || !(handle.reply instanceof SharedArrayBuffer)) {
+      throw new TypeError("VM.connect needs the handle that vm.share() returned");
+    }
+    this.#handle = handle;
+    // No openStore: cleaning tmp/ is the owner's job, and would remove other threads' commits.
+    this.store = new Store(handle.directory, []);
+    handle.port.onmessage = (event: MessageEvent<Settlement>) => {
+      const { ticket, error } = event.data;
+      const pending = this.#pending.get(ticket);
+      this.#pending.delete(ticket);
+      if (error === undefined) pending?.resolve();
+      else pending?.reject(new PiecrustError(error.kind, error.message));
+    };
+  }
+
+  commits(): string[] {
+    return requestSync(this.#handle, { op: "commits" }) as string[];
+  }
+
+  hold(base: string): void {
+    requestSync(this.#handle, { op: "hold", root: base });
+    try {
+      this.store.refreshChain(base);
+    } catch (error) {
+      this.release(base);
+      throw error;
+    }
+  }
+
+  release(base: string): void {
+    this.#handle.port.postMessage({ op: "release", root: base });
+  }
+
+  commit(commit: CommitData, trees: CommitTrees): void {
+    const staged = stageCommit(this.#handle.directory, commit);
+    try {
+      requestSync(this.#handle, { op: "publish", root: commit.root, staged });
+    } catch (error) {
+      try {
+        Deno.removeSync(staged, { recursive: true });
+      } catch {
+        // The owner removed it, or the next open will.
+      }
+      throw error;
+    }
+    // Keeping the trees spares a session on the new commit from rebuilding
+    // them; the commit may already be gone again, deleted by another thread.
+    try {
+      this.store.refreshChain(commit.root);
+      this.store.cacheTrees(commit.root, trees);
+    } catch (error) {
+      if (!(error instanceof PiecrustError && error.kind === "PersistenceError")) throw error;
+    }
+  }
+
+  schedule(kind: CommitOperation, root: string): Promise<void> {
+    const ticket = this.#nextTicket++;
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.#pending.set(ticket, { resolve, reject });
+    this.#handle.port.postMessage({ op: kind, root, ticket });
+    return promise;
+  }
+
+  close(): void {
+    for (const { reject } of this.#pending.values()) {
+      reject(new PiecrustError("Disposed", "the VM closed before the owner answered"));
+    }
+    this.#pending.clear();
+    this.#handle.port.close();
+  }
+}
