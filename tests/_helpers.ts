@@ -49,3 +49,32 @@ export function withSession(
   }
   assertNoLiveHandles();
 }
+
+/**
+ * Runs `body` with a new temporary directory, removes it, and checks that
+ * no native handle outlived it.
+ */
+export function withDirectory(body: (dir: string) => void): void {
+  const dir = Deno.makeTempDirSync({ prefix: "piecrust-test-" });
+  try {
+    body(dir);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+  assertNoLiveHandles();
+}
+
+/** {@linkcode withDirectory} for an asynchronous body, as a test function. */
+export function withDirectoryAsync(
+  body: (dir: string) => Promise<void> | void,
+): () => Promise<void> {
+  return async () => {
+    const dir = Deno.makeTempDirSync({ prefix: "piecrust-test-" });
+    try {
+      await body(dir);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+    assertNoLiveHandles();
+  };
+}

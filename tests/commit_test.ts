@@ -14,7 +14,7 @@ import {
   verifyPageOpening,
   VM,
 } from "../mod.ts";
-import { assertBytes, assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+import { assertBytes, assertThrowsKind, withDirectory } from "./_helpers.ts";
 import { assembleWat } from "../contracts/wat.ts";
 
 const OWNER = new Uint8Array(32).fill(3);
@@ -23,16 +23,6 @@ const readValue = contractFunction("read_value", unit, i64);
 const increment = contractFunction("increment", unit, unit);
 const hex = (bytes: Uint8Array): string =>
   Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-
-function withDirectory(body: (dir: string) => void): void {
-  const dir = Deno.makeTempDirSync({ prefix: "piecrust-commit-" });
-  try {
-    body(dir);
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-  assertNoLiveHandles();
-}
 
 for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
   Deno.test(`Session.commit persists state that a reopened VM reads back (${target})`, () => {

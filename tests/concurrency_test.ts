@@ -12,7 +12,7 @@ import {
   type SessionWorkerReply,
   type SessionWorkerRequest,
 } from "./fixtures/session_worker.ts";
-import { assertNoLiveHandles } from "./_helpers.ts";
+import { withDirectoryAsync } from "./_helpers.ts";
 
 const GAS = 1_000_000n;
 const readValue = contractFunction("read_value", unit, i64);
@@ -71,18 +71,6 @@ class SessionWorker {
   }
 }
 
-function withDirectory(body: (dir: string) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const dir = Deno.makeTempDirSync({ prefix: "piecrust-concurrency-" });
-    try {
-      await body(dir);
-    } finally {
-      Deno.removeSync(dir, { recursive: true });
-    }
-    assertNoLiveHandles();
-  };
-}
-
 function deployCounter(vm: VM): Uint8Array {
   using session = vm.session();
   session.deploy(
@@ -103,7 +91,7 @@ function counterAt(vm: VM, root: Uint8Array): bigint {
 // concurrent_sessions, across Workers
 Deno.test(
   "VM.connect sessions in Workers commit different roots while the base's deletion waits",
-  withDirectory(async (dir) => {
+  withDirectoryAsync(async (dir) => {
     const workers = [new SessionWorker(), new SessionWorker(), new SessionWorker()];
     let roots: string[];
     let base: Uint8Array;
@@ -143,7 +131,7 @@ Deno.test(
 
 Deno.test(
   "VM.connect sessions in two Workers stress the directory while the owner deletes and finalizes",
-  withDirectory(async (dir) => {
+  withDirectoryAsync(async (dir) => {
     const workers = [new SessionWorker(), new SessionWorker()];
     const made = new Map<string, string>();
     const targeted = new Set<string>();

@@ -17,7 +17,7 @@ import {
   VM,
 } from "../mod.ts";
 import { assembleWat } from "../contracts/wat.ts";
-import { assertNoLiveHandles } from "./_helpers.ts";
+import { withDirectoryAsync } from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32).fill(5);
 const GAS = 1_000_000n;
@@ -43,18 +43,6 @@ const PAGES_WAT = `(module
 
 function pageArg(page: number, byte = 0): Uint8Array {
   return new Uint8Array(new Uint32Array([page, byte]).buffer);
-}
-
-function withDirectory(body: (dir: string) => Promise<void> | void): () => Promise<void> {
-  return async () => {
-    const dir = Deno.makeTempDirSync({ prefix: "piecrust-lifecycle-" });
-    try {
-      await body(dir);
-    } finally {
-      Deno.removeSync(dir, { recursive: true });
-    }
-    assertNoLiveHandles();
-  };
 }
 
 function folders(dir: string, kind: "commits" | "retired"): string[] {
@@ -88,7 +76,7 @@ async function assertNoCommit(promise: Promise<void>): Promise<void> {
 
 Deno.test(
   "VM.deleteCommit removes an unused commit and its files",
-  withDirectory(async (dir) => {
+  withDirectoryAsync(async (dir) => {
     using vm = VM.open(dir);
     const root = commitCounter(vm, undefined, 1);
     await vm.deleteCommit(root);
@@ -101,7 +89,7 @@ Deno.test(
 
 Deno.test(
   "VM.deleteCommit rejects a root that is not listed",
-  withDirectory(async (dir) => {
+  withDirectoryAsync(async (dir) => {
     using vm = VM.open(dir);
     const root = commitCounter(vm, undefined, 1);
     await assertNoCommit(vm.deleteCommit(new Uint8Array(32)));
@@ -115,7 +103,7 @@ Deno.test(
 // delete_commit_waits_for_held_session_then_removes_state
 Deno.test(
   "VM.deleteCommit waits for the sessions on the commit, then removes it",
-  withDirectory(async (dir) => {
+  withDirectoryAsync(async (dir) => {
     using vm = VM.open(dir);
     const root = commitCounter(vm, undefined, 1);
     const session = vm.session({ base: root });
@@ -136,7 +124,7 @@ Deno.test(
 // finalize_commit_waits_for_held_session_then_promotes_state
 Deno.test(
   "VM.finalizeCommit waits for the sessions on the commit, then promotes it",
-  withDirectory(async (dir) => {
+  withDirectoryAsync(async (dir) => {
     using vm = VM.open(dir);
     const first = commitCounter(vm, undefined, 1);
     const second = commitCounter(vm, first, 1);
@@ -154,7 +142,7 @@ Deno.test(
 
 Deno.test(
   "VM.deleteCommit of a base keeps the commits built on it, also after reopening",
-  withDirectory(async (dir) => {
+  withDirectoryAsync(async (dir) => {
     let third: Uint8Array;
     {
       using vm = VM.open(dir);
@@ -178,7 +166,7 @@ Deno.test(
 // finalize_commit_promotes_commit_state
 Deno.test(
   "VM.finalizeCommit promotes a commit: later commits keep their state, earlier ones are reclaimed",
-  withDirectory(async (dir) => {
+  withDirectoryAsync(async (dir) => {
     const pages = await assembleWat(PAGES_WAT);
     let last: Uint8Array;
     let id: ContractId;
@@ -242,7 +230,7 @@ Deno.test(
 
 Deno.test(
   "VM.finalizeCommit of a commit nothing builds on removes it",
-  withDirectory(async (dir) => {
+  withDirectoryAsync(async (dir) => {
     using vm = VM.open(dir);
     const first = commitCounter(vm, undefined, 1);
     const second = commitCounter(vm, first, 1);
@@ -255,7 +243,7 @@ Deno.test(
 
 Deno.test(
   "Session.commit of a root that was deleted lists it again",
-  withDirectory(async (dir) => {
+  withDirectoryAsync(async (dir) => {
     using vm = VM.open(dir);
     const first = commitCounter(vm, undefined, 1);
     const second = commitCounter(vm, first, 1);
@@ -272,7 +260,7 @@ Deno.test(
 // concurrent_sessions, in one thread (tests/worker_test.ts runs it across Workers)
 Deno.test(
   "VM sessions from one base commit different roots while the base's deletion waits",
-  withDirectory(async (dir) => {
+  withDirectoryAsync(async (dir) => {
     let roots: Uint8Array[];
     {
       using vm = VM.open(dir);

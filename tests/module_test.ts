@@ -18,7 +18,7 @@ import {
   VM,
 } from "../mod.ts";
 import { blake3 } from "../src/merkle/blake3.ts";
-import { assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+import { assertNoLiveHandles, assertThrowsKind, withDirectory } from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32);
 const LIMIT = 1_000_000n;
@@ -74,16 +74,6 @@ function deployCounter(vm: VM, target: ContractTarget = "wasm32"): Committed {
   const id = session.deploy(contractBytecode("counter", { target }), { owner: OWNER }, LIMIT);
   session.call(id, increment, undefined, LIMIT);
   return { id, root: session.commit() };
-}
-
-function withDirectory(body: (dir: string) => void): void {
-  const dir = Deno.makeTempDirSync({ prefix: "piecrust-module-" });
-  try {
-    body(dir);
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-  assertNoLiveHandles();
 }
 
 for (const target of TARGETS) {

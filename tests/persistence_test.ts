@@ -24,7 +24,7 @@ import {
 } from "../mod.ts";
 import { blake3 } from "../src/merkle/blake3.ts";
 import { openingPosition } from "../src/merkle/mod.ts";
-import { assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+import { assertNoLiveHandles, assertThrowsKind, withDirectory } from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32);
 const LIMIT = 1_000_000n;
@@ -37,16 +37,6 @@ const get = contractFunction("get", unit, option(i16));
 const set = contractFunction("set", i16, unit);
 const readOwner = contractFunction("read_owner", unit, bytes(33));
 const readId = contractFunction("read_id", unit, contractId);
-
-function withDirectory(body: (dir: string) => void): void {
-  const dir = Deno.makeTempDirSync({ prefix: "piecrust-persistence-" });
-  try {
-    body(dir);
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-  assertNoLiveHandles();
-}
 
 function withVM(body: (vm: VM) => void): void {
   {

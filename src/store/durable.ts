@@ -38,3 +38,23 @@ export function syncDirectory(path: string): void {
   using dir = Deno.openSync(path, { read: true });
   dir.syncSync();
 }
+
+/**
+ * Whether something exists at `path`; errors other than "not found" are thrown.
+ *
+ * @example
+ * ```ts
+ * import { pathExists } from "./durable.ts";
+ *
+ * console.log(pathExists(Deno.makeTempDirSync())); // true
+ * ```
+ */
+export function pathExists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}

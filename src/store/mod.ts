@@ -14,7 +14,7 @@
  * @module
  */
 
-export { syncDirectory, writeFileDurably } from "./durable.ts";
+export { pathExists, syncDirectory, writeFileDurably } from "./durable.ts";
 export {
   commitPath,
   COMMITS_DIR,

@@ -11,7 +11,7 @@ import type { MemoryFileMapping } from "../memory/contract_memory.ts";
 import { blake3, blake3Pieces } from "../merkle/blake3.ts";
 import { emptyContractsTree, emptyPageTree } from "../merkle/state.ts";
 import type { MerkleTree } from "../merkle/tree.ts";
-import { syncDirectory } from "./durable.ts";
+import { pathExists, syncDirectory } from "./durable.ts";
 import {
   COMMITS_DIR,
   fromHex,
@@ -115,16 +115,6 @@ function fileError(root: string, name: string, what: string): PiecrustError {
 
 /** The name suffix, in `retired/`, of a finalized commit's rewrite until it replaces the original. */
 const REWRITE_SUFFIX = ".rewrite";
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
 
 function folderOf(dir: string, root: string, listed: boolean): string {
   return `${dir}/${listed ? COMMITS_DIR : RETIRED_DIR}/${root}`;
@@ -649,7 +639,7 @@ export class Store {
   removeRetiredCopy(root: string): void {
     if (!this.has(root)) return;
     const copy = folderOf(this.dir, root, false);
-    if (exists(copy)) removeFolder(this.dir, copy);
+    if (pathExists(copy)) removeFolder(this.dir, copy);
   }
 
   /**

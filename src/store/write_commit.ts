@@ -11,7 +11,7 @@
 
 import { PiecrustError } from "../errors.ts";
 import { blake3, blake3Pieces } from "../merkle/blake3.ts";
-import { syncDirectory, writeFileDurably } from "./durable.ts";
+import { pathExists, syncDirectory, writeFileDurably } from "./durable.ts";
 import {
   commitPath,
   COMMITS_DIR,
@@ -185,16 +185,6 @@ function writeFiles(folder: string, commit: CommitData): void {
   syncDirectory(folder);
 }
 
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
-
 /**
  * Writes the files of `commit` durably into a new folder under `tmp/` of
  * the VM directory `dir` and returns its path, for
@@ -253,7 +243,7 @@ export function publishCommit(dir: string, staged: string, root: string): void {
     // The root commits to the state, so a commit that exists already holds
     // it (as in the reference VM, the existing one wins, memory lengths
     // included); it is never overwritten.
-    if (exists(`${target}/${MANIFEST_FILE}`)) return;
+    if (pathExists(`${target}/${MANIFEST_FILE}`)) return;
     try {
       Deno.renameSync(staged, target);
       syncDirectory(`${dir}/${COMMITS_DIR}`);
