@@ -79,6 +79,19 @@ export class VM {
    * A VM over the commits in `directory`, created if missing. Leftovers of
    * an interrupted commit are removed; a missing, torn or corrupt commit
    * file fails with a `PersistenceError` that names the commit.
+   *
+   * @example
+   * ```ts
+   * import { VM } from "./vm.ts";
+   *
+   * const directory = Deno.makeTempDirSync();
+   * {
+   *   using vm = VM.open(directory);
+   *   vm.session().commit();
+   * }
+   * using vm = VM.open(directory);
+   * console.log(vm.commits().length); // 1
+   * ```
    */
   static open(directory: string, options: VMOptions = {}): VM {
     return new VM(directory, false, options, () => new DirectoryOwner(directory));
@@ -140,7 +153,17 @@ export class VM {
     return this.#owner;
   }
 
-  /** A VM whose state lives in a new temporary folder, removed by {@linkcode close}. */
+  /**
+   * A VM whose state lives in a new temporary folder, removed by {@linkcode close}.
+   *
+   * @example
+   * ```ts
+   * import { VM } from "./vm.ts";
+   *
+   * using vm = VM.ephemeral();
+   * console.log(vm.commits()); // []
+   * ```
+   */
   static ephemeral(options: VMOptions = {}): VM {
     const directory = Deno.makeTempDirSync({ prefix: "piecrust-vm-" });
     try {
@@ -154,6 +177,15 @@ export class VM {
   /**
    * The roots of the VM's commits, sorted; a commit whose deletion or
    * finalization is waiting for its sessions is no longer listed.
+   *
+   * @example
+   * ```ts
+   * import { VM } from "./vm.ts";
+   *
+   * using vm = VM.ephemeral();
+   * const root = vm.session().commit();
+   * console.log(vm.commits()[0].join() === root.join()); // true
+   * ```
    */
   commits(): Uint8Array[] {
     this.#checkOpen();
@@ -216,7 +248,17 @@ export class VM {
     }
   }
 
-  /** The folder that holds the VM's state. */
+  /**
+   * The folder that holds the VM's state.
+   *
+   * @example
+   * ```ts
+   * import { VM } from "./vm.ts";
+   *
+   * using vm = VM.ephemeral();
+   * console.log(vm.directory.length > 0); // true
+   * ```
+   */
   get directory(): string {
     return this.#path;
   }
@@ -291,6 +333,20 @@ export class VM {
   /**
    * Registers a host query that contracts call by `name` with `hq`. Sessions
    * started afterwards see it.
+   *
+   * @example
+   * ```ts
+   * import { VM } from "./vm.ts";
+   *
+   * using vm = VM.ephemeral();
+   * vm.registerHostQuery("double", {
+   *   price: () => 10n,
+   *   execute: (arg, buffer) => {
+   *     buffer[0] = arg[0] * 2;
+   *     return 1;
+   *   },
+   * });
+   * ```
    */
   registerHostQuery(name: string, query: HostQuery): void {
     this.#checkOpen();
@@ -302,7 +358,18 @@ export class VM {
 
   /**
    * Starts a session on the commit `base` (default: the empty state). Close
-   * it (or use `using`) to free its memories.
+   * it (or use `using`) to free its memories. A `PersistenceError` if
+   * `base` is not a listed commit.
+   *
+   * @example
+   * ```ts
+   * import { VM } from "./vm.ts";
+   *
+   * using vm = VM.ephemeral();
+   * const root = vm.session().commit();
+   * using session = vm.session({ base: root });
+   * console.log(session.root().join() === root.join()); // true
+   * ```
    */
   session(options: VMSessionOptions = {}): Session {
     this.#checkOpen();
@@ -341,7 +408,15 @@ export class VM {
   /**
    * Closes every session, frees the engines, stops serving Workers, and
    * removes an ephemeral VM's folder. Deletions and finalizations still
-   * waiting for Workers' sessions are rejected.
+   * waiting for Workers' sessions are rejected. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { VM } from "./vm.ts";
+   *
+   * const vm = VM.ephemeral();
+   * vm.close();
+   * ```
    */
   close(): void {
     if (this.#closed) return;

@@ -284,3 +284,44 @@ Deno.test(
     roots.forEach((root, i) => assert.equal(counterAt(vm, root), 0xfcn + BigInt(i + 1)));
   }),
 );
+
+Deno.test(
+  "VM.open completes or undoes a finalization stopped between its steps",
+  withDirectoryAsync(async (dir) => {
+    let second: Uint8Array;
+    let third: Uint8Array;
+    {
+      using vm = VM.open(dir);
+      const first = commitCounter(vm, undefined, 1);
+      second = commitCounter(vm, first, 1);
+      third = commitCounter(vm, second, 1);
+    }
+    const original = `${dir}/commits/${hex(second)}`;
+    const backup = `${dir}/backup`;
+    Deno.mkdirSync(backup);
+    for (const entry of Deno.readDirSync(original)) {
+      Deno.copyFileSync(`${original}/${entry.name}`, `${backup}/${entry.name}`);
+    }
+    {
+      using vm = VM.open(dir);
+      await vm.finalizeCommit(second);
+    }
+    const rewrite = `${dir}/retired/${hex(second)}.rewrite`;
+    // Stopped after the rewrite was published, before the original was removed: undone.
+    Deno.renameSync(`${dir}/retired/${hex(second)}`, rewrite);
+    Deno.renameSync(backup, original);
+    {
+      using vm = VM.open(dir);
+      assert.deepEqual(folders(dir, "retired"), []);
+      assert.ok(vm.commits().some((root) => hex(root) === hex(second)), "the commit is listed");
+      assert.equal(counterAt(vm, third), 0xffn);
+      await vm.finalizeCommit(second);
+    }
+    // Stopped after the original was removed, before the rewrite was moved into place: completed.
+    Deno.renameSync(`${dir}/retired/${hex(second)}`, rewrite);
+    using vm = VM.open(dir);
+    assert.deepEqual(folders(dir, "retired"), [hex(second)]);
+    assert.ok(!vm.commits().some((root) => hex(root) === hex(second)), "the commit is finalized");
+    assert.equal(counterAt(vm, third), 0xffn);
+  }),
+);
