@@ -1,8 +1,9 @@
 /**
- * The Worker of `parallel_bench.ts` (and of `tests/worker_test.ts`): it opens
- * its own `VM.ephemeral()` — so its own libwasmtime handle, engines and FFI
- * callbacks, all belonging to this isolate — deploys `fibonacci`, and answers
- * requests:
+ * The Worker of `parallel_bench.ts`. Its first message,
+ * `{ op: "connect", handle, base, fibonacci }`, connects a VM to the
+ * benchmark's VM (`VM.connect(handle)`: its own libwasmtime handle, engines
+ * and FFI callbacks, all belonging to this isolate) and starts a session on
+ * the commit `base`, where `fibonacci` is deployed. Then it answers:
  *
  * - `{ op: "run", calls, n }` → `{ op: "done", ms, result }`: `calls` calls
  *   of `nth(n)` through `Session.call`; `ms` is the time they took inside
@@ -18,19 +19,29 @@
  *   notifies it, so a thread that cannot return to its event loop (an
  *   `unload` handler) can wait with `Atomics.wait`.
  *
- * Once set up it posts `{ op: "ready", directory, bootMs, vmMs, deployMs,
- * firstCallMs }`: the VM's temporary folder, and the time from the Worker's
- * start to this module running, `VM.ephemeral()`, the deploy, and the first
- * call. A failure is posted as `{ op: "error", message }`.
+ * Once connected it posts `{ op: "ready", bootMs, vmMs, firstCallMs }`: the
+ * time from the Worker's start to this module running, `VM.connect()` and
+ * the session, and the first call (which loads the contract from the
+ * commit). A failure is posted as `{ op: "error", message }`.
  *
  * @module
  */
 
-import { contractBytecode, contractFunction, encode, u32, u64, VM } from "../mod.ts";
+import {
+  contractBytecode,
+  contractFunction,
+  ContractId,
+  encode,
+  u32,
+  u64,
+  VM,
+  type VMHandle,
+} from "../mod.ts";
 import { liveHandles } from "../src/handles.ts";
 
 /** A request to the Worker. */
 export type WorkerRequest =
+  | { op: "connect"; handle: VMHandle; base: string; fibonacci: string }
   | { op: "run" | "runV8"; calls: number; n: number }
   | { op: "close"; signal?: Int32Array };
 
@@ -38,10 +49,8 @@ export type WorkerRequest =
 export type WorkerReply =
   | {
     op: "ready";
-    directory: string;
     bootMs: number;
     vmMs: number;
-    deployMs: number;
     firstCallMs: number;
   }
   | { op: "done"; ms: number; result: string }
@@ -91,18 +100,14 @@ function v8Fibonacci(): (n: number) => bigint {
   };
 }
 
-try {
+/** Connects to the shared VM, starts a session on `base` and serves requests. */
+function serve(request: Extract<WorkerRequest, { op: "connect" }>): void {
   let start = performance.now();
-  const vm = VM.ephemeral();
-  const session = vm.session();
+  const vm = VM.connect(request.handle);
+  const session = vm.session({ base: fromHex(request.base) });
   const vmMs = performance.now() - start;
 
-  start = performance.now();
-  const fibonacci = session.deploy(contractBytecode("fibonacci"), {
-    owner: new Uint8Array(32),
-  }, GAS);
-  const deployMs = performance.now() - start;
-
+  const fibonacci = ContractId.fromHex(request.fibonacci);
   const nth = contractFunction("nth", u32, u64);
   start = performance.now();
   session.call(fibonacci, nth, 10, GAS);
@@ -133,7 +138,18 @@ try {
       scope.postMessage({ op: "error", message: describe(error) });
     }
   };
-  scope.postMessage({ op: "ready", directory: vm.directory, bootMs, vmMs, deployMs, firstCallMs });
-} catch (error) {
-  scope.postMessage({ op: "error", message: describe(error) });
+  scope.postMessage({ op: "ready", bootMs, vmMs, firstCallMs });
 }
+
+function fromHex(hex: string): Uint8Array {
+  return new Uint8Array(hex.match(/../g)!.map((pair) => parseInt(pair, 16)));
+}
+
+scope.onmessage = (event: MessageEvent<WorkerRequest>): void => {
+  try {
+    if (event.data.op !== "connect") throw new Error(`expected connect, got ${event.data.op}`);
+    serve(event.data);
+  } catch (error) {
+    scope.postMessage({ op: "error", message: describe(error) });
+  }
+};

@@ -1,108 +1,81 @@
 /**
- * VMs inside Workers: each Worker loads libwasmtime and makes its own
- * engines and FFI callbacks (`bench/_parallel_worker.ts` is the Worker).
+ * A Worker that ends without closing its VM: the owner keeps working, and
+ * what waited for the Worker's session is settled when the owner closes.
  */
 
 import assert from "node:assert/strict";
-import { contractBytecode, contractFunction, u32, u64, VM } from "../mod.ts";
-import type { WorkerReply, WorkerRequest } from "../bench/_parallel_worker.ts";
-import { assertNoLiveHandles } from "./_helpers.ts";
+import { contractBytecode, contractFunction, i64, unit, VM } from "../mod.ts";
+import type { SessionWorkerReply, SessionWorkerRequest } from "./fixtures/session_worker.ts";
+import { COUNTER } from "./fixtures/session_worker.ts";
+import { withDirectoryAsync } from "./_helpers.ts";
 
-const WORKER_URL = new URL("../bench/_parallel_worker.ts", import.meta.url);
-const FIB_27 = "317811";
+const GAS = 1_000_000n;
+const hex = (bytes: Uint8Array): string =>
+  Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 
-/** A Worker whose replies are read in order. */
-interface VMWorker {
-  worker: Worker;
-  send(request: WorkerRequest): Promise<WorkerReply>;
-  ready: Promise<WorkerReply>;
+function ask(
+  worker: Worker,
+  request: SessionWorkerRequest,
+  transfer: Transferable[] = [],
+): Promise<SessionWorkerReply> {
+  return new Promise<SessionWorkerReply>((resolve) => {
+    worker.onmessage = (event: MessageEvent<SessionWorkerReply>) => resolve(event.data);
+    worker.postMessage(request, transfer);
+  });
 }
 
-function startWorker(): VMWorker {
-  const worker = new Worker(WORKER_URL, { type: "module" });
-  const waiting: ((reply: WorkerReply) => void)[] = [];
-  const next = (): Promise<WorkerReply> => new Promise((resolve) => waiting.push(resolve));
-  worker.onmessage = (event: MessageEvent<WorkerReply>): void => {
-    waiting.shift()?.(event.data);
-  };
-  worker.onerror = (event: ErrorEvent): void => {
-    event.preventDefault();
-    waiting.shift()?.({ op: "error", message: event.message });
-  };
-  const ready = next();
-  return {
-    worker,
-    ready,
-    send(request: WorkerRequest): Promise<WorkerReply> {
-      const reply = next();
-      worker.postMessage(request);
-      return reply;
-    },
-  };
-}
-
-async function readyDirectory(vmWorker: VMWorker): Promise<string> {
-  const ready = await vmWorker.ready;
-  assert.equal(ready.op, "ready", JSON.stringify(ready));
-  return (ready as Extract<WorkerReply, { op: "ready" }>).directory;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
-
-Deno.test("VM.ephemeral runs contracts in two Workers at once and closes cleanly", async () => {
-  const workers = [startWorker(), startWorker()];
-  try {
-    const directories = await Promise.all(workers.map(readyDirectory));
-    const runs = await Promise.all(
-      workers.map((w) => w.send({ op: "run", calls: 20, n: 27 })),
-    );
-    for (const run of runs) {
-      assert.equal(run.op, "done", JSON.stringify(run));
-      assert.equal(run.result, FIB_27);
+Deno.test(
+  "Worker.terminate with an open connected session leaves the owning VM working",
+  withDirectoryAsync(async (dir) => {
+    using vm = VM.open(dir);
+    let base: Uint8Array;
+    {
+      using session = vm.session();
+      session.deploy(contractBytecode("counter"), {
+        owner: new Uint8Array(32),
+        contractId: COUNTER,
+      }, GAS);
+      base = session.commit();
     }
-    const closed = await Promise.all(workers.map((w) => w.send({ op: "close" })));
-    for (const reply of closed) assert.deepEqual(reply, { op: "closed", liveHandles: {} });
-    for (const directory of directories) assert.equal(exists(directory), false, directory);
-  } finally {
-    for (const { worker } of workers) worker.terminate();
-  }
-});
-
-Deno.test("Worker.terminate with an open VM leaves the process's own VMs working", async () => {
-  const vmWorker = startWorker();
-  let directory: string | undefined;
-  try {
-    directory = await readyDirectory(vmWorker);
-    const run = await vmWorker.send({ op: "run", calls: 1, n: 27 });
-    assert.equal(run.op, "done", JSON.stringify(run));
-    assert.equal(run.result, FIB_27);
-  } finally {
-    // The Worker still holds its engine, store callbacks, module and memory
-    // mappings; terminating it runs no cleanup.
-    vmWorker.worker.terminate();
-  }
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  {
-    using vm = VM.ephemeral();
-    using session = vm.session();
-    const id = session.deploy(
-      contractBytecode("fibonacci"),
-      { owner: new Uint8Array(32) },
-      10n ** 9n,
+    const worker = new Worker(new URL("./fixtures/session_worker.ts", import.meta.url), {
+      type: "module",
+    });
+    try {
+      const handle = vm.share();
+      assert.deepEqual(await ask(worker, { op: "connect", handle }, [handle.port]), { op: "ok" });
+      assert.deepEqual(await ask(worker, { op: "hold", base: hex(base) }), { op: "ok" });
+    } finally {
+      worker.terminate();
+    }
+    let next: Uint8Array;
+    {
+      using session = vm.session({ base });
+      session.callRaw(COUNTER, "increment", new Uint8Array(0), GAS);
+      next = session.commit();
+    }
+    // The terminated Worker never released its hold: a deletion of its base waits...
+    const deletion: { outcome?: unknown } = {};
+    vm.deleteCommit(base).then(
+      () => (deletion.outcome = "deleted"),
+      (error) => (deletion.outcome = error),
     );
-    const nth = contractFunction("nth", u32, u64);
-    assert.equal(String(session.call(id, nth, 27, 10n ** 9n).data), FIB_27);
-  }
-  assertNoLiveHandles();
-  // The terminated Worker's ephemeral folder is left behind.
-  assert.equal(exists(directory), true);
-  Deno.removeSync(directory, { recursive: true });
-});
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(deletion.outcome ?? "waiting", "waiting");
+    // ...while the owner's own sessions work as before.
+    {
+      using session = vm.session({ base: next });
+      session.callRaw(COUNTER, "increment", new Uint8Array(0), GAS);
+      const value = session.call(
+        COUNTER,
+        contractFunction("read_value", unit, i64),
+        undefined,
+        GAS,
+      );
+      assert.equal(value.data, 0xfen);
+      session.commit();
+    }
+    vm.close();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.equal((deletion.outcome as { kind?: string }).kind, "Disposed");
+  }),
+);
