@@ -2,7 +2,16 @@
 
 import assert from "node:assert/strict";
 import { liveHandles } from "../src/handles.ts";
-import { type Session, type SessionOptions, VM } from "../mod.ts";
+import {
+  contractBytecode,
+  contractFunction,
+  ContractId,
+  i64,
+  type Session,
+  type SessionOptions,
+  unit,
+  VM,
+} from "../mod.ts";
 
 /** Asserts that every engine, store, module and linker has been closed. */
 export function assertNoLiveHandles(): void {
@@ -77,4 +86,41 @@ export function withDirectoryAsync(
     }
     assertNoLiveHandles();
   };
+}
+
+/** Lowercase hex of `bytes` (commit roots in messages and folder names). */
+export function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** The id the lifecycle and concurrency tests deploy the counter contract at. */
+export const COUNTER = ContractId.fromHex("07".repeat(32));
+
+const COUNTER_GAS = 1_000_000n;
+const increment = contractFunction("increment", unit, unit);
+const readValue = contractFunction("read_value", unit, i64);
+
+/**
+ * Commits on `base` after `increments` increments of the counter at
+ * {@linkcode COUNTER} (deploying it, at 0xfc, on the empty state).
+ */
+export function commitCounter(
+  vm: VM,
+  base: Uint8Array | undefined,
+  increments: number,
+): Uint8Array {
+  using session = vm.session(base === undefined ? {} : { base });
+  if (base === undefined) {
+    const owner = new Uint8Array(32);
+    session.deploy(contractBytecode("counter"), { owner, contractId: COUNTER }, COUNTER_GAS);
+  }
+  for (let i = 0; i < increments; i++) session.call(COUNTER, increment, undefined, COUNTER_GAS);
+  return session.commit();
+}
+
+/** The counter's value at `root`, checking that the commit's state gives its root. */
+export function counterAt(vm: VM, root: Uint8Array): bigint {
+  using session = vm.session({ base: root });
+  assert.deepEqual(session.root(), root, "the commit's state gives its root");
+  return session.call(COUNTER, readValue, undefined, COUNTER_GAS).data;
 }

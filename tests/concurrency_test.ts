@@ -6,18 +6,10 @@
  */
 
 import assert from "node:assert/strict";
-import { contractBytecode, contractFunction, i64, unit, VM } from "../mod.ts";
-import {
-  COUNTER,
-  type SessionWorkerReply,
-  type SessionWorkerRequest,
-} from "./fixtures/session_worker.ts";
-import { withDirectoryAsync } from "./_helpers.ts";
+import { VM } from "../mod.ts";
+import type { SessionWorkerReply, SessionWorkerRequest } from "./fixtures/session_worker.ts";
+import { commitCounter, counterAt, hex, withDirectoryAsync } from "./_helpers.ts";
 
-const GAS = 1_000_000n;
-const readValue = contractFunction("read_value", unit, i64);
-const hex = (bytes: Uint8Array): string =>
-  Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 const WORKER_URL = new URL("./fixtures/session_worker.ts", import.meta.url);
 
 /** A Worker running sessions on a shared directory; replies come in request order. */
@@ -71,23 +63,6 @@ class SessionWorker {
   }
 }
 
-function deployCounter(vm: VM): Uint8Array {
-  using session = vm.session();
-  session.deploy(
-    contractBytecode("counter"),
-    { owner: new Uint8Array(32), contractId: COUNTER },
-    GAS,
-  );
-  return session.commit();
-}
-
-/** The counter's value at `root`, checking that the commit's state gives its root. */
-function counterAt(vm: VM, root: Uint8Array): bigint {
-  using session = vm.session({ base: root });
-  assert.deepEqual(session.root(), root, "the commit's state gives its root");
-  return session.call(COUNTER, readValue, undefined, GAS).data;
-}
-
 // concurrent_sessions, across Workers
 Deno.test(
   "VM.connect sessions in Workers commit different roots while the base's deletion waits",
@@ -97,7 +72,7 @@ Deno.test(
     let base: Uint8Array;
     try {
       using vm = VM.open(dir);
-      base = deployCounter(vm);
+      base = commitCounter(vm, undefined, 0);
       await Promise.all(workers.map((worker) => worker.connect(vm)));
       await Promise.all(workers.map((worker) => worker.send({ op: "hold", base: hex(base) })));
       let deleted = false;
@@ -138,7 +113,7 @@ Deno.test(
     let listed: string[];
     try {
       using vm = VM.open(dir);
-      deployCounter(vm);
+      commitCounter(vm, undefined, 0);
       await Promise.all(workers.map((worker) => worker.connect(vm)));
       const stressing = workers.map((worker) => worker.send({ op: "stress", milliseconds: 1500 }));
       let running = true;

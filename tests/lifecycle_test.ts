@@ -10,22 +10,19 @@ import assert from "node:assert/strict";
 import {
   contractBytecode,
   contractFunction,
-  ContractId,
+  type ContractId,
   i64,
   unit,
   verifyPageOpening,
   VM,
 } from "../mod.ts";
 import { assembleWat } from "../contracts/wat.ts";
-import { withDirectoryAsync } from "./_helpers.ts";
+import { commitCounter, COUNTER, counterAt, hex, withDirectoryAsync } from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32).fill(5);
 const GAS = 1_000_000n;
-const COUNTER = ContractId.fromHex("07".repeat(32));
 const readValue = contractFunction("read_value", unit, i64);
 const increment = contractFunction("increment", unit, unit);
-const hex = (bytes: Uint8Array): string =>
-  Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 
 /** Writes `byte` at offset 100 of page `page` (1..7), and reads it back. */
 const PAGES_WAT = `(module
@@ -47,23 +44,6 @@ function pageArg(page: number, byte = 0): Uint8Array {
 
 function folders(dir: string, kind: "commits" | "retired"): string[] {
   return [...Deno.readDirSync(`${dir}/${kind}`)].map((entry) => entry.name).sort();
-}
-
-/** Commits on `base` after `increments` increments (deploying the counter on the empty state). */
-function commitCounter(vm: VM, base: Uint8Array | undefined, increments: number): Uint8Array {
-  using session = vm.session(base === undefined ? {} : { base });
-  if (base === undefined) {
-    session.deploy(contractBytecode("counter"), { owner: OWNER, contractId: COUNTER }, GAS);
-  }
-  for (let i = 0; i < increments; i++) session.call(COUNTER, increment, undefined, GAS);
-  return session.commit();
-}
-
-/** The counter's value at `root`, checking that the commit's state gives its root. */
-function counterAt(vm: VM, root: Uint8Array): bigint {
-  using session = vm.session({ base: root });
-  assert.deepEqual(session.root(), root, "the commit's state gives its root");
-  return session.call(COUNTER, readValue, undefined, GAS).data;
 }
 
 async function assertNoCommit(promise: Promise<void>): Promise<void> {

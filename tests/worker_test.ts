@@ -4,14 +4,9 @@
  */
 
 import assert from "node:assert/strict";
-import { contractBytecode, contractFunction, i64, unit, VM } from "../mod.ts";
+import { VM } from "../mod.ts";
 import type { SessionWorkerReply, SessionWorkerRequest } from "./fixtures/session_worker.ts";
-import { COUNTER } from "./fixtures/session_worker.ts";
-import { withDirectoryAsync } from "./_helpers.ts";
-
-const GAS = 1_000_000n;
-const hex = (bytes: Uint8Array): string =>
-  Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+import { commitCounter, counterAt, hex, withDirectoryAsync } from "./_helpers.ts";
 
 function ask(
   worker: Worker,
@@ -28,15 +23,7 @@ Deno.test(
   "Worker.terminate with an open connected session leaves the owning VM working",
   withDirectoryAsync(async (dir) => {
     using vm = VM.open(dir);
-    let base: Uint8Array;
-    {
-      using session = vm.session();
-      session.deploy(contractBytecode("counter"), {
-        owner: new Uint8Array(32),
-        contractId: COUNTER,
-      }, GAS);
-      base = session.commit();
-    }
+    const base = commitCounter(vm, undefined, 0);
     const worker = new Worker(new URL("./fixtures/session_worker.ts", import.meta.url), {
       type: "module",
     });
@@ -47,12 +34,7 @@ Deno.test(
     } finally {
       worker.terminate();
     }
-    let next: Uint8Array;
-    {
-      using session = vm.session({ base });
-      session.callRaw(COUNTER, "increment", new Uint8Array(0), GAS);
-      next = session.commit();
-    }
+    const next = commitCounter(vm, base, 1);
     // The terminated Worker never released its hold: a deletion of its base waits...
     const deletion: { outcome?: unknown } = {};
     vm.deleteCommit(base).then(
@@ -62,18 +44,7 @@ Deno.test(
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(deletion.outcome ?? "waiting", "waiting");
     // ...while the owner's own sessions work as before.
-    {
-      using session = vm.session({ base: next });
-      session.callRaw(COUNTER, "increment", new Uint8Array(0), GAS);
-      const value = session.call(
-        COUNTER,
-        contractFunction("read_value", unit, i64),
-        undefined,
-        GAS,
-      );
-      assert.equal(value.data, 0xfen);
-      session.commit();
-    }
+    assert.equal(counterAt(vm, commitCounter(vm, next, 1)), 0xfen);
     vm.close();
     await new Promise((resolve) => setTimeout(resolve, 0));
     assert.equal((deletion.outcome as { kind?: string }).kind, "Disposed");
