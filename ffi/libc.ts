@@ -48,6 +48,19 @@ export const libcSymbols = {
   dlsym: { parameters: ["pointer", "buffer"], result: "pointer" },
   /** char* strerror(int errnum) */
   strerror: { parameters: ["i32"], result: "pointer" },
+  /**
+   * int getcontext(ucontext_t* ucp): the caller's registers, read here for
+   * the stack pointer (there is no cheaper libc call that reveals it).
+   */
+  getcontext: { parameters: ["pointer"], result: "i32" },
+  /** pthread_t pthread_self(void); a pthread_t is a pointer in glibc. */
+  pthread_self: { parameters: [], result: "pointer" },
+  /** int pthread_getattr_np(pthread_t thread, pthread_attr_t* attr) */
+  pthread_getattr_np: { parameters: ["pointer", "buffer"], result: "i32" },
+  /** int pthread_attr_getstack(const pthread_attr_t* attr, void** addr, size_t* size) */
+  pthread_attr_getstack: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
+  /** int pthread_attr_destroy(pthread_attr_t* attr) */
+  pthread_attr_destroy: { parameters: ["buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The loaded libc symbols. */
@@ -115,6 +128,18 @@ export const PageCategory = {
   SWAPPED: 1n << 4n,
   PFNZERO: 1n << 5n,
 } as const;
+
+/**
+ * `ucontext_t` (x86-64 glibc): 968 bytes, rounded up. The saved stack
+ * pointer is `uc_mcontext.gregs[REG_RSP]`: after `uc_flags`, `uc_link` and
+ * the 24-byte `uc_stack` come the 8-byte general registers, RSP being the
+ * 16th, so byte 40 + 15 × 8.
+ */
+export const UCONTEXT_SIZE = 1024;
+/** Byte offset of the saved RSP in a `ucontext_t` (x86-64 glibc). */
+export const UCONTEXT_RSP_OFFSET = 160;
+/** `sizeof(pthread_attr_t)` on x86-64 glibc. */
+export const PTHREAD_ATTR_SIZE = 56;
 
 /** `mmap`'s failure value, `(void*)-1`. */
 export const MAP_FAILED = 0xffff_ffff_ffff_ffffn;

@@ -81,6 +81,17 @@ export const wasmtimeSymbols = {
   wasmtime_config_wasm_exceptions_set: { parameters: ["pointer", "bool"], result: "void" },
   /** void wasmtime_config_wasm_tail_call_set(wasm_config_t*, bool) */
   wasmtime_config_wasm_tail_call_set: { parameters: ["pointer", "bool"], result: "void" },
+  /** void wasmtime_config_gc_support_set(wasm_config_t*, bool) */
+  wasmtime_config_gc_support_set: { parameters: ["pointer", "bool"], result: "void" },
+  /** void wasmtime_config_wasm_wide_arithmetic_set(wasm_config_t*, bool) */
+  wasmtime_config_wasm_wide_arithmetic_set: { parameters: ["pointer", "bool"], result: "void" },
+  /** void wasmtime_config_wasm_custom_page_sizes_set(wasm_config_t*, bool) */
+  wasmtime_config_wasm_custom_page_sizes_set: {
+    parameters: ["pointer", "bool"],
+    result: "void",
+  },
+  /** void wasmtime_config_wasm_stack_switching_set(wasm_config_t*, bool) */
+  wasmtime_config_wasm_stack_switching_set: { parameters: ["pointer", "bool"], result: "void" },
   /** void wasmtime_config_cranelift_nan_canonicalization_set(wasm_config_t*, bool) */
   wasmtime_config_cranelift_nan_canonicalization_set: {
     parameters: ["pointer", "bool"],

@@ -10,19 +10,25 @@ import { PiecrustError } from "../errors.ts";
 import { throwDisposed } from "./_native.ts";
 import { trackHandle, untrackHandle } from "../handles.ts";
 import { type HostMemoryCreator, MemoryCreatorBridge } from "./memory_creator.ts";
+import { HOST_STACK_RESERVE, threadStackBudget } from "./stack_guard.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 /** wasmtime aborts the process when `max_wasm_stack` reaches its async stack size (P2). */
 const ASYNC_STACK_SIZE = 2 * MiB;
+/** Stack left to the JS that calls into wasm, at the least. */
+const CALLER_STACK = 64 * KiB;
 
 /** Options of {@linkcode Engine}. Fuel, memory64 and strict memory rules are always on. */
 export interface EngineOptions {
   /**
-   * Native stack that wasm may use, in bytes. Bounds recursion and the depth
-   * of wasm → host → wasm nesting (about 4.4 KiB per level).
-   * Default 1 MiB; at least 64 KiB and below 2 MiB.
+   * Native stack that wasm may use, in bytes, from a store's outermost entry.
+   * Bounds recursion and the depth of wasm → host → wasm nesting (about
+   * 4.4 KiB per level). Default 512 KiB, as in the reference VM; at least
+   * 64 KiB, and with `HOST_STACK_RESERVE` (128 KiB) it must fit in the
+   * creating thread's stack budget (about 1 MiB, V8's limit) with 64 KiB to
+   * spare for the JS that calls in.
    */
   maxWasmStack?: number;
   /**
@@ -57,8 +63,9 @@ function checkSize(name: string, value: number, min: number, max: number): void 
  * `memory_init_cow` and `memory_may_move` are off, so a host memory never
  * moves and is never re-initialized behind the host's back. As in the
  * reference VM, multi-memory, threads, relaxed SIMD, GC, typed function
- * references, exceptions and tail calls are rejected, and NaNs are
- * canonicalized.
+ * references, exceptions, tail calls, wide arithmetic, custom page sizes and
+ * stack switching are rejected, and NaNs are canonicalized. Unlike it,
+ * `externref` is rejected too: there is no GC heap.
  *
  * An engine frees its native handle on `close()`; stores created from it
  * keep what they need alive until they are closed too.
@@ -79,17 +86,24 @@ export class Engine {
 
   /** Creates an engine; throws a `ConfigError` for an out-of-range option. */
   constructor(options: EngineOptions = {}) {
-    const maxWasmStack = options.maxWasmStack ?? MiB;
+    const maxWasmStack = options.maxWasmStack ?? 512 * KiB;
     const memoryReservation = options.memoryReservation ?? 4 * GiB;
     const memoryGuardSize = options.memoryGuardSize ?? 32 * MiB;
     const parallelCompilation = options.parallelCompilation ?? true;
+    // Entering wasm needs maxWasmStack + HOST_STACK_RESERVE of headroom
+    // (stack_guard.ts); past the thread's budget every call would fail.
+    const largestWasmStack = Math.min(
+      ASYNC_STACK_SIZE - 1,
+      threadStackBudget() - HOST_STACK_RESERVE - CALLER_STACK,
+    );
     if (
       !Number.isSafeInteger(maxWasmStack) || maxWasmStack < 64 * KiB ||
-      maxWasmStack >= ASYNC_STACK_SIZE
+      maxWasmStack > largestWasmStack
     ) {
       throw new PiecrustError(
         "ConfigError",
-        `maxWasmStack must be at least 64 KiB and below 2 MiB, got ${maxWasmStack}`,
+        `maxWasmStack must be at least 64 KiB and at most ${largestWasmStack} bytes ` +
+          `on this thread, got ${maxWasmStack}`,
       );
     }
     checkSize("memoryReservation", memoryReservation, 64 * KiB, 2 ** 47);
@@ -115,6 +129,15 @@ export class Engine {
     lib.wasmtime_config_wasm_function_references_set(config, false);
     lib.wasmtime_config_wasm_exceptions_set(config, false);
     lib.wasmtime_config_wasm_tail_call_set(config, false);
+    // Off by default in wasmtime 49 too; explicit, because the reference's
+    // wasmparser 0.202 knows none of them.
+    lib.wasmtime_config_wasm_wide_arithmetic_set(config, false);
+    lib.wasmtime_config_wasm_custom_page_sizes_set(config, false);
+    lib.wasmtime_config_wasm_stack_switching_set(config, false);
+    // No GC heap: the reference accepts externref, but wasmtime 49 keeps
+    // externrefs in a GC heap, which it would ask the host memory creator
+    // for, and no host import can pass a contract one. funcref stays.
+    lib.wasmtime_config_gc_support_set(config, false);
     lib.wasmtime_config_cranelift_nan_canonicalization_set(config, true);
     lib.wasmtime_config_cranelift_opt_level_set(config, OptLevel.SPEED_AND_SIZE);
     lib.wasmtime_config_max_wasm_stack_set(config, BigInt(maxWasmStack));

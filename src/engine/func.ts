@@ -8,6 +8,7 @@ import { StructSize, ValKind } from "../../ffi/libwasmtime.ts";
 import { wasmtime } from "../../ffi/library.ts";
 import { PiecrustError } from "../errors.ts";
 import { callFailure, pointerOf, throwDisposed } from "./_native.ts";
+import { ensureStack, HOST_STACK_RESERVE } from "./stack_guard.ts";
 import type { Store } from "./store.ts";
 
 /** A WebAssembly number type that host code can pass and receive. */
@@ -105,7 +106,9 @@ export function readSlot(slots: DataView, index: number, type: ValType): WasmVal
  * the function's own type (P17).
  *
  * Failures throw a {@linkcode PiecrustError} whose kind names the trap
- * (`OutOfFuel`, `Unreachable`, `MemoryOutOfBounds`, `StackOverflow`, `Trap`)
+ * (`OutOfFuel`, `Unreachable`, `MemoryOutOfBounds`, `StackOverflow`, `Trap`;
+ * `StackOverflow` also when the thread has too little stack left to enter
+ * wasm safely, and then nothing has run)
  * or `HostError` with what a host function threw as the `cause`.
  *
  * @example
@@ -127,6 +130,8 @@ export class Func {
   readonly #trap = new Uint32Array(new ArrayBuffer(8));
   readonly #trapPointer = pointerOf(this.#trap);
   readonly #isI32ToI32: boolean;
+  /** Stack an outermost entry needs: wasm's limit plus host calls below it. */
+  readonly #stackNeeded: number;
 
   /**
    * Wraps the 16-byte `wasmtime_func_t` at `source[offset]`; used by
@@ -139,6 +144,7 @@ export class Func {
     func.set(source.subarray(offset, offset + 16));
     this.#store = store;
     this.#context = store.context;
+    this.#stackNeeded = store.engine.options.maxWasmStack + HOST_STACK_RESERVE;
     this.#func = pointerOf(func);
     this.type = knownType ?? readFuncType(this.#context, this.#func);
     const count = Math.max(this.type.params.length, this.type.results.length, 1);
@@ -151,14 +157,21 @@ export class Func {
   }
 
   #invoke(): void {
-    if (this.#store.closed) throwDisposed("store");
-    wasmtime().wasmtime_func_call_unchecked(
-      this.#context,
-      this.#func,
-      this.#slotsPointer,
-      this.#slotCount,
-      this.#trapPointer,
-    );
+    const store = this.#store;
+    if (store.closed) throwDisposed("store");
+    if (store.activeCalls === 0) ensureStack(this.#stackNeeded);
+    store.activeCalls++;
+    try {
+      wasmtime().wasmtime_func_call_unchecked(
+        this.#context,
+        this.#func,
+        this.#slotsPointer,
+        this.#slotCount,
+        this.#trapPointer,
+      );
+    } finally {
+      store.activeCalls--;
+    }
     if (this.#trap[0] !== 0 || this.#trap[1] !== 0) {
       const trap = Deno.UnsafePointer.create(
         BigInt(this.#trap[0]) | (BigInt(this.#trap[1]) << 32n),

@@ -32,6 +32,7 @@ import { trackHandle, untrackHandle } from "../handles.ts";
 import type { Engine } from "./engine.ts";
 import type { FuncType, ValType } from "./func.ts";
 import { Instance } from "./instance.ts";
+import { ensureStack, HOST_STACK_RESERVE } from "./stack_guard.ts";
 import type { Module } from "./module.ts";
 import type { Store } from "./store.ts";
 
@@ -279,6 +280,8 @@ export class Linker {
    * start function fails.
    */
   instantiate(store: Store, module: Module): Instance {
+    // Instantiation calls the memory creator and may run a start function.
+    ensureStack(store.engine.options.maxWasmStack + HOST_STACK_RESERVE);
     const instance = new Uint8Array(new ArrayBuffer(StructSize.INSTANCE));
     const trap = new PointerSlot();
     const error = wasmtimeReentrant().wasmtime_linker_instantiate.call(

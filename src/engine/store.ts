@@ -56,6 +56,13 @@ export class Store {
     return this.#pointer === null;
   }
 
+  /**
+   * Calls into this store's wasm that are running, nested ones included.
+   * wasmtime bounds wasm's stack from a store's outermost entry, so only
+   * that entry needs the stack check (see `stack_guard.ts`).
+   */
+  activeCalls = 0;
+
   /** The native `wasmtime_context_t*`; throws if the store is closed. */
   get context(): Deno.PointerObject {
     if (this.#pointer === null) throwDisposed("store");

@@ -22,7 +22,7 @@ export interface RuntimeOptions {
    * 64-bit memory can grow to. Virtual only. Default 16 GiB.
    */
   memory64Reservation?: number;
-  /** Native stack for wasm, bytes. Default 1 MiB. */
+  /** Native stack for wasm, bytes: `EngineOptions.maxWasmStack`. Default 512 KiB. */
   maxWasmStack?: number;
   /**
    * Reservations of closed contract memories kept for the memories of later
