@@ -13,7 +13,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { PiecrustError } from "../src/errors.ts";
+import { PiecrustError, systemError } from "../src/errors.ts";
 import { type LibcSymbols, libcSymbols } from "./libc.ts";
 import { wasmtimeReentrantSymbols, type WasmtimeSymbols, wasmtimeSymbols } from "./libwasmtime.ts";
 
@@ -51,8 +51,8 @@ export function assertSupportedPlatform(): void {
  * `$HOME/.cache` when `XDG_CACHE_HOME` is unset.
  */
 export function wasmtimeCachePath(): string {
-  const xdg = Deno.env.get("XDG_CACHE_HOME");
-  const home = Deno.env.get("HOME");
+  const xdg = environment("XDG_CACHE_HOME");
+  const home = environment("HOME");
   const cacheHome = xdg ? xdg : home ? `${home}/.cache` : undefined;
   if (cacheHome === undefined) {
     throw new PiecrustError(
@@ -85,6 +85,7 @@ export function verifyLibrary(path: string, expectedSha256: string): void {
         { cause: error },
       );
     }
+    if (error instanceof Deno.errors.NotCapable) throw systemError(error, "reading libwasmtime");
     throw new PiecrustError(
       "LibraryError",
       `libwasmtime at ${path} cannot be read: ${(error as Error).message}`,
@@ -113,8 +114,17 @@ export interface OpenWasmtimeOptions {
 
 /** Where libwasmtime is expected: the override if set, else the cache file. */
 export function wasmtimeLibraryPath(): string {
-  const override = Deno.env.get(WASMTIME_LIB_ENV);
+  const override = environment(WASMTIME_LIB_ENV);
   return override ? override : wasmtimeCachePath();
+}
+
+/** The environment variable `name`; a `PermissionError` naming it without `--allow-env`. */
+function environment(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch (error) {
+    throw systemError(error, `finding libwasmtime (reading ${name})`);
+  }
 }
 
 /**
@@ -131,7 +141,7 @@ export function openWasmtime(
   try {
     return Deno.dlopen(path, wasmtimeSymbols);
   } catch (error) {
-    if (error instanceof Deno.errors.PermissionDenied) throw error;
+    if (error instanceof Deno.errors.NotCapable) throw systemError(error, "loading libwasmtime");
     throw new PiecrustError(
       "LibraryError",
       `Failed to load libwasmtime from ${path}: ${(error as Error).message}`,
@@ -194,7 +204,7 @@ export function libc(): LibcSymbols {
     try {
       libcLibrary = Deno.dlopen("libc.so.6", libcSymbols).symbols;
     } catch (error) {
-      if (error instanceof Deno.errors.PermissionDenied) throw error;
+      if (error instanceof Deno.errors.NotCapable) throw systemError(error, "loading libc");
       throw new PiecrustError(
         "LibraryError",
         `Failed to load glibc (libc.so.6): ${(error as Error).message}. ` +

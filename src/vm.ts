@@ -8,7 +8,7 @@ import type { VMHandle } from "./directory/channel.ts";
 import type { CommitOperation, Directory } from "./directory/directory.ts";
 import { DirectoryOwner } from "./directory/owner.ts";
 import { RemoteDirectory } from "./directory/remote.ts";
-import { PiecrustError } from "./errors.ts";
+import { PiecrustError, systemError } from "./errors.ts";
 import type { HostQuery } from "./session/host_query.ts";
 import { Runtime, type RuntimeOptions } from "./session/runtime.ts";
 import { Session, type SessionHost, type SessionOptions } from "./session/session.ts";
@@ -16,6 +16,7 @@ import { fromHex, isHex32, toHex } from "./store/layout.ts";
 import type { ContractId } from "./session/contract_id.ts";
 import { prepareContractModule } from "./session/contract_module.ts";
 import { committedBytecodes, ModuleCache } from "./session/module_cache.ts";
+import { checkBytes, checkContractId, checkType } from "./session/_arguments.ts";
 
 export type { VMHandle };
 
@@ -94,7 +95,12 @@ export class VM {
    * ```
    */
   static open(directory: string, options: VMOptions = {}): VM {
-    return new VM(directory, false, options, () => new DirectoryOwner(directory));
+    checkType("directory", directory, "string");
+    try {
+      return new VM(directory, false, options, () => new DirectoryOwner(directory));
+    } catch (error) {
+      throw systemError(error, `opening a VM in ${directory}`);
+    }
   }
 
   /**
@@ -118,7 +124,12 @@ export class VM {
    * ```
    */
   static connect(handle: VMHandle): VM {
-    return new VM(handle.directory, false, handle.options, () => new RemoteDirectory(handle));
+    checkType("handle", handle, "object");
+    try {
+      return new VM(handle.directory, false, handle.options, () => new RemoteDirectory(handle));
+    } catch (error) {
+      throw systemError(error, `connecting to the VM in ${handle.directory}`);
+    }
   }
 
   /**
@@ -165,12 +176,17 @@ export class VM {
    * ```
    */
   static ephemeral(options: VMOptions = {}): VM {
-    const directory = Deno.makeTempDirSync({ prefix: "piecrust-vm-" });
+    let directory: string;
+    try {
+      directory = Deno.makeTempDirSync({ prefix: "piecrust-vm-" });
+    } catch (error) {
+      throw systemError(error, "making a temporary folder for an ephemeral VM");
+    }
     try {
       return new VM(directory, true, options, () => new DirectoryOwner(directory));
     } catch (error) {
       Deno.removeSync(directory, { recursive: true });
-      throw error;
+      throw systemError(error, `opening an ephemeral VM in ${directory}`);
     }
   }
 
@@ -238,7 +254,8 @@ export class VM {
   #schedule(kind: CommitOperation, root: Uint8Array): Promise<void> {
     try {
       this.#checkOpen();
-      const key = root instanceof Uint8Array ? toHex(root) : "";
+      checkBytes("root", root);
+      const key = toHex(root);
       if (!isHex32(key)) {
         throw new PiecrustError("PersistenceError", `no commit ${key} in ${this.#path}`);
       }
@@ -289,6 +306,7 @@ export class VM {
    */
   removeModule(id: ContractId): void {
     this.#checkOpen();
+    checkContractId("id", id);
     const { store } = this.#ownerOnly("removeModule");
     for (const hash of committedBytecodes(store, id.toString()).keys()) {
       this.#modules.remove(hash);
@@ -315,6 +333,7 @@ export class VM {
    */
   recompileModule(id: ContractId): void {
     this.#checkOpen();
+    checkContractId("id", id);
     const bytecodes = committedBytecodes(this.#ownerOnly("recompileModule").store, id.toString());
     if (bytecodes.size === 0) {
       throw new PiecrustError(
@@ -332,7 +351,9 @@ export class VM {
 
   /**
    * Registers a host query that contracts call by `name` with `hq`. Sessions
-   * started afterwards see it.
+   * started afterwards see it. Its `price` must return a bigint from 0 to
+   * 2^64 - 1; any other price fails the contract's call with a `Panic` that
+   * names the query.
    *
    * @example
    * ```ts
@@ -350,9 +371,10 @@ export class VM {
    */
   registerHostQuery(name: string, query: HostQuery): void {
     this.#checkOpen();
-    if (typeof query?.price !== "function" || typeof query?.execute !== "function") {
-      throw new TypeError("a host query needs price(arg) and execute(arg, buffer)");
-    }
+    checkType("name", name, "string");
+    checkType("query", query, "object");
+    checkType("query.price", query.price, "function");
+    checkType("query.execute", query.execute, "function");
     this.#hostQueries.set(name, query);
   }
 
@@ -373,9 +395,11 @@ export class VM {
    */
   session(options: VMSessionOptions = {}): Session {
     this.#checkOpen();
+    checkType("options", options, "object");
     let base: string | null = null;
     if (options.base !== undefined) {
-      base = options.base instanceof Uint8Array ? toHex(options.base) : "";
+      checkBytes("options.base", options.base);
+      base = toHex(options.base);
       if (!isHex32(base)) {
         throw new PiecrustError("PersistenceError", `no commit ${base} in ${this.#path}`);
       }
@@ -408,7 +432,9 @@ export class VM {
   /**
    * Closes every session, frees the engines, stops serving Workers, and
    * removes an ephemeral VM's folder. Deletions and finalizations still
-   * waiting for Workers' sessions are rejected. Idempotent.
+   * waiting for Workers' sessions are rejected. Idempotent. Fails with a
+   * `SessionError`, changing nothing, from inside a call of one of its
+   * sessions (a host query or feeder callback).
    *
    * @example
    * ```ts
@@ -420,6 +446,13 @@ export class VM {
    */
   close(): void {
     if (this.#closed) return;
+    if (this.#runtime.active !== undefined) {
+      throw new PiecrustError(
+        "SessionError",
+        "cannot close the VM while a call of one of its sessions runs (from a host query or " +
+          "a feeder callback)",
+      );
+    }
     this.#closed = true;
     for (const session of [...this.#sessions]) session.close();
     this.#runtime.close();

@@ -342,3 +342,192 @@ Deno.test("Session.deploy leaves nothing behind when init traps after writing", 
     );
   });
 });
+
+// --- what deploy accepts -----------------------------------------------------------
+
+/** Assembles a contract: one memory of the width, `A` at 64 KiB, then `fields`. */
+function contractModule(fields: string, is64 = false, features?: string[]): Promise<Uint8Array> {
+  const memory = is64 ? `(memory (export "memory") i64 2)` : `(memory (export "memory") 2)`;
+  const a = is64 ? `(global (export "A") i64 (i64.const 65536))` : "";
+  return assembleWat(`(module ${memory} ${a} ${fields})`, features && { features });
+}
+
+/** `f` returns nothing; `g` calls the table's element 0, `$h`, which returns nothing. */
+const CALLABLE = `(global (export "A") i32 (i32.const 65536))
+  (type $t (func (result i32)))
+  (func $h (type $t) (i32.const 0))
+  (func (export "f") (param i32) (result i32) (i32.const 0))
+  (func (export "g") (param i32) (result i32) (call_indirect (type $t) (i32.const 0)))`;
+const CALLABLE64 = CALLABLE.replace(`(global (export "A") i32 (i32.const 65536))`, "");
+const REFS = ["reference_types"];
+
+/** Modules whose deploy the reference refuses, or whose every call would fail here. */
+const neverRunnable: {
+  name: string;
+  fields: string;
+  features?: string[];
+  kind: string;
+  message: RegExp;
+}[] = [
+  {
+    name: "an extended-const A",
+    fields: `(global (export "A") i32 (i32.add (i32.const 65000) (i32.const 536)))
+      (func (export "f") (param i32) (result i32) (i32.const 0))`,
+    features: ["extended_const"],
+    kind: "CompileError",
+    message: /i32\.add in a constant expression is not supported \(the extended-const proposal/,
+  },
+  {
+    name: "an externref global",
+    fields: `${CALLABLE} (table 1 funcref) (global externref (ref.null extern))`,
+    features: REFS,
+    kind: "CompileError",
+    message: /global 1 uses externref, which is not supported \(it needs a GC heap/,
+  },
+  {
+    name: "an externref local",
+    fields: `${CALLABLE} (table 1 funcref) (func (local externref))`,
+    features: REFS,
+    kind: "CompileError",
+    message: /gc types are disallowed but found type which requires gc/,
+  },
+  {
+    name: "a start function",
+    fields: `${CALLABLE} (table 1 funcref) (func $s) (start $s)`,
+    kind: "RuntimeError",
+    message: /has a start function \(function 3\); it would run at instantiation, which has no gas/,
+  },
+  {
+    name: "an element segment past the table",
+    fields: `${CALLABLE} (table 1 funcref) (elem (i32.const 0) $h $h)`,
+    kind: "RuntimeError",
+    message: /fills elements 0\.\.2 of table 0, which has 1: instantiation would trap/,
+  },
+  {
+    name: "a table of 2^32 - 1 elements",
+    fields: `${CALLABLE} (table 0xffffffff funcref) (elem (i32.const 0) $h)`,
+    kind: "RuntimeError",
+    message: /add up to 4294967295 elements; at most 1048576/,
+  },
+];
+
+Deno.test("Session.deploy refuses modules that could never run, naming the reason", async () => {
+  const assembled = await Promise.all(
+    neverRunnable.map(({ fields, features }) => contractModule(fields, false, features)),
+  );
+  withSession((session) => {
+    const witness = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
+    neverRunnable.forEach(({ name, kind, message }, i) => {
+      const id = idOf(20 + i);
+      const error = assertFailedDeployLeavesNothing(
+        session,
+        witness,
+        id,
+        kind,
+        () => session.deploy(assembled[i], { owner: OWNER, contractId: id }, LIMIT),
+      );
+      assert.match(error.message, message, name);
+    });
+  });
+});
+
+/**
+ * Tables filled and globals set at instantiation, which wasmtime 49 does in
+ * a startup function that consumes fuel (the reference interprets them).
+ */
+const INITIALIZERS = [
+  `(table 2 funcref) (elem (i32.const 0) funcref (ref.func $h) (ref.null func))`,
+  `(table 2 funcref) (elem (i32.const 0) $h) (elem funcref (ref.func $h) (ref.null func))
+    (elem declare func $h) (global funcref (ref.func $h)) (global funcref (ref.null func))
+    (global v128 (v128.const i64x2 1 2)) (global f64 (f64.const 1.5))`,
+  `(table 2 funcref) (table 2 funcref) (elem (table 1) (i32.const 0) funcref (ref.null func)
+    (ref.func $h)) (elem (table 0) (i32.const 0) funcref (ref.func $h) (ref.func $h))`,
+];
+
+Deno.test("Session.deploy runs modules with initializers, and instantiation costs no gas", async () => {
+  for (const is64 of [false, true]) {
+    const callable = is64 ? CALLABLE64 : CALLABLE;
+    // Its only initializer, a function index in a table, wasmtime applies without code.
+    const baseline = await contractModule(
+      `${callable} (table 2 funcref) (elem (i32.const 0) $h)`,
+      is64,
+    );
+    const modules = await Promise.all(
+      INITIALIZERS.map((fields) => contractModule(`${callable} ${fields}`, is64, REFS)),
+    );
+    withSession((session) => {
+      const base = session.deploy(baseline, { owner: OWNER }, LIMIT);
+      const gas = (id: ContractId, fn: string): bigint =>
+        session.callRaw(id, fn, new Uint8Array(0), LIMIT).gasSpent;
+      const [f, g] = [gas(base, "f"), gas(base, "g")];
+      assert.ok(g > f, "call_indirect costs more than returning");
+      for (const [i, bytes] of modules.entries()) {
+        const id = session.deploy(bytes, { owner: OWNER }, LIMIT);
+        // Every call instantiates the contract again.
+        for (let call = 0; call < 2; call++) {
+          assert.equal(gas(id, "f"), f, `module ${i}, wasm${is64 ? 64 : 32}`);
+          assert.equal(gas(id, "g"), g, `module ${i}, wasm${is64 ? 64 : 32}`);
+        }
+      }
+    });
+  }
+});
+
+Deno.test("Session.deploy accepts only modules whose calls can run", async () => {
+  // Whether each is refused or not, a module that deploys must be callable.
+  const candidates: { fields: string; features?: string[] }[] = [
+    ...neverRunnable.map(({ fields, features }) => ({ fields, features })),
+    ...INITIALIZERS.map((fields) => ({ fields: `${CALLABLE} ${fields}`, features: REFS })),
+    { fields: `${CALLABLE} (table 3 funcref) (elem (i32.const 0) $h) (elem (i32.const 3))` },
+    {
+      fields:
+        `${CALLABLE} (table 1048576 funcref) (elem (i32.const 0) $h) (elem (i32.const 1048575) $h)`,
+    },
+    { fields: `${CALLABLE} (table 1 funcref) (elem (i32.const 0) $h) (func $s) (start $s)` },
+    {
+      fields:
+        `${CALLABLE} (table 1 funcref) (elem (i32.const 0) $h) (func (export "init") (param i32) (result i32) (i32.const 0))`,
+    },
+    {
+      fields: `${CALLABLE} (table 2 funcref) (elem (i32.const 0) $h)
+        (global i64 (i64.sub (i64.const 1) (i64.const 1)))`,
+      features: ["extended_const"],
+    },
+    {
+      fields: `${CALLABLE} (table 2 funcref) (elem (i32.const 0) $h) (elem funcref (ref.null func))
+        (func (export "p") (param i32) (result i32) (table.init 0 1 (i32.const 1) (i32.const 0) (i32.const 1)) (i32.const 0))`,
+      features: REFS,
+    },
+  ];
+  const assembled = await Promise.all(
+    candidates.map(({ fields, features }) => contractModule(fields, false, features)),
+  );
+  let deployed = 0;
+  withSession((session) => {
+    for (const [i, bytes] of assembled.entries()) {
+      let id: ContractId;
+      try {
+        id = session.deploy(bytes, { owner: OWNER }, LIMIT);
+      } catch (error) {
+        assert.ok(error instanceof PiecrustError, `module ${i}: ${error}`);
+        continue;
+      }
+      deployed++;
+      for (const fn of ["f", "g", "p"]) {
+        try {
+          session.callRaw(id, fn, new Uint8Array(0), LIMIT);
+        } catch (error) {
+          // Only a missing export may fail.
+          assert.ok(
+            error instanceof PiecrustError && error.kind === "InvalidFunction",
+            `module ${i} ${fn}: ${error}`,
+          );
+        }
+      }
+    }
+  });
+  assert.ok(
+    deployed > 0 && deployed < assembled.length,
+    `${deployed} of ${assembled.length} deployed`,
+  );
+});

@@ -459,7 +459,8 @@ Deno.test("ContractMemory rejects bad sizes and mappings", () => {
     assert.throws(() => new ContractMemory(GiB, { files: [file] }), /cannot map/);
     assert.throws(
       () => new ContractMemory(GiB, { files: [{ ...file, path: `${dir}/missing` }] }),
-      Deno.errors.NotFound,
+      (error: Error & { kind?: string }) =>
+        error.kind === "IOError" && error.cause instanceof Deno.errors.NotFound,
     );
   } finally {
     Deno.removeSync(dir, { recursive: true });

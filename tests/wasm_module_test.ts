@@ -203,7 +203,6 @@ Deno.test("validateContract describes the Rust counter builds", () => {
     assert.equal(contract.memoryExport, "memory");
     assert.deepEqual(contract.functions, ["increment", "read_value"]);
     assert.deepEqual(contract.imports, []);
-    assert.equal(contract.hasStart, false);
     assert.equal(contract.memoryMinimum, memoryOf(instance).length);
     assert.equal(
       BigInt(contract.argBuffer),
@@ -280,7 +279,6 @@ Deno.test("validateContract describes the WAT contract fixtures", async () => {
         ? ["increment", "read_value", "greet"]
         : ["increment", "read_value", "read_indirect", "greet"],
       imports: hosts.map((name) => ({ module: "env", name })),
-      hasStart: false,
     });
     assert.deepEqual(
       dataSegments.map((s) => s.mode === "active" ? s.offset : s.mode),
@@ -449,6 +447,76 @@ const rejections: {
     message: /"limit" is a global, but the host provides a function \(\) -> \(i64\)/,
   },
   {
+    name: "an externref global",
+    parts: {
+      globals: `(global (export "A") i32 (i32.const 1024)) (global externref (ref.null extern))`,
+    },
+    features: { reference_types: true },
+    kind: "CompileError",
+    message: /global 1 uses externref, which is not supported \(it needs a GC heap/,
+  },
+  {
+    name: "an externref table",
+    parts: { memory: `(memory (export "memory") 1) (table 1 externref)` },
+    features: { reference_types: true },
+    kind: "CompileError",
+    message: /table 0 uses externref/,
+  },
+  {
+    name: "an externref parameter",
+    parts: {
+      funcs: `(func (export "f") (param i32) (result i32) (local.get 0)) (func (param externref))`,
+    },
+    features: { reference_types: true },
+    kind: "CompileError",
+    message: /function type 1 uses externref/,
+  },
+  {
+    name: "tables of more than 2^20 elements in all",
+    parts: { memory: `(memory (export "memory") 1) (table 1000000 funcref) (table 48577 funcref)` },
+    kind: "RuntimeError",
+    message: /the tables' initial sizes add up to 1048577 elements; at most 1048576/,
+  },
+  {
+    name: "an element segment past its table's initial size",
+    parts: {
+      memory: `(memory (export "memory") 1) (table 2 10 funcref)`,
+      funcs:
+        `(func $f (export "f") (param i32) (result i32) (local.get 0)) (elem (i32.const 1) $f $f)`,
+    },
+    kind: "RuntimeError",
+    message:
+      /element segment 0 \(at byte \d+\) fills elements 1\.\.3 of table 0, which has 2: instantiation would trap/,
+  },
+  {
+    name: "an empty element segment past its table's end",
+    parts: {
+      memory: `(memory (export "memory") 1) (table 2 funcref)`,
+      funcs: `(func (export "f") (param i32) (result i32) (local.get 0)) (elem (i32.const 3))`,
+    },
+    kind: "RuntimeError",
+    message: /fills elements 3\.\.3 of table 0, which has 2/,
+  },
+  {
+    name: "a wasm64 element segment past its table's end",
+    parts: {
+      memory: `${memory64} (table i64 1 funcref)`,
+      globals: `(global (export "A") i64 (i64.const 0))`,
+      funcs: `(func $f (export "f") (param i32) (result i32) (local.get 0))
+        (elem (i64.const 0xffffffffffffffff) $f)`,
+    },
+    kind: "RuntimeError",
+    message: /fills elements 18446744073709551615\.\.18446744073709551616 of table 0, which has 1/,
+  },
+  {
+    name: "a start function",
+    parts: {
+      funcs: `(func (export "f") (param i32) (result i32) (local.get 0)) (func $s) (start $s)`,
+    },
+    kind: "RuntimeError",
+    message: /has a start function \(function 1\); it would run at instantiation, which has no gas/,
+  },
+  {
     name: "a missing A",
     parts: { globals: "" },
     kind: "InvalidArgumentBuffer",
@@ -528,6 +596,19 @@ Deno.test("validateContract accepts what piecrust accepts", () => {
     funcs: `(func $f (export "f") (param i32) (result i32) (local.get 0)) (export "g" (func $f))
       (table (export "table") 1 funcref) (global (export "g2") (mut f64) (f64.const 1))`,
   });
+  // Tables of 2^20 elements in all, filled to their initial size at most.
+  accept({
+    memory: `(memory (export "memory") 1) (table 1000000 funcref) (table $t 48576 funcref)`,
+    funcs: `(func $f (export "f") (param i32) (result i32) (local.get 0))
+      (elem (i32.const 999999) $f) (elem (table $t) (i32.const 48576))
+      (elem funcref (ref.func $f)) (elem declare func $f)`,
+  });
+  accept({
+    memory: `${memory64} (table i64 2 funcref)`,
+    globals: `(global (export "A") i64 (i64.const 0))`,
+    funcs: `(func $f (export "f") (param i32) (result i32) (local.get 0)) (elem (i64.const 1) $f)`,
+  });
+  accept({ globals: `(global (export "A") i32 (i32.const 0)) (global funcref (ref.null func))` });
 });
 
 Deno.test("validateContract applies the checks in piecrust's order", () => {
@@ -546,6 +627,10 @@ Deno.test("validateContract applies the checks in piecrust's order", () => {
   // Unknown names are found before any signature is compared.
   check({ imports: `${wrongType} ${unknown}`, globals: "" }, "InvalidFunction", /"nope"/);
   check({ imports: wrongType, globals: "" }, "RuntimeError", /"caller"/);
+  // Instantiation, then A, as piecrust reads A from the instance.
+  const start = `(func (export "f") (param i32) (result i32) (local.get 0)) (func $s) (start $s)`;
+  check({ imports: wrongType, funcs: start }, "RuntimeError", /"caller"/);
+  check({ globals: "", funcs: start }, "RuntimeError", /start function/);
 });
 
 /** `supported` marks input that V8 accepts but piecrust's engine does not. */
@@ -735,6 +820,25 @@ const malformations: {
     at: 17,
   },
   {
+    name: "an extended-const expression",
+    bytes: [...HEADER, ...section(6, [1, 0x7f, 0, 0x41, 1, 0x41, 2, 0x6a, 0x0b])],
+    message: "i32.add in a constant expression is not supported",
+    at: 17,
+    supported: true,
+  },
+  {
+    name: "invalid element segment flags",
+    bytes: [...HEADER, ...section(9, [1, 8])],
+    message: "invalid element segment flags 8",
+    at: 11,
+  },
+  {
+    name: "an invalid element kind",
+    bytes: [...HEADER, ...section(9, [1, 1, 0x01, 0])],
+    message: "invalid element kind 0x01",
+    at: 12,
+  },
+  {
     name: "an offset that leaves two values",
     bytes: [...HEADER, ...section(5, [1, 0, 1]), ...section(11, [1, 0, 0x41, 0, 0x41, 0, 0x0b, 0])],
     message: "constant expression leaves 2 values, expected 1",
@@ -799,9 +903,6 @@ Deno.test("inspectModule reads padded and extreme LEB128 constants as V8 does", 
     [0x7e, [0x42, ...Array(9).fill(0x80), 0x7f]], // -2^63
     [0x7e, [0x42, ...Array(9).fill(0xff), 0x00]], // 2^63 - 1
     [0x7e, [0x42, 0xc0, 0xbb, 0x78]], // -123456
-    // Extended-const arithmetic wraps like wasm.
-    [0x7f, [0x41, 0xff, 0xff, 0xff, 0xff, 0x07, 0x41, 1, 0x6a]],
-    [0x7e, [0x42, ...Array(9).fill(0xff), 0x00, 0x42, 2, 0x7e]],
   ];
   for (const [type, expression] of cases) {
     const bytes = globalModule(type, expression);
@@ -881,7 +982,64 @@ Deno.test("inspectModule reads imported memories and globals, and a start functi
   assert.equal(segment.offsetProblem, "global.get 0 reads an imported global");
 });
 
-Deno.test("inspectModule records custom sections and skips code and element contents", async () => {
+Deno.test("inspectModule reads element segments of every form", () => {
+  const bytes = assemble(
+    `(module
+    (table $t0 4 funcref) (table $t1 2 funcref) (table $t64 i64 4 funcref)
+    (func $f)
+    (elem (i32.const 1) $f $f)
+    (elem func $f)
+    (elem (table $t1) (i32.const 1) func $f)
+    (elem declare func $f)
+    (elem (i32.const 0) funcref (ref.func $f) (ref.null func))
+    (elem funcref (ref.func $f) (ref.null func) (ref.func $f))
+    (elem (table $t64) (i64.const 2) funcref (ref.func $f) (ref.null func))
+    (elem declare funcref (ref.func $f) (ref.null func)))`,
+  );
+  assert.ok(WebAssembly.validate(bytes as BufferSource));
+  const segments = inspectModule(bytes).elementSegments;
+  // One segment of each of the eight encodings, in order (wabt writes a list of
+  // ref.func alone as function indices).
+  assert.deepEqual(segments.map((s) => bytes[s.start]), [0, 1, 2, 3, 4, 5, 6, 7]);
+  assert.deepEqual(segments.map(({ start: _, end: __, ...rest }) => rest), [
+    { mode: "active", table: 0, offset: 1, count: 2 },
+    { mode: "passive", count: 1 },
+    { mode: "active", table: 1, offset: 1, count: 1 },
+    { mode: "declarative", count: 1 },
+    { mode: "active", table: 0, offset: 0, count: 2 },
+    { mode: "passive", count: 3 },
+    { mode: "active", table: 2, offset: 2n, count: 2 },
+    { mode: "declarative", count: 2 },
+  ]);
+  segments.slice(1).forEach((s, i) => assert.equal(s.start, segments[i].end));
+});
+
+Deno.test("inspectModule rejects extended constant expressions wherever they occur", () => {
+  const cases: [where: string, fields: string, op: string][] = [
+    ["a global", `(global i64 (i64.mul (i64.const 2) (i64.const 3)))`, "i64.mul"],
+    ["a data offset", `(memory 1) (data (i32.sub (i32.const 8) (i32.const 1)) "x")`, "i32.sub"],
+    [
+      "an element offset",
+      `(table 2 funcref) (func $f) (elem (i32.add (i32.const 0) (i32.const 1)) $f)`,
+      "i32.add",
+    ],
+  ];
+  for (const [where, fields, op] of cases) {
+    const bytes = assemble(`(module ${fields})`, { extended_const: true });
+    assert.ok(WebAssembly.validate(bytes as BufferSource), `V8 rejects ${where}`);
+    const error = assertThrowsKind(() => inspectModule(bytes), "CompileError");
+    assert.match(
+      error.message,
+      new RegExp(
+        `^invalid module: ${op} in a constant expression is not supported \\(the ` +
+          "extended-const proposal is disabled\\)",
+      ),
+      where,
+    );
+  }
+});
+
+Deno.test("inspectModule records custom sections and skips code", async () => {
   const bytes = await watFixture("validation_contract32");
   const custom = [...section(0, [...str("producers"), 1, 2, 3])];
   const module = new Uint8Array([...bytes.subarray(0, 8), ...custom, ...bytes.subarray(8)]);

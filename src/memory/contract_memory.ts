@@ -9,9 +9,9 @@
 import { Madvise, MapFlags, OpenFlags, ProtFlags } from "../../ffi/libc.ts";
 import { libc } from "../../ffi/library.ts";
 import type { HostMemory, MemoryRequest } from "../engine/memory_creator.ts";
-import { PiecrustError } from "../errors.ts";
+import { PiecrustError, systemError } from "../errors.ts";
 import { trackHandle, untrackHandle } from "../handles.ts";
-import { at, checkMapped, osError } from "./_os.ts";
+import { at, checkMapped, errno, osError } from "./_os.ts";
 import { Reservation } from "./reservation.ts";
 import { OS_PAGE_SIZE, writeScanner } from "./write_scanner.ts";
 
@@ -61,6 +61,21 @@ const SOURCE_STRIDE = 2 ** 32;
 interface Frame {
   byteLength: number;
   saved: Map<number, Source>;
+}
+
+/**
+ * Errnos of `open(O_TMPFILE)` on a file system without it (EISDIR from
+ * kernels older than O_TMPFILE, EOPNOTSUPP); any other is a real failure.
+ */
+const NO_TMPFILE = new Set([21, 95]);
+
+/** `TMPDIR`, else `/tmp`. */
+function tempDirectory(): string {
+  try {
+    return Deno.env.get("TMPDIR") ?? "/tmp";
+  } catch (error) {
+    throw systemError(error, "reading TMPDIR for a memory's overlay file");
+  }
 }
 
 /** Reservations some memory took, so that two memories never share one. */
@@ -164,7 +179,7 @@ export class ContractMemory {
     this.#byteLength = 0;
     trackHandle("memory");
     try {
-      this.#openOverlay(options.scratchDirectory ?? Deno.env.get("TMPDIR") ?? "/tmp");
+      this.#openOverlay(options.scratchDirectory ?? tempDirectory());
       this.#protect(0, options.byteLength ?? 0, ProtFlags.READ | ProtFlags.WRITE);
       this.#byteLength = options.byteLength ?? 0;
       for (const file of ContractMemory.#sortedFiles(options)) this.#mapFile(file);
@@ -359,22 +374,41 @@ export class ContractMemory {
     const lib = libc();
     const path = new TextEncoder().encode(`${directory}\0`);
     let fd = lib.open(path, OpenFlags.TMPFILE | OpenFlags.RDWR | OpenFlags.CLOEXEC, 0o600);
+    if (fd < 0 && !NO_TMPFILE.has(errno())) {
+      throw osError(`opening an overlay file in ${directory}`);
+    }
     if (fd < 0) {
-      // Some file systems have no O_TMPFILE: make a named file and unlink it at once.
-      const named = Deno.makeTempFileSync({ dir: directory, prefix: "piecrust-overlay-" });
+      // This file system has no O_TMPFILE: make a named file and unlink it at once.
+      let named: string;
+      try {
+        named = Deno.makeTempFileSync({ dir: directory, prefix: "piecrust-overlay-" });
+      } catch (error) {
+        throw systemError(error, `making an overlay file in ${directory}`);
+      }
       fd = lib.open(
         new TextEncoder().encode(`${named}\0`),
         OpenFlags.RDWR | OpenFlags.CLOEXEC,
         0,
       );
-      Deno.removeSync(named);
-      if (fd < 0) throw osError(`opening an overlay file in ${directory}`);
+      const failure = fd < 0 ? osError(`opening an overlay file in ${directory}`) : undefined;
+      try {
+        Deno.removeSync(named);
+      } catch (error) {
+        if (fd >= 0) lib.close(fd);
+        throw systemError(error, `unlinking the overlay file ${named}`);
+      }
+      if (failure !== undefined) throw failure;
     }
     this.#fds.push(fd);
   }
 
   #mapFile(file: MemoryFileMapping): void {
-    const size = Deno.statSync(file.path).size;
+    let size: number;
+    try {
+      size = Deno.statSync(file.path).size;
+    } catch (error) {
+      throw systemError(error, `opening ${file.path}`);
+    }
     if (file.fileOffset + file.byteLength > size) {
       // Mapping past the end of a file would kill the process with SIGBUS on access.
       throw new RangeError(

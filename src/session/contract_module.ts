@@ -14,6 +14,26 @@ import { inspectModule, stripActiveDataSegments, validateContract } from "./wasm
 /** The largest bytecode a session deploys. */
 export const MAX_BYTECODE_BYTES = 16 * 2 ** 20;
 
+/**
+ * Fuel a store gets for instantiating a contract, and which no call is
+ * charged for. wasmtime 49 evaluates global initializers and element
+ * segments in a compiled startup function that consumes fuel (1 per
+ * constant instruction); the reference's wasmtime interprets them without
+ * fuel, for free. The work is bounded by the module's size, as a prepared
+ * module runs no code of its own at instantiation (a start function is
+ * refused), so this never runs out.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { INSTANTIATION_FUEL, MAX_BYTECODE_BYTES } from "./contract_module.ts";
+ *
+ * // More than one unit per byte of the largest module, with room to spare.
+ * assert.ok(INSTANTIATION_FUEL > BigInt(MAX_BYTECODE_BYTES) * 1024n);
+ * ```
+ */
+export const INSTANTIATION_FUEL = 1n << 48n;
+
 /** A checked contract module, ready to compile. */
 export interface PreparedModule {
   /** Whether the memory is 64-bit. */

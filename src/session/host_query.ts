@@ -7,7 +7,16 @@
 /**
  * A host query, registered on a VM with `vm.registerHostQuery(name, query)`.
  * The contract pays `price(arg)` gas first; a price above the gas left fails
- * the call with `OutOfGas` without running the query.
+ * the call with `OutOfGas` without running the query. A price must be a
+ * bigint from 0 to 2^64 - 1: any other value fails the call with a `Panic`
+ * that names the query, without running it.
+ *
+ * Both functions run inside the contract's call, so they must not change the
+ * session that runs it: `close`, `commit`, `deploy`, `migrate`, a call, or
+ * setting metadata on that session (or closing its VM) throws a
+ * `SessionError` and changes nothing, and the call fails as when the query
+ * throws (see `containHostQueryPanics`). Reading it (`root`,
+ * `meta`, `memoryPages`) is allowed and sees the call's writes so far.
  *
  * @example A query that sums the bytes of its argument
  * ```ts
@@ -25,7 +34,7 @@
  * ```
  */
 export interface HostQuery {
-  /** The gas price of running the query on `arg` (the contract's argument bytes). */
+  /** The gas price (a u64) of running the query on `arg` (the contract's argument bytes). */
   price(arg: Uint8Array): bigint;
   /**
    * Runs the query on `arg`; writes the result at the start of `buffer` (the

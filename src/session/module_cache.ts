@@ -1,13 +1,16 @@
 /**
  * {@linkcode ModuleCache}: compiled contract modules kept on disk, loaded
- * with `deserialize_file` (about a thousand times faster than compiling).
+ * with `deserialize` (about a thousand times faster than compiling).
  *
  * Each artifact `<key>.cwasm` has a sidecar `<key>.meta` that binds it to
  * the libwasmtime build, the engine configuration and the bytecode rewrite,
- * and records the artifact's BLAKE3. A mismatch, a missing sidecar or a
- * corrupt artifact means: compile again and replace both (written beside
- * and renamed into place). An artifact is never loaded unverified, because
- * wasmtime trusts serialized code.
+ * and records the artifact's BLAKE3. A mismatch, a missing sidecar, a
+ * corrupt artifact or an entry that is not a regular file (a directory, a
+ * link, a pipe) means: compile again and replace both (written beside and
+ * renamed into place). An artifact is never loaded unverified, because
+ * wasmtime trusts serialized code: the bytes that were verified are the
+ * ones loaded, never the file read a second time. Loading from bytes also
+ * keeps no descriptor open, where `deserialize_file` holds one per module.
  *
  * {@linkcode ModuleCache.remove} deletes a bytecode's artifacts and leaves a
  * marker `<key>.removed`: until {@linkcode ModuleCache.recompile} clears it,
@@ -20,7 +23,7 @@
 import { WASMTIME_SHA256 } from "../../ffi/library.ts";
 import type { Engine } from "../engine/mod.ts";
 import { Module } from "../engine/mod.ts";
-import { PiecrustError } from "../errors.ts";
+import { PiecrustError, systemError } from "../errors.ts";
 import { blake3 } from "../merkle/blake3.ts";
 import { syncDirectory, writeFileDurably } from "../store/durable.ts";
 import { toHex } from "../store/layout.ts";
@@ -53,7 +56,11 @@ export class ModuleCache {
   /** A cache in `directory`, created if missing. */
   constructor(directory: string) {
     this.#directory = directory;
-    Deno.mkdirSync(directory, { recursive: true });
+    try {
+      Deno.mkdirSync(directory, { recursive: true });
+    } catch (error) {
+      throw systemError(error, `creating the module cache ${directory}`);
+    }
   }
 
   /**
@@ -82,7 +89,7 @@ export class ModuleCache {
       return true;
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return false;
-      throw error;
+      throw systemError(error, `checking ${this.#markerPath(key)}`);
     }
   }
 
@@ -91,16 +98,22 @@ export class ModuleCache {
    * configuration. Modules already loaded stay usable.
    */
   remove(key: string): void {
-    // The marker is made durable before anything is deleted: after a crash
-    // the key is either untouched or removed, never silently recompiled.
     try {
-      writeFileDurably(this.#markerPath(key), new Uint8Array());
+      // The marker is made durable before anything is deleted: after a crash
+      // the key is either untouched or removed, never silently recompiled.
+      try {
+        writeFileDurably(this.#markerPath(key), new Uint8Array());
+      } catch (error) {
+        if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+      }
+      syncDirectory(this.#directory);
+      for (const entry of Deno.readDirSync(this.#directory)) {
+        if (entry.name.startsWith(`${key}-`)) {
+          Deno.removeSync(`${this.#directory}/${entry.name}`, { recursive: true });
+        }
+      }
     } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    }
-    syncDirectory(this.#directory);
-    for (const entry of Deno.readDirSync(this.#directory)) {
-      if (entry.name.startsWith(`${key}-`)) Deno.removeSync(`${this.#directory}/${entry.name}`);
+      throw systemError(error, `removing the compiled module of ${key}`);
     }
   }
 
@@ -113,12 +126,12 @@ export class ModuleCache {
     const path = this.#artifactPath(engine, key);
     this.#compileAndStore(engine, path, bindingOf(engine), wasm).close();
     try {
-      Deno.removeSync(this.#markerPath(key));
+      Deno.removeSync(this.#markerPath(key), { recursive: true });
+      syncDirectory(this.#directory);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return;
-      throw error;
+      throw systemError(error, `clearing the removal of ${key}`);
     }
-    syncDirectory(this.#directory);
   }
 
   #artifactPath(engine: Engine, key: string): string {
@@ -141,19 +154,21 @@ export class ModuleCache {
   }
 
   #loadCached(engine: Engine, path: string, binding: string): Module | undefined {
-    let sidecar: Sidecar;
-    let artifact: Uint8Array;
+    const sidecarBytes = readEntry(`${path}.meta`);
+    if (sidecarBytes === undefined) return undefined;
+    const artifact = readEntry(path);
+    if (artifact === undefined) return undefined;
+    let sidecar: Partial<Sidecar> | null;
     try {
-      sidecar = JSON.parse(Deno.readTextFileSync(`${path}.meta`));
-      artifact = Deno.readFileSync(path);
+      sidecar = JSON.parse(new TextDecoder().decode(sidecarBytes));
     } catch {
       return undefined;
     }
-    if (sidecar.binding !== binding || sidecar.artifact !== toHex(blake3(artifact))) {
+    if (sidecar?.binding !== binding || sidecar?.artifact !== toHex(blake3(artifact))) {
       return undefined;
     }
     try {
-      return Module.deserializeFile(engine, path);
+      return Module.deserialize(engine, artifact);
     } catch (error) {
       if (error instanceof PiecrustError && error.kind === "ArtifactError") return undefined;
       throw error;
@@ -165,8 +180,12 @@ export class ModuleCache {
     const sidecar: Sidecar = { binding, artifact: toHex(blake3(artifact)) };
     // The artifact first, then the sidecar that vouches for it: a crash in
     // between leaves a sidecar that no longer matches, so it is recompiled.
-    replaceFile(path, artifact);
-    replaceFile(`${path}.meta`, new TextEncoder().encode(JSON.stringify(sidecar)));
+    try {
+      replaceFile(path, artifact);
+      replaceFile(`${path}.meta`, new TextEncoder().encode(JSON.stringify(sidecar)));
+    } catch (error) {
+      throw systemError(error, `writing the compiled module ${path}`);
+    }
   }
 }
 
@@ -211,9 +230,44 @@ function bytecodeReader(store: Store, root: string, id: string): () => Uint8Arra
   return () => store.readBytecode(store.contractState(root, id)!);
 }
 
-/** Writes `bytes` beside `path` and renames them into place, so no reader sees half a file. */
+/**
+ * The bytes of the cache entry `path`, or undefined if it is missing or not
+ * a regular file (a directory, a link, a pipe that would block the read):
+ * then it is corrupt, like an entry whose bytes do not verify.
+ */
+function readEntry(path: string): Uint8Array | undefined {
+  try {
+    if (!Deno.lstatSync(path).isFile) return undefined;
+    return Deno.readFileSync(path);
+  } catch (error) {
+    // Replaced by something else between the two calls: as corrupt as before.
+    if (
+      error instanceof Deno.errors.NotFound || error instanceof Deno.errors.IsADirectory ||
+      error instanceof Deno.errors.NotADirectory
+    ) return undefined;
+    throw systemError(error, `reading the compiled module ${path}`);
+  }
+}
+
+/**
+ * Writes `bytes` beside `path` and renames them into place, so no reader
+ * sees half a file. Whatever else is at `path` (a directory put there by
+ * hand, say) is removed first, since a rename cannot replace it.
+ */
 function replaceFile(path: string, bytes: Uint8Array): void {
   const partial = `${path}.partial-${crypto.randomUUID()}`;
-  Deno.writeFileSync(partial, bytes);
-  Deno.renameSync(partial, path);
+  try {
+    Deno.writeFileSync(partial, bytes);
+    try {
+      if (!Deno.lstatSync(path).isFile) Deno.removeSync(path, { recursive: true });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    Deno.renameSync(partial, path);
+  } catch (error) {
+    try {
+      Deno.removeSync(partial);
+    } catch { /* never written, or already renamed */ }
+    throw error;
+  }
 }

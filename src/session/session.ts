@@ -7,6 +7,7 @@
 
 import { decode, encode, type Schema } from "../codec/mod.ts";
 import { type FuncType, PiecrustError, Store } from "../engine/mod.ts";
+import { systemError } from "../errors.ts";
 import { blake3 } from "../merkle/blake3.ts";
 import { emptyContractsTree, emptyPageTree, pageLeaf } from "../merkle/state.ts";
 import type { MerkleTree } from "../merkle/tree.ts";
@@ -16,7 +17,7 @@ import { ContractMemory, WASM_PAGE_SIZE } from "../memory/mod.ts";
 import type { CallContext, Frame, LiveInstance, LoadedContract } from "./call_context.ts";
 import { type CallNode, CallTree } from "./call_tree.ts";
 import { ARGBUF_LEN, CONTRACT_ID_BYTES, ContractId } from "./contract_id.ts";
-import { prepareContractModule } from "./contract_module.ts";
+import { INSTANTIATION_FUEL, prepareContractModule } from "./contract_module.ts";
 import type { ModuleCache } from "./module_cache.ts";
 import type { CommitTrees, Store as CommitStore } from "../store/store.ts";
 import type { CommitContract, CommitData } from "../store/write_commit.ts";
@@ -25,6 +26,7 @@ import type { Event } from "./event.ts";
 import type { HostQuery } from "./host_query.ts";
 import type { ImportHost } from "./imports.ts";
 import type { Runtime } from "./runtime.ts";
+import { checkBytes, checkContractId, checkType, checkU64 } from "./_arguments.ts";
 
 /** Frames deeper than this fail with `SessionError`, as in the reference VM. */
 export const MAX_CALL_DEPTH = 48;
@@ -32,6 +34,8 @@ export const MAX_CALL_DEPTH = 48;
 const GAS_PASS_PCT = 93n;
 /** Gas per byte of an event's topic and data. */
 const EVENT_BYTE_COST = 4n;
+/** One past the largest host query price. */
+const PRICE_END = 1n << 64n;
 
 /** The type of every contract export. */
 const CONTRACT_FUNCTION_TYPE: FuncType = { params: ["i32"], results: ["i32"] };
@@ -231,9 +235,13 @@ export class Session implements ImportHost {
     gasLimit: bigint,
   ): { contractId: ContractId; receipt: CallReceipt<Uint8Array> | undefined } {
     this.#checkOpen();
-    if (!(options?.owner instanceof Uint8Array)) {
-      throw new TypeError("deploy needs an owner (a Uint8Array)");
-    }
+    this.#checkIdle("deploy");
+    checkBytes("bytecode", bytecode);
+    checkType("options", options, "object");
+    checkBytes("options.owner", options.owner);
+    if (options.contractId !== undefined) checkContractId("options.contractId", options.contractId);
+    if (options.initArg !== undefined) checkBytes("options.initArg", options.initArg);
+    checkU64("gasLimit", gasLimit);
     const id = options.contractId ?? new ContractId(blake3(bytecode));
     const key = id.toString();
     if (this.#contracts.has(key) || this.#baseContracts.has(key)) {
@@ -354,8 +362,13 @@ export class Session implements ImportHost {
     if (this.#context !== undefined || this.#migrating) {
       throw new PiecrustError("SessionError", "cannot migrate during a call or another migration");
     }
+    checkContractId("contract", contract);
+    checkType("options", options, "object");
+    if (options.owner !== undefined) checkBytes("options.owner", options.owner);
+    checkU64("gasLimit", gasLimit);
+    checkType("migration", migration, "function");
     const key = contract.toString();
-    const owner = options?.owner ?? this.#contract(key)?.owner;
+    const owner = options.owner ?? this.#contract(key)?.owner;
     if (owner === undefined) {
       throw new TypeError(`migrate needs an owner: contract ${key} does not exist`);
     }
@@ -432,6 +445,7 @@ export class Session implements ImportHost {
     arg: Uint8Array,
     gasLimit: bigint,
   ): CallReceipt<Uint8Array> {
+    checkCall(contract, fn, arg, gasLimit);
     return this.#call(contract, fn, arg, gasLimit, undefined);
   }
 
@@ -442,13 +456,16 @@ export class Session implements ImportHost {
     arg: A,
     gasLimit: bigint,
   ): CallReceipt<R> {
+    checkType("fn", fn, "object");
     const receipt = this.callRaw(contract, fn.name, encode(fn.arg, arg), gasLimit);
     return { ...receipt, data: decode(fn.returns, receipt.data) };
   }
 
   /**
    * Like {@linkcode callRaw}, and `onFeed` receives a copy of every chunk the
-   * contract sends with `feed` during the call.
+   * contract sends with `feed` during the call. If `onFeed` throws, the call
+   * fails and is undone, and throws a `PiecrustError` of kind `HostError`
+   * whose `cause` is what `onFeed` threw.
    */
   feederCallRaw(
     contract: ContractId,
@@ -457,7 +474,28 @@ export class Session implements ImportHost {
     gasLimit: bigint,
     onFeed: (bytes: Uint8Array) => void,
   ): CallReceipt<Uint8Array> {
-    return this.#call(contract, fn, arg, gasLimit, onFeed);
+    checkCall(contract, fn, arg, gasLimit);
+    checkType("onFeed", onFeed, "function");
+    let failure: PiecrustError | undefined;
+    const feeder = (bytes: Uint8Array): void => {
+      try {
+        onFeed(bytes);
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        failure = new PiecrustError("HostError", `the feeder callback threw: ${reason}`, {
+          cause: error,
+        });
+        // The host failed, not the contract: what is thrown here must end the
+        // whole call, so it is no PiecrustError, which a calling contract
+        // would receive as an error code (see `uncontained`).
+        throw new Error("the feeder callback threw");
+      }
+    };
+    try {
+      return this.#call(contract, fn, arg, gasLimit, feeder);
+    } catch (error) {
+      throw failure ?? error;
+    }
   }
 
   /**
@@ -487,6 +525,7 @@ export class Session implements ImportHost {
     gasLimit: bigint,
     onFeed: (bytes: Uint8Array) => void,
   ): CallReceipt<R> {
+    checkType("fn", fn, "object");
     const receipt = this.feederCallRaw(contract, fn.name, encode(fn.arg, arg), gasLimit, onFeed);
     return { ...receipt, data: decode(fn.returns, receipt.data) };
   }
@@ -494,24 +533,31 @@ export class Session implements ImportHost {
   /** The memory length of a contract in bytes, or undefined if it is not deployed. */
   memoryLen(contract: ContractId): number | undefined {
     this.#checkOpen();
+    checkContractId("contract", contract);
     return this.#contract(contract.toString())?.memory.byteLength;
   }
 
   /** A metadata value (what `hd` returns), or undefined. */
   meta(name: string): Uint8Array | undefined {
+    checkType("name", name, "string");
     return this.#meta.get(name)?.slice();
   }
 
-  /** Sets a metadata value; at most 64 KiB. */
+  /** Sets a metadata value; at most 64 KiB. Not during a call of the session. */
   setMeta(name: string, value: Uint8Array): void {
+    this.#checkIdle("set metadata");
+    checkType("name", name, "string");
+    checkBytes("value", value);
     if (value.length > ARGBUF_LEN) {
       throw new RangeError(`metadata values are at most ${ARGBUF_LEN} bytes`);
     }
     this.#meta.set(name, value.slice());
   }
 
-  /** Removes a metadata value; returns the old one. */
+  /** Removes a metadata value; returns the old one. Not during a call of the session. */
   removeMeta(name: string): Uint8Array | undefined {
+    this.#checkIdle("remove metadata");
+    checkType("name", name, "string");
     const old = this.#meta.get(name);
     this.#meta.delete(name);
     return old;
@@ -539,6 +585,7 @@ export class Session implements ImportHost {
    */
   memoryPages(contract: ContractId): MemoryPage[] | undefined {
     this.#checkOpen();
+    checkContractId("contract", contract);
     const key = contract.toString();
     const loaded = this.#contract(key);
     if (loaded === undefined) return undefined;
@@ -589,6 +636,15 @@ export class Session implements ImportHost {
   #contract(key: string): LoadedContract | undefined {
     const loaded = this.#contracts.get(key);
     if (loaded !== undefined || !this.#baseContracts.has(key)) return loaded;
+    try {
+      return this.#loadFromBase(key);
+    } catch (error) {
+      throw systemError(error, `loading contract ${key}`);
+    }
+  }
+
+  /** Loads the contract `key` of the base commit into the session. */
+  #loadFromBase(key: string): LoadedContract {
     const state = this.#host.store.contractState(this.#host.base!, key)!;
     const bytecode = this.#host.store.readBytecode(state);
     const prepared = prepareContractModule(bytecode, { debug: this.#debug !== undefined });
@@ -642,10 +698,13 @@ export class Session implements ImportHost {
    * usable; a later commit builds on the same base again. When the root
    * equals the base's, nothing is written and the base's root is returned:
    * a memory that only grew, without a written page, is not committed, since
-   * the root (as in the reference VM) does not cover memory lengths.
+   * the root (as in the reference VM) does not cover memory lengths. Not
+   * during a call of the session (a host query or feeder callback), which
+   * could still fail and be undone.
    */
   commit(): Uint8Array {
     this.#checkOpen();
+    this.#checkIdle("commit");
     const { contracts: tree, pageTrees } = this.#stateTrees();
     const root = tree.root();
     // The same root as the base: nothing that the state commits to changed
@@ -675,22 +734,31 @@ export class Session implements ImportHost {
       });
       changedTrees.set(key, pages);
     }
-    this.#host.commit({
-      root: toHex(root),
-      base: this.#host.base,
-      contracts: changed,
-      readPage: (id, page) => {
-        // A view, not a copy: nothing runs in the session while the commit is written.
-        const view = this.#contracts.get(id)!.memory.view();
-        return view.subarray(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
-      },
-    }, { contracts: tree, pages: changedTrees });
+    try {
+      this.#host.commit({
+        root: toHex(root),
+        base: this.#host.base,
+        contracts: changed,
+        readPage: (id, page) => {
+          // A view, not a copy: nothing runs in the session while the commit is written.
+          const view = this.#contracts.get(id)!.memory.view();
+          return view.subarray(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
+        },
+      }, { contracts: tree, pages: changedTrees });
+    } catch (error) {
+      throw systemError(error, `writing commit ${toHex(root)}`);
+    }
     return root;
   }
 
-  /** Frees the session's memories and modules. Idempotent. */
+  /**
+   * Frees the session's memories and modules. Idempotent. Fails with a
+   * `SessionError`, changing nothing, from inside a call of the session (a
+   * host query or feeder callback), whose contracts are still running.
+   */
   close(): void {
     if (this.#closed) return;
+    this.#checkIdle("close the session");
     this.#closed = true;
     for (const contract of this.#contracts.values()) {
       contract.memory.close();
@@ -741,7 +809,6 @@ export class Session implements ImportHost {
         `the argument has ${arg.length} bytes; the argument buffer holds ${ARGBUF_LEN}`,
       );
     }
-    if (gasLimit < 0n || gasLimit >= 1n << 64n) throw new RangeError("gasLimit must be a u64");
     const context: CallContext = {
       frames: [],
       instances: new Map(),
@@ -822,6 +889,8 @@ export class Session implements ImportHost {
     const store = new Store(runtime.engine(contract.is64));
     try {
       runtime.setPendingMemory(contract.memory);
+      // Free, as in the reference; #run sets the call's own fuel.
+      store.setFuel(INSTANTIATION_FUEL);
       const instance = runtime.linker(contract.is64).instantiate(store, contract.module);
       const live: LiveInstance = { contract, store, instance, funcs: new Map() };
       this.#context!.instances.set(contract.id.toString(), live);
@@ -1018,7 +1087,15 @@ export class Session implements ImportHost {
       throw new PiecrustError("MissingHostQuery", `no host query "${name}"`);
     }
     const arg = this.#argBuffer(argLen).slice();
-    this.#charge(this.#hostQuery(() => query.price(arg)));
+    const price: unknown = this.#hostQuery(() => query.price(arg));
+    if (typeof price !== "bigint" || price < 0n || price >= PRICE_END) {
+      throw new PiecrustError(
+        "Panic",
+        `host query "${name}" priced a call at ${String(price)}; a price must be a bigint ` +
+          "from 0 to 2^64 - 1",
+      );
+    }
+    this.#charge(price);
     const length = this.#hostQuery(() => query.execute(arg, this.#argBuffer(ARGBUF_LEN)));
     if (!Number.isInteger(length) || length < 0 || length > ARGBUF_LEN) {
       throw new PiecrustError("Panic", `host query "${name}" returned length ${length}`);
@@ -1129,4 +1206,26 @@ export class Session implements ImportHost {
   #checkOpen(): void {
     if (this.#closed) throw new PiecrustError("Disposed", "the session is closed");
   }
+
+  /**
+   * Refuses `what` from inside a call of this session (from a host query or
+   * a feeder callback): the call could still fail, and undoing it would not
+   * undo `what`.
+   */
+  #checkIdle(what: string): void {
+    if (this.#context !== undefined) {
+      throw new PiecrustError(
+        "SessionError",
+        `cannot ${what} while a call of this session runs (from a host query or a feeder callback)`,
+      );
+    }
+  }
+}
+
+/** The argument checks of every raw call. */
+function checkCall(contract: unknown, fn: unknown, arg: unknown, gasLimit: unknown): void {
+  checkContractId("contract", contract);
+  checkType("fn", fn, "string");
+  checkBytes("arg", arg);
+  checkU64("gasLimit", gasLimit);
 }

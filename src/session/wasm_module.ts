@@ -1,7 +1,7 @@
 /**
  * A small reader for WebAssembly binaries: just enough to learn a contract
- * module's interface (imports, exports, memories, globals, data segments),
- * apply piecrust's deploy-time checks to it, and take its active data
+ * module's interface (imports, exports, memories, globals, element and data
+ * segments), apply piecrust's deploy-time checks to it, and take its active data
  * segments out so that they are applied once, at deploy, rather than at
  * every instantiation.
  *
@@ -163,9 +163,9 @@ export type Export =
       readonly global: GlobalType;
       /**
        * The initial value of a global defined in the module whose initializer
-       * is a constant integer (`i32.const`, `i64.const`, or extended-const
-       * arithmetic on those and on such globals): a signed `number` for
-       * `i32`, a signed `bigint` for `i64`. Absent otherwise.
+       * is a constant integer (`i32.const`, `i64.const`, or `global.get` of
+       * such a global): a signed `number` for `i32`, a signed `bigint` for
+       * `i64`. Absent otherwise.
        */
       readonly value?: number | bigint;
     }
@@ -210,6 +210,47 @@ export type DataSegment =
       readonly offset: number | bigint | undefined;
       /** Why `offset` is `undefined`, e.g. `global.get 0 reads an imported global`. */
       readonly offsetProblem?: string;
+    }
+  );
+
+/**
+ * An element segment: what it fills, not its elements. `start` and `end`
+ * are the byte range of the whole segment entry in the module.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inspectModule } from "./wasm_module.ts";
+ *
+ * const info = inspectModule(Deno.readFileSync("contracts/build/wasm32/box.wasm"));
+ * const [segment] = info.elementSegments;
+ * assert.equal(segment.mode, "active");
+ * // Rust fills the function table from index 1 up to its initial size.
+ * assert.ok(segment.mode === "active" && segment.offset === 1);
+ * assert.equal(segment.count + 1, info.tables[0].min);
+ * ```
+ */
+export type ElementSegment =
+  & {
+    /** How many elements it holds. */
+    readonly count: number;
+    /** Module offset of the segment's first byte (its flags). */
+    readonly start: number;
+    /** Module offset just after the segment's last byte. */
+    readonly end: number;
+  }
+  & (
+    | { readonly mode: "passive" | "declarative" }
+    | {
+      readonly mode: "active";
+      /** Index of the table it initializes. */
+      readonly table: number;
+      /**
+       * Where its first element goes: an unsigned `number` for an `i32`
+       * offset expression, an unsigned `bigint` for an `i64` one, or
+       * `undefined` when the expression is not a constant we can evaluate.
+       */
+      readonly offset: number | bigint | undefined;
     }
   );
 
@@ -276,6 +317,8 @@ export interface ModuleInfo {
   readonly start: number | undefined;
   /** The data count section's count, if there is one. */
   readonly dataCount: number | undefined;
+  /** Element segments, in order (their index is the `table.init`/`elem.drop` index). */
+  readonly elementSegments: readonly ElementSegment[];
   /** Data segments, in order (their index is the `memory.init`/`data.drop` index). */
   readonly dataSegments: readonly DataSegment[];
   /** Every section, custom ones included, in order. */
@@ -309,6 +352,16 @@ VALUE_TYPES[0x7c] = "f64";
 VALUE_TYPES[0x7b] = "v128";
 VALUE_TYPES[0x70] = "funcref";
 VALUE_TYPES[0x6f] = "externref";
+
+/** The extended-const instructions, by opcode. */
+const EXTENDED_CONST: Record<number, string> = {
+  0x6a: "i32.add",
+  0x6b: "i32.sub",
+  0x6c: "i32.mul",
+  0x7c: "i64.add",
+  0x7d: "i64.sub",
+  0x7e: "i64.mul",
+};
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -575,17 +628,19 @@ class Reader {
           stack.push(undefined);
           problem ??= "ref.func is not an integer";
           break;
-        case 0x6a: // i32.add
-        case 0x6b: // i32.sub
-        case 0x6c: // i32.mul
-        case 0x7c: // i64.add
-        case 0x7d: // i64.sub
-        case 0x7e: { // i64.mul
-          if (stack.length < 2) throw malformed(at, `${hex(op)} needs two operands`);
-          const right = stack.pop();
-          stack.push(binary(op, stack.pop(), right, at));
-          break;
-        }
+        case 0x6a:
+        case 0x6b:
+        case 0x6c:
+        case 0x7c:
+        case 0x7d:
+        case 0x7e:
+          // wasmparser 0.202, which the reference's wasmtime uses, leaves the
+          // proposal off, and wasmtime 49's C API cannot turn it off.
+          throw malformed(
+            at,
+            `${EXTENDED_CONST[op]} in a constant expression is not supported ` +
+              "(the extended-const proposal is disabled)",
+          );
         case 0xfd: { // SIMD prefix: only v128.const is constant
           const sub = this.u32();
           if (sub !== 12) throw malformed(at, `instruction 0xfd ${sub} is not constant`);
@@ -601,30 +656,14 @@ class Reader {
   }
 }
 
-/** Extended-const arithmetic; `undefined` (unknown) operands give an unknown result. */
-function binary(op: number, left: ConstValue, right: ConstValue, at: number): ConstValue {
-  const is64 = op >= 0x7c;
-  if (left === undefined || right === undefined) return undefined;
-  if (typeof left !== (is64 ? "bigint" : "number") || typeof left !== typeof right) {
-    throw malformed(at, "type mismatch in constant expression");
-  }
-  if (is64) {
-    const a = left as bigint;
-    const b = right as bigint;
-    return BigInt.asIntN(64, op === 0x7c ? a + b : op === 0x7d ? a - b : a * b);
-  }
-  const a = left as number;
-  const b = right as number;
-  return op === 0x6a ? (a + b) | 0 : op === 0x6b ? (a - b) | 0 : Math.imul(a, b);
-}
-
 /**
  * Reads a module's interface: its section layout, imports, exports,
- * memories, tables, globals, start function and data segments. Function
- * bodies and element segments are skipped by size; malformed input and
- * features piecrust disables (GC types, typed references, tags, custom page
- * sizes, table initializers) throw a `CompileError` whose message names the
- * byte offset. Padded (non-minimal) LEB128 integers are accepted.
+ * memories, tables, globals, start function, element and data segments.
+ * Function bodies are skipped by size; malformed input and features
+ * piecrust disables (GC types, typed references, tags, custom page sizes,
+ * table initializers, extended constant expressions) throw a `CompileError`
+ * whose message names the byte offset. Padded (non-minimal) LEB128 integers
+ * are accepted.
  *
  * @param bytes A WebAssembly binary module.
  * @returns What the module declares. Data segment bytes are views of `bytes`.
@@ -663,6 +702,7 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
   const memories: (MemoryType & { imported: boolean })[] = [];
   const globals: Global[] = [];
   const exports: Export[] = [];
+  const elementSegments: ElementSegment[] = [];
   const dataSegments: DataSegment[] = [];
   const sections: Section[] = [];
   let start: number | undefined;
@@ -841,8 +881,7 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
         break;
       }
       case 9:
-        // Element segments are not part of the interface; wasmtime validates them.
-        r.pos = end;
+        for (let n = r.u32(); n > 0; n--) elementSegments.push(readElementSegment(r, globals));
         break;
       case 10:
         codeCount = r.u32();
@@ -893,9 +932,50 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
     exports,
     start,
     dataCount,
+    elementSegments,
     dataSegments,
     sections,
   };
+}
+
+/**
+ * Reads an element segment (flags 0 to 7: bit 0 passive or declarative,
+ * bit 1 an explicit table index or declarative, bit 2 expressions rather
+ * than function indices), checking its constant expressions.
+ */
+function readElementSegment(r: Reader, globals: readonly Global[]): ElementSegment {
+  const start = r.pos;
+  const flags = r.u32();
+  if (flags > 7) throw malformed(start, `invalid element segment flags ${flags}`);
+  const active = (flags & 1) === 0;
+  const expressions = (flags & 4) !== 0;
+  const table = active && flags & 2 ? r.u32() : 0;
+  const value = active ? r.constExpr(globals).value : undefined;
+  if (flags & 3) {
+    const at = r.pos;
+    if (expressions) {
+      const type = r.valueType();
+      if (type !== "funcref" && type !== "externref") {
+        throw malformed(at, `invalid element type ${type}`);
+      }
+    } else if (r.byte() !== 0x00) {
+      throw malformed(at, `invalid element kind ${hex(r.bytes[at])}`);
+    }
+  }
+  const count = r.u32();
+  for (let i = 0; i < count; i++) {
+    if (expressions) r.constExpr(globals);
+    else r.u32();
+  }
+  const end = r.pos;
+  if (!active) return { mode: flags & 2 ? "declarative" : "passive", count, start, end };
+  // Offsets are unsigned.
+  const offset = typeof value === "number"
+    ? value >>> 0
+    : value === undefined
+    ? undefined
+    : BigInt.asUintN(64, value);
+  return { mode: "active", table, offset, count, start, end };
 }
 
 function readDataSegment(r: Reader, globals: readonly Global[]): DataSegment {
@@ -926,6 +1006,23 @@ function segmentBytes(r: Reader): Uint8Array {
 }
 
 const ARGBUF_LEN = 65536;
+
+/**
+ * The most table elements a contract may start with, all tables together.
+ * wasmtime allocates a table's initial elements at every instantiation (8
+ * bytes each), so without a bound a module could deploy whose every call
+ * fails to allocate. Rust contracts start with a few hundred.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inspectModule, MAX_TABLE_ELEMENTS } from "./wasm_module.ts";
+ *
+ * const info = inspectModule(Deno.readFileSync("contracts/build/wasm32/callcenter.wasm"));
+ * assert.ok(info.tables.reduce((sum, table) => sum + table.min, 0) <= MAX_TABLE_ELEMENTS);
+ * ```
+ */
+export const MAX_TABLE_ELEMENTS = 2 ** 20;
 const PAGE = 65536;
 /** piecrust's memory mapping per contract (`piecrust-state.md` §7.2): 4 GiB or 4 TiB. */
 const MAPPING_WASM32 = 2 ** 32;
@@ -1035,8 +1132,6 @@ export interface ContractInterface {
    * module name, so it is reported for the linker.
    */
   readonly imports: readonly { readonly module: string; readonly name: string }[];
-  /** Whether the module has a start function (it runs without fuel). */
-  readonly hasStart: boolean;
   /** The module's data segments ({@linkcode ModuleInfo.dataSegments}). */
   readonly dataSegments: readonly DataSegment[];
 }
@@ -1046,7 +1141,10 @@ export interface ContractInterface {
  * order piecrust applies them) and describes the contract:
  *
  * 1. At most one memory, and it is not shared: piecrust's engine disables
- *    multi-memory and threads (`CompileError`).
+ *    multi-memory and threads (`CompileError`). No `externref` in a function
+ *    type, table or global (`CompileError`): wasmtime 49 would need a GC
+ *    heap for it, which the engine does not have (piecrust accepts it, but
+ *    no host function can pass a contract one).
  * 2. Exactly one memory export, under any name (`TooManyMemories`). Its
  *    memory type decides whether the contract is 32- or 64-bit.
  * 3. Every exported function is `(i32) -> (i32)`, in wasm64 too
@@ -1055,7 +1153,13 @@ export interface ContractInterface {
  *    ignored, and `hdebug` needs `debug` (`InvalidFunction`, first unknown).
  * 5. Every import is a function of the host signature for the memory width
  *    (`RuntimeError`, as wasmtime's instantiation fails in piecrust).
- * 6. A global `A` is exported, immutable, `i32` (wasm32) or `i64` (wasm64),
+ * 6. Instantiation cannot fail (`RuntimeError`, as in piecrust, which
+ *    instantiates at deploy): the tables' initial sizes add up to at most
+ *    {@linkcode MAX_TABLE_ELEMENTS}, every active element segment with a
+ *    constant offset fits in its table's initial size, and there is no start
+ *    function. piecrust instantiates without fuel, and wasmtime traps out of
+ *    fuel on entry to any function, so a start function can never run.
+ * 7. A global `A` is exported, immutable, `i32` (wasm32) or `i64` (wasm64),
  *    with a constant, non-negative value such that `A + 65536` lies below
  *    the 4 GiB / 4 TiB memory mapping (`InvalidArgumentBuffer`).
  *
@@ -1090,6 +1194,8 @@ export function validateContract(
       "the module's memory is shared, but shared memories are not supported (threads are disabled)",
     );
   }
+
+  checkNoExternref(info);
 
   const memoryExports = info.exports.filter((e) => e.kind === "memory");
   if (memoryExports.length !== 1) {
@@ -1156,6 +1262,7 @@ export function validateContract(
     }
   }
 
+  checkInstantiation(info);
   const argBuffer = argumentBuffer(info, is64);
   return {
     is64,
@@ -1165,9 +1272,61 @@ export function validateContract(
     argBuffer,
     functions,
     imports: info.imports.map((i) => ({ module: i.module, name: i.name })),
-    hasStart: info.start !== undefined,
     dataSegments: info.dataSegments,
   };
+}
+
+function checkNoExternref(info: ModuleInfo): void {
+  const fail = (where: string): PiecrustError =>
+    new PiecrustError(
+      "CompileError",
+      `${where} uses externref, which is not supported (it needs a GC heap, and GC support ` +
+        "is disabled)",
+    );
+  info.types.forEach((type, index) => {
+    if (type.params.includes("externref") || type.results.includes("externref")) {
+      throw fail(`function type ${index}`);
+    }
+  });
+  info.tables.forEach((table, index) => {
+    if (table.element === "externref") throw fail(`table ${index}`);
+  });
+  info.globals.forEach((global, index) => {
+    if (global.type === "externref") throw fail(`global ${index}`);
+  });
+}
+
+function checkInstantiation(info: ModuleInfo): void {
+  const elements = info.tables.reduce((sum, table) => sum + table.min, 0);
+  if (elements > MAX_TABLE_ELEMENTS) {
+    throw new PiecrustError(
+      "RuntimeError",
+      `the tables' initial sizes add up to ${elements} elements; at most ` +
+        `${MAX_TABLE_ELEMENTS} are supported`,
+    );
+  }
+  info.elementSegments.forEach((segment, index) => {
+    if (segment.mode !== "active" || segment.offset === undefined) return;
+    const table = info.tables[segment.table];
+    // A missing table or an offset of the wrong width is for wasmtime to reject as invalid.
+    if (table === undefined || table.is64 !== (typeof segment.offset === "bigint")) return;
+    const end = BigInt(segment.offset) + BigInt(segment.count);
+    if (end > BigInt(table.min)) {
+      throw new PiecrustError(
+        "RuntimeError",
+        `element segment ${index} (at byte ${segment.start}) fills elements ` +
+          `${segment.offset}..${end} of table ${segment.table}, which has ${table.min}: ` +
+          "instantiation would trap",
+      );
+    }
+  });
+  if (info.start !== undefined) {
+    throw new PiecrustError(
+      "RuntimeError",
+      `the module has a start function (function ${info.start}); it would run at ` +
+        "instantiation, which has no gas in piecrust, so it could never run",
+    );
+  }
 }
 
 function argumentBuffer(info: ModuleInfo, is64: boolean): number {
