@@ -431,6 +431,29 @@ Deno.test("Session.deploy refuses modules that could never run, naming the reaso
   });
 });
 
+Deno.test("Session.deploy refuses a wasm64 memory that starts beyond the memory64 reservation", async () => {
+  // 2^32 pages: 256 TiB, past the default 16 GiB reservation.
+  const bytecode = await assembleWat(
+    `(module (memory (export "memory") i64 0x100000000)
+      (global (export "A") i64 (i64.const 65536))
+      (func (export "f") (param i32) (result i32) (i32.const 0)))`,
+  );
+  withSession((session) => {
+    const witness = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
+    const error = assertFailedDeployLeavesNothing(
+      session,
+      witness,
+      idOf(40),
+      "RuntimeError",
+      () => session.deploy(bytecode, { owner: OWNER, contractId: idOf(40) }, LIMIT),
+    );
+    assert.match(
+      error.message,
+      /the memory starts at 281474976710656 bytes, beyond the 17179869184/,
+    );
+  });
+});
+
 /**
  * Tables filled and globals set at instantiation, which wasmtime 49 does in
  * a startup function that consumes fuel (the reference interprets them).

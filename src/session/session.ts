@@ -257,6 +257,15 @@ export class Session implements ImportHost {
     }
     const prepared = prepareContractModule(bytecode, { debug: this.#debug !== undefined });
     const runtime = this.#host.runtime;
+    const maxByteLength = runtime.maxByteLength(prepared.is64);
+    if (prepared.memoryMinimum > maxByteLength) {
+      // As in the reference, whose memory creator refuses it: instantiation fails.
+      throw new PiecrustError(
+        "RuntimeError",
+        `the memory starts at ${prepared.memoryMinimum} bytes, beyond the ${maxByteLength} ` +
+          "bytes a contract memory of this width may have (VMOptions.memory64Reservation)",
+      );
+    }
     for (const name of prepared.importModules) runtime.defineImportModule(prepared.is64, name);
     const bytecodeHash = toHex(blake3(bytecode));
     const module = this.#host.modules.load(
@@ -268,7 +277,7 @@ export class Session implements ImportHost {
     try {
       memory = new ContractMemory(runtime.leaseReservation(prepared.is64), {
         byteLength: prepared.memoryMinimum,
-        maxByteLength: runtime.maxByteLength(prepared.is64),
+        maxByteLength,
         scratchDirectory: this.#host.scratchDirectory,
       });
       const view = memory.view();
