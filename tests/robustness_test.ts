@@ -425,3 +425,57 @@ Deno.test({
     });
   },
 });
+
+/**
+ * A contract whose `outer` calls its own `inner` through `c`; `inner` grows
+ * the memory by 10 pages, writes there and traps. `outer` then reports
+ * memory.size and fills 100 bytes at 200000, in the grown pages.
+ */
+function regrowContract(is64: boolean): string {
+  const ptr = is64 ? "i64" : "i32";
+  const at = (address: number): string => `(${ptr}.const ${address})`;
+  return `(module
+  (import "env" "c" (func $c (param ${ptr} ${ptr} i32 i32 i64) (result i32)))
+  (import "env" "self_id" (func $self_id))
+  (memory (export "memory") ${is64 ? "i64 " : ""}2)
+  (global (export "A") ${ptr} ${at(PAGE)})
+  (data ${at(100)} "inner")
+  (func (export "inner") (param i32) (result i32)
+    (drop (memory.grow ${at(10)}))
+    (i32.store ${at(300000)} (i32.const 7))
+    unreachable)
+  (func (export "outer") (param i32) (result i32)
+    (call $self_id)
+    (memory.copy ${at(0)} ${at(PAGE)} ${at(32)})
+    (drop (call $c ${at(0)} ${at(100)} (i32.const 5) (i32.const 0) (i64.const 0)))
+    (memory.fill ${at(200000)} (i32.const 1) ${at(100)})
+    (${ptr}.store ${at(PAGE)} (memory.size))
+    (i32.store8 ${at(PAGE + 8)} (i32.load8_u ${at(300000)}))
+    (i32.const 9)))`;
+}
+
+for (const is64 of [false, true]) {
+  Deno.test(`c: memory grown by a callee that failed stays usable by its re-entered caller (wasm${is64 ? 64 : 32})`, async () => {
+    const bytecode = await assembleWat(regrowContract(is64));
+    withSession((session) => {
+      const id = session.deploy(bytecode, { owner: OWNER }, LIMIT);
+      const root = session.root();
+      const data = session.callRaw(id, "outer", NO_ARG, LIMIT).data;
+      const view = new DataView(data.buffer);
+      // wasm keeps seeing the grown size and bulk operations there do not
+      // fault (they used to kill the process); the failed write is undone.
+      assert.equal(is64 ? Number(view.getBigInt64(0, true)) : view.getInt32(0, true), 12);
+      assert.equal(data[8], 0);
+      assert.equal(session.memoryLen(id), 12 * PAGE);
+      assert.notDeepEqual(session.root(), root);
+      // A failed top-level call still returns to the length before it.
+      assertFailsCleanly(
+        session,
+        id,
+        "Unreachable",
+        () => session.callRaw(id, "inner", NO_ARG, LIMIT),
+      );
+      assert.equal(session.memoryLen(id), 12 * PAGE);
+    });
+  });
+}

@@ -266,8 +266,15 @@ export class ContractMemory {
   /**
    * Returns contents and length to the latest open snapshot and closes it.
    * Throws a `MemoryError` if no snapshot is open.
+   *
+   * With `keepLength`, the length stays as it is and the pages grown since
+   * the snapshot stay accessible, zeroed. A wasm instance that uses the
+   * memory keeps the length it last grew to (wasmtime has no way to shrink
+   * it), and wasmtime's own bulk-memory code would fault on pages made
+   * inaccessible under it, killing the process: so a memory whose instance
+   * may run again must keep its length. Default false.
    */
-  revert(): void {
+  revert(options: { keepLength?: boolean } = {}): void {
     this.#checkOpen();
     const frame = this.#frames.pop();
     if (frame === undefined) {
@@ -279,14 +286,15 @@ export class ContractMemory {
     const targets = sorted.map((page) =>
       frame.saved.get(page) ?? this.#current.get(page) ?? this.#committedSource(page)
     );
-    this.#remap(sorted, targets, frame.byteLength);
+    const byteLength = options.keepLength ? this.#byteLength : frame.byteLength;
+    this.#remap(sorted, targets, byteLength);
     for (let i = 0; i < sorted.length; i++) {
       if (targets[i] === this.#committedSource(sorted[i])) this.#current.delete(sorted[i]);
       else this.#current.set(sorted[i], targets[i]);
     }
-    if (frame.byteLength < this.#byteLength) {
-      this.#protect(frame.byteLength, this.#byteLength, ProtFlags.NONE);
-      this.#byteLength = frame.byteLength;
+    if (byteLength < this.#byteLength) {
+      this.#protect(byteLength, this.#byteLength, ProtFlags.NONE);
+      this.#byteLength = byteLength;
     }
   }
 

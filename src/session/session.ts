@@ -951,7 +951,12 @@ export class Session implements ImportHost {
   /** Reverts the memories of `frame` and everything pushed after it; marks their events. */
   #unwind(frame: Frame): void {
     const context = this.#context!;
-    while (context.snapshots.length > frame.snapshotIndex) context.snapshots.pop()!.revert();
+    // Instances live until the top-level call ends and keep the lengths
+    // their memories grew to; only a failed top-level call can shrink them.
+    const keepLength = frame !== context.frames[0];
+    while (context.snapshots.length > frame.snapshotIndex) {
+      context.snapshots.pop()!.revert({ keepLength });
+    }
     for (let i = frame.eventsStart; i < context.events.length; i++) {
       context.events[i].reverted = true;
     }
