@@ -36,6 +36,8 @@ export const libcSymbols = {
   ioctl: { parameters: ["i32", "u64", "pointer"], result: "i32" },
   /** int flock(int fd, int operation) */
   flock: { parameters: ["i32", "i32"], result: "i32" },
+  /** int kill(pid_t pid, int sig); with sig 0, whether process `pid` exists */
+  kill: { parameters: ["i32", "i32"], result: "i32" },
   /** int fsync(int fd) */
   fsync: { parameters: ["i32"], result: "i32" },
   /** void* memcpy(void* dest, const void* src, size_t n) */

@@ -6,6 +6,7 @@
 
 import type { VMHandle } from "./directory/channel.ts";
 import type { CommitOperation, Directory } from "./directory/directory.ts";
+import { makeEphemeralFolder, removeEphemeralFolder } from "./directory/ephemeral.ts";
 import { DirectoryOwner } from "./directory/owner.ts";
 import { RemoteDirectory } from "./directory/remote.ts";
 import { PiecrustError, systemError } from "./errors.ts";
@@ -78,8 +79,10 @@ export class VM {
 
   /**
    * A VM over the commits in `directory`, created if missing. Leftovers of
-   * an interrupted commit are removed; a missing, torn or corrupt commit
-   * file fails with a `PersistenceError` that names the commit.
+   * an interrupted commit are removed, and deletions and finalizations
+   * requested before the directory was last closed are carried out; a
+   * missing, torn or corrupt commit file fails with a `PersistenceError`
+   * that names the commit.
    *
    * @example
    * ```ts
@@ -136,9 +139,11 @@ export class VM {
    * A handle for one Worker to run sessions on this VM's directory with
    * {@linkcode VM.connect}. Post it to the Worker with its port in the
    * transfer list. The Worker's sessions count as this VM's for deletions
-   * and finalizations; close the Worker's VM (which closes its sessions)
-   * before terminating the Worker. Only the VM that opened the directory
-   * can share it.
+   * and finalizations. Close the Worker's VM (which closes its sessions)
+   * before ending the Worker; a Worker that ends without (`terminate()`,
+   * an uncaught exception) holds nothing for more than about 100 ms after
+   * its thread has stopped (longer only while it is inside a contract
+   * call). Only the VM that opened the directory can share it.
    *
    * @example
    * ```ts
@@ -165,7 +170,11 @@ export class VM {
   }
 
   /**
-   * A VM whose state lives in a new temporary folder, removed by {@linkcode close}.
+   * A VM whose state lives in a new temporary folder,
+   * `piecrust-vm-<pid>-<random>`, removed by {@linkcode close}; if the VM
+   * is not closed, when the process exits normally (returning from the main
+   * module, or `Deno.exit`); and if the process dies (SIGKILL, an uncaught
+   * exception), by the next `VM.ephemeral()` of any process.
    *
    * @example
    * ```ts
@@ -178,14 +187,14 @@ export class VM {
   static ephemeral(options: VMOptions = {}): VM {
     let directory: string;
     try {
-      directory = Deno.makeTempDirSync({ prefix: "piecrust-vm-" });
+      directory = makeEphemeralFolder();
     } catch (error) {
       throw systemError(error, "making a temporary folder for an ephemeral VM");
     }
     try {
       return new VM(directory, true, options, () => new DirectoryOwner(directory));
     } catch (error) {
-      Deno.removeSync(directory, { recursive: true });
+      removeEphemeralFolder(directory);
       throw systemError(error, `opening an ephemeral VM in ${directory}`);
     }
   }
@@ -213,8 +222,11 @@ export class VM {
    * longer be a session base; its files are removed once no other commit
    * builds on it (commits that do are unaffected). While sessions started
    * from `root` are open, the deletion waits for the last one to close; the
-   * promise settles when it is done. Rejects with a `PersistenceError` for
-   * a root that is not listed.
+   * promise settles when it is done. The deletion is recorded on disk
+   * before this returns: if the VM closes (or the process dies) before it
+   * is done, the next {@linkcode VM.open} does it, so a deleted commit is
+   * never listed again. Rejects with a `PersistenceError` for a root that
+   * is not listed.
    *
    * @example
    * ```ts
@@ -235,7 +247,7 @@ export class VM {
    * its base state: it leaves {@linkcode commits}; commits that build on it
    * keep their state but no longer need the commits below it, whose files
    * are reclaimed once those are deleted or finalized too. Waits for open
-   * sessions on `root` as {@linkcode deleteCommit} does.
+   * sessions on `root`, and is recorded durably, as {@linkcode deleteCommit} is.
    *
    * @example
    * ```ts
@@ -432,7 +444,8 @@ export class VM {
   /**
    * Closes every session, frees the engines, stops serving Workers, and
    * removes an ephemeral VM's folder. Deletions and finalizations still
-   * waiting for Workers' sessions are rejected. Idempotent. Fails with a
+   * waiting for Workers' sessions are rejected with `Disposed`; the next
+   * {@linkcode VM.open} of the directory carries them out. Idempotent. Fails with a
    * `SessionError`, changing nothing, from inside a call of one of its
    * sessions (a host query or feeder callback).
    *
@@ -457,7 +470,7 @@ export class VM {
     for (const session of [...this.#sessions]) session.close();
     this.#runtime.close();
     this.#directory.close();
-    if (this.#ephemeral) Deno.removeSync(this.#path, { recursive: true });
+    if (this.#ephemeral) removeEphemeralFolder(this.#path);
   }
 
   /** Same as {@linkcode close}, for `using`. */

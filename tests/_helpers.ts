@@ -124,3 +124,23 @@ export function counterAt(vm: VM, root: Uint8Array): bigint {
   assert.deepEqual(session.root(), root, "the commit's state gives its root");
   return session.call(COUNTER, readValue, undefined, COUNTER_GAS).data;
 }
+
+/**
+ * Runs the script `tests/fixtures/<fixture>` in a child Deno with the
+ * tests' permissions, so that it may die (or be killed) without the test.
+ */
+export function runFixture(
+  fixture: string,
+  args: string[],
+  options: { env?: Record<string, string> } = {},
+): Promise<Deno.CommandOutput> {
+  const script = new URL(`./fixtures/${fixture}`, import.meta.url).pathname;
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-ffi", "--allow-read", "--allow-write", "--allow-env", "--allow-run"]
+      .concat(script, args),
+    env: options.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+}

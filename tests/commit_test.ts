@@ -173,6 +173,7 @@ Deno.test("VM.open reports a corrupt commit with its root", () => {
     const manifest = `${dir}/commits/${hex(root)}/manifest.json`;
     const bytes = Deno.readFileSync(manifest);
     bytes[bytes.length >> 1] ^= 0x01;
+    Deno.chmodSync(manifest, 0o644); // Commit files are read-only: tampering must lift that.
     Deno.writeFileSync(manifest, bytes);
     const error = assertThrowsKind(() => VM.open(dir), "PersistenceError");
     assert.ok(error.message.includes(hex(root)), error.message);
@@ -267,6 +268,7 @@ Deno.test("Session reports a flipped byte in a committed page pack instead of lo
     const bytes = Deno.readFileSync(pack);
     assert.ok(bytes.length >= 65536);
     bytes[bytes.length - 65536 + 8] ^= 0x40; // a byte of the pack's last page
+    Deno.chmodSync(pack, 0o644);
     Deno.writeFileSync(pack, bytes);
     using vm = VM.open(dir);
     using session = vm.session({ base: root });

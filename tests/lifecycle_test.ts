@@ -2,8 +2,9 @@
  * Deleting and finalizing commits: ports of the reference's `commit.rs`
  * lifecycle scenarios (deferred while a session holds the commit), plus the
  * guarantees the reference lacks: commits built on a deleted or finalized
- * one keep their exact state, also after reopening, and files are
- * reclaimed once nothing needs them.
+ * one keep their exact state, also after reopening; files are reclaimed
+ * once nothing needs them; a requested deletion or finalization survives
+ * the process dying before it ran.
  */
 
 import assert from "node:assert/strict";
@@ -17,7 +18,14 @@ import {
   VM,
 } from "../mod.ts";
 import { assembleWat } from "../contracts/wat.ts";
-import { commitCounter, COUNTER, counterAt, hex, withDirectoryAsync } from "./_helpers.ts";
+import {
+  commitCounter,
+  COUNTER,
+  counterAt,
+  hex,
+  runFixture,
+  withDirectoryAsync,
+} from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32).fill(5);
 const GAS = 1_000_000n;
@@ -42,7 +50,7 @@ function pageArg(page: number, byte = 0): Uint8Array {
   return new Uint8Array(new Uint32Array([page, byte]).buffer);
 }
 
-function folders(dir: string, kind: "commits" | "retired"): string[] {
+function folders(dir: string, kind: "commits" | "retired" | "intents"): string[] {
   return [...Deno.readDirSync(`${dir}/${kind}`)].map((entry) => entry.name).sort();
 }
 
@@ -63,6 +71,7 @@ Deno.test(
     assert.deepEqual(vm.commits(), []);
     assert.deepEqual(folders(dir, "commits"), []);
     assert.deepEqual(folders(dir, "retired"), []);
+    assert.deepEqual(folders(dir, "intents"), [], "the intent is cleared once done");
     assert.throws(() => vm.session({ base: root }), /no commit/);
   }),
 );
@@ -94,6 +103,7 @@ Deno.test(
     assert.deepEqual(vm.commits(), [], "a commit being deleted is no longer listed");
     assert.throws(() => vm.session({ base: root }), /no commit/);
     assert.deepEqual(folders(dir, "commits"), [hex(root)], "its files stay while it is held");
+    assert.deepEqual(folders(dir, "intents"), [`${hex(root)}.delete`], "recorded durably");
     assert.equal(session.call(COUNTER, readValue, undefined, GAS).data, 0xfdn);
     session.close();
     await deletion;
@@ -303,5 +313,51 @@ Deno.test(
     assert.deepEqual(folders(dir, "retired"), [hex(second)]);
     assert.ok(!vm.commits().some((root) => hex(root) === hex(second)), "the commit is finalized");
     assert.equal(counterAt(vm, third), 0xffn);
+  }),
+);
+
+for (const operation of ["delete", "finalize"] as const) {
+  Deno.test(
+    `VM.open carries out a ${operation} requested by a process killed before it ran`,
+    withDirectoryAsync(async (dir) => {
+      const output = await runFixture("pending_operation.ts", [dir, operation]);
+      const stderr = new TextDecoder().decode(output.stderr);
+      assert.equal(output.signal, "SIGKILL", stderr);
+      const { zero, first, second } = JSON.parse(new TextDecoder().decode(output.stdout));
+      assert.deepEqual(folders(dir, "commits"), [zero, first, second].sort(), "it had not run");
+      assert.deepEqual(folders(dir, "intents"), [`${first}.${operation}`]);
+      {
+        using vm = VM.open(dir);
+        const listed = [zero, second].sort();
+        assert.deepEqual(vm.commits().map(hex), listed, "a deleted commit never comes back");
+        assert.deepEqual(folders(dir, "commits"), listed);
+        assert.deepEqual(folders(dir, "retired"), [first], "kept for the commit built on it");
+        assert.deepEqual(folders(dir, "intents"), []);
+        const manifest = JSON.parse(Deno.readTextFileSync(`${dir}/retired/${first}/manifest.json`));
+        assert.equal(manifest.base, operation === "finalize" ? null : zero);
+        const last = vm.commits().find((root) => hex(root) === second)!;
+        assert.equal(counterAt(vm, last), 0xfen);
+        await vm.deleteCommit(last);
+      }
+      using vm = VM.open(dir);
+      assert.deepEqual(vm.commits().map(hex), [zero]);
+      assert.deepEqual(folders(dir, "retired"), [], "its files are reclaimed with its last user");
+    }),
+  );
+}
+
+Deno.test(
+  "VM.open drops a recorded intent whose commit is gone already",
+  withDirectoryAsync((dir) => {
+    let root: Uint8Array;
+    {
+      using vm = VM.open(dir);
+      root = commitCounter(vm, undefined, 1);
+    }
+    // As left by a deletion that ran, when the process died before clearing its intent.
+    Deno.writeFileSync(`${dir}/intents/${"ab".repeat(32)}.delete`, new Uint8Array());
+    using vm = VM.open(dir);
+    assert.deepEqual(vm.commits(), [root]);
+    assert.deepEqual(folders(dir, "intents"), []);
   }),
 );

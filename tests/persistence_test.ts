@@ -24,7 +24,15 @@ import {
 } from "../mod.ts";
 import { blake3 } from "../src/merkle/blake3.ts";
 import { openingPosition } from "../src/merkle/mod.ts";
-import { assertNoLiveHandles, assertThrowsKind, withDirectory } from "./_helpers.ts";
+import {
+  assertNoLiveHandles,
+  assertThrowsKind,
+  commitCounter,
+  counterAt,
+  hex,
+  withDirectory,
+  withDirectoryAsync,
+} from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32);
 const LIMIT = 1_000_000n;
@@ -110,6 +118,45 @@ Deno.test("Session.commit chains two commits that reopened VMs read back", () =>
     }
   });
 });
+
+/** The permission bits of every file in the folder `folder`, by name. */
+function fileModes(folder: string): Record<string, number> {
+  const modes: Record<string, number> = {};
+  for (const entry of Deno.readDirSync(folder)) {
+    modes[entry.name] = Deno.statSync(`${folder}/${entry.name}`).mode! & 0o777;
+  }
+  return modes;
+}
+
+Deno.test(
+  "Session.commit writes a commit's files read-only, and VM.finalizeCommit its rewrite",
+  withDirectoryAsync(async (dir) => {
+    using vm = VM.open(dir);
+    const zero = commitCounter(vm, undefined, 0);
+    const first = commitCounter(vm, zero, 1);
+    const second = commitCounter(vm, first, 1);
+    for (const root of [zero, first, second]) {
+      const modes = fileModes(`${dir}/commits/${hex(root)}`);
+      assert.ok(Object.keys(modes).length >= 2, "a manifest and a page pack at least");
+      for (const [name, mode] of Object.entries(modes)) {
+        assert.equal(mode.toString(8), "444", `${hex(root)}/${name}`);
+      }
+    }
+    // Folders stay writable: deleting a commit renames its folder, which updates its `..`.
+    assert.ok((Deno.statSync(`${dir}/commits/${hex(first)}`).mode! & 0o200) !== 0);
+    await vm.finalizeCommit(first);
+    const rewritten = fileModes(`${dir}/retired/${hex(first)}`);
+    assert.ok(Object.keys(rewritten).some((name) => name.endsWith(".wasm")), "bytecode linked");
+    for (const [name, mode] of Object.entries(rewritten)) {
+      assert.equal(mode.toString(8), "444", `finalized ${name}`);
+    }
+    assert.equal(counterAt(vm, second), 0xfen);
+    await vm.deleteCommit(second);
+    await vm.deleteCommit(zero);
+    assert.deepEqual([...Deno.readDirSync(`${dir}/commits`)], []);
+    assert.deepEqual([...Deno.readDirSync(`${dir}/retired`)], [], "read-only files are reclaimed");
+  }),
+);
 
 // contracts_persistence
 Deno.test("Session.commit persists contracts that a reopened VM reads back", () => {

@@ -278,6 +278,7 @@ Deno.test("Store.verifyCommit detects a byte-flipped file, naming the commit", (
     const path = `${dir}/commits/${ROOT2}/${A}.pages`;
     const bytes = Deno.readFileSync(path);
     bytes[70000] ^= 1;
+    Deno.chmodSync(path, 0o644); // Commit files are read-only: tampering must lift that.
     Deno.writeFileSync(path, bytes);
     const store = openStore(dir); // Sizes are unchanged: open succeeds.
     store.verifyCommit(ROOT1);
@@ -293,6 +294,7 @@ Deno.test("openStore and Store.verifyCommit detect a truncated file, naming the 
   try {
     const store = openStore(dir);
     const path = `${dir}/commits/${ROOT1}/${B}.wasm`;
+    Deno.chmodSync(path, 0o644); // Commit files are read-only: tampering must lift that.
     Deno.truncateSync(path, 3);
     const verify = assertThrowsKind(() => store.verifyCommit(ROOT1), "PersistenceError");
     assert.match(verify.message, new RegExp(`Commit ${ROOT1}.*${B}\\.wasm`));
@@ -308,6 +310,7 @@ Deno.test("openStore detects a truncated manifest or a missing base, naming the 
   try {
     const path = `${dir}/commits/${ROOT3}/manifest.json`;
     const bytes = Deno.readFileSync(path);
+    Deno.chmodSync(path, 0o644); // Commit files are read-only: tampering must lift that.
     Deno.writeFileSync(path, bytes.subarray(0, bytes.length >> 1));
     const error = assertThrowsKind(() => openStore(dir), "PersistenceError");
     assert.match(error.message, new RegExp(`Commit ${ROOT3}: manifest.json is not valid JSON`));
@@ -326,6 +329,7 @@ Deno.test("openStore detects a byte-flipped manifest that still parses, naming t
     const path = `${dir}/commits/${ROOT1}/manifest.json`;
     const text = new TextDecoder().decode(Deno.readFileSync(path));
     assert.ok(text.includes('"intPos":2,'));
+    Deno.chmodSync(path, 0o644); // Commit files are read-only: tampering must lift that.
     Deno.writeFileSync(path, new TextEncoder().encode(text.replace('"intPos":2,', '"intPos":7,')));
     const error = assertThrowsKind(() => openStore(dir), "PersistenceError");
     assert.match(error.message, new RegExp(`Commit ${ROOT1}: manifest.json does not match`));

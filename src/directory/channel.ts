@@ -22,6 +22,11 @@ export interface VMHandle {
   readonly port: MessagePort;
   /** Where the owner writes answers to synchronous requests. */
   readonly reply: SharedArrayBuffer;
+  /**
+   * A file in the VM directory that the Worker's VM keeps locked (`flock`)
+   * while its thread lives: the owner's sign that the Worker is alive.
+   */
+  readonly liveness: string;
   /** The owner's engine options, so that both compile the same machine code. */
   readonly options: RuntimeOptions;
 }
@@ -44,7 +49,10 @@ export interface Settlement {
 const STATE = 0;
 const LENGTH = 1;
 const CLOSED = 2;
-const HEADER_BYTES = 12;
+/** Set by the Worker once it holds the liveness lock. */
+const CONNECTED = 3;
+const HEADER_SLOTS = 4;
+const HEADER_BYTES = 4 * HEADER_SLOTS;
 const WAITING = 0;
 const ANSWERED = 1;
 
@@ -81,7 +89,7 @@ export function answer(
   reply: SharedArrayBuffer,
   result: { value?: unknown; error?: unknown },
 ): void {
-  const header = new Int32Array(reply, 0, 3);
+  const header = new Int32Array(reply, 0, HEADER_SLOTS);
   let text = JSON.stringify(
     result.error === undefined
       ? { value: result.value ?? null }
@@ -112,9 +120,36 @@ export function answer(
  * ```
  */
 export function closeReply(reply: SharedArrayBuffer): void {
-  const header = new Int32Array(reply, 0, 3);
+  const header = new Int32Array(reply, 0, HEADER_SLOTS);
   Atomics.store(header, CLOSED, 1);
   Atomics.notify(header, STATE);
+}
+
+/**
+ * Marks the Worker's end connected: from now on, its liveness lock being
+ * free means its thread has ended.
+ *
+ * @example
+ * ```ts ignore
+ * markConnected(handle.reply);
+ * ```
+ */
+export function markConnected(reply: SharedArrayBuffer): void {
+  Atomics.store(new Int32Array(reply, 0, HEADER_SLOTS), CONNECTED, 1);
+}
+
+/**
+ * Whether a Worker connected with this reply buffer (see {@linkcode markConnected}).
+ *
+ * @example
+ * ```ts
+ * import { isConnected, newReplyBuffer } from "./channel.ts";
+ *
+ * console.log(isConnected(newReplyBuffer())); // false
+ * ```
+ */
+export function isConnected(reply: SharedArrayBuffer): boolean {
+  return Atomics.load(new Int32Array(reply, 0, HEADER_SLOTS), CONNECTED) === 1;
 }
 
 /** An error as plain data that crosses threads. */
@@ -134,7 +169,7 @@ export function describe(error: unknown): { kind: ErrorKind; message: string } {
  * ```
  */
 export function requestSync(handle: VMHandle, request: Request): unknown {
-  const header = new Int32Array(handle.reply, 0, 3);
+  const header = new Int32Array(handle.reply, 0, HEADER_SLOTS);
   const closed = (): never => {
     throw new PiecrustError("Disposed", `the VM that owns ${handle.directory} is closed`);
   };

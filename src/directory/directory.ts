@@ -6,11 +6,11 @@
  * @module
  */
 
+import type { CommitOperation } from "../store/intents.ts";
 import type { CommitTrees, Store } from "../store/store.ts";
 import type { CommitData } from "../store/write_commit.ts";
 
-/** An operation on a commit that may have to wait for sessions. */
-export type CommitOperation = "delete" | "finalize";
+export type { CommitOperation };
 
 /**
  * The commits of a VM directory and their coordination.
@@ -36,7 +36,11 @@ export interface Directory {
   release(base: string): void;
   /** Writes and lists a commit of a session. */
   commit(commit: CommitData, trees: CommitTrees): void;
-  /** Deletes or finalizes `root`, once no session needs it as it is. */
+  /**
+   * Withdraws `root` from the listed commits at once and records durably
+   * that it is to be deleted or finalized (throwing if that fails); the
+   * promise settles when it is done, once no session needs it as it is.
+   */
   schedule(kind: CommitOperation, root: string): Promise<void>;
   /** Stops coordinating; open sessions must be closed first. */
   close(): void;

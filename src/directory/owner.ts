@@ -4,6 +4,14 @@
  * (in this thread and in Workers), and runs deletions and finalizations when
  * nothing they would disturb is in use.
  *
+ * A Worker's liveness is a lock: its VM opens the connection's file in
+ * `workers/` and `flock`s it. The descriptor belongs to the Worker's
+ * thread, so when the thread ends for any reason (`terminate()`, an
+ * uncaught exception, `close()`) Deno closes it and the kernel drops the
+ * lock. While a deletion or finalization waits, the owner tries that lock
+ * every {@linkcode WORKER_CHECK_MS}; once it is free, the Worker's sessions
+ * are over and their holds are released.
+ *
  * @module
  */
 
@@ -12,12 +20,14 @@ import { libc } from "../../ffi/library.ts";
 import { PiecrustError } from "../errors.ts";
 import type { RuntimeOptions } from "../session/runtime.ts";
 import { type CommitTrees, openStore, type Store } from "../store/store.ts";
-import { TMP_DIR } from "../store/layout.ts";
+import { READ_ONLY } from "../store/durable.ts";
+import { TMP_DIR, WORKERS_DIR } from "../store/layout.ts";
 import type { CommitData } from "../store/write_commit.ts";
 import {
   answer,
   closeReply,
   describe,
+  isConnected,
   newReplyBuffer,
   type Request,
   type Settlement,
@@ -43,6 +53,36 @@ function lockDirectory(directory: string): number {
     );
   }
   return fd;
+}
+
+/**
+ * How often the owner checks that the Workers holding commits still live,
+ * while a deletion or finalization waits: the holds of a Worker whose thread
+ * ended are released at most this long (plus the time its thread takes to
+ * wind down, which is longer only while it is inside a contract call) later.
+ */
+export const WORKER_CHECK_MS = 100;
+
+/** Whether the liveness lock at `path` is held, by a live Worker; an unreadable file counts as held. */
+function isHeld(path: string): boolean {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true });
+  } catch {
+    // Removed or unreadable by someone else: never release holds a live Worker may rely on.
+    return true;
+  }
+  using _ = file;
+  return !file.tryLockSync(true);
+}
+
+/** Removes what `path` names, if anything. */
+function removeIfThere(path: string): void {
+  try {
+    Deno.removeSync(path, { recursive: true });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
 }
 
 /** A deletion or finalization waiting for the sessions it would disturb. */
@@ -86,14 +126,22 @@ export class DirectoryOwner implements Directory {
   readonly #connections = new Set<Connection>();
   /** Listed commits whose retired copy waits for Workers to stop reading it. */
   readonly #retiredCopies = new Set<string>();
+  /** The timer that checks Workers' liveness while something waits for them. */
+  #watch: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
-  /** Locks `directory` (created if missing) and opens its commits. */
+  /**
+   * Locks `directory` (created if missing), opens its commits (carrying out
+   * the deletions and finalizations recorded before it last closed) and
+   * removes the liveness files of earlier Workers.
+   */
   constructor(directory: string) {
     Deno.mkdirSync(directory, { recursive: true });
     this.#lockFd = lockDirectory(directory);
     try {
       this.store = openStore(directory);
+      removeIfThere(`${directory}/${WORKERS_DIR}`);
+      Deno.mkdirSync(`${directory}/${WORKERS_DIR}`);
     } catch (error) {
       libc().close(this.#lockFd);
       throw error;
@@ -119,10 +167,14 @@ export class DirectoryOwner implements Directory {
 
   /** Ends a session on `base` and runs what waited for it. */
   release(base: string): void {
+    this.#unhold(base);
+    this.#runDeferred();
+  }
+
+  #unhold(base: string): void {
     const holds = (this.#holds.get(base) ?? 1) - 1;
     if (holds > 0) this.#holds.set(base, holds);
     else this.#holds.delete(base);
-    this.#runDeferred();
   }
 
   /** Writes a commit of a session in this thread. */
@@ -137,29 +189,41 @@ export class DirectoryOwner implements Directory {
    * a Worker may still read it by path; then once it no longer can.
    */
   #dropRetiredCopy(root: string): void {
-    if (this.#busy(root)) this.#retiredCopies.add(root);
-    else this.store.removeRetiredCopy(root);
+    if (this.#busy(root)) {
+      this.#retiredCopies.add(root);
+      this.#watchWorkers();
+    } else {
+      this.store.removeRetiredCopy(root);
+    }
   }
 
   /**
-   * Deletes or finalizes `root` now, or once the sessions it would disturb
-   * have closed; the promise settles when it is done.
+   * Records durably that `root` is to be deleted or finalized, then does it
+   * now or once the sessions it would disturb have closed; the promise
+   * settles when it is done.
    */
   schedule(kind: CommitOperation, root: string): Promise<void> {
     try {
-      if (!this.store.has(root) || this.#withdrawn(root)) {
-        throw new PiecrustError("PersistenceError", `no commit ${root} in ${this.store.dir}`);
-      }
-      if (!this.#busy(root)) {
-        this.#run(kind, root);
-        return Promise.resolve();
-      }
-      const { promise, resolve, reject } = Promise.withResolvers<void>();
-      this.#deferred.push({ kind, root, resolve, reject });
-      return promise;
+      return this.#enqueue(kind, root);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** {@linkcode schedule}, throwing at once what fails before anything waits. */
+  #enqueue(kind: CommitOperation, root: string): Promise<void> {
+    if (!this.store.has(root) || this.#withdrawn(root)) {
+      throw new PiecrustError("PersistenceError", `no commit ${root} in ${this.store.dir}`);
+    }
+    this.store.recordIntent(kind, root);
+    if (!this.#busy(root)) {
+      this.store.carryOut(kind, root);
+      return Promise.resolve();
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.#deferred.push({ kind, root, resolve, reject });
+    this.#watchWorkers();
+    return promise;
   }
 
   /** Whether a session is open on `root`, or a Worker's session on a commit above it. */
@@ -169,11 +233,6 @@ export class DirectoryOwner implements Directory {
       for (const { lineage } of connection.holds) if (lineage.includes(root)) return true;
     }
     return false;
-  }
-
-  #run(kind: CommitOperation, root: string): void {
-    if (kind === "delete") this.store.deleteCommit(root);
-    else this.store.finalizeCommit(root);
   }
 
   /** Runs, in the order they were asked for, the waiting operations nothing blocks any more. */
@@ -191,7 +250,7 @@ export class DirectoryOwner implements Directory {
       }
       this.#deferred.splice(i, 1);
       try {
-        this.#run(operation.kind, operation.root);
+        this.store.carryOut(operation.kind, operation.root);
         operation.resolve();
       } catch (error) {
         operation.reject(error);
@@ -199,16 +258,64 @@ export class DirectoryOwner implements Directory {
     }
   }
 
+  /** Whether an operation waits for a session of a Worker. */
+  #waitsForWorkers(): boolean {
+    if (this.#deferred.length === 0 && this.#retiredCopies.size === 0) return false;
+    for (const connection of this.#connections) if (connection.holds.length > 0) return true;
+    return false;
+  }
+
+  /** Starts checking Workers' liveness, if something waits for them. */
+  #watchWorkers(): void {
+    if (this.#watch !== undefined || !this.#waitsForWorkers()) return;
+    this.#watch = setInterval(() => {
+      this.#dropDeadWorkers();
+      this.#runDeferred();
+      if (!this.#waitsForWorkers()) this.#stopWatching();
+    }, WORKER_CHECK_MS);
+  }
+
+  #stopWatching(): void {
+    clearInterval(this.#watch);
+    this.#watch = undefined;
+  }
+
+  /** Ends the connections of Workers whose thread ended, releasing their holds. */
+  #dropDeadWorkers(): void {
+    for (const connection of [...this.#connections]) {
+      const { handle } = connection;
+      if (!isConnected(handle.reply) || isHeld(handle.liveness)) continue;
+      this.#disconnect(connection);
+      for (const { base } of connection.holds.splice(0)) this.#unhold(base);
+    }
+  }
+
+  #disconnect(connection: Connection): void {
+    const { port, handle } = connection;
+    this.#connections.delete(connection);
+    closeReply(handle.reply);
+    port.close();
+    try {
+      Deno.removeSync(handle.liveness);
+    } catch {
+      // Removed at the next open.
+    }
+  }
+
   /**
    * A handle for one Worker's `VM.connect`, served by this owner until it
-   * is closed.
+   * is closed or the Worker's thread ends.
    */
   share(options: RuntimeOptions): VMHandle {
+    this.#dropDeadWorkers();
+    const liveness = `${this.store.dir}/${WORKERS_DIR}/${crypto.randomUUID()}.lock`;
+    Deno.writeFileSync(liveness, new Uint8Array(), { createNew: true, mode: READ_ONLY });
     const channel = new MessageChannel();
     const handle: VMHandle = {
       directory: this.store.dir,
       port: channel.port2,
       reply: newReplyBuffer(),
+      liveness,
       options,
     };
     const connection: Connection = { handle, port: channel.port1, holds: [] };
@@ -220,12 +327,21 @@ export class DirectoryOwner implements Directory {
   #serve(connection: Connection, request: Request): void {
     const { port, handle } = connection;
     if (request.op === "delete" || request.op === "finalize") {
+      // Answered at once, so that the Worker's promise exists only once the intent is on disk.
+      let done: Promise<void>;
+      try {
+        done = this.#enqueue(request.op, request.root);
+      } catch (error) {
+        answer(handle.reply, { error });
+        return;
+      }
+      answer(handle.reply, { value: null });
       const settle = (error?: unknown): void => {
         const settlement: Settlement = { ticket: request.ticket };
         if (error !== undefined) settlement.error = describe(error);
         port.postMessage(settlement);
       };
-      this.schedule(request.op, request.root).then(() => settle(), settle);
+      done.then(() => settle(), settle);
       return;
     }
     if (request.op === "release") {
@@ -261,17 +377,26 @@ export class DirectoryOwner implements Directory {
     if (this.store.publish(staged, root)) this.#dropRetiredCopy(root);
   }
 
-  /** Closes the Workers' channels, fails what still waits, and unlocks the directory. */
+  /**
+   * Closes the Workers' channels, fails what still waits (its intent stays
+   * recorded, for the next open to carry out), and unlocks the directory.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const { port, handle } of this.#connections) {
-      closeReply(handle.reply);
-      port.close();
-    }
-    this.#connections.clear();
+    this.#stopWatching();
+    // What waits only for Workers that have ended can still be done now.
+    this.#dropDeadWorkers();
+    this.#runDeferred();
+    for (const connection of [...this.#connections]) this.#disconnect(connection);
     for (const operation of this.#deferred.splice(0)) {
-      operation.reject(new PiecrustError("Disposed", "the VM closed before the commit was free"));
+      operation.reject(
+        new PiecrustError(
+          "Disposed",
+          `the VM closed while Workers' sessions still needed commit ${operation.root}; the ` +
+            `next VM.open of ${this.store.dir} will ${operation.kind} it`,
+        ),
+      );
     }
     libc().close(this.#lockFd);
   }

@@ -11,7 +11,7 @@
 import { PiecrustError } from "../errors.ts";
 import { type CommitTrees, Store } from "../store/store.ts";
 import { type CommitData, stageCommit } from "../store/write_commit.ts";
-import { requestSync, type Settlement, type VMHandle } from "./channel.ts";
+import { markConnected, requestSync, type Settlement, type VMHandle } from "./channel.ts";
 import type { CommitOperation, Directory } from "./directory.ts";
 
 /**
@@ -27,13 +27,31 @@ export class RemoteDirectory implements Directory {
   readonly store: Store;
   readonly #handle: VMHandle;
   readonly #pending = new Map<number, { resolve: () => void; reject: (error: unknown) => void }>();
+  /**
+   * The locked liveness file. A descriptor of this thread's Deno runtime,
+   * closed (and so unlocked) when the thread ends however it ends; a
+   * descriptor opened through FFI would outlive a terminated Worker.
+   */
+  readonly #liveness: Deno.FsFile;
   #nextTicket = 1;
 
   /** Connects to the owner of `handle`. */
   constructor(handle: VMHandle) {
-    if (!(handle?.port instanceof MessagePort) || !(handle.reply instanceof SharedArrayBuffer)) {
+    if (
+      !(handle?.port instanceof MessagePort) || !(handle.reply instanceof SharedArrayBuffer) ||
+      typeof handle.liveness !== "string"
+    ) {
       throw new TypeError("VM.connect needs the handle that vm.share() returned");
     }
+    this.#liveness = Deno.openSync(handle.liveness, { read: true });
+    if (!this.#liveness.tryLockSync(true)) {
+      this.#liveness.close();
+      throw new PiecrustError(
+        "PersistenceError",
+        `the handle for ${handle.directory} is connected already; vm.share() makes one per Worker`,
+      );
+    }
+    markConnected(handle.reply);
     this.#handle = handle;
     // No openStore: cleaning tmp/ is the owner's job, and would remove other threads' commits.
     this.store = new Store(handle.directory, []);
@@ -90,7 +108,13 @@ export class RemoteDirectory implements Directory {
     const ticket = this.#nextTicket++;
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     this.#pending.set(ticket, { resolve, reject });
-    this.#handle.port.postMessage({ op: kind, root, ticket });
+    try {
+      // Synchronous: the owner has recorded the intent when this returns.
+      requestSync(this.#handle, { op: kind, root, ticket });
+    } catch (error) {
+      this.#pending.delete(ticket);
+      reject(error);
+    }
     return promise;
   }
 
@@ -100,5 +124,7 @@ export class RemoteDirectory implements Directory {
     }
     this.#pending.clear();
     this.#handle.port.close();
+    // Last: the sessions posted their releases, and the owner drops what is left once this is free.
+    this.#liveness.close();
   }
 }

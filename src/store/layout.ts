@@ -7,7 +7,13 @@
  * <dir>/commits/<root-hex>/<id-hex>.wasm   bytecode of a contract new in the commit
  * <dir>/retired/<root-hex>/                deleted or finalized commits that others build on
  * <dir>/tmp/                               commits being written or removed; emptied at open
+ * <dir>/intents/<root-hex>.<operation>     a requested delete or finalize not done yet
+ * <dir>/workers/<uuid>.lock                one per vm.share(), locked while its Worker lives
+ * <dir>/LOCK                               locked while a VM owns the directory
  * ```
+ *
+ * Files of commits and intents are created read-only (0444): they never
+ * change once written. Page packs are mapped into contract memories.
  *
  * A finalized commit is rewritten without a base: its folder then holds,
  * as hard links, the page packs and bytecode of the older commits it still
@@ -25,6 +31,10 @@ export const COMMITS_DIR = "commits";
 export const RETIRED_DIR = "retired";
 /** The folder of commits being written or removed. */
 export const TMP_DIR = "tmp";
+/** The folder of requested deletions and finalizations, carried out at the latest on open. */
+export const INTENTS_DIR = "intents";
+/** The folder of the liveness lock files of Workers' connections. */
+export const WORKERS_DIR = "workers";
 /** The manifest of a commit folder. */
 export const MANIFEST_FILE = "manifest.json";
 

@@ -14,11 +14,12 @@
  * @module
  */
 
-export { pathExists, syncDirectory, writeFileDurably } from "./durable.ts";
+export { pathExists, READ_ONLY, syncDirectory, writeFileDurably } from "./durable.ts";
 export {
   commitPath,
   COMMITS_DIR,
   fromHex,
+  INTENTS_DIR,
   isHex,
   isHex32,
   MANIFEST_FILE,
@@ -28,6 +29,7 @@ export {
   TMP_DIR,
   toHex,
   wasmFile,
+  WORKERS_DIR,
 } from "./layout.ts";
 export {
   type Manifest,
@@ -44,6 +46,13 @@ export {
   Store,
 } from "./store.ts";
 export { type FolderFile, moveFolder, publishFolder, removeFolder } from "./lifecycle.ts";
+export {
+  clearIntent,
+  type CommitOperation,
+  type Intent,
+  readIntents,
+  recordIntent,
+} from "./intents.ts";
 export {
   type CommitContract,
   type CommitData,

@@ -12,9 +12,11 @@ import { blake3, blake3Pieces } from "../merkle/blake3.ts";
 import { emptyContractsTree, emptyPageTree } from "../merkle/state.ts";
 import type { MerkleTree } from "../merkle/tree.ts";
 import { pathExists, syncDirectory } from "./durable.ts";
+import { clearIntent, type CommitOperation, readIntents, recordIntent } from "./intents.ts";
 import {
   COMMITS_DIR,
   fromHex,
+  INTENTS_DIR,
   isHex32,
   MANIFEST_FILE,
   PAGE_SIZE,
@@ -763,6 +765,47 @@ export class Store {
     this.#collect(base);
   }
 
+  /**
+   * Records durably that the listed commit `root` is to be deleted or
+   * finalized (see {@linkcode carryOut}): if the VM closes first, the next
+   * {@linkcode openStore} does it.
+   *
+   * @example
+   * ```ts
+   * import { openStore } from "./store.ts";
+   *
+   * const store = openStore(Deno.makeTempDirSync());
+   * for (const root of store.commits()) store.recordIntent("delete", root);
+   * ```
+   */
+  recordIntent(kind: CommitOperation, root: string): void {
+    this.#listedCommit(root);
+    recordIntent(this.dir, kind, root);
+  }
+
+  /**
+   * Deletes or finalizes the listed commit `root` and then clears its
+   * recorded intent.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openStore } from "./store.ts";
+   *
+   * const store = openStore(Deno.makeTempDirSync());
+   * const root = "11".repeat(32);
+   * store.writeCommit({ root, base: null, contracts: [], readPage: () => new Uint8Array(65536) });
+   * store.recordIntent("delete", root);
+   * store.carryOut("delete", root);
+   * assert.deepEqual(store.commits(), []);
+   * ```
+   */
+  carryOut(kind: CommitOperation, root: string): void {
+    if (kind === "delete") this.deleteCommit(root);
+    else this.finalizeCommit(root);
+    clearIntent(this.dir, kind, root);
+  }
+
   #listedCommit(root: string): Commit {
     const commit = this.#commit(root);
     if (!commit.listed) {
@@ -951,7 +994,8 @@ function commitFolders(path: string): string[] {
  * Opens the commit store of the VM directory `dir`: creates its folders if
  * missing, removes leftovers of interrupted writes from `tmp/`, completes
  * an interrupted finalization, removes retired commits nothing builds on,
- * and loads every commit, checking that its manifest parses, that its
+ * carries out the deletions and finalizations recorded as intents, and
+ * loads every commit, checking that its manifest parses, that its
  * files exist with the right sizes and that its base exists. Throws a
  * `PersistenceError` naming the commit and file otherwise. Full checksums
  * are checked by {@linkcode Store.verifyCommit}, and those of page packs
@@ -966,7 +1010,7 @@ function commitFolders(path: string): string[] {
  * ```
  */
 export function openStore(dir: string): Store {
-  for (const folder of [COMMITS_DIR, RETIRED_DIR]) {
+  for (const folder of [COMMITS_DIR, RETIRED_DIR, INTENTS_DIR]) {
     Deno.mkdirSync(`${dir}/${folder}`, { recursive: true });
   }
   try {
@@ -1006,5 +1050,10 @@ export function openStore(dir: string): Store {
   }
   const store = new Store(dir, commits);
   store.collectRetired();
+  // Requested before the last close and not done yet; or done, with the intent not yet cleared.
+  for (const { kind, root } of readIntents(dir)) {
+    if (store.has(root)) store.carryOut(kind, root);
+    else clearIntent(dir, kind, root);
+  }
   return store;
 }

@@ -11,7 +11,7 @@
 
 import { PiecrustError } from "../errors.ts";
 import { blake3, blake3Pieces } from "../merkle/blake3.ts";
-import { pathExists, syncDirectory, writeFileDurably } from "./durable.ts";
+import { pathExists, READ_ONLY, syncDirectory, writeFileDurably } from "./durable.ts";
 import {
   commitPath,
   COMMITS_DIR,
@@ -141,7 +141,11 @@ function writeFiles(folder: string, commit: CommitData): void {
         pages.push([index, 0, i * PAGE_SIZE, toHex(leaf)]);
       }
       // Page by page, so that a commit of any size needs one page of buffer.
-      using file = Deno.openSync(`${folder}/${name}`, { write: true, createNew: true });
+      using file = Deno.openSync(`${folder}/${name}`, {
+        write: true,
+        createNew: true,
+        mode: READ_ONLY,
+      });
       let next = 0;
       checksums[name] = toHex(blake3Pieces(() => {
         if (next === indices.length) return null;
