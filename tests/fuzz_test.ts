@@ -21,6 +21,8 @@ Deno.test("Session.deploy and Session.callRaw on 3,000 fuzzed modules: only Piec
   assert.equal(report.modules, MODULES, summary);
   assert.deepEqual(report.crashes, [], summary);
   assert.deepEqual(report.failures, [], summary);
+  // A module that deploys can be instantiated: deploy refuses what never could.
+  assert.equal(report.calls.InstantiationError, undefined, summary);
   // The run must reach calls of every outcome class, or it proves little.
   assert.ok((report.deploys.ok ?? 0) > MODULES / 4, `too few deploys succeeded: ${summary}`);
   assert.ok((report.calls.ok ?? 0) > MODULES / 4, `too few calls succeeded: ${summary}`);
