@@ -23,7 +23,8 @@
  * The main thread's VM deploys fibonacci and commits; each Worker
  * (`_parallel_worker.ts`) connects a VM to it (`vm.share()` /
  * `VM.connect()`), with its own libwasmtime handle, engines and FFI callbacks
- * (one callback set per isolate; see the wasmtime FFI notes, P13), and runs
+ * (one callback set per isolate: a callback of another isolate is marshalled
+ * to that isolate's event loop, which blocks or deadlocks the Worker), and runs
  * a session on that commit. The Workers are started once,
  * before the benchmarks, and their start-up times are printed (the module
  * runs ≈0.1 s after `new Worker`, or seconds later when `deno bench` first

@@ -3,7 +3,7 @@
 # reproducible build environment. The caller sets SCRIPT (its name for
 # messages) and USAGE_LINES (the sed range of its header that documents usage).
 #
-# Toolchain (shared reference toolchains.md §2): Debian's rustc-web (1.96+) as
+# Toolchain: Debian's rustc-web (1.96+) as
 # RUSTC, its library sources from rust-web-src for -Zbuild-std, wasm-ld-22 from
 # lld-22 as the linker, and any recent cargo (rustup's stable cargo works).
 

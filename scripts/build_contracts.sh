@@ -17,7 +17,7 @@
 #   targets = ["wasm64-unknown-unknown"]
 # (one cargo invocation per target; members not meant for that target are --exclude'd).
 #
-# Toolchain (see shared reference toolchains.md §2): Debian's rustc-web (1.96+) as
+# Toolchain: Debian's rustc-web (1.96+) as
 # RUSTC, its library sources from rust-web-src for -Zbuild-std, wasm-ld-22 from lld-22
 # as the linker, and any recent cargo (rustup's stable cargo works). rustup cannot
 # provide wasm targets or rust-src on the project machines. -Zbuild-std resolves the

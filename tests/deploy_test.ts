@@ -1,5 +1,5 @@
 /**
- * Ports of piecrust's `tests/deploy.rs` (piecrust-tests.md §2.9), and what a
+ * Ports of piecrust's `tests/deploy.rs`, and what a
  * failed deploy must (not) leave behind.
  *
  * Not ported: the `contract_deploy_*` tests of an older branch need the

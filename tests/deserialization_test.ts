@@ -1,5 +1,5 @@
 /**
- * Ports of piecrust's `tests/deserialization.rs` (piecrust-tests.md §2.10):
+ * Ports of piecrust's `tests/deserialization.rs`:
  * malformed return bytes are rejected on both the contract and the host side.
  */
 

@@ -1,8 +1,7 @@
 /**
  * Ports of the release-branch (piecrust 0.32.2) return-length tests
  * (`tests/return_len.rs`) and `counter.rs`'s
- * `oversized_argument_failure_cleans_call_context` (piecrust-tests.md §3,
- * piecrust-abi.md §11.10): a contract's return length must lie in
+ * `oversized_argument_failure_cleans_call_context`: a contract's return length must lie in
  * `0..=65536`, an argument must fit the 64 KiB buffer, and neither failure
  * may leave anything behind.
  *

@@ -1,7 +1,7 @@
 /**
- * Ports of piecrust's `tests/validation.rs` (piecrust-tests.md §2.26), and
- * each deploy-time module check of piecrust-abi.md §1.1 and the host pointer
- * checks of §2, through `Session.deploy` and `Session.callRaw`.
+ * Ports of piecrust's `tests/validation.rs`, and each of piecrust's
+ * deploy-time module checks and host pointer checks, through
+ * `Session.deploy` and `Session.callRaw`.
  */
 
 import assert from "node:assert/strict";
@@ -174,7 +174,7 @@ Deno.test("hd checks name pointers against the memory's current length (wasm32)"
   });
 });
 
-// --- module checks at deploy (piecrust-abi.md §1.1) --------------------------------
+// --- module checks at deploy -------------------------------------------------------
 
 Deno.test("Session.deploy needs exactly one exported memory (TooManyMemories)", async () => {
   await assertDeploysFail([
@@ -238,7 +238,7 @@ Deno.test("Session.deploy needs (i32) -> i32 exports, in wasm64 too (InvalidFunc
 Deno.test("Session.deploy refuses imports that are no host function (InvalidFunction)", async () => {
   await assertDeploysFail([
     ["an unknown name", module32(RETURN0, { imports: `(import "env" "nope" (func))` }), /"nope"/],
-    // Removed from the ABI (piecrust-abi.md §2.2).
+    // Removed from piecrust's ABI in earlier releases.
     [
       "height",
       module32(RETURN0, { imports: `(import "env" "height" (func (result i64)))` }),

@@ -96,7 +96,9 @@ const TRAP_KINDS: ReadonlyMap<number, ErrorKind> = new Map<number, ErrorKind>([
 /**
  * What a host function threw, kept until the wasm call that it aborted
  * returns. A host trap comes back as a plain `wasmtime_error_t` without a
- * code (P4), so the structured reason lives here instead of in the message.
+ * code (from `wasmtime_trap_new`, or as the error return rather than the
+ * trap out-parameter), so the structured reason lives here instead of in
+ * the message.
  * Host errors are strictly nested (an inner call always returns before the
  * host function around it), so the innermost failing call takes the latest.
  */

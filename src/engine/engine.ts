@@ -15,7 +15,10 @@ import { HOST_STACK_RESERVE, threadStackBudget } from "./stack_guard.ts";
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
-/** wasmtime aborts the process when `max_wasm_stack` reaches its async stack size (P2). */
+/**
+ * wasmtime aborts the process (a Rust panic in `wasm_engine_new_with_config`,
+ * no error return) when `max_wasm_stack` reaches its async stack size.
+ */
 const ASYNC_STACK_SIZE = 2 * MiB;
 /** Stack left to the JS that calls into wasm, at the least. */
 const CALLER_STACK = 64 * KiB;
@@ -115,7 +118,8 @@ export class Engine {
     if (config === null) throw new PiecrustError("WasmtimeError", "wasm_config_new failed");
     lib.wasmtime_config_consume_fuel_set(config, true);
     lib.wasmtime_config_wasm_memory64_set(config, true);
-    // Required with a host memory creator (P1) and keeps data segments ours.
+    // With a host memory creator and data segments, copy-on-write
+    // initialization aborts the process; off, data segments stay ours.
     lib.wasmtime_config_memory_init_cow_set(config, false);
     lib.wasmtime_config_memory_may_move_set(config, false);
     lib.wasmtime_config_parallel_compilation_set(config, parallelCompilation);

@@ -103,7 +103,8 @@ export function readSlot(slots: DataView, index: number, type: ValType): WasmVal
  * A function exported by an instance. {@linkcode callI32} is the hot path
  * for `(i32) -> i32` exports, the shape of every contract function: one
  * unchecked native call on buffers allocated once, with the arity taken from
- * the function's own type (P17).
+ * the function's own type (the unchecked call checks neither types nor
+ * arity, and a wrong arity corrupts memory).
  *
  * Failures throw a {@linkcode PiecrustError} whose kind names the trap
  * (`OutOfFuel`, `Unreachable`, `MemoryOutOfBounds`, `StackOverflow`, `Trap`;

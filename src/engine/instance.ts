@@ -16,7 +16,9 @@ const KIND_NAMES = ["function", "global", "table", "memory"];
 
 /**
  * A linear memory exported by an instance. Views are fetched per call, so a
- * view never outlives a grow unnoticed (P8).
+ * view never outlives a grow unnoticed (an `ArrayBuffer` over linear
+ * memory is not detached when the memory grows, and would dangle if it
+ * moved).
  *
  * @example
  * ```ts ignore

@@ -5,7 +5,8 @@
  * wasmtime calls `new_memory` when an instance needs its memory,
  * `get_memory` for the base and size, `grow_memory` on `memory.grow`, and
  * the finalizer when the store is deleted. Each callback catches every JS
- * exception: one escaping a callback would not stop wasmtime (P3).
+ * exception: one escaping a callback would not stop wasmtime, which would
+ * go on as if the callback had succeeded.
  *
  * @module
  */

@@ -40,7 +40,7 @@ const PRICE_END = 1n << 64n;
 /** The type of every contract export. */
 const CONTRACT_FUNCTION_TYPE: FuncType = { params: ["i32"], results: ["i32"] };
 
-/** Codes `c` returns to a caller when the callee fails (reference ABI §4). */
+/** Codes `c` returns to a caller when the callee fails, as the reference VM's `c` does. */
 const CODE_PANIC = -1;
 const CODE_OUT_OF_GAS = -2;
 const CODE_DOES_NOT_EXIST = -3;

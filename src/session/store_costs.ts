@@ -9,7 +9,7 @@
  * priced by the width class of the instruction, `BYTE_STORE_COST = 4` gas per
  * byte of the class (not of the bytes actually written): 16 for the 32-bit
  * class, 32 for the 64-bit class, 64 for `v128`. {@linkcode STORE_COSTS}
- * lists them (reference: `piecrust-abi.md` §5.2).
+ * lists them.
  *
  * ## Why instrument
  *

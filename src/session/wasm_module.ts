@@ -1024,11 +1024,11 @@ const ARGBUF_LEN = 65536;
  */
 export const MAX_TABLE_ELEMENTS = 2 ** 20;
 const PAGE = 65536;
-/** piecrust's memory mapping per contract (`piecrust-state.md` §7.2): 4 GiB or 4 TiB. */
+/** The address space piecrust maps per contract memory: 4 GiB (wasm32) or 4 TiB (wasm64). */
 const MAPPING_WASM32 = 2 ** 32;
 const MAPPING_WASM64 = 2 ** 42;
 
-/** The host functions of the reference ABI (`piecrust-abi.md` §2); `p` is a pointer. */
+/** The host functions of the reference ABI, by name; `p` is a pointer of the memory's width. */
 const HOST_SIGNATURES: readonly (readonly [name: string, params: string, results: string])[] = [
   ["c", "p p i32 i32 i64", "i32"],
   ["hq", "p i32 i32", "i32"],
@@ -1137,8 +1137,8 @@ export interface ContractInterface {
 }
 
 /**
- * Applies piecrust's deploy-time checks (`piecrust-abi.md` §1.1, in the
- * order piecrust applies them) and describes the contract:
+ * Applies piecrust's deploy-time checks (in the order piecrust applies
+ * them) and describes the contract:
  *
  * 1. At most one memory, and it is not shared: piecrust's engine disables
  *    multi-memory and threads (`CompileError`). No `externref` in a function
