@@ -24,8 +24,6 @@ import {
 const GAS_LIMIT = 1_000_000n;
 const readValue = contractFunction("read_value", unit, i64);
 const increment = contractFunction("increment", unit, unit);
-const hex = (bytes: Uint8Array): string =>
-  Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 
 function describe(receipt: CallReceipt<unknown>): string {
   const calls = [...receipt.callTree].map((call) =>
@@ -66,10 +64,12 @@ try {
     using session = vm.session();
     counters = [runCounter(session, "wasm32"), runCounter(session, "wasm64")];
     root = session.commit();
-    console.log(`\ncommitted to ${directory}: root ${hex(root)}`);
+    console.log(`\ncommitted to ${directory}: root ${root.toHex()}`);
   }
   using vm = VM.open(directory);
-  console.log(`reopened ${directory}: commits ${vm.commits().map(hex).join(", ")}`);
+  console.log(
+    `reopened ${directory}: commits ${vm.commits().map((bytes) => bytes.toHex()).join(", ")}`,
+  );
   using session = vm.session({ base: root });
   for (const counter of counters) {
     const value = session.call(counter, readValue, undefined, GAS_LIMIT).data;

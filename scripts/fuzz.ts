@@ -586,10 +586,6 @@ const COUNTER_GAS = 1_000_000n;
 const increment = contractFunction("increment", unit, unit);
 const readValue = contractFunction("read_value", unit, i64);
 
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
 /** The module of `index`: which generator made it, and its bytes. */
 export async function fuzzModule(
   seed: number,
@@ -636,7 +632,7 @@ export async function fuzzOne(
   };
   /** Runs `action`; a failure must be a PiecrustError that left the root as it was. */
   const attempt = (label: string, action: () => unknown): string => {
-    const before = hex(session.root());
+    const before = session.root().toHex();
     try {
       action();
       return "ok";
@@ -645,7 +641,7 @@ export async function fuzzOne(
         fail(`${label} threw a ${error?.constructor?.name ?? typeof error}: ${error}`);
         return `untyped ${error?.constructor?.name ?? typeof error}`;
       }
-      const after = hex(session.root());
+      const after = session.root().toHex();
       if (after !== before) fail(`${label} failed with ${error.kind} but changed the root`);
       return error.kind;
     }

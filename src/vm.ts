@@ -13,7 +13,7 @@ import { PiecrustError, systemError } from "./errors.ts";
 import type { HostQuery } from "./session/host_query.ts";
 import { Runtime, type RuntimeOptions } from "./session/runtime.ts";
 import { Session, type SessionHost, type SessionOptions } from "./session/session.ts";
-import { fromHex, isHex32, toHex } from "./store/layout.ts";
+import { isHex32 } from "./store/layout.ts";
 import type { ContractId } from "./session/contract_id.ts";
 import { prepareContractModule } from "./session/contract_module.ts";
 import { committedBytecodes, ModuleCache } from "./session/module_cache.ts";
@@ -214,7 +214,7 @@ export class VM {
    */
   commits(): Uint8Array[] {
     this.#checkOpen();
-    return this.#directory.commits().map((root) => fromHex(root));
+    return this.#directory.commits().map((root) => Uint8Array.fromHex(root));
   }
 
   /**
@@ -267,7 +267,7 @@ export class VM {
     try {
       this.#checkOpen();
       checkBytes("root", root);
-      const key = toHex(root);
+      const key = root.toHex();
       if (!isHex32(key)) {
         throw new PiecrustError("PersistenceError", `no commit ${key} in ${this.#path}`);
       }
@@ -411,7 +411,7 @@ export class VM {
     let base: string | null = null;
     if (options.base !== undefined) {
       checkBytes("options.base", options.base);
-      base = toHex(options.base);
+      base = options.base.toHex();
       if (!isHex32(base)) {
         throw new PiecrustError("PersistenceError", `no commit ${base} in ${this.#path}`);
       }

@@ -88,11 +88,6 @@ export function withDirectoryAsync(
   };
 }
 
-/** Lowercase hex of `bytes` (commit roots in messages and folder names). */
-export function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
 /** The id the lifecycle and concurrency tests deploy the counter contract at. */
 export const COUNTER = ContractId.fromHex("07".repeat(32));
 

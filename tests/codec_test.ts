@@ -68,14 +68,6 @@ import {
 } from "../src/codec/mod.ts";
 import { structLayout } from "../src/codec/layout.ts";
 
-function fromHex(hex: string): Uint8Array {
-  return Uint8Array.from(hex.match(/../g) ?? [], (pair) => parseInt(pair, 16));
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
 function assertValidationError(fn: () => unknown, why: string): PiecrustError {
   try {
     fn();
@@ -324,17 +316,17 @@ Deno.test("GOLDEN_CASES cover every golden vector", () => {
 
 for (const { name, schema, value } of GOLDEN_CASES) {
   Deno.test(`encode reproduces rkyv's bytes for ${name}`, () => {
-    assert.equal(toHex(encode(schema, value)), GOLDEN[name]);
+    assert.equal(encode(schema, value).toHex(), GOLDEN[name]);
   });
 
   Deno.test(`decode returns the value of rkyv's ${name} archive`, () => {
-    assert.deepEqual(decode(schema, fromHex(GOLDEN[name])), value);
+    assert.deepEqual(decode(schema, Uint8Array.fromHex(GOLDEN[name])), value);
   });
 }
 
 Deno.test("decode rejects every golden archive cut by one byte at either end, as rkyv does", () => {
   for (const { name, schema } of GOLDEN_CASES) {
-    const archive = fromHex(GOLDEN[name]);
+    const archive = Uint8Array.fromHex(GOLDEN[name]);
     if (archive.length === 0) continue;
     assertValidationError(
       () => decode(schema, archive.subarray(0, -1)),
@@ -348,16 +340,19 @@ Deno.test("decode rejects every golden archive cut by one byte at either end, as
 });
 
 Deno.test("encode reproduces rkyv's bytes for the reference's worked examples", () => {
-  assert.equal(toHex(encode(u64, 42n)), "2a00000000000000");
+  assert.equal(encode(u64, 42n).toHex(), "2a00000000000000");
   assert.deepEqual(encode(contractId, ID), ID);
   const hello = encode(string, "Hello world");
   assert.equal(hello.length, 20);
   assert.equal(
-    toHex(hello),
-    toHex(new TextEncoder().encode("Hello world")) + "00" + "0b000000f4ffffff",
+    hello.toHex(),
+    (new TextEncoder().encode("Hello world")).toHex() + "00" + "0b000000f4ffffff",
   );
-  assert.equal(toHex(encode(vec(u8), new Uint8Array([1, 2, 3]))), "01020300" + "fcffffff03000000");
-  assert.equal(toHex(encode(option(i16), 0x11)), "01001100");
+  assert.equal(
+    (encode(vec(u8), new Uint8Array([1, 2, 3]))).toHex(),
+    "01020300" + "fcffffff03000000",
+  );
+  assert.equal((encode(option(i16), 0x11)).toHex(), "01001100");
 });
 
 interface Verdict {
@@ -444,7 +439,7 @@ const VERDICTS: readonly Verdict[] = [
 
 for (const { name, schema, hex, accepted } of VERDICTS) {
   Deno.test(`decode agrees with rkyv's check_archived_root on ${name}`, () => {
-    const archive = fromHex(hex);
+    const archive = Uint8Array.fromHex(hex);
     if (accepted) decode(schema, archive);
     else assertValidationError(() => decode(schema, archive), name);
   });
@@ -458,13 +453,13 @@ function verdictHex(name: string): string {
 
 Deno.test("decode names the root type and the problem in its ValidationError", () => {
   const error = assertValidationError(
-    () => decode(vec(string), fromHex(verdictHex("vec_string_overlap"))),
+    () => decode(vec(string), Uint8Array.fromHex(verdictHex("vec_string_overlap"))),
     "overlap",
   );
   assert.match(error.message, /Vec<String>/);
   assert.match(error.message, /overlaps or follows data already claimed/);
   assert.match(
-    assertValidationError(() => decode(bool, fromHex("02")), "bool").message,
+    assertValidationError(() => decode(bool, Uint8Array.fromHex("02")), "bool").message,
     /not a bool/,
   );
 });
@@ -503,8 +498,8 @@ Deno.test("encode after a failed encode still writes zero padding", () => {
   assert.throws(() => encode(Person, { ...person, active: 1 as unknown as boolean }), TypeError);
   // Padded's padding bytes 11..16 lie where "Alice Wonderland" was written.
   const padded = { a: 0x11, b: 0x2222222222222222n, c: 0x3333 };
-  assert.equal(toHex(encode(Padded, padded)), GOLDEN.padded);
-  assert.equal(toHex(encode(Person, person)), GOLDEN.person);
+  assert.equal(encode(Padded, padded).toHex(), GOLDEN.padded);
+  assert.equal(encode(Person, person).toHex(), GOLDEN.person);
 });
 
 Deno.test("encode rejects values of the wrong JavaScript type with TypeError", () => {

@@ -21,8 +21,6 @@ const OWNER = new Uint8Array(32).fill(3);
 const GAS = 1_000_000n;
 const readValue = contractFunction("read_value", unit, i64);
 const increment = contractFunction("increment", unit, unit);
-const hex = (bytes: Uint8Array): string =>
-  Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 
 for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
   Deno.test(`Session.commit persists state that a reopened VM reads back (${target})`, () => {
@@ -36,11 +34,11 @@ for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
         session.call(counter, increment, undefined, GAS);
         root = session.commit();
         assert.deepEqual(session.root(), root, "root() equals the commit's root");
-        assert.deepEqual(vm.commits().map(hex), [hex(root)]);
+        assert.deepEqual(vm.commits().map((bytes) => bytes.toHex()), [root.toHex()]);
       }
       // A second VM on the same directory, as after a restart.
       using vm = VM.open(dir);
-      assert.deepEqual(vm.commits().map(hex), [hex(root)]);
+      assert.deepEqual(vm.commits().map((bytes) => bytes.toHex()), [root.toHex()]);
       using session = vm.session({ base: root });
       assert.deepEqual(session.root(), root, "an untouched session has the base's root");
       // Committed pages come with openings against the committed root.
@@ -82,7 +80,7 @@ Deno.test("Session.commit chains commits, and older commits keep their own state
       assert.ok(session.memoryLen(other)! > 0);
       third = session.commit();
     }
-    assert.equal(new Set([first, second, third].map(hex)).size, 3);
+    assert.equal(new Set([first, second, third].map((bytes) => bytes.toHex())).size, 3);
     const values = [first, second, third].map((base) => {
       using session = vm.session({ base });
       return session.call(counter, readValue, undefined, GAS).data;
@@ -104,7 +102,7 @@ Deno.test("Session.root is the same for the same history on two VMs", () => {
         session.deploy(contractBytecode("counter"), { owner: OWNER, contractId: counter }, GAS);
         session.call(counter, increment, undefined, GAS);
         base = session.commit();
-        history.push(hex(base));
+        history.push(base.toHex());
       }
       roots.push(history);
     });
@@ -170,13 +168,13 @@ Deno.test("VM.open reports a corrupt commit with its root", () => {
       session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS);
       root = session.commit();
     }
-    const manifest = `${dir}/commits/${hex(root)}/manifest.json`;
+    const manifest = `${dir}/commits/${root.toHex()}/manifest.json`;
     const bytes = Deno.readFileSync(manifest);
     bytes[bytes.length >> 1] ^= 0x01;
     Deno.chmodSync(manifest, 0o644); // Commit files are read-only: tampering must lift that.
     Deno.writeFileSync(manifest, bytes);
     const error = assertThrowsKind(() => VM.open(dir), "PersistenceError");
-    assert.ok(error.message.includes(hex(root)), error.message);
+    assert.ok(error.message.includes(root.toHex()), error.message);
   });
 });
 
@@ -264,7 +262,7 @@ Deno.test("Session reports a flipped byte in a committed page pack instead of lo
       session.call(counter, increment, undefined, GAS);
       root = session.commit();
     }
-    const pack = `${dir}/commits/${hex(root)}/${counter}.pages`;
+    const pack = `${dir}/commits/${root.toHex()}/${counter}.pages`;
     const bytes = Deno.readFileSync(pack);
     assert.ok(bytes.length >= 65536);
     bytes[bytes.length - 65536 + 8] ^= 0x40; // a byte of the pack's last page
@@ -276,6 +274,6 @@ Deno.test("Session reports a flipped byte in a committed page pack instead of lo
       () => session.call(counter, readValue, undefined, GAS),
       "PersistenceError",
     );
-    assert.match(error.message, new RegExp(`Commit ${hex(root)} .*${counter}\\.pages`));
+    assert.match(error.message, new RegExp(`Commit ${root.toHex()} .*${counter}\\.pages`));
   });
 });

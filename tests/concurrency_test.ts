@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { VM } from "../mod.ts";
 import type { SessionWorkerReply, SessionWorkerRequest } from "./fixtures/session_worker.ts";
-import { commitCounter, counterAt, hex, withDirectoryAsync } from "./_helpers.ts";
+import { commitCounter, counterAt, withDirectoryAsync } from "./_helpers.ts";
 
 const WORKER_URL = new URL("./fixtures/session_worker.ts", import.meta.url);
 
@@ -74,7 +74,7 @@ Deno.test(
       using vm = VM.open(dir);
       base = commitCounter(vm, undefined, 0);
       await Promise.all(workers.map((worker) => worker.connect(vm)));
-      await Promise.all(workers.map((worker) => worker.send({ op: "hold", base: hex(base) })));
+      await Promise.all(workers.map((worker) => worker.send({ op: "hold", base: base.toHex() })));
       let deleted = false;
       const deletion = vm.deleteCommit(base).then(() => (deleted = true));
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -89,16 +89,16 @@ Deno.test(
       });
       await deletion;
       assert.equal(new Set(roots).size, 3, "different states, different roots");
-      assert.deepEqual(vm.commits().map(hex), [...roots].sort());
-      assert.deepEqual([...Deno.readDirSync(`${dir}/retired`)].map((e) => e.name), [hex(base)]);
+      assert.deepEqual(vm.commits().map((bytes) => bytes.toHex()), [...roots].sort());
+      assert.deepEqual([...Deno.readDirSync(`${dir}/retired`)].map((e) => e.name), [base.toHex()]);
       await Promise.all(workers.map((worker) => worker.close()));
     } finally {
       for (const worker of workers) worker.terminate();
     }
     using vm = VM.open(dir);
-    assert.deepEqual(vm.commits().map(hex), [...roots].sort());
+    assert.deepEqual(vm.commits().map((bytes) => bytes.toHex()), [...roots].sort());
     roots.forEach((root, i) => {
-      const commit = vm.commits().find((r) => hex(r) === root)!;
+      const commit = vm.commits().find((r) => r.toHex() === root)!;
       assert.equal(counterAt(vm, commit), BigInt(0xfc + i + 1));
     });
   }),
@@ -124,7 +124,7 @@ Deno.test(
         const roots = vm.commits();
         if (roots.length <= 3) continue;
         const root = roots[Math.floor(Math.random() * roots.length)];
-        targeted.add(hex(root));
+        targeted.add(root.toHex());
         operations.push(Math.random() < 0.5 ? vm.deleteCommit(root) : vm.finalizeCommit(root));
       }
       for (const reply of await Promise.all(stressing)) {
@@ -137,7 +137,7 @@ Deno.test(
       await Promise.all(operations);
       assert.ok(made.size > 20, `only ${made.size} commits were made`);
       assert.ok(targeted.size > 5, `only ${targeted.size} commits were deleted or finalized`);
-      listed = vm.commits().map(hex);
+      listed = vm.commits().map((bytes) => bytes.toHex());
       for (const root of made.keys()) {
         if (!targeted.has(root)) assert.ok(listed.includes(root), `commit ${root} was lost`);
       }
@@ -146,11 +146,15 @@ Deno.test(
       for (const worker of workers) worker.terminate();
     }
     using vm = VM.open(dir);
-    assert.deepEqual(vm.commits().map(hex), listed, "the same commits after reopening");
+    assert.deepEqual(
+      vm.commits().map((bytes) => bytes.toHex()),
+      listed,
+      "the same commits after reopening",
+    );
     assert.deepEqual([...Deno.readDirSync(`${dir}/tmp`)], []);
     for (const root of vm.commits()) {
       const value = counterAt(vm, root);
-      const expected = made.get(hex(root));
+      const expected = made.get(root.toHex());
       if (expected !== undefined) assert.equal(String(value), expected);
     }
   }),

@@ -18,14 +18,7 @@ import {
   VM,
 } from "../mod.ts";
 import { assembleWat } from "../contracts/wat.ts";
-import {
-  commitCounter,
-  COUNTER,
-  counterAt,
-  hex,
-  runFixture,
-  withDirectoryAsync,
-} from "./_helpers.ts";
+import { commitCounter, COUNTER, counterAt, runFixture, withDirectoryAsync } from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32).fill(5);
 const GAS = 1_000_000n;
@@ -102,8 +95,8 @@ Deno.test(
     assert.equal(done, false, "the deletion waits");
     assert.deepEqual(vm.commits(), [], "a commit being deleted is no longer listed");
     assert.throws(() => vm.session({ base: root }), /no commit/);
-    assert.deepEqual(folders(dir, "commits"), [hex(root)], "its files stay while it is held");
-    assert.deepEqual(folders(dir, "intents"), [`${hex(root)}.delete`], "recorded durably");
+    assert.deepEqual(folders(dir, "commits"), [root.toHex()], "its files stay while it is held");
+    assert.deepEqual(folders(dir, "intents"), [`${root.toHex()}.delete`], "recorded durably");
     assert.equal(session.call(COUNTER, readValue, undefined, GAS).data, 0xfdn);
     session.close();
     await deletion;
@@ -121,11 +114,11 @@ Deno.test(
     const session = vm.session({ base: first });
     const finalization = vm.finalizeCommit(first);
     assert.deepEqual(vm.commits(), [second]);
-    assert.deepEqual(folders(dir, "commits").sort(), [hex(first), hex(second)].sort());
+    assert.deepEqual(folders(dir, "commits").sort(), [first.toHex(), second.toHex()].sort());
     session.close();
     await finalization;
-    assert.deepEqual(folders(dir, "commits"), [hex(second)]);
-    assert.deepEqual(folders(dir, "retired"), [hex(first)], "kept for the commit built on it");
+    assert.deepEqual(folders(dir, "commits"), [second.toHex()]);
+    assert.deepEqual(folders(dir, "retired"), [first.toHex()], "kept for the commit built on it");
     assert.equal(counterAt(vm, second), 0xfen);
   }),
 );
@@ -142,7 +135,7 @@ Deno.test(
       await vm.deleteCommit(second);
       await vm.deleteCommit(first);
       assert.deepEqual(vm.commits(), [third]);
-      assert.deepEqual(folders(dir, "retired"), [hex(first), hex(second)].sort());
+      assert.deepEqual(folders(dir, "retired"), [first.toHex(), second.toHex()].sort());
     }
     using vm = VM.open(dir);
     assert.deepEqual(vm.commits(), [third]);
@@ -186,9 +179,13 @@ Deno.test(
       await vm.deleteCommit(roots[0]);
       await vm.finalizeCommit(roots[1]);
       assert.deepEqual(vm.commits(), [last]);
-      assert.deepEqual(folders(dir, "retired"), [hex(roots[1])], "the first commit is reclaimed");
+      assert.deepEqual(
+        folders(dir, "retired"),
+        [roots[1].toHex()],
+        "the first commit is reclaimed",
+      );
       const manifest = JSON.parse(
-        Deno.readTextFileSync(`${dir}/retired/${hex(roots[1])}/manifest.json`),
+        Deno.readTextFileSync(`${dir}/retired/${roots[1].toHex()}/manifest.json`),
       );
       assert.equal(manifest.base, null, "a finalized commit has no base");
       const entry = manifest.contracts.find((c: { id: string }) => c.id === id.toString());
@@ -226,7 +223,7 @@ Deno.test(
     const second = commitCounter(vm, first, 1);
     await vm.finalizeCommit(second);
     assert.deepEqual(vm.commits(), [first]);
-    assert.deepEqual(folders(dir, "commits"), [hex(first)]);
+    assert.deepEqual(folders(dir, "commits"), [first.toHex()]);
     assert.deepEqual(folders(dir, "retired"), []);
   }),
 );
@@ -240,7 +237,10 @@ Deno.test(
     const third = commitCounter(vm, second, 1);
     await vm.finalizeCommit(second);
     assert.deepEqual(commitCounter(vm, first, 1), second);
-    assert.deepEqual(vm.commits(), [first, second, third].sort((a, b) => hex(a) < hex(b) ? -1 : 1));
+    assert.deepEqual(
+      vm.commits(),
+      [first, second, third].sort((a, b) => a.toHex() < b.toHex() ? -1 : 1),
+    );
     assert.deepEqual(folders(dir, "retired"), []);
     assert.equal(counterAt(vm, second), 0xfen);
     assert.equal(counterAt(vm, third), 0xffn);
@@ -264,11 +264,15 @@ Deno.test(
         });
       }
       roots = sessions.map((session) => session.commit());
-      assert.equal(new Set(roots.map(hex)).size, 6, "different states, different roots");
+      assert.equal(
+        new Set(roots.map((bytes) => bytes.toHex())).size,
+        6,
+        "different states, different roots",
+      );
       assert.equal(vm.commits().length, 6, "the base is no longer listed");
       for (const session of sessions) session.close();
       await deletion;
-      assert.deepEqual(folders(dir, "retired"), [hex(base)], "kept for the commits built on it");
+      assert.deepEqual(folders(dir, "retired"), [base.toHex()], "kept for the commits built on it");
     }
     using vm = VM.open(dir);
     roots.forEach((root, i) => assert.equal(counterAt(vm, root), 0xfcn + BigInt(i + 1)));
@@ -286,7 +290,7 @@ Deno.test(
       second = commitCounter(vm, first, 1);
       third = commitCounter(vm, second, 1);
     }
-    const original = `${dir}/commits/${hex(second)}`;
+    const original = `${dir}/commits/${second.toHex()}`;
     const backup = `${dir}/backup`;
     Deno.mkdirSync(backup);
     for (const entry of Deno.readDirSync(original)) {
@@ -296,22 +300,28 @@ Deno.test(
       using vm = VM.open(dir);
       await vm.finalizeCommit(second);
     }
-    const rewrite = `${dir}/retired/${hex(second)}.rewrite`;
+    const rewrite = `${dir}/retired/${second.toHex()}.rewrite`;
     // Stopped after the rewrite was published, before the original was removed: undone.
-    Deno.renameSync(`${dir}/retired/${hex(second)}`, rewrite);
+    Deno.renameSync(`${dir}/retired/${second.toHex()}`, rewrite);
     Deno.renameSync(backup, original);
     {
       using vm = VM.open(dir);
       assert.deepEqual(folders(dir, "retired"), []);
-      assert.ok(vm.commits().some((root) => hex(root) === hex(second)), "the commit is listed");
+      assert.ok(
+        vm.commits().some((root) => root.toHex() === second.toHex()),
+        "the commit is listed",
+      );
       assert.equal(counterAt(vm, third), 0xffn);
       await vm.finalizeCommit(second);
     }
     // Stopped after the original was removed, before the rewrite was moved into place: completed.
-    Deno.renameSync(`${dir}/retired/${hex(second)}`, rewrite);
+    Deno.renameSync(`${dir}/retired/${second.toHex()}`, rewrite);
     using vm = VM.open(dir);
-    assert.deepEqual(folders(dir, "retired"), [hex(second)]);
-    assert.ok(!vm.commits().some((root) => hex(root) === hex(second)), "the commit is finalized");
+    assert.deepEqual(folders(dir, "retired"), [second.toHex()]);
+    assert.ok(
+      !vm.commits().some((root) => root.toHex() === second.toHex()),
+      "the commit is finalized",
+    );
     assert.equal(counterAt(vm, third), 0xffn);
   }),
 );
@@ -329,18 +339,22 @@ for (const operation of ["delete", "finalize"] as const) {
       {
         using vm = VM.open(dir);
         const listed = [zero, second].sort();
-        assert.deepEqual(vm.commits().map(hex), listed, "a deleted commit never comes back");
+        assert.deepEqual(
+          vm.commits().map((bytes) => bytes.toHex()),
+          listed,
+          "a deleted commit never comes back",
+        );
         assert.deepEqual(folders(dir, "commits"), listed);
         assert.deepEqual(folders(dir, "retired"), [first], "kept for the commit built on it");
         assert.deepEqual(folders(dir, "intents"), []);
         const manifest = JSON.parse(Deno.readTextFileSync(`${dir}/retired/${first}/manifest.json`));
         assert.equal(manifest.base, operation === "finalize" ? null : zero);
-        const last = vm.commits().find((root) => hex(root) === second)!;
+        const last = vm.commits().find((root) => root.toHex() === second)!;
         assert.equal(counterAt(vm, last), 0xfen);
         await vm.deleteCommit(last);
       }
       using vm = VM.open(dir);
-      assert.deepEqual(vm.commits().map(hex), [zero]);
+      assert.deepEqual(vm.commits().map((bytes) => bytes.toHex()), [zero]);
       assert.deepEqual(folders(dir, "retired"), [], "its files are reclaimed with its last user");
     }),
   );

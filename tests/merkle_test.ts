@@ -20,10 +20,6 @@ import {
 
 // --- helpers ---------------------------------------------------------------------------
 
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
   let offset = 0;
@@ -66,7 +62,7 @@ function denseRoot(arity: number, height: number, leaves: ReadonlyMap<number, Ui
     if (children.every((child) => child === undefined)) return undefined;
     return blake3(concat(children.map((child) => child ?? zero)));
   }
-  return hex(node(0, 0) ?? zero);
+  return (node(0, 0) ?? zero).toHex();
 }
 
 function build(tree: MerkleTree, leaves: ReadonlyMap<number, Uint8Array>): MerkleTree {
@@ -79,7 +75,7 @@ function openingDigest(opening: Opening): string {
   const positions = new Uint8Array(4 * opening.positions.length);
   const view = new DataView(positions.buffer);
   opening.positions.forEach((index, i) => view.setUint32(4 * i, index, true));
-  return hex(blake3(concat([opening.root, ...opening.branch.flat(), positions])));
+  return (blake3(concat([opening.root, ...opening.branch.flat(), positions]))).toHex();
 }
 
 function page(fill: number): Uint8Array {
@@ -152,11 +148,11 @@ function goldenPageTree64(): MerkleTree {
 
 Deno.test("blake3 matches the published vectors", () => {
   assert.equal(
-    hex(blake3(new Uint8Array())),
+    (blake3(new Uint8Array())).toHex(),
     "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262",
   );
   assert.equal(
-    hex(blake3(new Uint8Array(PAGE_SIZE))),
+    (blake3(new Uint8Array(PAGE_SIZE))).toHex(),
     "3bdeaf8f8e98780b318106aafdc3ca257f73df123d97b69112b26044c91a7d56",
   );
 });
@@ -164,7 +160,7 @@ Deno.test("blake3 matches the published vectors", () => {
 Deno.test("blake3 matches the Rust crate around chunk and buffer boundaries", () => {
   const seq = Uint8Array.from({ length: 66561 }, (_, i) => i % 251);
   for (const [length, expected] of Object.entries(GOLDEN.blake3Seq)) {
-    assert.equal(hex(blake3(seq.subarray(0, Number(length)))), expected, `length ${length}`);
+    assert.equal((blake3(seq.subarray(0, Number(length)))).toHex(), expected, `length ${length}`);
   }
 });
 
@@ -183,8 +179,8 @@ Deno.test("blake3 agrees with hash-wasm on random inputs and reads views in plac
 Deno.test("blake3 returns a fresh array each call", () => {
   const first = blake3(new Uint8Array([1]));
   const second = blake3(new Uint8Array([2]));
-  assert.notEqual(hex(first), hex(second));
-  assert.equal(hex(first), hex(blake3(new Uint8Array([1]))));
+  assert.notEqual(first.toHex(), second.toHex());
+  assert.equal(first.toHex(), (blake3(new Uint8Array([1]))).toHex());
 });
 
 Deno.test("blake3Concat hashes the concatenation and rejects more than 64 KiB", () => {
@@ -204,7 +200,7 @@ Deno.test("blake3Concat hashes the concatenation and rejects more than 64 KiB", 
 
 Deno.test("MerkleTree root of an empty tree is 32 zero bytes", () => {
   for (const [arity, height] of [[2, 3], [4, 8], [4, 13], [2, 32], [1, 1]]) {
-    assert.equal(hex(MerkleTree.empty(arity, height).root()), "00".repeat(32));
+    assert.equal((MerkleTree.empty(arity, height).root()).toHex(), "00".repeat(32));
   }
 });
 
@@ -217,7 +213,7 @@ Deno.test("MerkleTree root matches a dense recomputation for every leaf set of a
       if (subset & (1 << position)) leaves.set(position, values[position]);
     }
     const tree = build(MerkleTree.empty(2, 3), leaves);
-    assert.equal(hex(tree.root()), denseRoot(2, 3, leaves), `subset ${subset.toString(2)}`);
+    assert.equal(tree.root().toHex(), denseRoot(2, 3, leaves), `subset ${subset.toString(2)}`);
     assert.equal(tree.size, leaves.size);
   }
 });
@@ -233,7 +229,7 @@ Deno.test("MerkleTree root matches a dense recomputation for random trees of sev
         leaves.set(Math.floor(next() * capacity), leafValue(next));
       }
       const tree = build(MerkleTree.empty(arity, height), leaves);
-      assert.equal(hex(tree.root()), denseRoot(arity, height, leaves), `A=${arity} H=${height}`);
+      assert.equal(tree.root().toHex(), denseRoot(arity, height, leaves), `A=${arity} H=${height}`);
     }
   }
 });
@@ -255,30 +251,30 @@ Deno.test("MerkleTree root follows a dense recomputation through inserts, overwr
     }
     if (step % 7 === 0) tree.root(); // memoized hashes must not leak into later trees
     assert.equal(tree.size, model.size);
-    assert.equal(hex(tree.root()), denseRoot(arity, height, model), `step ${step}`);
+    assert.equal(tree.root().toHex(), denseRoot(arity, height, model), `step ${step}`);
   }
 });
 
 Deno.test("MerkleTree root counts a present all-zero leaf", () => {
   const tree = emptyContractsTree().insert(1, new Uint8Array(32));
-  assert.equal(hex(tree.root()), GOLDEN.contractsZeroLeaf1Root);
-  assert.notEqual(hex(tree.root()), "00".repeat(32));
+  assert.equal(tree.root().toHex(), GOLDEN.contractsZeroLeaf1Root);
+  assert.notEqual(tree.root().toHex(), "00".repeat(32));
 });
 
 Deno.test("MerkleTree roots match dusk-merkle for page trees and the contracts tree", () => {
-  assert.equal(hex(goldenPageTree32().root()), GOLDEN.page32Root);
-  assert.equal(hex(goldenPageTree64().root()), GOLDEN.page64Root);
+  assert.equal((goldenPageTree32().root()).toHex(), GOLDEN.page32Root);
+  assert.equal((goldenPageTree64().root()).toHex(), GOLDEN.page64Root);
 
   const leaf = (i: number): Uint8Array => blake3(u64le(i));
   let contracts = emptyContractsTree();
   for (const i of [1, 2, 3]) contracts = contracts.insert(i, leaf(i));
-  assert.equal(hex(contracts.root()), GOLDEN.contracts123Root);
+  assert.equal(contracts.root().toHex(), GOLDEN.contracts123Root);
   assert.equal(openingDigest(contracts.opening(2)!), GOLDEN.contracts123Opening2Digest);
   const removed = contracts.remove(2);
-  assert.equal(hex(removed.root()), GOLDEN.contracts13Root);
-  assert.equal(hex(removed.remove(1).remove(3).root()), "00".repeat(32));
+  assert.equal(removed.root().toHex(), GOLDEN.contracts13Root);
+  assert.equal((removed.remove(1).remove(3).root()).toHex(), "00".repeat(32));
   assert.equal(
-    hex(emptyContractsTree().insert(2 ** 32 - 1, leaf(7)).root()),
+    (emptyContractsTree().insert(2 ** 32 - 1, leaf(7)).root()).toHex(),
     GOLDEN.contractsMaxRoot,
   );
 });
@@ -290,7 +286,7 @@ Deno.test("MerkleTree openings match dusk-merkle's exactly", () => {
   const state = emptyContractsTree()
     .insert(1, goldenPageTree32().root())
     .insert(2, goldenPageTree64().root());
-  assert.equal(hex(state.root()), GOLDEN.stateRoot);
+  assert.equal(state.root().toHex(), GOLDEN.stateRoot);
   assert.equal(openingDigest(state.opening(1)!), GOLDEN.stateOpening1Digest);
 });
 
@@ -300,10 +296,10 @@ Deno.test("MerkleTree insert and remove leave the original tree unchanged", () =
   const a = new Uint8Array(32).fill(1);
   const b = new Uint8Array(32).fill(2);
   const base = MerkleTree.empty(4, 8).insert(5, a).insert(9, a);
-  const baseRoot = hex(base.root());
+  const baseRoot = base.root().toHex();
   const changed = base.insert(5, b).insert(700, b).remove(9);
-  assert.notEqual(hex(changed.root()), baseRoot);
-  assert.equal(hex(base.root()), baseRoot);
+  assert.notEqual(changed.root().toHex(), baseRoot);
+  assert.equal(base.root().toHex(), baseRoot);
   assert.equal(base.size, 2);
   assert.deepEqual(base.get(5), a);
   assert.ok(base.has(9) && !base.has(700));
@@ -314,13 +310,13 @@ Deno.test("MerkleTree insert and remove leave the original tree unchanged", () =
 Deno.test("MerkleTree copies hashes in and out", () => {
   const leaf = new Uint8Array(32).fill(3);
   const tree = MerkleTree.empty(2, 4).insert(3, leaf);
-  const root = hex(tree.root());
+  const root = tree.root().toHex();
   leaf.fill(4);
   tree.get(3)!.fill(5);
   tree.root().fill(6);
   tree.opening(3)!.branch[3][1].fill(7);
   [...tree.leaves()][0][1].fill(8);
-  assert.equal(hex(tree.root()), root);
+  assert.equal(tree.root().toHex(), root);
   assert.deepEqual(tree.get(3), new Uint8Array(32).fill(3));
 });
 
@@ -413,7 +409,7 @@ Deno.test("verifyOpening accepts the leaf and rejects any other leaf, position o
     assert.equal(openingPosition(opening), position);
     assert.ok(verifyOpening(opening, leaf), `position ${position}`);
     for (const [other, otherLeaf] of leaves) {
-      if (other !== position && hex(otherLeaf) !== hex(leaf)) {
+      if (other !== position && otherLeaf.toHex() !== leaf.toHex()) {
         assert.ok(!verifyOpening(opening, otherLeaf), `leaf of ${other} at ${position}`);
       }
     }
@@ -422,8 +418,8 @@ Deno.test("verifyOpening accepts the leaf and rejects any other leaf, position o
       positions[depth] = (positions[depth] + 1) % 3;
       const moved = { ...opening, positions };
       if (
-        hex(opening.branch[depth][positions[depth]]) !==
-          hex(opening.branch[depth][opening.positions[depth]])
+        opening.branch[depth][positions[depth]].toHex() !==
+          opening.branch[depth][opening.positions[depth]].toHex()
       ) {
         assert.ok(!verifyOpening(moved, leaf), `position ${position}, depth ${depth} moved`);
       }
@@ -468,7 +464,7 @@ function goldenState(): { state: MerkleTree; pages32: MerkleTree; pages64: Merkl
 Deno.test("verifyPageOpening accepts the page and rejects any other page", () => {
   const { state, pages32, pages64 } = goldenState();
   const opening32 = openPage(state, 1, pages32, 5)!;
-  assert.equal(hex(opening32.tree.root), GOLDEN.stateRoot);
+  assert.equal(opening32.tree.root.toHex(), GOLDEN.stateRoot);
   assert.ok(verifyPageOpening(opening32, page(5)));
   assert.ok(!verifyPageOpening(opening32, page(1)));
   const nearly = page(5);
@@ -509,7 +505,10 @@ Deno.test("openPage returns undefined for absent leaves and rejects a foreign pa
 });
 
 Deno.test("pageLeaf hashes exactly one page", () => {
-  assert.equal(hex(pageLeaf(new Uint8Array(PAGE_SIZE))), hex(blake3(new Uint8Array(PAGE_SIZE))));
+  assert.equal(
+    (pageLeaf(new Uint8Array(PAGE_SIZE))).toHex(),
+    (blake3(new Uint8Array(PAGE_SIZE))).toHex(),
+  );
   assert.throws(() => pageLeaf(new Uint8Array(PAGE_SIZE - 1)), RangeError);
   assert.throws(() => pageLeaf(new Uint8Array(PAGE_SIZE + 1)), RangeError);
 });

@@ -29,9 +29,6 @@ const increment = contractFunction("increment", unit, unit);
 const boxGet = contractFunction("get", unit, option(i16));
 const boxSet = contractFunction("set", i16, unit);
 
-const hex = (bytes: Uint8Array): string =>
-  Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-
 /** The cache files of one bytecode. */
 interface ModuleFiles {
   /** The compiled module, if there is one. */
@@ -52,7 +49,7 @@ interface Committed {
 
 /** The cache files of `bytecode` in the VM directory `dir`. */
 function moduleFiles(dir: string, bytecode: Uint8Array): ModuleFiles {
-  const hash = hex(blake3(bytecode));
+  const hash = blake3(bytecode).toHex();
   const names = [...Deno.readDirSync(`${dir}/modules`)]
     .map((entry) => entry.name)
     .filter((name) => name.startsWith(hash));

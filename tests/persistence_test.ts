@@ -29,7 +29,6 @@ import {
   assertThrowsKind,
   commitCounter,
   counterAt,
-  hex,
   withDirectory,
   withDirectoryAsync,
 } from "./_helpers.ts";
@@ -136,16 +135,16 @@ Deno.test(
     const first = commitCounter(vm, zero, 1);
     const second = commitCounter(vm, first, 1);
     for (const root of [zero, first, second]) {
-      const modes = fileModes(`${dir}/commits/${hex(root)}`);
+      const modes = fileModes(`${dir}/commits/${root.toHex()}`);
       assert.ok(Object.keys(modes).length >= 2, "a manifest and a page pack at least");
       for (const [name, mode] of Object.entries(modes)) {
-        assert.equal(mode.toString(8), "444", `${hex(root)}/${name}`);
+        assert.equal(mode.toString(8), "444", `${root.toHex()}/${name}`);
       }
     }
     // Folders stay writable: deleting a commit renames its folder, which updates its `..`.
-    assert.ok((Deno.statSync(`${dir}/commits/${hex(first)}`).mode! & 0o200) !== 0);
+    assert.ok((Deno.statSync(`${dir}/commits/${first.toHex()}`).mode! & 0o200) !== 0);
     await vm.finalizeCommit(first);
-    const rewritten = fileModes(`${dir}/retired/${hex(first)}`);
+    const rewritten = fileModes(`${dir}/retired/${first.toHex()}`);
     assert.ok(Object.keys(rewritten).some((name) => name.endsWith(".wasm")), "bytecode linked");
     for (const [name, mode] of Object.entries(rewritten)) {
       assert.equal(mode.toString(8), "444", `finalized ${name}`);

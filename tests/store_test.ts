@@ -7,7 +7,6 @@ import {
   openStore,
   PAGE_SIZE,
   parseManifest,
-  toHex,
   writeCommit,
 } from "../src/store/mod.ts";
 import { assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
@@ -38,8 +37,8 @@ function commit(root: string, base: string | null, contracts: CommitContract[]):
   return { root, base, contracts, readPage: (id, index) => page(root, id, index) };
 }
 
-const hashA = toHex(blake3(WASM_A));
-const hashB = toHex(blake3(WASM_B));
+const hashA = blake3(WASM_A).toHex();
+const hashB = blake3(WASM_B).toHex();
 
 /**
  * 1: deploy A (pages 0, 1, 3 of 4) and B (page 0 of 1).

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { VM } from "../mod.ts";
 import { WORKER_CHECK_MS } from "../src/directory/owner.ts";
 import type { SessionWorkerReply, SessionWorkerRequest } from "./fixtures/session_worker.ts";
-import { commitCounter, counterAt, hex, withDirectoryAsync } from "./_helpers.ts";
+import { commitCounter, counterAt, withDirectoryAsync } from "./_helpers.ts";
 
 /** A Worker of the session fixture, whose uncaught errors end it and no more. */
 function startWorker(): Worker {
@@ -37,7 +37,7 @@ async function workerHolding(vm: VM, base: Uint8Array): Promise<Worker> {
   const worker = startWorker();
   const handle = vm.share();
   assert.deepEqual(await ask(worker, { op: "connect", handle }, [handle.port]), { op: "ok" });
-  assert.deepEqual(await ask(worker, { op: "hold", base: hex(base) }), { op: "ok" });
+  assert.deepEqual(await ask(worker, { op: "hold", base: base.toHex() }), { op: "ok" });
   return worker;
 }
 
@@ -84,7 +84,7 @@ for (
       }
       const elapsed = performance.now() - start;
       console.log(`${how}: deleted ${elapsed.toFixed(0)} ms after the Worker was ended`);
-      assert.deepEqual(folders(dir, "retired"), [hex(base)], "kept for the commit built on it");
+      assert.deepEqual(folders(dir, "retired"), [base.toHex()], "kept for the commit built on it");
       assert.deepEqual(folders(dir, "intents"), []);
       // The owner keeps working, and can share again.
       assert.equal(counterAt(vm, commitCounter(vm, next, 1)), 0xfen);
@@ -103,14 +103,14 @@ Deno.test(
       base = commitCounter(vm, undefined, 1);
       worker = await workerHolding(vm, base);
       const deletion = vm.deleteCommit(base);
-      assert.deepEqual(folders(dir, "intents"), [`${hex(base)}.delete`]);
+      assert.deepEqual(folders(dir, "intents"), [`${base.toHex()}.delete`]);
       vm.close();
       await assert.rejects(deletion, (error: Error & { kind?: string }) => {
         assert.equal(error.kind, "Disposed");
         assert.match(error.message, /next VM.open .* will delete it/);
         return true;
       });
-      assert.deepEqual(folders(dir, "commits"), [hex(base)], "the Worker still reads it");
+      assert.deepEqual(folders(dir, "commits"), [base.toHex()], "the Worker still reads it");
     } finally {
       worker?.terminate();
     }
@@ -132,11 +132,11 @@ Deno.test(
     try {
       const handle = vm.share();
       assert.deepEqual(await ask(worker, { op: "connect", handle }, [handle.port]), { op: "ok" });
-      const deletion = ask(worker, { op: "delete", root: hex(base) });
+      const deletion = ask(worker, { op: "delete", root: base.toHex() });
       // The Worker waits for the owner to record the intent; the owner answers from its event loop.
       while (vm.commits().length > 0) await new Promise((resolve) => setTimeout(resolve, 5));
-      assert.deepEqual(folders(dir, "intents"), [`${hex(base)}.delete`]);
-      assert.deepEqual(folders(dir, "commits"), [hex(base)], "held by the owner's session");
+      assert.deepEqual(folders(dir, "intents"), [`${base.toHex()}.delete`]);
+      assert.deepEqual(folders(dir, "commits"), [base.toHex()], "held by the owner's session");
       session.close();
       assert.deepEqual(await deletion, { op: "ok" });
       assert.deepEqual(folders(dir, "commits"), []);

@@ -58,7 +58,7 @@ export class ContractId {
 
   /** Lowercase hex. */
   toString(): string {
-    this.#hex ??= Array.from(this.#bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+    this.#hex ??= this.#bytes.toHex();
     return this.#hex;
   }
 

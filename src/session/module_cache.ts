@@ -26,7 +26,6 @@ import { Module } from "../engine/mod.ts";
 import { PiecrustError, systemError } from "../errors.ts";
 import { blake3 } from "../merkle/blake3.ts";
 import { syncDirectory, writeFileDurably } from "../store/durable.ts";
-import { toHex } from "../store/layout.ts";
 import type { Store } from "../store/store.ts";
 
 /**
@@ -164,7 +163,7 @@ export class ModuleCache {
     } catch {
       return undefined;
     }
-    if (sidecar?.binding !== binding || sidecar?.artifact !== toHex(blake3(artifact))) {
+    if (sidecar?.binding !== binding || sidecar?.artifact !== blake3(artifact).toHex()) {
       return undefined;
     }
     try {
@@ -177,7 +176,7 @@ export class ModuleCache {
 
   #store(module: Module, path: string, binding: string): void {
     const artifact = module.serialize();
-    const sidecar: Sidecar = { binding, artifact: toHex(blake3(artifact)) };
+    const sidecar: Sidecar = { binding, artifact: blake3(artifact).toHex() };
     // The artifact first, then the sidecar that vouches for it: a crash in
     // between leaves a sidecar that no longer matches, so it is recompiled.
     try {

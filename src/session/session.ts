@@ -21,7 +21,6 @@ import { INSTANTIATION_FUEL, prepareContractModule } from "./contract_module.ts"
 import type { ModuleCache } from "./module_cache.ts";
 import type { CommitTrees, Store as CommitStore } from "../store/store.ts";
 import type { CommitContract, CommitData } from "../store/write_commit.ts";
-import { toHex } from "../store/layout.ts";
 import type { Event } from "./event.ts";
 import type { HostQuery } from "./host_query.ts";
 import type { ImportHost } from "./imports.ts";
@@ -267,7 +266,7 @@ export class Session implements ImportHost {
       );
     }
     for (const name of prepared.importModules) runtime.defineImportModule(prepared.is64, name);
-    const bytecodeHash = toHex(blake3(bytecode));
+    const bytecodeHash = blake3(bytecode).toHex();
     const module = this.#host.modules.load(
       runtime.engine(prepared.is64),
       bytecodeHash,
@@ -718,7 +717,7 @@ export class Session implements ImportHost {
     const root = tree.root();
     // The same root as the base: nothing that the state commits to changed
     // (at most a memory length, which the root does not cover).
-    if (this.#host.base !== null && toHex(root) === this.#host.base) return root;
+    if (this.#host.base !== null && root.toHex() === this.#host.base) return root;
     const changed: CommitContract[] = [];
     const changedTrees = new Map<string, MerkleTree>();
     for (const [key, contract] of this.#contracts) {
@@ -745,7 +744,7 @@ export class Session implements ImportHost {
     }
     try {
       this.#host.commit({
-        root: toHex(root),
+        root: root.toHex(),
         base: this.#host.base,
         contracts: changed,
         readPage: (id, page) => {
@@ -755,7 +754,7 @@ export class Session implements ImportHost {
         },
       }, { contracts: tree, pages: changedTrees });
     } catch (error) {
-      throw systemError(error, `writing commit ${toHex(root)}`);
+      throw systemError(error, `writing commit ${root.toHex()}`);
     }
     return root;
   }

@@ -71,46 +71,6 @@ export function isHex(value: unknown): value is string {
 }
 
 /**
- * Lowercase hex of `bytes`.
- *
- * @example
- * ```ts
- * import { toHex } from "./layout.ts";
- *
- * console.log(toHex(new Uint8Array([1, 255]))); // "01ff"
- * ```
- */
-export function toHex(bytes: Uint8Array): string {
-  let out = "";
-  for (const byte of bytes) out += byte.toString(16).padStart(2, "0");
-  return out;
-}
-
-/**
- * The bytes of lowercase hex `hex`; throws a `TypeError` for anything else.
- *
- * @example
- * ```ts
- * import { fromHex } from "./layout.ts";
- *
- * console.log(fromHex("01ff")); // Uint8Array [1, 255]
- * ```
- */
-export function fromHex(hex: string): Uint8Array {
-  if (!isHex(hex)) throw new TypeError(`not lowercase hex bytes: ${JSON.stringify(hex)}`);
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) {
-    out[i] = (nibble(hex.charCodeAt(2 * i)) << 4) | nibble(hex.charCodeAt(2 * i + 1));
-  }
-  return out;
-}
-
-/** The value of the lowercase hex digit with character code `code`. */
-function nibble(code: number): number {
-  return code <= 57 ? code - 48 : code - 87;
-}
-
-/**
  * The folder of the commit `root` in the VM directory `dir`.
  *
  * @example

@@ -7,7 +7,7 @@
 
 import { PiecrustError } from "../errors.ts";
 import { blake3 } from "../merkle/blake3.ts";
-import { isHex, isHex32, PAGE_SIZE, pagesFile, toHex, wasmFile } from "./layout.ts";
+import { isHex, isHex32, PAGE_SIZE, pagesFile, wasmFile } from "./layout.ts";
 
 /**
  * A page of a commit: `[pageIndex, pack, packOffset, leafHash-hex]`, where
@@ -109,7 +109,7 @@ function canonicalBytes(manifest: Omit<Manifest, "checksum">, checksum: string):
  * ```
  */
 export function serializeManifest(manifest: Omit<Manifest, "checksum">): Uint8Array {
-  const checksum = toHex(blake3(canonicalBytes(manifest, ZERO_CHECKSUM)));
+  const checksum = blake3(canonicalBytes(manifest, ZERO_CHECKSUM)).toHex();
   return canonicalBytes(manifest, checksum);
 }
 
@@ -224,7 +224,7 @@ export function parseManifest(root: string, bytes: Uint8Array): Manifest {
   }
   if (!isHex32(m.checksum)) fail("has no checksum");
   const manifest = value as Manifest;
-  const expected = toHex(blake3(canonicalBytes(manifest, ZERO_CHECKSUM)));
+  const expected = blake3(canonicalBytes(manifest, ZERO_CHECKSUM)).toHex();
   if (manifest.checksum !== expected || !sameBytes(canonicalBytes(manifest, expected), bytes)) {
     fail("does not match its checksum; the commit is corrupt");
   }

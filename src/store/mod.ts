@@ -18,7 +18,6 @@ export { pathExists, READ_ONLY, syncDirectory, writeFileDurably } from "./durabl
 export {
   commitPath,
   COMMITS_DIR,
-  fromHex,
   INTENTS_DIR,
   isHex,
   isHex32,
@@ -27,7 +26,6 @@ export {
   pagesFile,
   RETIRED_DIR,
   TMP_DIR,
-  toHex,
   wasmFile,
   WORKERS_DIR,
 } from "./layout.ts";

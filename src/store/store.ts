@@ -15,7 +15,6 @@ import { pathExists, syncDirectory } from "./durable.ts";
 import { clearIntent, type CommitOperation, readIntents, recordIntent } from "./intents.ts";
 import {
   COMMITS_DIR,
-  fromHex,
   INTENTS_DIR,
   isHex32,
   MANIFEST_FILE,
@@ -23,7 +22,6 @@ import {
   pagesFile,
   RETIRED_DIR,
   TMP_DIR,
-  toHex,
   wasmFile,
 } from "./layout.ts";
 import { type FolderFile, moveFolder, publishFolder, removeFolder } from "./lifecycle.ts";
@@ -336,7 +334,7 @@ export class Store {
     const { entry, bytecodeRoot, pages } = resolved;
     const state: ContractState = {
       id,
-      owner: fromHex(entry.owner),
+      owner: Uint8Array.fromHex(entry.owner),
       is64: entry.is64,
       memoryLength: entry.memoryLength,
       intPos: entry.intPos,
@@ -349,7 +347,7 @@ export class Store {
     let run: MemoryFileMapping | undefined;
     for (const index of [...pages.keys()].sort((a, b) => a - b)) {
       const source = pages.get(index)!;
-      state.leaves.set(index, fromHex(source.leaf));
+      state.leaves.set(index, Uint8Array.fromHex(source.leaf));
       const name = pagesFile(id, source.pack);
       const path = `${this.#folder(source.root)}/${name}`;
       if (!state.packs.some((pack) => pack.path === path)) {
@@ -439,7 +437,7 @@ export class Store {
       const state = this.contractState(manifest.root, id)!;
       let tree = emptyPageTree(state.is64 ? "wasm64" : "wasm32");
       for (const [index, leaf] of state.leaves) tree = tree.insert(index, leaf);
-      if (toHex(tree.root()) !== entry.pageRoot) {
+      if (tree.root().toHex() !== entry.pageRoot) {
         throw new PiecrustError(
           "PersistenceError",
           `Commit ${manifest.root} is corrupt: the page hashes of contract ${id} do not ` +
@@ -469,9 +467,9 @@ export class Store {
     if (trees.contracts === undefined) {
       let tree = emptyContractsTree();
       for (const entry of this.#latestEntries(root).values()) {
-        tree = tree.insert(entry.intPos, fromHex(entry.pageRoot));
+        tree = tree.insert(entry.intPos, Uint8Array.fromHex(entry.pageRoot));
       }
-      if (toHex(tree.root()) !== root) {
+      if (tree.root().toHex() !== root) {
         throw new PiecrustError(
           "PersistenceError",
           `Commit ${root} is corrupt: its contracts' page-tree roots do not give its root`,
@@ -528,7 +526,7 @@ export class Store {
    */
   readBytecode(state: ContractState): Uint8Array {
     const bytecode = Deno.readFileSync(state.bytecodePath);
-    if (toHex(blake3(bytecode)) !== state.bytecodeHash) {
+    if (blake3(bytecode).toHex() !== state.bytecodeHash) {
       throw new PiecrustError(
         "PersistenceError",
         `the bytecode of contract ${state.id} in ${state.bytecodePath} is corrupt`,
@@ -907,7 +905,7 @@ export class Store {
           readPage(`${this.#folder(source.root)}/${name}`, source.offset, pack, i * PAGE_SIZE);
           manifestPages.push([index, 0, i * PAGE_SIZE, source.leaf]);
         });
-        addFile({ name: pagesFile(id, 0), bytes: pack }, toHex(blake3(pack)), pack.length);
+        addFile({ name: pagesFile(id, 0), bytes: pack }, blake3(pack).toHex(), pack.length);
         packs++;
       }
       for (const group of linked) {
@@ -935,10 +933,10 @@ export class Store {
 function hashFile(path: string): string {
   using file = Deno.openSync(path, { read: true });
   const buffer = new Uint8Array(1 << 20);
-  return toHex(blake3Pieces(() => {
+  return (blake3Pieces(() => {
     const n = file.readSync(buffer);
     return n === null ? null : buffer.subarray(0, n);
-  }));
+  })).toHex();
 }
 
 /** Reads the 64 KiB page at `offset` of the file `path` into `target` at `at`. */

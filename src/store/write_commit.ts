@@ -21,7 +21,6 @@ import {
   pagesFile,
   RETIRED_DIR,
   TMP_DIR,
-  toHex,
   wasmFile,
 } from "./layout.ts";
 import { type Manifest, type ManifestContract, serializeManifest } from "./manifest.ts";
@@ -138,7 +137,7 @@ function writeFiles(folder: string, commit: CommitData): void {
       // Leaves first: the pack's checksum below streams through the one hasher.
       for (const [i, index] of indices.entries()) {
         const leaf = c.leaves?.get(index) ?? blake3(readPage(index));
-        pages.push([index, 0, i * PAGE_SIZE, toHex(leaf)]);
+        pages.push([index, 0, i * PAGE_SIZE, leaf.toHex()]);
       }
       // Page by page, so that a commit of any size needs one page of buffer.
       using file = Deno.openSync(`${folder}/${name}`, {
@@ -147,32 +146,32 @@ function writeFiles(folder: string, commit: CommitData): void {
         mode: READ_ONLY,
       });
       let next = 0;
-      checksums[name] = toHex(blake3Pieces(() => {
+      checksums[name] = (blake3Pieces(() => {
         if (next === indices.length) return null;
         const bytes = readPage(indices[next++]);
         for (let written = 0; written < bytes.length;) {
           written += file.writeSync(bytes.subarray(written));
         }
         return bytes;
-      }));
+      })).toHex();
       file.syncSync();
       sizes[name] = indices.length * PAGE_SIZE;
     }
     let bytecodeHash = c.bytecodeHash;
     if (c.bytecode !== undefined) {
-      bytecodeHash = toHex(blake3(c.bytecode));
+      bytecodeHash = blake3(c.bytecode).toHex();
       writeFileDurably(`${folder}/${wasmFile(c.id)}`, c.bytecode);
       checksums[wasmFile(c.id)] = bytecodeHash;
       sizes[wasmFile(c.id)] = c.bytecode.length;
     }
     contracts.push({
       id: c.id,
-      owner: toHex(c.owner),
+      owner: c.owner.toHex(),
       is64: c.is64,
       memoryLength: c.memoryLength,
       intPos: c.intPos,
       bytecodeHash: bytecodeHash!,
-      pageRoot: toHex(c.pageRoot),
+      pageRoot: c.pageRoot.toHex(),
       packs: indices.length > 0 ? 1 : 0,
       pages,
     });
