@@ -13,6 +13,8 @@
  */
 
 import { PiecrustError } from "../errors.ts";
+import { WASM_PAGE_SIZE } from "../memory/mod.ts";
+import { ARGBUF_LEN } from "./contract_id.ts";
 
 /**
  * A value type. Typed references (the GC and function-references
@@ -1005,8 +1007,6 @@ function segmentBytes(r: Reader): Uint8Array {
   return r.bytes.subarray(from, from + length);
 }
 
-const ARGBUF_LEN = 65536;
-
 /**
  * The most table elements a contract may start with, all tables together.
  * wasmtime allocates a table's initial elements at every instantiation (8
@@ -1023,7 +1023,6 @@ const ARGBUF_LEN = 65536;
  * ```
  */
 export const MAX_TABLE_ELEMENTS = 2 ** 20;
-const PAGE = 65536;
 /** The address space piecrust maps per contract memory: 4 GiB (wasm32) or 4 TiB (wasm64). */
 const MAPPING_WASM32 = 2 ** 32;
 const MAPPING_WASM64 = 2 ** 42;
@@ -1267,8 +1266,8 @@ export function validateContract(
   return {
     is64,
     memoryExport: memoryExport.name,
-    memoryMinimum: memory.min * PAGE,
-    ...(memory.max === undefined ? {} : { memoryMaximum: memory.max * PAGE }),
+    memoryMinimum: memory.min * WASM_PAGE_SIZE,
+    ...(memory.max === undefined ? {} : { memoryMaximum: memory.max * WASM_PAGE_SIZE }),
     argBuffer,
     functions,
     imports: info.imports.map((i) => ({ module: i.module, name: i.name })),

@@ -22,9 +22,6 @@
  * @module
  */
 
-/** Bytes of a wasm page, and the unit of page packs. */
-export const PAGE_SIZE = 65536;
-
 /** The folder of complete commits. */
 export const COMMITS_DIR = "commits";
 /** The folder of commits that are no longer listed but are the base of others. */

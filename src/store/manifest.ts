@@ -7,7 +7,8 @@
 
 import { PiecrustError } from "../errors.ts";
 import { blake3 } from "../merkle/blake3.ts";
-import { isHex, isHex32, PAGE_SIZE, pagesFile, wasmFile } from "./layout.ts";
+import { PAGE_SIZE } from "../merkle/state.ts";
+import { isHex, isHex32, pagesFile, wasmFile } from "./layout.ts";
 
 /**
  * A page of a commit: `[pageIndex, pack, packOffset, leafHash-hex]`, where

@@ -15,6 +15,7 @@
  */
 
 export { pathExists, READ_ONLY, syncDirectory, writeFileDurably } from "./durable.ts";
+export { PAGE_SIZE } from "../merkle/state.ts";
 export {
   commitPath,
   COMMITS_DIR,
@@ -22,7 +23,6 @@ export {
   isHex,
   isHex32,
   MANIFEST_FILE,
-  PAGE_SIZE,
   pagesFile,
   RETIRED_DIR,
   TMP_DIR,

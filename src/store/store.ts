@@ -9,7 +9,7 @@
 import { PiecrustError } from "../errors.ts";
 import type { MemoryFileMapping } from "../memory/contract_memory.ts";
 import { blake3, blake3Pieces } from "../merkle/blake3.ts";
-import { emptyContractsTree, emptyPageTree } from "../merkle/state.ts";
+import { emptyContractsTree, emptyPageTree, PAGE_SIZE } from "../merkle/state.ts";
 import type { MerkleTree } from "../merkle/tree.ts";
 import { pathExists, syncDirectory } from "./durable.ts";
 import { clearIntent, type CommitOperation, readIntents, recordIntent } from "./intents.ts";
@@ -18,7 +18,6 @@ import {
   INTENTS_DIR,
   isHex32,
   MANIFEST_FILE,
-  PAGE_SIZE,
   pagesFile,
   RETIRED_DIR,
   TMP_DIR,

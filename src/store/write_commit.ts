@@ -11,13 +11,13 @@
 
 import { PiecrustError } from "../errors.ts";
 import { blake3, blake3Pieces } from "../merkle/blake3.ts";
+import { PAGE_SIZE } from "../merkle/state.ts";
 import { pathExists, READ_ONLY, syncDirectory, writeFileDurably } from "./durable.ts";
 import {
   commitPath,
   COMMITS_DIR,
   isHex32,
   MANIFEST_FILE,
-  PAGE_SIZE,
   pagesFile,
   RETIRED_DIR,
   TMP_DIR,
