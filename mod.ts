@@ -24,8 +24,8 @@
  */
 
 export { VM, type VMHandle, type VMOptions, type VMSessionOptions } from "./src/vm.ts";
+export type { CallReceipt } from "./src/session/call_receipt.ts";
 export {
-  type CallReceipt,
   type ContractFunction,
   contractFunction,
   type DeployOptions,

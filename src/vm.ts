@@ -12,7 +12,8 @@ import { RemoteDirectory } from "./directory/remote.ts";
 import { PiecrustError, systemError } from "./errors.ts";
 import type { HostQuery } from "./session/host_query.ts";
 import { Runtime, type RuntimeOptions } from "./session/runtime.ts";
-import { Session, type SessionHost, type SessionOptions } from "./session/session.ts";
+import { Session, type SessionOptions } from "./session/session.ts";
+import type { SessionHost } from "./session/session_host.ts";
 import { isHex32 } from "./store/layout.ts";
 import type { ContractId } from "./session/contract_id.ts";
 import { prepareContractModule } from "./session/contract_module.ts";
@@ -425,7 +426,7 @@ export class VM {
       commit: (commit, trees) => this.#directory.commit(commit, trees),
       hostQueries: new Map(this.#hostQueries),
       scratchDirectory: this.#path,
-      release: (session: Session): void => {
+      release: (): void => {
         this.#sessions.delete(session);
         if (base !== null) this.#directory.release(base);
       },

@@ -191,8 +191,8 @@ function gasTakers(session: Session, counter: ContractId, gas: unknown): [string
     ],
     ["feederCall", () => session.feederCall(counter, readValue, undefined, limit, onFeed)],
     [
-      "feederCallStream",
-      () => session.feederCallStream(counter, "read_value", new Uint8Array(0), limit),
+      "feederCallIterable",
+      () => session.feederCallIterable(counter, "read_value", new Uint8Array(0), limit),
     ],
     ["migrate", () => session.migrate(counter, counterBytes, {}, limit, () => {})],
   ];

@@ -47,13 +47,13 @@ for (const target of TARGETS) {
     });
   }
 
-  Deno.test(`Session.feederCallStream (${target}) yields the fed chunks to for await`, async () => {
+  Deno.test(`Session.feederCallIterable (${target}) yields the fed chunks to for await`, async () => {
     const numbers: number[] = [];
     {
       using vm = VM.ephemeral();
       using session = vm.session();
       const id = session.deploy(contractBytecode("feeder", { target }), { owner: OWNER }, LIMIT);
-      const { receipt, feed } = session.feederCallStream(id, "feed_num", encode(u32, 4), LIMIT);
+      const { receipt, feed } = session.feederCallIterable(id, "feed_num", encode(u32, 4), LIMIT);
       assert.ok(receipt.gasSpent > 0n);
       for await (const chunk of feed) numbers.push(decode(u32, chunk));
     }

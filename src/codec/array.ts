@@ -23,9 +23,13 @@ function checkLength(length: number): void {
  *
  * @example
  * ```ts
- * import { bytes, encode } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { bytes, decode, encode } from "./mod.ts";
  *
- * console.log(encode(bytes(2), new Uint8Array([1, 2]))); // Uint8Array(2) [ 1, 2 ]
+ * const pair = bytes(2);
+ * assert.deepEqual(encode(pair, new Uint8Array([1, 2])), new Uint8Array([1, 2]));
+ * assert.deepEqual(decode(pair, new Uint8Array([3, 4])), new Uint8Array([3, 4]));
+ * assert.throws(() => encode(pair, new Uint8Array(3)), RangeError);
  * ```
  *
  * @param length N.
@@ -59,9 +63,13 @@ export function bytes(length: number): Schema<Uint8Array> {
  *
  * @example
  * ```ts
- * import { contractId, encode } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { contractId, decode, encode } from "./mod.ts";
  *
- * console.log(encode(contractId, new Uint8Array(32)).length); // 32
+ * const id = new Uint8Array(32).fill(7);
+ * assert.deepEqual(encode(contractId, id), id);
+ * assert.deepEqual(decode(contractId, id), id);
+ * assert.equal(contractId.name, "ContractId");
  * ```
  */
 export const contractId: Schema<Uint8Array> = { ...bytes(32), name: "ContractId" };
@@ -72,9 +80,14 @@ export const contractId: Schema<Uint8Array> = { ...bytes(32), name: "ContractId"
  *
  * @example
  * ```ts
- * import { array, encode, u16 } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { array, decode, encode, u16, u8 } from "./mod.ts";
  *
- * console.log(encode(array(u16, 2), [1, 2])); // Uint8Array(4) [ 1, 0, 2, 0 ]
+ * const pair = array(u16, 2);
+ * assert.deepEqual(encode(pair, [1, 2]), new Uint8Array([1, 0, 2, 0]));
+ * assert.deepEqual(decode(pair, new Uint8Array([1, 0, 2, 0])), [1, 2]);
+ * // [u8; N] decodes to bytes.
+ * assert.deepEqual(decode(array(u8, 2), new Uint8Array([1, 2])), new Uint8Array([1, 2]));
  * ```
  *
  * @param element The schema of T.

@@ -30,9 +30,12 @@ let scratch: ArchiveWriter | undefined;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encode, u64 } from "./mod.ts";
  *
- * console.log(encode(u64, 42n)); // Uint8Array(8) [ 42, 0, 0, 0, 0, 0, 0, 0 ]
+ * assert.deepEqual(encode(u64, 42n), new Uint8Array([42, 0, 0, 0, 0, 0, 0, 0]));
+ * assert.throws(() => encode(u64, 42 as unknown as bigint), TypeError);
+ * assert.throws(() => encode(u64, -1n), RangeError);
  * ```
  *
  * @param schema The Rust type.
@@ -64,9 +67,15 @@ export function encode<T>(schema: Schema<T>, value: T): Uint8Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { PiecrustError } from "../errors.ts";
  * import { decode, u64 } from "./mod.ts";
  *
- * console.log(decode(u64, new Uint8Array([42, 0, 0, 0, 0, 0, 0, 0]))); // 42n
+ * assert.equal(decode(u64, new Uint8Array([42, 0, 0, 0, 0, 0, 0, 0])), 42n);
+ * assert.throws(
+ *   () => decode(u64, new Uint8Array(4)),
+ *   (e) => e instanceof PiecrustError && e.kind === "ValidationError",
+ * );
  * ```
  *
  * @param schema The Rust type.

@@ -13,10 +13,11 @@ import { string } from "./string.ts";
  *
  * @example
  * ```ts
- * import type { ContractError } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { type ContractError, contractError, decode, encode } from "./mod.ts";
  *
  * const error: ContractError = { tag: "Panic", message: "out of bounds" };
- * console.log(error.tag);
+ * assert.deepEqual(decode(contractError, encode(contractError, error)), error);
  * ```
  */
 export type ContractError =
@@ -34,9 +35,11 @@ export type ContractError =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { contractError, encode } from "./mod.ts";
  *
- * console.log(encode(contractError, { tag: "OutOfGas" })[0]); // 1
+ * assert.equal(contractError.size, 12);
+ * assert.equal(encode(contractError, { tag: "OutOfGas" })[0], 1);
  * ```
  */
 export const contractError: Schema<ContractError> = enumeration([

@@ -18,10 +18,13 @@ import { checkFieldNames, type Field, type StructValue } from "./struct.ts";
  *
  * @example `Named(String, u8)`
  * ```ts
- * import { string, u8, type Variant } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { decode, encode, enumeration, string, u8, type Variant } from "./mod.ts";
  *
  * const named: Variant = ["Named", [["label", string], ["weight", u8]]];
- * console.log(named[0]);
+ * const schema = enumeration([["Nameless"], named]);
+ * const value = { tag: "Named", label: "crab", weight: 3 };
+ * assert.deepEqual(decode(schema, encode(schema, value)), value);
  * ```
  */
 export type Variant = readonly [name: string] | readonly [name: string, fields: readonly Field[]];
@@ -31,10 +34,12 @@ export type Variant = readonly [name: string] | readonly [name: string, fields: 
  *
  * @example
  * ```ts
- * import type { u32, VariantValue } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { decode, encode, enumeration, u32, type VariantValue } from "./mod.ts";
  *
  * const circle: VariantValue<["Circle", [["radius", typeof u32]]]> = { tag: "Circle", radius: 2 };
- * console.log(circle.tag);
+ * const shape = enumeration([["Circle", [["radius", u32]]]]);
+ * assert.deepEqual(decode(shape, encode(shape, circle)), circle);
  * ```
  */
 export type VariantValue<V> = V extends
@@ -47,10 +52,11 @@ export type VariantValue<V> = V extends
  *
  * @example
  * ```ts
- * import type { EnumValue } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { encode, enumeration, type EnumValue } from "./mod.ts";
  *
  * const state: EnumValue<[["Idle"], ["Busy"]]> = { tag: "Busy" };
- * console.log(state.tag);
+ * assert.deepEqual(encode(enumeration([["Idle"], ["Busy"]]), state), new Uint8Array([1]));
  * ```
  */
 export type EnumValue<V extends readonly Variant[]> = VariantValue<V[number]>;
@@ -60,10 +66,13 @@ export type EnumValue<V extends readonly Variant[]> = VariantValue<V[number]>;
  *
  * @example
  * ```ts
- * import type { EnumOptions } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { encode, enumeration, type EnumOptions } from "./mod.ts";
  *
  * const options: EnumOptions = { name: "Shape" };
- * console.log(options.name);
+ * const shape = enumeration([["Empty"]], options);
+ * assert.equal(shape.name, "Shape");
+ * assert.throws(() => encode(shape, { tag: "Full" } as never), /Shape has no variant "Full"/);
  * ```
  */
 export interface EnumOptions {
@@ -87,11 +96,15 @@ interface VariantPlan {
  *
  * @example An enum with unit, tuple-like and string variants
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decode, encode, enumeration, string, u32 } from "./mod.ts";
  *
  * const shape = enumeration([["Empty"], ["Circle", [["radius", u32]]], ["Label", [["text", string]]]]);
  * const bytes = encode(shape, { tag: "Circle", radius: 3 });
- * console.log(decode(shape, bytes)); // { tag: "Circle", radius: 3 }
+ * // The tag is the declaration index; the u32 follows at its alignment.
+ * assert.deepEqual(bytes, new Uint8Array([1, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0]));
+ * assert.deepEqual(decode(shape, bytes), { tag: "Circle", radius: 3 });
+ * assert.deepEqual(decode(shape, encode(shape, { tag: "Empty" })), { tag: "Empty" });
  * ```
  *
  * @param variants The variants in declaration order.

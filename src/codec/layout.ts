@@ -21,10 +21,13 @@ import type { Niche } from "./schema.ts";
  *
  * @example
  * ```ts
- * import type { Layout } from "./layout.ts";
+ * import assert from "node:assert/strict";
+ * import { type Layout, structLayout } from "./layout.ts";
  *
  * const u32Layout: Layout = { size: 4, align: 4, niche: undefined };
- * console.log(u32Layout.size);
+ * const pair = structLayout([u32Layout, u32Layout], "rust");
+ * assert.equal(pair.size, 8);
+ * assert.equal(pair.align, 4);
  * ```
  */
 export interface Layout {
@@ -41,10 +44,12 @@ export interface Layout {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { structLayout } from "./layout.ts";
  *
- * const { offsets } = structLayout([{ size: 1, align: 1, niche: undefined }], "rust");
- * console.log(offsets); // [ 0 ]
+ * const { offsets, size } = structLayout([{ size: 1, align: 1, niche: undefined }], "rust");
+ * assert.deepEqual(offsets, [0]);
+ * assert.equal(size, 1);
  * ```
  */
 export interface StructLayout extends Layout {
@@ -59,10 +64,13 @@ export interface StructLayout extends Layout {
  *
  * @example
  * ```ts
- * import type { Repr } from "./layout.ts";
+ * import assert from "node:assert/strict";
+ * import { type Repr, structLayout } from "./layout.ts";
  *
+ * const field = (size: number) => ({ size, align: size, niche: undefined });
  * const repr: Repr = "C";
- * console.log(repr);
+ * assert.deepEqual(structLayout([field(1), field(8)], repr).offsets, [0, 8]);
+ * assert.deepEqual(structLayout([field(1), field(8)], "rust").offsets, [8, 0]);
  * ```
  */
 export type Repr = "rust" | "tuple" | "C";
@@ -73,11 +81,13 @@ export type Repr = "rust" | "tuple" | "C";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { enumLayout } from "./layout.ts";
  *
  * // Option<u64>: None, Some(u64)
  * const option = enumLayout([[], [{ size: 8, align: 8, niche: undefined }]]);
- * console.log(option.size, option.offsets[1]); // 16 [ 8 ]
+ * assert.equal(option.size, 16);
+ * assert.deepEqual(option.offsets, [[], [8]]);
  * ```
  */
 export interface EnumLayout extends Layout {
@@ -92,9 +102,11 @@ type Bias = "start" | "end";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { alignUp } from "./layout.ts";
  *
- * console.log(alignUp(5, 4)); // 8
+ * assert.equal(alignUp(5, 4), 8);
+ * assert.equal(alignUp(8, 4), 8);
  * ```
  *
  * @param n A byte count.
@@ -109,10 +121,13 @@ export function alignUp(n: number, align: number): number {
  *
  * @example `struct { a: u8, b: u64, c: u16 }` puts `b` first
  * ```ts
+ * import assert from "node:assert/strict";
  * import { structLayout } from "./layout.ts";
  *
  * const field = (size: number) => ({ size, align: size, niche: undefined });
- * console.log(structLayout([field(1), field(8), field(2)], "rust").offsets); // [ 10, 0, 8 ]
+ * const layout = structLayout([field(1), field(8), field(2)], "rust");
+ * assert.deepEqual(layout.offsets, [10, 0, 8]);
+ * assert.equal(layout.size, 16);
  * ```
  *
  * @param fields The fields, in declaration order.
@@ -134,13 +149,17 @@ export function structLayout(fields: readonly Layout[], repr: Repr): StructLayou
  *
  * @example `Result<u8, u64>`
  * ```ts
+ * import assert from "node:assert/strict";
  * import { enumLayout } from "./layout.ts";
  *
  * const layout = enumLayout([
  *   [{ size: 1, align: 1, niche: undefined }],
  *   [{ size: 8, align: 8, niche: undefined }],
  * ]);
- * console.log(layout.offsets, layout.size); // [ [ 1 ], [ 8 ] ] 16
+ * assert.deepEqual(layout.offsets, [[1], [8]]);
+ * assert.equal(layout.size, 16);
+ * // The tag byte leaves 254 of its 256 values unused.
+ * assert.deepEqual(layout.niche, { offset: 0, size: 1, available: 254 });
  * ```
  *
  * @param variants For each variant in declaration order, its fields.

@@ -19,9 +19,14 @@ import { enumLayout } from "./layout.ts";
  *
  * @example
  * ```ts
- * import { encode, i16, option } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { decode, encode, i16, option } from "./mod.ts";
  *
- * console.log(encode(option(i16), 0x11)); // Uint8Array(4) [ 1, 0, 17, 0 ]
+ * const maybe = option(i16);
+ * assert.deepEqual(encode(maybe, 0x11), new Uint8Array([1, 0, 0x11, 0]));
+ * assert.deepEqual(encode(maybe, null), new Uint8Array([0, 0, 0, 0]));
+ * assert.equal(decode(maybe, new Uint8Array([1, 0, 0x11, 0])), 0x11);
+ * assert.throws(() => option(maybe), TypeError);
  * ```
  *
  * @param inner The schema of T.

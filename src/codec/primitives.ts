@@ -16,10 +16,14 @@ import type { ArchiveWriter } from "./writer.ts";
  *
  * @example
  * ```ts
- * import { type U8Schema, u8 } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { decode, type U8Schema, u8, vec } from "./mod.ts";
  *
  * const byte: U8Schema = u8;
- * console.log(byte.kind); // "u8"
+ * assert.equal(byte.kind, "u8");
+ * // Which is what makes Vec<u8> decode to a Uint8Array.
+ * const archived = new Uint8Array([9, 0, 0, 0, 0xfc, 0xff, 0xff, 0xff, 1, 0, 0, 0]);
+ * assert.deepEqual(decode(vec(byte), archived), new Uint8Array([9]));
  * ```
  */
 export interface U8Schema extends Schema<number> {
@@ -39,13 +43,13 @@ function describe(value: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { wrongType } from "./primitives.ts";
  *
- * try {
- *   wrongType("u64", "a bigint", 5);
- * } catch (error) {
- *   console.log((error as TypeError).message);
- * }
+ * assert.throws(
+ *   () => wrongType("u64", "a bigint", 5),
+ *   (e) => e instanceof TypeError && e.message === "u64 expects a bigint, got number 5",
+ * );
  * ```
  *
  * @param type The Rust type being encoded.
@@ -146,10 +150,11 @@ function float(kind: string, size: 4 | 8): Schema<number> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decode, encode, unit } from "./mod.ts";
  *
- * console.log(encode(unit, undefined).length); // 0
- * console.log(decode(unit, new Uint8Array())); // undefined
+ * assert.deepEqual(encode(unit, undefined), new Uint8Array());
+ * assert.equal(decode(unit, new Uint8Array()), undefined);
  * ```
  */
 export const unit: Schema<undefined> = scalar<undefined>(
@@ -168,9 +173,16 @@ export const unit: Schema<undefined> = scalar<undefined>(
  *
  * @example
  * ```ts
- * import { bool, encode } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { PiecrustError } from "../errors.ts";
+ * import { bool, decode, encode } from "./mod.ts";
  *
- * console.log(encode(bool, true)); // Uint8Array(1) [ 1 ]
+ * assert.deepEqual(encode(bool, true), new Uint8Array([1]));
+ * assert.equal(decode(bool, new Uint8Array([0])), false);
+ * assert.throws(
+ *   () => decode(bool, new Uint8Array([2])),
+ *   (e) => e instanceof PiecrustError && e.kind === "ValidationError",
+ * );
  * ```
  */
 export const bool: Schema<boolean> = scalar<boolean>(
@@ -193,9 +205,11 @@ export const bool: Schema<boolean> = scalar<boolean>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encode, u8 } from "./mod.ts";
  *
- * console.log(encode(u8, 255)); // Uint8Array(1) [ 255 ]
+ * assert.deepEqual(encode(u8, 255), new Uint8Array([255]));
+ * assert.throws(() => encode(u8, 256), RangeError);
  * ```
  */
 export const u8: U8Schema = {
@@ -208,9 +222,11 @@ export const u8: U8Schema = {
  *
  * @example
  * ```ts
- * import { encode, i8 } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { decode, encode, i8 } from "./mod.ts";
  *
- * console.log(encode(i8, -2)); // Uint8Array(1) [ 254 ]
+ * assert.deepEqual(encode(i8, -2), new Uint8Array([254]));
+ * assert.equal(decode(i8, new Uint8Array([254])), -2);
  * ```
  */
 export const i8: Schema<number> = smallInt(
@@ -227,9 +243,10 @@ export const i8: Schema<number> = smallInt(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encode, u16 } from "./mod.ts";
  *
- * console.log(encode(u16, 0x1234)); // Uint8Array(2) [ 52, 18 ]
+ * assert.deepEqual(encode(u16, 0x1234), new Uint8Array([0x34, 0x12]));
  * ```
  */
 export const u16: Schema<number> = smallInt(
@@ -246,9 +263,10 @@ export const u16: Schema<number> = smallInt(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encode, i16 } from "./mod.ts";
  *
- * console.log(encode(i16, -2)); // Uint8Array(2) [ 254, 255 ]
+ * assert.deepEqual(encode(i16, -2), new Uint8Array([254, 255]));
  * ```
  */
 export const i16: Schema<number> = smallInt(
@@ -265,9 +283,11 @@ export const i16: Schema<number> = smallInt(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encode, u32 } from "./mod.ts";
  *
- * console.log(encode(u32, 1)); // Uint8Array(4) [ 1, 0, 0, 0 ]
+ * assert.deepEqual(encode(u32, 1), new Uint8Array([1, 0, 0, 0]));
+ * assert.throws(() => encode(u32, 1.5), RangeError);
  * ```
  */
 export const u32: Schema<number> = smallInt(
@@ -284,9 +304,10 @@ export const u32: Schema<number> = smallInt(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encode, i32 } from "./mod.ts";
  *
- * console.log(encode(i32, -1)); // Uint8Array(4) [ 255, 255, 255, 255 ]
+ * assert.deepEqual(encode(i32, -1), new Uint8Array([255, 255, 255, 255]));
  * ```
  */
 export const i32: Schema<number> = smallInt(
@@ -303,9 +324,10 @@ export const i32: Schema<number> = smallInt(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { u32, usize } from "./mod.ts";
  *
- * console.log(usize === u32); // true
+ * assert.equal(usize, u32);
  * ```
  */
 export const usize: Schema<number> = u32;
@@ -315,9 +337,10 @@ export const usize: Schema<number> = u32;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { i32, isize } from "./mod.ts";
  *
- * console.log(isize === i32); // true
+ * assert.equal(isize, i32);
  * ```
  */
 export const isize: Schema<number> = i32;
@@ -327,9 +350,11 @@ export const isize: Schema<number> = i32;
  *
  * @example
  * ```ts
- * import { encode, u64 } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { decode, encode, u64 } from "./mod.ts";
  *
- * console.log(encode(u64, 42n)); // Uint8Array(8) [ 42, 0, 0, 0, 0, 0, 0, 0 ]
+ * assert.deepEqual(encode(u64, 42n), new Uint8Array([42, 0, 0, 0, 0, 0, 0, 0]));
+ * assert.equal(decode(u64, new Uint8Array(8).fill(255)), 2n ** 64n - 1n);
  * ```
  */
 export const u64: Schema<bigint> = bigInt("u64", 64, false);
@@ -339,9 +364,11 @@ export const u64: Schema<bigint> = bigInt("u64", 64, false);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decode, encode, i64 } from "./mod.ts";
  *
- * console.log(decode(i64, encode(i64, -5n))); // -5n
+ * assert.deepEqual(encode(i64, -5n), new Uint8Array([251, 255, 255, 255, 255, 255, 255, 255]));
+ * assert.equal(decode(i64, encode(i64, -5n)), -5n);
  * ```
  */
 export const i64: Schema<bigint> = bigInt("i64", 64, true);
@@ -352,9 +379,13 @@ export const i64: Schema<bigint> = bigInt("i64", 64, true);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encode, u128 } from "./mod.ts";
  *
- * console.log(encode(u128, 1n << 64n)[8]); // 1
+ * const bytes = encode(u128, 1n << 64n);
+ * assert.equal(bytes.length, 16);
+ * assert.equal(bytes[8], 1);
+ * assert.equal(u128.align, 16);
  * ```
  */
 export const u128: Schema<bigint> = bigInt("u128", 128, false);
@@ -364,9 +395,11 @@ export const u128: Schema<bigint> = bigInt("u128", 128, false);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decode, encode, i128 } from "./mod.ts";
  *
- * console.log(decode(i128, encode(i128, -2n))); // -2n
+ * assert.equal(decode(i128, encode(i128, -2n)), -2n);
+ * assert.throws(() => encode(i128, 1n << 127n), RangeError);
  * ```
  */
 export const i128: Schema<bigint> = bigInt("i128", 128, true);
@@ -377,9 +410,11 @@ export const i128: Schema<bigint> = bigInt("i128", 128, true);
  *
  * @example
  * ```ts
- * import { encode, f32 } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { decode, encode, f32 } from "./mod.ts";
  *
- * console.log(encode(f32, 1.5)); // Uint8Array(4) [ 0, 0, 192, 63 ]
+ * assert.deepEqual(encode(f32, 1.5), new Uint8Array([0, 0, 192, 63]));
+ * assert.equal(decode(f32, encode(f32, 0.1)), Math.fround(0.1));
  * ```
  */
 export const f32: Schema<number> = float("f32", 4);
@@ -389,9 +424,10 @@ export const f32: Schema<number> = float("f32", 4);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decode, encode, f64 } from "./mod.ts";
  *
- * console.log(decode(f64, encode(f64, -0.1))); // -0.1
+ * assert.equal(decode(f64, encode(f64, -0.1)), -0.1);
  * ```
  */
 export const f64: Schema<number> = float("f64", 8);
@@ -403,9 +439,12 @@ export const f64: Schema<number> = float("f64", 8);
  *
  * @example
  * ```ts
- * import { char, encode } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { char, decode, encode } from "./mod.ts";
  *
- * console.log(encode(char, "A")); // Uint8Array(4) [ 65, 0, 0, 0 ]
+ * assert.deepEqual(encode(char, "A"), new Uint8Array([65, 0, 0, 0]));
+ * assert.equal(decode(char, encode(char, "🦀")), "🦀");
+ * assert.throws(() => encode(char, "AB"), RangeError);
  * ```
  */
 export const char: Schema<string> = scalar<string>(

@@ -25,13 +25,23 @@ const SHORT_STRING = 32;
  *
  * @example Claiming the target of a relative pointer by hand
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { PiecrustError } from "../errors.ts";
  * import { ArchiveReader } from "./reader.ts";
  *
  * // Vec<u8> [7]: one data byte, padding, then the pointer -4 and length 1.
  * const bytes = new Uint8Array([7, 0, 0, 0, 0xfc, 0xff, 0xff, 0xff, 1, 0, 0, 0]);
  * const reader = new ArchiveReader(bytes, "Vec<u8>");
  * const target = reader.claim(4, reader.view.getInt32(4, true), 1, 1);
- * console.log(target); // 0
+ * assert.equal(target, 0);
+ * // Check the target's children (it has none), then move past it.
+ * reader.pop(target + 1, reader.push(target));
+ * assert.equal(reader.start, 1);
+ * // The byte is now claimed: a second pointer to it is rejected.
+ * assert.throws(
+ *   () => reader.claim(4, -4, 1, 1),
+ *   (e) => e instanceof PiecrustError && e.kind === "ValidationError",
+ * );
  * ```
  */
 export class ArchiveReader {
@@ -60,6 +70,21 @@ export class ArchiveReader {
 
   /**
    * Throws the ValidationError that rejects this archive.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PiecrustError } from "../errors.ts";
+   * import { ArchiveReader } from "./reader.ts";
+   *
+   * const reader = new ArchiveReader(new Uint8Array(1), "bool");
+   * assert.throws(
+   *   () => reader.fail("byte 0 is 2"),
+   *   (e) =>
+   *     e instanceof PiecrustError && e.kind === "ValidationError" &&
+   *     e.message.endsWith("of bool: byte 0 is 2"),
+   * );
+   * ```
    *
    * @param message What is wrong, and where.
    */
@@ -127,6 +152,20 @@ export class ArchiveReader {
 
   /**
    * Decodes bytes `from..to` as strict UTF-8, as `str::from_utf8` checks it.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PiecrustError } from "../errors.ts";
+   * import { ArchiveReader } from "./reader.ts";
+   *
+   * const reader = new ArchiveReader(new Uint8Array([104, 195, 169, 0xff]), "String");
+   * assert.equal(reader.utf8(0, 3), "hé");
+   * assert.throws(
+   *   () => reader.utf8(0, 4),
+   *   (e) => e instanceof PiecrustError && e.kind === "ValidationError",
+   * );
+   * ```
    *
    * @param from First byte.
    * @param to One past the last byte.

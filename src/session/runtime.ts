@@ -10,7 +10,8 @@
 import { Engine, Linker } from "../engine/mod.ts";
 import { PiecrustError } from "../errors.ts";
 import { type ContractMemory, type Reservation, ReservationPool } from "../memory/mod.ts";
-import { defineHostImports, type ImportHost } from "./imports.ts";
+import type { CallStack } from "./_call_stack.ts";
+import { defineHostFunctions } from "./_host_functions.ts";
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
@@ -54,12 +55,18 @@ export class Runtime {
   readonly #linkers: [Linker, Linker];
   /** Import module names whose host functions are defined, per width. */
   readonly #importModules: [Set<string>, Set<string>] = [new Set(["env"]), new Set(["env"])];
-  readonly #delegateHost: ImportHost;
   readonly #reservations: ReservationPool;
   /** The memory the next instantiation gets. */
   #pendingMemory: ContractMemory | undefined;
-  /** The session whose call is running; host imports act on it. */
-  active: ImportHost | undefined;
+  /** The call stack of the running top-level call; host functions act on it. */
+  active: CallStack | undefined;
+  /** Hands host functions the running call stack. */
+  readonly #running = (): CallStack => {
+    if (this.active === undefined) {
+      throw new PiecrustError("SessionError", "a host import ran outside a session call");
+    }
+    return this.active;
+  };
 
   constructor(options: RuntimeOptions = {}) {
     const reservation64 = options.memory64Reservation ?? 16 * GiB;
@@ -84,17 +91,16 @@ export class Runtime {
       memoryCreator: creator,
     });
     this.#engines = [engine32, engine64];
-    this.#delegateHost = this.#delegate();
     this.#linkers = [new Linker(engine32), new Linker(engine64)];
-    defineHostImports(this.#linkers[0], false, this.#delegateHost);
-    defineHostImports(this.#linkers[1], true, this.#delegateHost);
+    defineHostFunctions(this.#linkers[0], false, this.#running);
+    defineHostFunctions(this.#linkers[1], true, this.#running);
   }
 
   /** Makes the host imports available under `module` too, for contracts that use it. */
   defineImportModule(is64: boolean, module: string): void {
     const defined = this.#importModules[is64 ? 1 : 0];
     if (defined.has(module)) return;
-    defineHostImports(this.linker(is64), is64, this.#delegateHost, module);
+    defineHostFunctions(this.linker(is64), is64, this.#running, module);
     defined.add(module);
   }
 
@@ -140,30 +146,5 @@ export class Runtime {
     this.#reservations.close();
     for (const linker of this.#linkers) linker.close();
     for (const engine of this.#engines) engine.close();
-  }
-
-  #delegate(): ImportHost {
-    const active = (): ImportHost => {
-      if (this.active === undefined) {
-        throw new PiecrustError("SessionError", "a host import ran outside a session call");
-      }
-      return this.active;
-    };
-    return {
-      c: (callee, name, nameLen, argLen, gasLimit) =>
-        active().c(callee, name, nameLen, argLen, gasLimit),
-      hq: (name, nameLen, argLen) => active().hq(name, nameLen, argLen),
-      hd: (name, nameLen) => active().hd(name, nameLen),
-      emit: (topic, topicLen, argLen) => active().emit(topic, topicLen, argLen),
-      feed: (argLen) => active().feed(argLen),
-      caller: () => active().caller(),
-      callstack: () => active().callstack(),
-      limit: () => active().limit(),
-      spent: () => active().spent(),
-      panic: (argLen) => active().panic(argLen),
-      owner: (contract) => active().owner(contract),
-      selfId: () => active().selfId(),
-      hdebug: (msgLen) => active().hdebug(msgLen),
-    };
   }
 }

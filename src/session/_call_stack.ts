@@ -1,0 +1,309 @@
+/**
+ * The call stack of one top-level call: its frames, the instances it
+ * created, the memory snapshots that undo a failed frame, and its events.
+ * Host functions act on the innermost frame of the running stack.
+ *
+ * @module
+ */
+
+import { type Func, type FuncType, type Instance, Store } from "../engine/mod.ts";
+import { PiecrustError } from "../errors.ts";
+import type { ContractMemory } from "../memory/mod.ts";
+import type { LoadedContract, SessionContracts } from "./_contracts.ts";
+import type { CallReceipt } from "./call_receipt.ts";
+import { type CallNode, CallTree } from "./call_tree.ts";
+import { ARGBUF_LEN } from "./contract_id.ts";
+import { INSTANTIATION_FUEL } from "./contract_module.ts";
+import type { Event } from "./event.ts";
+import type { HostQuery } from "./host_query.ts";
+import type { Runtime } from "./runtime.ts";
+
+/** Frames deeper than this fail with `SessionError`, as in the reference VM. */
+export const MAX_CALL_DEPTH = 48;
+
+/** The type of every contract export. */
+const CONTRACT_FUNCTION_TYPE: FuncType = { params: ["i32"], results: ["i32"] };
+
+/** What the calls of a session share: its contracts, metadata and settings. */
+export interface SessionScope {
+  readonly runtime: Runtime;
+  readonly contracts: SessionContracts;
+  readonly meta: ReadonlyMap<string, Uint8Array>;
+  /** Where `hdebug` messages go; undefined when the session does not debug. */
+  readonly debug: string[] | undefined;
+  readonly hostQueries: ReadonlyMap<string, HostQuery>;
+  /** See `SessionOptions.containHostQueryPanics`. */
+  readonly containHostQueryPanics: boolean;
+}
+
+/** A contract instantiated for the current top-level call. */
+export interface LiveInstance {
+  readonly contract: LoadedContract;
+  readonly store: Store;
+  readonly instance: Instance;
+  readonly funcs: Map<string, Func>;
+}
+
+/** One call on the stack. */
+export interface CallFrame {
+  readonly live: LiveInstance;
+  readonly limit: bigint;
+  readonly node: CallNode;
+  /** Index in the stack's snapshots of this frame's memory snapshot. */
+  readonly snapshotIndex: number;
+  /** Index in the stack's events of the first event of this frame. */
+  readonly eventsStart: number;
+}
+
+/** Options of a top-level call. */
+export interface TopLevelOptions {
+  /** Whether `init` may be called (only by deploy). Default false. */
+  allowInit?: boolean;
+  /** Receives what `feed` sends, during a feeder call. */
+  feeder?: (bytes: Uint8Array) => void;
+}
+
+/** A failure inside a frame, normalized to the reference's error variants. */
+export function normalize(error: unknown): PiecrustError {
+  if (error instanceof PiecrustError) {
+    if (error.kind === "HostError" && error.cause instanceof PiecrustError) {
+      return normalize(error.cause);
+    }
+    if (error.kind === "OutOfFuel") {
+      return new PiecrustError("OutOfGas", "out of gas", { cause: error });
+    }
+    return error;
+  }
+  return new PiecrustError("RuntimeError", String(error), { cause: error });
+}
+
+/**
+ * The exception a host query threw with containment off, if `error` carries
+ * one: it must cross every frame unchanged, as a Rust panic unwinds through
+ * the reference VM.
+ */
+export function uncontained(error: unknown): unknown {
+  let current = error;
+  while (current instanceof PiecrustError && current.kind === "HostError") current = current.cause;
+  return current instanceof PiecrustError || current === error ? undefined : current;
+}
+
+/** The frames, instances, snapshots and events of one top-level call. */
+export class CallStack {
+  readonly scope: SessionScope;
+  readonly frames: CallFrame[] = [];
+  /** Instances by contract id (hex), created on first entry, dropped at the end. */
+  readonly instances: Map<string, LiveInstance> = new Map();
+  /** Memories with an open snapshot, in push order (one entry per frame). */
+  readonly snapshots: ContractMemory[] = [];
+  readonly events: Event[] = [];
+  readonly feeder: ((bytes: Uint8Array) => void) | undefined;
+  readonly allowInit: boolean;
+
+  private constructor(scope: SessionScope, options: TopLevelOptions) {
+    this.scope = scope;
+    this.feeder = options.feeder;
+    this.allowInit = options.allowInit ?? false;
+  }
+
+  /**
+   * Runs `fn` of `contract` as a top-level call: undone entirely if it
+   * fails, its snapshots applied if it succeeds. Host imports reach this
+   * call's stack through the runtime while it runs.
+   */
+  static run(
+    scope: SessionScope,
+    contract: LoadedContract,
+    fn: string,
+    arg: Uint8Array,
+    gasLimit: bigint,
+    options: TopLevelOptions = {},
+  ): CallReceipt<Uint8Array> {
+    if (arg.length > ARGBUF_LEN) {
+      throw new PiecrustError(
+        "MemoryAccessOutOfBounds",
+        `the argument has ${arg.length} bytes; the argument buffer holds ${ARGBUF_LEN}`,
+      );
+    }
+    const stack = new CallStack(scope, options);
+    const runtime = scope.runtime;
+    const outer = runtime.active;
+    runtime.active = stack;
+    try {
+      let frame: CallFrame;
+      let ret: number;
+      try {
+        frame = stack.push(contract, gasLimit, undefined);
+      } catch (error) {
+        throw normalize(error);
+      }
+      try {
+        ret = stack.enter(frame, fn, arg);
+      } catch (error) {
+        stack.unwind(frame);
+        throw uncontained(error) ?? normalize(error);
+      }
+      const data = stack.contractBytes(contract, contract.argBuffer, ret).slice();
+      const remaining = frame.live.store.getFuel();
+      frame.node.spent = gasLimit - remaining;
+      stack.frames.pop();
+      for (let i = stack.snapshots.length - 1; i >= 0; i--) stack.snapshots[i].apply();
+      return {
+        data,
+        gasSpent: gasLimit - remaining,
+        gasLimit,
+        events: stack.events,
+        callTree: new CallTree(frame.node),
+      };
+    } finally {
+      for (const live of stack.instances.values()) live.store.close();
+      runtime.active = outer;
+    }
+  }
+
+  /** The running frame. */
+  get top(): CallFrame {
+    const frame = this.frames.at(-1);
+    if (frame === undefined) throw new PiecrustError("SessionError", "no contract is running");
+    return frame;
+  }
+
+  /** Instantiates `contract` for this top-level call if needed and pushes a frame. */
+  push(contract: LoadedContract, limit: bigint, parent: CallFrame | undefined): CallFrame {
+    if (this.frames.length >= MAX_CALL_DEPTH) {
+      throw new PiecrustError("SessionError", `call depth exceeds ${MAX_CALL_DEPTH}`);
+    }
+    const live = this.instances.get(contract.id.toString()) ?? this.#instantiate(contract);
+    contract.memory.snapshot();
+    this.snapshots.push(contract.memory);
+    const node: CallNode = {
+      contractId: contract.id,
+      limit,
+      spent: 0n,
+      memLen: contract.memory.byteLength,
+      children: [],
+    };
+    parent?.node.children.push(node);
+    const frame: CallFrame = {
+      live,
+      limit,
+      node,
+      snapshotIndex: this.snapshots.length - 1,
+      eventsStart: this.events.length,
+    };
+    this.frames.push(frame);
+    return frame;
+  }
+
+  /** Copies `arg` into the frame's argument buffer and runs `fn` with the frame's fuel. */
+  enter(frame: CallFrame, fn: string, arg: Uint8Array): number {
+    const { contract, store, instance, funcs } = frame.live;
+    if (fn === "init" && !this.allowInit) {
+      throw new PiecrustError("InitializationError", "init can only be called by deploy");
+    }
+    if (!contract.functions.has(fn)) {
+      throw new PiecrustError("InvalidFunction", `contract ${contract.id} exports no "${fn}"`);
+    }
+    let func = funcs.get(fn);
+    if (func === undefined) {
+      // Deploy validated every export as (i32) -> i32.
+      func = instance.getFunc(fn, CONTRACT_FUNCTION_TYPE);
+      funcs.set(fn, func);
+    }
+    this.contractBytes(contract, contract.argBuffer, arg.length).set(arg);
+    store.setFuel(frame.limit);
+    let ret: number;
+    try {
+      ret = func.callI32(arg.length);
+    } catch (error) {
+      // Any trap with no fuel left is out of gas, as in the reference.
+      if (store.getFuel() === 0n) {
+        throw new PiecrustError("OutOfGas", "out of gas", { cause: error });
+      }
+      throw error;
+    }
+    if (ret < 0 || ret > ARGBUF_LEN) {
+      throw new PiecrustError(
+        "MemoryAccessOutOfBounds",
+        `${fn} returned length ${ret}, outside the ${ARGBUF_LEN}-byte argument buffer`,
+      );
+    }
+    return ret;
+  }
+
+  /** Reverts the memories of `frame` and everything pushed after it; marks their events. */
+  unwind(frame: CallFrame): void {
+    // Instances live until the top-level call ends and keep the lengths
+    // their memories grew to; only a failed top-level call can shrink them.
+    const keepLength = frame !== this.frames[0];
+    while (this.snapshots.length > frame.snapshotIndex) {
+      this.snapshots.pop()!.revert({ keepLength });
+    }
+    for (let i = frame.eventsStart; i < this.events.length; i++) {
+      this.events[i].reverted = true;
+    }
+    while (this.frames.length > 0 && this.frames.at(-1) !== frame) this.frames.pop();
+    this.frames.pop();
+  }
+
+  /** The running contract's bytes `[pointer, pointer + length)`; see {@linkcode contractBytes}. */
+  bytes(pointer: number, length: number): Uint8Array {
+    return this.contractBytes(this.top.live.contract, pointer, length);
+  }
+
+  /**
+   * `contract`'s bytes `[pointer, pointer + length)`, or `MemoryAccessOutOfBounds`:
+   * past its length a memory is inaccessible, so every host access is checked.
+   */
+  contractBytes(contract: LoadedContract, pointer: number, length: number): Uint8Array {
+    const view = contract.memory.view();
+    if (pointer < 0 || length < 0 || pointer + length > view.length) {
+      throw new PiecrustError(
+        "MemoryAccessOutOfBounds",
+        `bytes ${pointer}..${pointer + length} lie outside the memory of ${view.length} bytes`,
+      );
+    }
+    return view.subarray(pointer, pointer + length);
+  }
+
+  /** The running contract's argument buffer's first `length` bytes. */
+  argBuffer(length: number): Uint8Array {
+    if (length < 0 || length > ARGBUF_LEN) {
+      throw new PiecrustError(
+        "MemoryAccessOutOfBounds",
+        `length ${length} exceeds the ${ARGBUF_LEN}-byte argument buffer`,
+      );
+    }
+    return this.bytes(this.top.live.contract.argBuffer, length);
+  }
+
+  /** Takes `gas` from the running frame, or fails with OutOfGas leaving it at 0. */
+  charge(gas: bigint): void {
+    const store = this.top.live.store;
+    const remaining = store.getFuel();
+    if (gas > remaining) {
+      store.setFuel(0n);
+      throw new PiecrustError("OutOfGas", "out of gas");
+    }
+    store.setFuel(remaining - gas);
+  }
+
+  #instantiate(contract: LoadedContract): LiveInstance {
+    const runtime = this.scope.runtime;
+    const store = new Store(runtime.engine(contract.is64));
+    try {
+      runtime.setPendingMemory(contract.memory);
+      // Free, as in the reference; `enter` sets the call's own fuel.
+      store.setFuel(INSTANTIATION_FUEL);
+      const instance = runtime.linker(contract.is64).instantiate(store, contract.module);
+      const live: LiveInstance = { contract, store, instance, funcs: new Map() };
+      this.instances.set(contract.id.toString(), live);
+      return live;
+    } catch (error) {
+      store.close();
+      throw error;
+    } finally {
+      runtime.setPendingMemory(undefined);
+    }
+  }
+}

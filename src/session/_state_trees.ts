@@ -1,0 +1,93 @@
+/**
+ * A session's state as Merkle trees, and the commit that writes it: the
+ * page tree of each loaded contract over its written pages, and the
+ * contracts tree whose leaves are their roots.
+ *
+ * @module
+ */
+
+import { pageLeaf } from "../merkle/state.ts";
+import type { MerkleTree } from "../merkle/tree.ts";
+import { WASM_PAGE_SIZE } from "../memory/mod.ts";
+import type { CommitContract, CommitData, CommitTrees } from "../store/mod.ts";
+import type { SessionContracts } from "./_contracts.ts";
+
+/** The trees of a session's state. */
+export interface StateTrees {
+  readonly contracts: MerkleTree;
+  /** Each loaded contract's leaf in `contracts` and page tree, by id (hex). */
+  readonly pageTrees: ReadonlyMap<string, { leaf: number; pages: MerkleTree }>;
+}
+
+/**
+ * The trees of the loaded contracts over `base`, the base commit's contracts
+ * tree. New contracts take the next leaves in ascending id order, as in the
+ * reference VM.
+ */
+export function stateTrees(contracts: SessionContracts, base: MerkleTree): StateTrees {
+  let tree = base;
+  const pageTrees = new Map<string, { leaf: number; pages: MerkleTree }>();
+  let nextLeaf = contracts.baseCount + 1;
+  for (const key of [...contracts.loaded.keys()].sort()) {
+    const contract = contracts.loaded.get(key)!;
+    let pages = contract.basePages;
+    const view = contract.memory.view();
+    for (const page of contract.memory.writtenPages()) {
+      const bytes = view.subarray(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
+      pages = pages.insert(page, pageLeaf(bytes));
+    }
+    const leaf = contract.leaf ?? nextLeaf++;
+    pageTrees.set(key, { leaf, pages });
+    tree = tree.insert(leaf, pages.root());
+  }
+  return { contracts: tree, pageTrees };
+}
+
+/**
+ * What a commit of `trees` on top of `base` writes: the contracts that
+ * changed since the base (new, written or grown), their written pages, and
+ * the trees to keep for later sessions.
+ */
+export function assembleCommit(
+  contracts: SessionContracts,
+  trees: StateTrees,
+  base: string | null,
+): { commit: CommitData; trees: CommitTrees } {
+  const changed: CommitContract[] = [];
+  const changedTrees = new Map<string, MerkleTree>();
+  for (const [key, contract] of contracts.loaded) {
+    const written = contract.memory.writtenPages();
+    // A grown memory is a change even if no page was written (its length is stored).
+    const unchanged = contract.bytecode === undefined && written.length === 0 &&
+      contract.memory.byteLength === contract.baseMemoryLength;
+    if (unchanged) continue;
+    const { leaf, pages } = trees.pageTrees.get(key)!;
+    changed.push({
+      id: key,
+      owner: contract.owner,
+      is64: contract.is64,
+      memoryLength: contract.memory.byteLength,
+      intPos: leaf,
+      ...(contract.bytecode !== undefined
+        ? { bytecode: contract.bytecode }
+        : { bytecodeHash: contract.bytecodeHash }),
+      pageRoot: pages.root(),
+      pages: written,
+      leaves: new Map(written.map((page) => [page, pages.get(page)!])),
+    });
+    changedTrees.set(key, pages);
+  }
+  return {
+    commit: {
+      root: trees.contracts.root().toHex(),
+      base,
+      contracts: changed,
+      readPage: (id, page) => {
+        // A view, not a copy: nothing runs in the session while the commit is written.
+        const view = contracts.loaded.get(id)!.memory.view();
+        return view.subarray(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
+      },
+    },
+    trees: { contracts: trees.contracts, pages: changedTrees },
+  };
+}
