@@ -51,5 +51,11 @@ export {
   type ContractBytecodeOptions,
   type ContractTarget,
 } from "./src/contract_bytecode.ts";
-export { type ErrorKind, PiecrustError, type PiecrustErrorOptions } from "./src/errors.ts";
+export {
+  type ErrorDetails,
+  type ErrorKind,
+  PiecrustError,
+  type PiecrustErrorOptions,
+  type TrapName,
+} from "./src/errors.ts";
 export * from "./src/codec/mod.ts";

@@ -9,7 +9,7 @@
 
 import { watFixture } from "../contracts/wat.ts";
 import { hostFuncCallbackDefinition, StructSize } from "../ffi/libwasmtime.ts";
-import { wasmtime, wasmtimeReentrant } from "../ffi/library.ts";
+import { wasmtime, wasmtimeReentrant } from "../src/native/library.ts";
 import { Engine, Linker, Module, Store } from "../src/engine/mod.ts";
 
 const CALLS = 1000;

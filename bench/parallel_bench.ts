@@ -40,7 +40,7 @@
  */
 
 import { contractBytecode, contractFunction, u32, u64, VM, type VMHandle } from "../mod.ts";
-import { libc } from "../ffi/library.ts";
+import { libc } from "../src/native/library.ts";
 import type { WorkerReply, WorkerRequest } from "./_parallel_worker.ts";
 
 const FIB_N = 27;

@@ -7,7 +7,7 @@
  */
 
 import { WASM_PAGE_SIZE } from "../src/memory/mod.ts";
-import { WASMTIME_VERSION, wasmtimeLibraryPath } from "../ffi/library.ts";
+import { WASMTIME_VERSION, wasmtimeLibraryPath } from "../src/native/library.ts";
 import {
   type CallReceipt,
   contractBytecode,

@@ -21,7 +21,7 @@ import {
   WASMTIME_SHA256,
   WASMTIME_VERSION,
   wasmtimeCachePath,
-} from "../ffi/library.ts";
+} from "../src/native/library.ts";
 
 const WHEEL_MEMBER = "wasmtime/linux-x86_64/_libwasmtime.so";
 

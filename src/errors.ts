@@ -5,34 +5,60 @@
  */
 
 /**
- * What went wrong. Engine-level kinds describe wasm traps and native
- * failures; later layers map them onto the reference VM's variants.
+ * What went wrong, at the level the caller works at. A session reports the
+ * reference VM's variants; the engine layer (`./engine`) reports wasm traps
+ * and native failures, which a session turns into the reference's.
  *
+ * Kinds of the reference VM's `Error` (same names, same meaning):
+ * - `OutOfGas`: the call's gas limit was spent (the engine's fuel ran out,
+ *   or a host function's charge exceeded what was left).
+ * - `Panic`: the contract panicked; the message is the contract's.
+ * - `ContractDoesNotExist`: `details.contract` is neither in the session nor
+ *   in its base.
+ * - `InvalidFunction`: `details.function` is not a callable export, or an
+ *   import names no host function.
+ * - `InvalidArgumentBuffer`: the module's argument buffer global is missing
+ *   or wrong.
+ * - `TooManyMemories`: the module exports `details.count` memories, not one.
+ * - `InitializationError`: a duplicate deploy id, or `init` called outside
+ *   deploy.
+ * - `MemoryAccessOutOfBounds`: a host function was given `details.offset` +
+ *   `details.length` outside the contract's `details.memoryLength` bytes.
+ * - `MissingHostQuery`: no host query named `details.name` is registered.
+ * - `MissingFeed`: `feed` outside a feeder call.
+ * - `SessionError`: the session cannot do it (e.g. call depth exceeded).
+ * - `ContractPositionCollision`: `details.contract` folds onto
+ *   `details.position`, which `details.occupant` holds.
+ * - `Utf8`: invalid UTF-8 in a name, topic, panic or debug message.
+ * - `ValidationError`: bytes do not form a valid archive of the expected type.
+ * - `RuntimeError`: any other failure of a contract call; for a wasm trap,
+ *   `details.trap` names it (`Unreachable`, `StackOverflow`, ...).
+ * - `PersistenceError`: a commit on disk is torn or corrupt, or cannot be
+ *   written.
+ *
+ * Kinds of this VM:
+ * - `CommitNotFound`: no commit `details.root` in the VM's directory.
+ * - `DirectoryInUse`: another VM writes the directory, or a Worker's handle
+ *   is connected already.
+ * - `NotOwner`: only the VM that opened the directory can do it, not one
+ *   connected to it from a Worker.
+ * - `Timeout`: the owning VM did not answer a Worker in time.
+ * - `ModuleRemoved`: the compiled module of a contract's bytecode was removed
+ *   with `vm.removeModule`; `vm.recompileModule` makes it usable again.
+ * - `Disposed`: the object was used after it was closed.
+ *
+ * Engine and system kinds:
  * - `LibraryError`: libwasmtime is missing, unverified or cannot be loaded.
  * - `ConfigError`: an engine option is out of range.
  * - `CompileError`: bytes are not a valid module for this engine.
  * - `ArtifactError`: a serialized module cannot be written or loaded.
  * - `InstantiationError`: imports do not resolve or a start function failed.
  * - `ExportNotFound`: no export of that name and kind.
- * - `OutOfFuel`, `Unreachable`, `MemoryOutOfBounds`, `StackOverflow`: the
- *   wasm trap of that name.
- * - `Trap`: any other wasm trap; {@linkcode PiecrustError.trapCode} has its code.
+ * - `Trap`: wasm trapped; `details.trap` names the trap (`OutOfFuel`,
+ *   `Unreachable`, `MemoryOutOfBounds`, `StackOverflow`, ...).
  * - `HostError`: a host function threw; the thrown value is the `cause`.
  * - `MemoryError`: a host memory could not be reserved, mapped, grown,
  *   snapshotted or reverted.
- * - `ValidationError`: bytes do not form a valid archive of the expected type.
- * - `ModuleRemoved`: the compiled module of a contract's bytecode was removed
- *   with `vm.removeModule`; `vm.recompileModule` makes it usable again.
- *
- * Kinds of the reference VM's `Error` (same names, same meaning):
- * `OutOfGas`, `Panic` (the message is the contract's), `ContractDoesNotExist`,
- * `InvalidFunction`, `InvalidArgumentBuffer`, `TooManyMemories`,
- * `InitializationError`, `MemoryAccessOutOfBounds`, `MissingHostQuery`,
- * `MissingFeed`, `SessionError` (e.g. call depth exceeded),
- * `ContractPositionCollision`, `Utf8`, `RuntimeError` (any other failure of
- * a contract call), `PersistenceError` (a commit on disk is missing, torn or
- * corrupt, or cannot be written).
- * - `Disposed`: the object was used after it was closed.
  * - `WasmtimeError`: any other error reported by wasmtime.
  * - `PermissionError`: Deno lacks a permission (the message names the flag
  *   to add, e.g. `--allow-write=<dir>`), or the operating system denied
@@ -43,21 +69,6 @@
  * - `IOError`: any other failure of the operating system; `cause` has it.
  */
 export type ErrorKind =
-  | "LibraryError"
-  | "ConfigError"
-  | "CompileError"
-  | "ArtifactError"
-  | "InstantiationError"
-  | "ExportNotFound"
-  | "OutOfFuel"
-  | "Unreachable"
-  | "MemoryOutOfBounds"
-  | "StackOverflow"
-  | "Trap"
-  | "HostError"
-  | "MemoryError"
-  | "ValidationError"
-  | "ModuleRemoved"
   | "OutOfGas"
   | "Panic"
   | "ContractDoesNotExist"
@@ -71,40 +82,125 @@ export type ErrorKind =
   | "SessionError"
   | "ContractPositionCollision"
   | "Utf8"
+  | "ValidationError"
   | "RuntimeError"
   | "PersistenceError"
+  | "CommitNotFound"
+  | "DirectoryInUse"
+  | "NotOwner"
+  | "Timeout"
+  | "ModuleRemoved"
   | "Disposed"
+  | "LibraryError"
+  | "ConfigError"
+  | "CompileError"
+  | "ArtifactError"
+  | "InstantiationError"
+  | "ExportNotFound"
+  | "Trap"
+  | "HostError"
+  | "MemoryError"
   | "WasmtimeError"
   | "PermissionError"
   | "ResourceError"
   | "IOError";
 
+/** The wasm traps wasmtime reports, by name; `Other` for a code it adds later. */
+export type TrapName =
+  | "StackOverflow"
+  | "MemoryOutOfBounds"
+  | "HeapMisaligned"
+  | "TableOutOfBounds"
+  | "IndirectCallToNull"
+  | "BadSignature"
+  | "IntegerOverflow"
+  | "IntegerDivisionByZero"
+  | "BadConversionToInteger"
+  | "Unreachable"
+  | "Interrupt"
+  | "OutOfFuel"
+  | "Other";
+
+/**
+ * The structured payload of an error, where the reference VM's error has
+ * one. Which fields a kind carries is listed at {@linkcode ErrorKind}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ContractId, PiecrustError, VM } from "../mod.ts";
+ *
+ * using vm = VM.ephemeral();
+ * using session = vm.session();
+ * const missing = new ContractId(new Uint8Array(32).fill(9));
+ * assert.throws(
+ *   () => session.callRaw(missing, "read_value", new Uint8Array(0), 1_000_000n),
+ *   (error) =>
+ *     error instanceof PiecrustError && error.kind === "ContractDoesNotExist" &&
+ *     error.details.contract === missing.toString(),
+ * );
+ * ```
+ */
+export interface ErrorDetails {
+  /** The contract concerned (lowercase hex id). */
+  readonly contract?: string;
+  /** The function called. */
+  readonly function?: string;
+  /** The host query asked for. */
+  readonly name?: string;
+  /** The commit concerned (lowercase hex root). */
+  readonly root?: string;
+  /** A memory access: its start, its length and the memory's length, in bytes. */
+  readonly offset?: number;
+  readonly length?: number;
+  readonly memoryLength?: number;
+  /** How many memories a module exports. */
+  readonly count?: number;
+  /** The folded Merkle position of a colliding contract, and the contract there (hex). */
+  readonly position?: number;
+  readonly occupant?: string;
+  /** The wasm trap, for `Trap` and for a `RuntimeError` that was one. */
+  readonly trap?: TrapName;
+}
+
 /** Options of {@linkcode PiecrustError}. */
 export interface PiecrustErrorOptions {
   /** The underlying error, e.g. what a host function threw. */
   cause?: unknown;
+  /** The structured payload; see {@linkcode ErrorDetails}. */
+  details?: ErrorDetails;
   /** The wasmtime trap code (`wasmtime_trap_code_t`), for wasm traps. */
   trapCode?: number;
   /** The wasm backtrace wasmtime reported with a trap. */
   wasmBacktrace?: string;
 }
 
+const NO_DETAILS: ErrorDetails = Object.freeze({});
+
 /**
- * An error raised by piecrust, with a machine-readable {@linkcode ErrorKind}.
+ * An error raised by piecrust, with a machine-readable {@linkcode ErrorKind}
+ * and, where the reference VM's error has one, a payload in
+ * {@linkcode PiecrustError.details}.
  *
- * @example Telling an out-of-fuel trap apart
+ * @example Telling a gas shortage apart
  * ```ts
- * import { PiecrustError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * import { contractBytecode, PiecrustError, VM } from "../mod.ts";
  *
- * const error = new PiecrustError("OutOfFuel", "all fuel consumed");
- * if (error instanceof PiecrustError && error.kind === "OutOfFuel") {
- *   console.log("raise the gas limit");
- * }
+ * using vm = VM.ephemeral();
+ * using session = vm.session();
+ * const counter = session.deploy(contractBytecode("counter"), { owner: new Uint8Array(32) }, 1_000_000n);
+ * assert.throws(
+ *   () => session.callRaw(counter, "increment", new Uint8Array(0), 1n),
+ *   (error) => error instanceof PiecrustError && error.kind === "OutOfGas",
+ * );
  * ```
  */
 export class PiecrustError extends Error {
   /** What went wrong. */
   readonly kind: ErrorKind;
+  /** The structured payload; empty when the kind has none. */
+  readonly details: ErrorDetails;
   /** The wasmtime trap code, when the error is a wasm trap. */
   readonly trapCode?: number;
   /** Where in wasm a trap happened, as wasmtime reported it. */
@@ -115,12 +211,13 @@ export class PiecrustError extends Error {
    *
    * @param kind What went wrong.
    * @param message A sentence for people: what happened and what to do.
-   * @param options The cause and trap code, if any.
+   * @param options The cause, payload and trap code, if any.
    */
   constructor(kind: ErrorKind, message: string, options?: PiecrustErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "PiecrustError";
     this.kind = kind;
+    this.details = options?.details ?? NO_DETAILS;
     if (options?.trapCode !== undefined) this.trapCode = options.trapCode;
     if (options?.wasmBacktrace !== undefined) this.wasmBacktrace = options.wasmBacktrace;
   }

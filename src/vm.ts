@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { VMHandle } from "./directory/channel.ts";
+import type { DirectoryHandle } from "./directory/channel.ts";
 import type { CommitOperation, Directory } from "./directory/directory.ts";
 import { makeEphemeralFolder, removeEphemeralFolder } from "./directory/ephemeral.ts";
 import { DirectoryOwner } from "./directory/owner.ts";
@@ -20,10 +20,18 @@ import { prepareContractModule } from "./session/contract_module.ts";
 import { committedBytecodes, ModuleCache } from "./session/module_cache.ts";
 import { checkBytes, checkContractId, checkType } from "./session/_arguments.ts";
 
-export type { VMHandle };
-
 /** Options of {@linkcode VM.open} and {@linkcode VM.ephemeral}. */
 export interface VMOptions extends RuntimeOptions {}
+
+/**
+ * What {@linkcode VM.share} returns and {@linkcode VM.connect} takes:
+ * everything a Worker needs to run sessions on the sharing VM's directory.
+ * Post it to one Worker, listing `port` as transferable.
+ */
+export interface VMHandle extends DirectoryHandle {
+  /** The owner's engine options, so that both compile the same machine code. */
+  readonly options: VMOptions;
+}
 
 /** Options of {@linkcode VM.session}. */
 export interface VMSessionOptions extends SessionOptions {
@@ -157,7 +165,7 @@ export class VM {
    */
   share(): VMHandle {
     this.#checkOpen();
-    return this.#ownerOnly("share").share(this.#options);
+    return { ...this.#ownerOnly("share").share(), options: this.#options };
   }
 
   #ownerOnly(what: string): DirectoryOwner {
@@ -353,6 +361,7 @@ export class VM {
         "ContractDoesNotExist",
         `contract ${id} is in no commit of ${this.#path}, so it has no module to ` +
           `recompile; commit the session that deploys it first`,
+        { details: { contract: id.toString() } },
       );
     }
     for (const [hash, read] of bytecodes) {

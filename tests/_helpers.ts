@@ -1,6 +1,7 @@
 /** Shared test helpers. */
 
 import assert from "node:assert/strict";
+import { PiecrustError, type TrapName } from "../src/errors.ts";
 import { liveHandles } from "../src/handles.ts";
 import {
   contractBytecode,
@@ -19,15 +20,30 @@ export function assertNoLiveHandles(): void {
 }
 
 /** Asserts that `fn` throws a PiecrustError of `kind`, and returns it. */
-export function assertThrowsKind(fn: () => unknown, kind: string): Error & { kind: string } {
+export function assertThrowsKind(fn: () => unknown, kind: string): PiecrustError {
   try {
     fn();
   } catch (error) {
     assert.ok(error instanceof Error, `expected an Error, got ${error}`);
     assert.equal((error as Error & { kind?: string }).kind, kind, (error as Error).message);
-    return error as Error & { kind: string };
+    return error as PiecrustError;
   }
   assert.fail(`expected a ${kind} error, but nothing was thrown`);
+}
+
+/**
+ * Asserts that `fn` throws a wasm trap named `trap`: a `Trap` at the engine
+ * level, or the `kind` a session reports it as (`RuntimeError`).
+ */
+export function assertTraps(
+  fn: () => unknown,
+  trap: TrapName,
+  kind: "Trap" | "RuntimeError" = "Trap",
+): PiecrustError {
+  const error = assertThrowsKind(fn, kind);
+  assert.ok(error instanceof PiecrustError);
+  assert.equal(error.details.trap, trap, error.message);
+  return error;
 }
 
 /**

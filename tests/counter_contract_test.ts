@@ -98,8 +98,9 @@ for (const target of TARGETS) {
           () => session.callRaw(id, "increment", oversized, LIMIT),
           "MemoryAccessOutOfBounds",
         );
-        // The reference checks the error's `len` field; ours carries it in the message.
+        // The reference checks the error's `len` field.
         assert.match(error.message, new RegExp(`\\b${ARGBUF_LEN + 1}\\b`));
+        assert.equal(error.details.length, ARGBUF_LEN + 1);
       }
 
       session.call(id, increment, undefined, LIMIT);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { contractBytecode, type ContractTarget } from "../src/contract_bytecode.ts";
 import { Engine, Linker, Module, Store } from "../src/engine/mod.ts";
-import { assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+import { assertNoLiveHandles, assertTraps } from "./_helpers.ts";
 
 for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
   Deno.test(`counter contract (${target}) runs through src/engine with fuel`, () => {
@@ -31,7 +31,7 @@ for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
 
       // Fuel is enforced on contracts too.
       store.setFuel(0n);
-      assertThrowsKind(() => instance.getFunc("increment").callI32(0), "OutOfFuel");
+      assertTraps(() => instance.getFunc("increment").callI32(0), "OutOfFuel");
     }
     assertNoLiveHandles();
   });

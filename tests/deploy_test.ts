@@ -137,9 +137,14 @@ Deno.test(
         "ContractPositionCollision",
         () => session.deploy(contractBytecode("box"), { owner: OWNER, contractId: idB }, LIMIT),
       );
-      // The reference's error carries { contract_id: id_b, pos: 0 }; ours says so in words.
+      // The reference's error carries { contract_id: id_b, pos: 0 }; ours names the occupant too.
       assert.ok(error.message.includes(idB.toString()), error.message);
       assert.match(error.message, /position 0\b/);
+      assert.deepEqual(error.details, {
+        contract: idB.toString(),
+        position: 0,
+        occupant: idA.toString(),
+      });
     });
   },
 );
@@ -164,9 +169,14 @@ Deno.test(
         "ContractPositionCollision",
         () => next.deploy(contractBytecode("box"), { owner: OWNER, contractId: idB }, LIMIT),
       );
-      // The reference's error carries { contract_id: id_b, pos: 0 }; ours says so in words.
+      // The reference's error carries { contract_id: id_b, pos: 0 }; ours names the occupant too.
       assert.ok(error.message.includes(idB.toString()), error.message);
       assert.match(error.message, /position 0\b/);
+      assert.deepEqual(error.details, {
+        contract: idB.toString(),
+        position: 0,
+        occupant: idA.toString(),
+      });
     });
   },
 );
@@ -332,12 +342,12 @@ Deno.test("Session.deploy leaves nothing behind when init traps after writing", 
   withSession((session) => {
     const witness = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
     const id = idOf(6);
-    // Ours names the trap; the reference reports a wasm trap as RuntimeError.
+    // A wasm trap is a RuntimeError, as the reference says.
     assertFailedDeployLeavesNothing(
       session,
       witness,
       id,
-      "Unreachable",
+      "RuntimeError",
       () => session.deploy(bytes, { owner: OWNER, contractId: id }, LIMIT),
     );
   });

@@ -9,12 +9,16 @@ import assert from "node:assert/strict";
 import {
   contractBytecode,
   contractFunction,
-  type ContractId,
+  ContractId,
   type HostQuery,
   i64,
   PiecrustError,
   type Session,
+  string,
+  tuple,
+  u8,
   unit,
+  vec,
   VM,
 } from "../mod.ts";
 import { assembleWat } from "../contracts/wat.ts";
@@ -463,4 +467,49 @@ Deno.test("Session.callRaw fails a host query priced below 0, above u64 or not a
     undefined,
     () => 1000n,
   );
+});
+
+Deno.test("PiecrustError.details names the missing contract, function and host query", () => {
+  withSession((session) => {
+    const counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS);
+    const missing = new ContractId(new Uint8Array(32).fill(0xab));
+    const notDeployed = assertThrowsKind(
+      () => session.callRaw(missing, "read_value", new Uint8Array(0), GAS),
+      "ContractDoesNotExist",
+    );
+    assert.deepEqual(notDeployed.details, { contract: missing.toString() });
+
+    const noFunction = assertThrowsKind(
+      () => session.callRaw(counter, "no_such_function", new Uint8Array(0), GAS),
+      "InvalidFunction",
+    );
+    assert.deepEqual(noFunction.details, {
+      contract: counter.toString(),
+      function: "no_such_function",
+    });
+
+    const host = session.deploy(contractBytecode("host"), { owner: OWNER }, GAS);
+    const hostQueryRaw = contractFunction("host_query_raw", tuple(string, vec(u8)), vec(u8));
+    const noQuery = assertThrowsKind(
+      () => session.call(host, hostQueryRaw, ["no_such_query", new Uint8Array(0)], GAS),
+      "MissingHostQuery",
+    );
+    assert.deepEqual(noQuery.details, { name: "no_such_query" });
+  });
+});
+
+Deno.test("PiecrustError.details of a wasm trap names it; a session reports it as a RuntimeError", async () => {
+  const bytecode = await assembleWat(`(module
+    (memory (export "memory") 1)
+    (global (export "A") i32 (i32.const 0))
+    (func (export "crash") (param i32) (result i32) unreachable))`);
+  withSession((session) => {
+    const id = session.deploy(bytecode, { owner: OWNER }, GAS);
+    const error = assertThrowsKind(
+      () => session.callRaw(id, "crash", new Uint8Array(0), GAS),
+      "RuntimeError",
+    );
+    assert.equal(error.details.trap, "Unreachable");
+    assert.ok(error.cause instanceof PiecrustError && error.cause.kind === "Trap");
+  });
 });

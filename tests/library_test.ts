@@ -5,7 +5,7 @@ import {
   verifyLibrary,
   WASMTIME_SHA256,
   wasmtimeLibraryPath,
-} from "../ffi/library.ts";
+} from "../src/native/library.ts";
 import { assertThrowsKind } from "./_helpers.ts";
 
 Deno.test("verifyLibrary accepts the pinned libwasmtime", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { watFixture } from "../contracts/wat.ts";
 import { MAP_FAILED, MapFlags, ProtFlags } from "../ffi/libc.ts";
-import { libc } from "../ffi/library.ts";
+import { libc } from "../src/native/library.ts";
 import {
   Engine,
   type HostMemory,
@@ -11,7 +11,7 @@ import {
   Module,
   Store,
 } from "../src/engine/mod.ts";
-import { assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+import { assertNoLiveHandles, assertThrowsKind, assertTraps } from "./_helpers.ts";
 
 const memoryGrow = await watFixture("memory_grow");
 
@@ -87,7 +87,7 @@ Deno.test("Engine memoryCreator supplies the memory that wasm reads, writes and 
       assert.equal(memory.byteLength, 3 * 65536);
       assert.equal(instance.getFunc("poke").callI32(2 * 65536 + 5), 3);
       assert.equal(memory.data()[2 * 65536 + 5], 0x2a);
-      assertThrowsKind(() => instance.getFunc("poke").callI32(3 * 65536), "MemoryOutOfBounds");
+      assertTraps(() => instance.getFunc("poke").callI32(3 * 65536), "MemoryOutOfBounds");
       // Beyond the module's declared maximum of 16 pages, growth fails inside wasm.
       assert.equal(instance.getFunc("grow").callI32(100), -1);
       assert.equal(creator.released.length, 0);

@@ -2,25 +2,21 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { watFixture } from "../contracts/wat.ts";
 import { OpenFlags } from "../ffi/libc.ts";
-import { libc } from "../ffi/library.ts";
+import { libc } from "../src/native/library.ts";
 import { contractBytecode, contractFunction, i64, unit, VM } from "../mod.ts";
 import { Engine, Linker, Module, Store } from "../src/engine/mod.ts";
 import { liveHandles } from "../src/handles.ts";
 import {
   ContractMemory,
+  type ContractMemoryOptions,
   DEFAULT_IDLE_RESERVATIONS,
   Reservation,
   ReservationPool,
   WASM_PAGE_SIZE,
 } from "../src/memory/mod.ts";
-import {
-  type ScanMethod,
-  setWriteScanner,
-  WriteScanner,
-  writeScanner,
-} from "../src/memory/write_scanner.ts";
+import { type ScanMethod, WriteScanner, writeScanner } from "../src/memory/write_scanner.ts";
 import { Runtime } from "../src/session/runtime.ts";
-import { assertBytes, assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+import { assertBytes, assertNoLiveHandles, assertThrowsKind, assertTraps } from "./_helpers.ts";
 
 const PAGE = WASM_PAGE_SIZE;
 const GiB = 2 ** 30;
@@ -30,19 +26,29 @@ const OFFSET = PAGE / 2 + PAGE;
 const DIRT = new Uint8Array(2 * PAGE).fill(42);
 const DIRT2 = new Uint8Array(2 * PAGE).fill(43);
 
+/** The scanner of the running `forEachScanner` test; the default one elsewhere. */
+let scanner: WriteScanner | undefined;
+
+function scannedMemory(
+  reservation: ConstructorParameters<typeof ContractMemory>[0],
+  options: ContractMemoryOptions = {},
+): ContractMemory {
+  return new ContractMemory(reservation, { ...options, writeScanner: scanner });
+}
+
 function newMemory(): ContractMemory {
-  return new ContractMemory(N_PAGES * PAGE, { byteLength: N_PAGES * PAGE });
+  return scannedMemory(N_PAGES * PAGE, { byteLength: N_PAGES * PAGE });
 }
 
 /** Runs `body` with each write-scanning interface, and checks nothing leaked. */
 function forEachScanner(name: string, body: () => void): void {
   for (const method of ["pagemap-scan", "pagemap-read"] as ScanMethod[]) {
     Deno.test(`${name} (${method})`, () => {
-      const previous = setWriteScanner(new WriteScanner(method));
+      scanner = new WriteScanner(method);
       try {
         body();
       } finally {
-        if (previous !== undefined) setWriteScanner(previous);
+        scanner = undefined;
       }
       assertNoLiveHandles();
     });
@@ -56,7 +62,7 @@ function region(memory: ContractMemory, offset: number, length: number): Uint8Ar
 /**
  * The reference implementation always has a base snapshot: applying it does
  * nothing and reverting it resets the memory to its initial state. This
- * adapter gives the ported scenarios that base on top of our explicit frames,
+ * adapter gives the ported scenarios that base on top of our explicit snapshot points,
  * where a revert without a snapshot is an error.
  */
 class WithBaseSnapshot {
@@ -270,7 +276,7 @@ forEachScanner("ContractMemory.revert with more reverts than snapshots is an err
 });
 
 forEachScanner("ContractMemory unwinds snapshots taken without changes", () => {
-  using memory = new ContractMemory(PAGE, { byteLength: PAGE });
+  using memory = scannedMemory(PAGE, { byteLength: PAGE });
   const port = new WithBaseSnapshot(memory);
   port.mem[0] = 1;
   port.snap();
@@ -287,7 +293,7 @@ forEachScanner("ContractMemory unwinds snapshots taken without changes", () => {
 });
 
 forEachScanner("ContractMemory unwinds unchanged snapshots of an untouched memory", () => {
-  using memory = new ContractMemory(PAGE, { byteLength: PAGE });
+  using memory = scannedMemory(PAGE, { byteLength: PAGE });
   const port = new WithBaseSnapshot(memory);
   port.snap();
   port.snap();
@@ -302,7 +308,7 @@ forEachScanner("ContractMemory unwinds unchanged snapshots of an untouched memor
 });
 
 forEachScanner("ContractMemory mixes applies and reverts over a snapshot chain", () => {
-  using memory = new ContractMemory(PAGE, { byteLength: PAGE });
+  using memory = scannedMemory(PAGE, { byteLength: PAGE });
   const port = new WithBaseSnapshot(memory);
   port.snap();
   port.mem[0] = 1;
@@ -324,7 +330,7 @@ forEachScanner("ContractMemory mixes applies and reverts over a snapshot chain",
 });
 
 forEachScanner("ContractMemory applies twice then reverts to an older value", () => {
-  using memory = new ContractMemory(PAGE, { byteLength: PAGE });
+  using memory = scannedMemory(PAGE, { byteLength: PAGE });
   const port = new WithBaseSnapshot(memory);
   port.snap();
   port.mem[0] = 1;
@@ -344,7 +350,7 @@ forEachScanner("ContractMemory applies twice then reverts to an older value", ()
 });
 
 forEachScanner("ContractMemory keeps 99 nested snapshots straight", () => {
-  using memory = new ContractMemory(PAGE, { byteLength: PAGE });
+  using memory = scannedMemory(PAGE, { byteLength: PAGE });
   const port = new WithBaseSnapshot(memory);
   for (let i = 0; i < 99; i++) {
     port.mem[0] = i + 1;
@@ -375,7 +381,7 @@ forEachScanner("ContractMemory keeps 99 nested snapshots straight", () => {
 // --- Our own guarantees ---------------------------------------------------------------
 
 forEachScanner("ContractMemory.writtenPages counts same-value writes and never reads", () => {
-  using memory = new ContractMemory(GiB, { byteLength: 256 * PAGE });
+  using memory = scannedMemory(GiB, { byteLength: 256 * PAGE });
   const view = memory.view();
   let sum = 0;
   for (let page = 0; page < 256; page += 3) sum += view[page * PAGE + 100];
@@ -402,7 +408,7 @@ forEachScanner("ContractMemory maps committed files copy-on-write and never modi
     const digest = (): string => createHash("sha256").update(Deno.readFileSync(path)).digest("hex");
     const before = digest();
     {
-      using memory = new ContractMemory(GiB, {
+      using memory = scannedMemory(GiB, {
         byteLength: 8 * PAGE,
         files: [{ path, fileOffset: PAGE, memoryOffset: 4 * PAGE, byteLength: 2 * PAGE }],
         scratchDirectory: dir,
@@ -434,7 +440,7 @@ forEachScanner("ContractMemory maps committed files copy-on-write and never modi
 });
 
 forEachScanner("ContractMemory.revert restores the length after grow", () => {
-  using memory = new ContractMemory(GiB, { byteLength: PAGE, maxByteLength: 16 * PAGE });
+  using memory = scannedMemory(GiB, { byteLength: PAGE, maxByteLength: 16 * PAGE });
   memory.snapshot();
   memory.grow(4 * PAGE);
   memory.view()[3 * PAGE] = 7;
@@ -450,22 +456,22 @@ forEachScanner("ContractMemory.revert restores the length after grow", () => {
 });
 
 Deno.test("ContractMemory rejects bad sizes and mappings", () => {
-  assert.throws(() => new ContractMemory(1000), RangeError);
-  assert.throws(() => new ContractMemory(PAGE, { byteLength: 2 * PAGE }), RangeError);
+  assert.throws(() => scannedMemory(1000), RangeError);
+  assert.throws(() => scannedMemory(PAGE, { byteLength: 2 * PAGE }), RangeError);
   const dir = Deno.makeTempDirSync({ prefix: "piecrust-memory-" });
   try {
     Deno.writeFileSync(`${dir}/short`, new Uint8Array(PAGE));
     const file = { path: `${dir}/short`, fileOffset: 0, memoryOffset: 0, byteLength: 2 * PAGE };
-    assert.throws(() => new ContractMemory(GiB, { files: [file] }), /cannot map/);
+    assert.throws(() => scannedMemory(GiB, { files: [file] }), /cannot map/);
     assert.throws(
-      () => new ContractMemory(GiB, { files: [{ ...file, path: `${dir}/missing` }] }),
+      () => scannedMemory(GiB, { files: [{ ...file, path: `${dir}/missing` }] }),
       (error: Error & { kind?: string }) =>
         error.kind === "IOError" && error.cause instanceof Deno.errors.NotFound,
     );
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
-  const memory = new ContractMemory(PAGE, { byteLength: PAGE });
+  const memory = scannedMemory(PAGE, { byteLength: PAGE });
   memory.close();
   memory.close();
   assertThrowsKind(() => memory.view(), "Disposed");
@@ -478,7 +484,7 @@ const memoryGrow = await watFixture("memory_grow");
 const memory64 = await watFixture("memory64");
 
 forEachScanner("ContractMemory backs a wasm instance and tracks its writes exactly", () => {
-  using memory = new ContractMemory(4 * GiB + 32 * 2 ** 20, { maxByteLength: 16 * PAGE });
+  using memory = scannedMemory(4 * GiB + 32 * 2 ** 20, { maxByteLength: 16 * PAGE });
   {
     using engine = new Engine({
       memoryCreator: { newMemory: (request) => memory.attach(request) },
@@ -507,7 +513,7 @@ forEachScanner("ContractMemory backs a wasm instance and tracks its writes exact
     using store2 = new Store(engine);
     store2.setFuel(1_000_000n);
     const again = linker.instantiate(store2, module);
-    assertThrowsKind(() => again.getFunc("poke").callI32(2 * PAGE), "MemoryOutOfBounds");
+    assertTraps(() => again.getFunc("poke").callI32(2 * PAGE), "MemoryOutOfBounds");
     assert.equal(again.getFunc("grow").callI32(1), 1);
     assert.equal(memory.view()[PAGE + 9], 0);
     assertThrowsKind(() => memory.close(), "MemoryError");
@@ -517,7 +523,7 @@ forEachScanner("ContractMemory backs a wasm instance and tracks its writes exact
 Deno.test("ContractMemory lets a 64-bit memory grow past 4 GiB, sparsely", () => {
   const reservation = 8 * GiB;
   {
-    using memory = new ContractMemory(reservation + 32 * 2 ** 20, { maxByteLength: 6 * GiB });
+    using memory = scannedMemory(reservation + 32 * 2 ** 20, { maxByteLength: 6 * GiB });
     using engine = new Engine({
       memoryReservation: reservation,
       memoryCreator: { newMemory: (request) => memory.attach(request) },
@@ -629,7 +635,7 @@ forEachScanner("ReservationPool hands back a used reservation in the state of a 
     using pool = new ReservationPool();
     let base: bigint;
     {
-      using memory = new ContractMemory(pool.acquire(bytes), {
+      using memory = scannedMemory(pool.acquire(bytes), {
         byteLength: 16 * PAGE,
         files: [{ path, fileOffset: 0, memoryOffset: 2 * PAGE, byteLength: 4 * PAGE }],
         scratchDirectory: dir,
@@ -652,7 +658,7 @@ forEachScanner("ReservationPool hands back a used reservation in the state of a 
     assert.deepEqual(mappingsOf(base, bytes).kinds, ["---p inode=0 path= rss=0 nohugepage"]);
     assert.deepEqual(writtenRuns(base, bytes), [], "no written page survives the reset");
 
-    using memory = new ContractMemory(pool.acquire(bytes), { byteLength: 32 * PAGE });
+    using memory = scannedMemory(pool.acquire(bytes), { byteLength: 32 * PAGE });
     assert.equal(memory.base, base, "the pool reused the range");
     assert.deepEqual(memory.writtenPages(), [], "the previous user's writes are not reported");
     assert.ok(memory.view().every((byte) => byte === 0), "every page reads as zero");
@@ -729,20 +735,20 @@ Deno.test("ContractMemory owns the reservation it is given, even when it throws"
   {
     using pool = new ReservationPool();
     const bad = pool.acquire(GiB);
-    assert.throws(() => new ContractMemory(bad, { byteLength: 1000 }), RangeError);
+    assert.throws(() => scannedMemory(bad, { byteLength: 1000 }), RangeError);
     assert.equal(bad.released, true);
     assert.equal(pool.idle, 1);
-    assert.throws(() => new ContractMemory(pool.acquire(GiB + 4096)), RangeError);
+    assert.throws(() => scannedMemory(pool.acquire(GiB + 4096)), RangeError);
     assert.equal(pool.idle, 2);
 
     const reservation = pool.acquire(GiB);
-    const memory = new ContractMemory(reservation, { byteLength: PAGE });
+    const memory = scannedMemory(reservation, { byteLength: PAGE });
     assert.equal(memory.reservation, GiB);
     assert.equal(memory.maxByteLength, GiB);
-    assertThrowsKind(() => new ContractMemory(reservation), "MemoryError");
+    assertThrowsKind(() => scannedMemory(reservation), "MemoryError");
     memory.close();
     assert.equal(reservation.released, true);
-    assertThrowsKind(() => new ContractMemory(reservation), "MemoryError");
+    assertThrowsKind(() => scannedMemory(reservation), "MemoryError");
     assert.equal(pool.idle, 2);
   }
   assertNoLiveHandles();
@@ -754,12 +760,12 @@ Deno.test("Runtime.leaseReservation reuses the reservations of closed memories",
     try {
       for (const is64 of [false, true]) {
         const options = { maxByteLength: runtime.maxByteLength(is64) };
-        const first = new ContractMemory(runtime.leaseReservation(is64), options);
+        const first = scannedMemory(runtime.leaseReservation(is64), options);
         assert.equal(first.reservation, runtime.reservation(is64));
         const base = first.base;
         first.close();
         assert.equal(liveHandles().reservation, idleReservations === 0 ? undefined : is64 ? 2 : 1);
-        using second = new ContractMemory(runtime.leaseReservation(is64), options);
+        using second = scannedMemory(runtime.leaseReservation(is64), options);
         if (idleReservations === undefined) assert.equal(second.base, base);
       }
     } finally {

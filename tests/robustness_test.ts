@@ -29,7 +29,7 @@ import {
   VM,
   type VMOptions,
 } from "../mod.ts";
-import { assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+import { assertNoLiveHandles, assertThrowsKind, assertTraps } from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32);
 const LIMIT = 1_000_000n;
@@ -142,14 +142,15 @@ Deno.test("robust_contract recurse overflows the wasm stack, or runs out of gas 
   withSession((session) => {
     const id = session.deploy(robust, { owner: OWNER }, LIMIT);
     const counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
-    // With gas to spare the stack runs out. The reference reports this wasm trap
-    // as RuntimeError; ours names it.
+    // With gas to spare the stack runs out: a RuntimeError, as the reference says,
+    // whose details name the trap.
     const overflow = assertFailsCleanly(
       session,
       id,
-      "StackOverflow",
+      "RuntimeError",
       () => session.callRaw(id, "recurse", NO_ARG, 10_000_000_000n),
     );
+    assert.equal(overflow.details.trap, "StackOverflow");
     assert.ok(overflow.message.length > 0);
     // With little gas, the gas runs out first.
     assertFailsCleanly(
@@ -159,9 +160,10 @@ Deno.test("robust_contract recurse overflows the wasm stack, or runs out of gas 
       () => session.callRaw(id, "recurse", NO_ARG, 10_000n),
     );
     // Again, to show the stack was unwound.
-    assertThrowsKind(
+    assertTraps(
       () => session.callRaw(id, "recurse", NO_ARG, 10_000_000_000n),
       "StackOverflow",
+      "RuntimeError",
     );
     assert.equal(int32(session.callRaw(id, "size", NO_ARG, LIMIT).data), 4);
     assertCounterWorks(session, counter, 0xfcn);
@@ -265,12 +267,13 @@ for (const grow of GROW_CASES) {
       };
 
       // Grown to the limit, then a trap: the memory is as before.
-      assertFailsCleanly(
+      const trap = assertFailsCleanly(
         session,
         id,
-        "Unreachable",
+        "RuntimeError",
         () => session.callRaw(id, "grow_to_limit_then_trap", NO_ARG, LIMIT),
       );
+      assert.equal(trap.details.trap, "Unreachable");
       assert.deepEqual(size(), [initial / PAGE, 0]);
 
       // Grown to the limit for good.
@@ -286,12 +289,13 @@ for (const grow of GROW_CASES) {
       assert.equal(session.root().length, 32);
 
       // A failed call now reverts to the grown memory, not the initial one.
-      assertFailsCleanly(
+      const trapAfterGrowth = assertFailsCleanly(
         session,
         id,
-        "Unreachable",
+        "RuntimeError",
         () => session.callRaw(id, "grow_to_limit_then_trap", NO_ARG, LIMIT),
       );
+      assert.equal(trapAfterGrowth.details.trap, "Unreachable");
       assert.deepEqual(size(), [grow.limitPages, 0x2a]);
       assertCounterWorks(session, counter, 0xfcn);
     }, { vm: grow.vm });
@@ -469,12 +473,13 @@ for (const is64 of [false, true]) {
       assert.equal(session.memoryLen(id), 12 * PAGE);
       assert.notDeepEqual(session.root(), root);
       // A failed top-level call still returns to the length before it.
-      assertFailsCleanly(
+      const trap = assertFailsCleanly(
         session,
         id,
-        "Unreachable",
+        "RuntimeError",
         () => session.callRaw(id, "inner", NO_ARG, LIMIT),
       );
+      assert.equal(trap.details.trap, "Unreachable");
       assert.equal(session.memoryLen(id), 12 * PAGE);
     });
   });

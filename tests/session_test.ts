@@ -5,7 +5,7 @@ import { contractBytecode, type ContractTarget } from "../src/contract_bytecode.
 import { ContractId } from "../src/session/contract_id.ts";
 import { contractFunction } from "../src/session/session.ts";
 import { verifyPageOpening } from "../src/merkle/page_opening.ts";
-import { assertThrowsKind, withSession } from "./_helpers.ts";
+import { assertThrowsKind, assertTraps, withSession } from "./_helpers.ts";
 
 const OWNER = new Uint8Array(32).fill(7);
 const GAS = 1_000_000n;
@@ -57,13 +57,15 @@ Deno.test("Session.callRaw of a failed call leaves memory, length and root as be
     session.callRaw(id, "write", new Uint8Array(0), GAS);
     const root = session.root();
     const length = session.memoryLen(id);
-    assertThrowsKind(
+    assertTraps(
       () => session.callRaw(id, "write_then_trap", new Uint8Array(0), GAS),
       "Unreachable",
+      "RuntimeError",
     );
-    assertThrowsKind(
+    assertTraps(
       () => session.callRaw(id, "grow_then_trap", new Uint8Array(0), GAS),
       "Unreachable",
+      "RuntimeError",
     );
     assert.equal(session.memoryLen(id), length);
     assert.deepEqual(session.root(), root);

@@ -6,10 +6,10 @@
 
 import assert from "node:assert/strict";
 import { deepStack, DeepStackAction, DIVE_LEVEL_BYTES } from "../contracts/wat/deep_stack.ts";
-import { ContractId } from "../mod.ts";
+import { ContractId, type PiecrustError } from "../mod.ts";
 import { Engine } from "../src/engine/mod.ts";
 import { ensureStack, stackHeadroom, threadStackBudget } from "../src/engine/stack_guard.ts";
-import { assertThrowsKind, withSession } from "./_helpers.ts";
+import { assertThrowsKind, assertTraps, withSession } from "./_helpers.ts";
 
 const KiB = 1024;
 const OWNER = new Uint8Array(32);
@@ -33,9 +33,9 @@ Deno.test("stackHeadroom shrinks as the JS stack grows, and stays positive", () 
   assert.ok(threadStackBudget() > here);
 });
 
-Deno.test("ensureStack throws StackOverflow once too little stack is left", () => {
+Deno.test("ensureStack throws a StackOverflow trap once too little stack is left", () => {
   ensureStack(64 * KiB);
-  const error = assertThrowsKind(() => ensureStack(stackHeadroom() + 64 * KiB), "StackOverflow");
+  const error = assertTraps(() => ensureStack(stackHeadroom() + 64 * KiB), "StackOverflow");
   assert.match(error.message, /not enough native stack/);
 });
 
@@ -48,7 +48,7 @@ Deno.test("Engine refuses a maxWasmStack that leaves no room in the thread's sta
   new Engine({ maxWasmStack: 512 * KiB }).close();
 });
 
-Deno.test("Session.callRaw from a JS stack too deep for wasm fails with StackOverflow, and the session keeps working", async () => {
+Deno.test("Session.callRaw from a JS stack too deep for wasm fails with a StackOverflow RuntimeError, and the session keeps working", async () => {
   const bytecode = await deepStack(false);
   withSession((session) => {
     const id = session.deploy(bytecode, { owner: OWNER }, GAS);
@@ -63,7 +63,8 @@ Deno.test("Session.callRaw from a JS stack too deep for wasm fails with StackOve
         return error;
       }
     });
-    assert.equal((error as { kind?: string })?.kind, "StackOverflow", String(error));
+    assert.equal((error as { kind?: string })?.kind, "RuntimeError", String(error));
+    assert.equal((error as PiecrustError).details.trap, "StackOverflow", String(error));
     assert.deepEqual(session.root(), root);
     assert.equal(session.callRaw(id, "dive", arg, GAS).data.length, 4);
   });

@@ -50,7 +50,7 @@ function run(wasm: Uint8Array, name: string, arg: number, fuel = 10_000_000n): R
     result = instance.getFunc(name).callI32(arg);
   } catch (error) {
     assert.ok(error instanceof PiecrustError, String(error));
-    trap = error.kind;
+    trap = error.kind === "Trap" ? error.details.trap : error.kind;
   }
   const used = fuel - store.getFuel();
   return { result, trap, used, memory: instance.getMemory("memory").data().slice() };

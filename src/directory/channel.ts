@@ -8,14 +8,13 @@
  */
 
 import { type ErrorKind, PiecrustError } from "../errors.ts";
-import type { RuntimeOptions } from "../session/runtime.ts";
 
 /**
- * What `vm.share()` returns and `VM.connect()` takes: everything a Worker
- * needs to run sessions on the sharing VM's directory. Post it to one
- * Worker, listing `port` as transferable.
+ * Everything a Worker's VM needs to use the owner's directory: the folder,
+ * the channel to the owner and the lock that tells the owner it lives.
+ * Structured-cloneable once `port` is listed as transferable.
  */
-export interface VMHandle {
+export interface DirectoryHandle {
   /** The VM directory. */
   readonly directory: string;
   /** The owner's end of the channel stays with the owner; this is the Worker's. */
@@ -27,8 +26,6 @@ export interface VMHandle {
    * while its thread lives: the owner's sign that the Worker is alive.
    */
   readonly liveness: string;
-  /** The owner's engine options, so that both compile the same machine code. */
-  readonly options: RuntimeOptions;
 }
 
 /** A request of a Worker's VM to the owner. */
@@ -168,7 +165,7 @@ export function describe(error: unknown): { kind: ErrorKind; message: string } {
  * const roots = requestSync(handle, { op: "commits" }) as string[];
  * ```
  */
-export function requestSync(handle: VMHandle, request: Request): unknown {
+export function requestSync(handle: DirectoryHandle, request: Request): unknown {
   const header = new Int32Array(handle.reply, 0, HEADER_SLOTS);
   const closed = (): never => {
     throw new PiecrustError("Disposed", `the VM that owns ${handle.directory} is closed`);

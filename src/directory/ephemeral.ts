@@ -10,8 +10,7 @@
  * @module
  */
 
-import { libc } from "../../ffi/library.ts";
-import { errno } from "../memory/_os.ts";
+import { processMayRun } from "../native/os.ts";
 
 const PREFIX = "piecrust-vm-";
 const NAME = /^piecrust-vm-(\d+)-/;
@@ -88,7 +87,7 @@ function removeStaleFolders(temp: string): void {
   }
   for (const entry of entries) {
     const pid = Number(NAME.exec(entry.name)?.[1]);
-    if (!entry.isDirectory || !Number.isSafeInteger(pid) || isRunning(pid)) continue;
+    if (!entry.isDirectory || !Number.isSafeInteger(pid) || processMayRun(pid)) continue;
     const path = `${temp}/${entry.name}`;
     let lock: Deno.FsFile | undefined;
     try {
@@ -107,13 +106,4 @@ function removeStaleFolders(temp: string): void {
       lock?.close();
     }
   }
-}
-
-/** `errno` of a process that does not exist (x86-64 Linux). */
-const ESRCH = 3;
-
-/** Whether process `pid` runs (or may: any answer but "no such process"). */
-function isRunning(pid: number): boolean {
-  // Signal 0 checks without signalling; /proc cannot be read without --allow-all.
-  return libc().kill(pid, 0) === 0 || errno() !== ESRCH;
 }

@@ -15,10 +15,7 @@
  * @module
  */
 
-import { FlockOp, OpenFlags } from "../../ffi/libc.ts";
-import { libc } from "../../ffi/library.ts";
-import { PiecrustError } from "../errors.ts";
-import type { RuntimeOptions } from "../session/runtime.ts";
+import { PiecrustError, systemError } from "../errors.ts";
 import { type CommitTrees, openStore, type Store } from "../store/store.ts";
 import { READ_ONLY } from "../store/durable.ts";
 import { TMP_DIR, WORKERS_DIR } from "../store/layout.ts";
@@ -27,32 +24,37 @@ import {
   answer,
   closeReply,
   describe,
+  type DirectoryHandle,
   isConnected,
   newReplyBuffer,
   type Request,
   type Settlement,
-  type VMHandle,
 } from "./channel.ts";
 import type { CommitOperation, Directory } from "./directory.ts";
 
 /**
  * Takes the directory's writer lock (`flock` on `LOCK`) or fails at once: one
  * VM per directory writes commits, whether the other is in this process or not.
+ * The lock is the open file's, so it ends with the file: at `close()`, or when
+ * the thread that opened it ends.
  */
-function lockDirectory(directory: string): number {
-  const lib = libc();
-  const path = new TextEncoder().encode(`${directory}/LOCK\0`);
-  const fd = lib.open(path, OpenFlags.RDWR | OpenFlags.CREAT | OpenFlags.CLOEXEC, 0o644);
-  if (fd < 0) throw new PiecrustError("PersistenceError", `cannot open ${directory}/LOCK`);
-  if (lib.flock(fd, FlockOp.EX | FlockOp.NB) !== 0) {
-    lib.close(fd);
+function lockDirectory(directory: string): Deno.FsFile {
+  const path = `${directory}/LOCK`;
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true, write: true, create: true, mode: 0o644 });
+  } catch (error) {
+    throw systemError(error, `opening ${path}`);
+  }
+  if (!file.tryLockSync(true)) {
+    file.close();
     throw new PiecrustError(
       "PersistenceError",
       `${directory} is in use by another VM; close it first (one VM writes a directory at a ` +
         `time; share it with Workers through vm.share())`,
     );
   }
-  return fd;
+  return file;
 }
 
 /**
@@ -95,7 +97,7 @@ interface Deferred {
 
 /** A Worker's connection, with the commits its open sessions read. */
 interface Connection {
-  handle: VMHandle;
+  handle: DirectoryHandle;
   port: MessagePort;
   /**
    * Each open session's base and the commits below it as they were when the
@@ -119,7 +121,7 @@ interface Connection {
  */
 export class DirectoryOwner implements Directory {
   readonly store: Store;
-  readonly #lockFd: number;
+  readonly #lock: Deno.FsFile;
   /** Open sessions per base root, in this thread and in Workers. */
   readonly #holds = new Map<string, number>();
   readonly #deferred: Deferred[] = [];
@@ -137,13 +139,13 @@ export class DirectoryOwner implements Directory {
    */
   constructor(directory: string) {
     Deno.mkdirSync(directory, { recursive: true });
-    this.#lockFd = lockDirectory(directory);
+    this.#lock = lockDirectory(directory);
     try {
       this.store = openStore(directory);
       removeIfThere(`${directory}/${WORKERS_DIR}`);
       Deno.mkdirSync(`${directory}/${WORKERS_DIR}`);
     } catch (error) {
-      libc().close(this.#lockFd);
+      this.#lock.close();
       throw error;
     }
   }
@@ -306,17 +308,16 @@ export class DirectoryOwner implements Directory {
    * A handle for one Worker's `VM.connect`, served by this owner until it
    * is closed or the Worker's thread ends.
    */
-  share(options: RuntimeOptions): VMHandle {
+  share(): DirectoryHandle {
     this.#dropDeadWorkers();
     const liveness = `${this.store.dir}/${WORKERS_DIR}/${crypto.randomUUID()}.lock`;
     Deno.writeFileSync(liveness, new Uint8Array(), { createNew: true, mode: READ_ONLY });
     const channel = new MessageChannel();
-    const handle: VMHandle = {
+    const handle: DirectoryHandle = {
       directory: this.store.dir,
       port: channel.port2,
       reply: newReplyBuffer(),
       liveness,
-      options,
     };
     const connection: Connection = { handle, port: channel.port1, holds: [] };
     this.#connections.add(connection);
@@ -398,6 +399,6 @@ export class DirectoryOwner implements Directory {
         ),
       );
     }
-    libc().close(this.#lockFd);
+    this.#lock.close();
   }
 }

@@ -11,7 +11,7 @@
 import { PiecrustError } from "../errors.ts";
 import { type CommitTrees, Store } from "../store/store.ts";
 import { type CommitData, stageCommit } from "../store/write_commit.ts";
-import { markConnected, requestSync, type Settlement, type VMHandle } from "./channel.ts";
+import { type DirectoryHandle, markConnected, requestSync, type Settlement } from "./channel.ts";
 import type { CommitOperation, Directory } from "./directory.ts";
 
 /**
@@ -25,7 +25,7 @@ import type { CommitOperation, Directory } from "./directory.ts";
  */
 export class RemoteDirectory implements Directory {
   readonly store: Store;
-  readonly #handle: VMHandle;
+  readonly #handle: DirectoryHandle;
   readonly #pending = new Map<number, { resolve: () => void; reject: (error: unknown) => void }>();
   /**
    * The locked liveness file. A descriptor of this thread's Deno runtime,
@@ -36,7 +36,7 @@ export class RemoteDirectory implements Directory {
   #nextTicket = 1;
 
   /** Connects to the owner of `handle`. */
-  constructor(handle: VMHandle) {
+  constructor(handle: DirectoryHandle) {
     if (
       !(handle?.port instanceof MessagePort) || !(handle.reply instanceof SharedArrayBuffer) ||
       typeof handle.liveness !== "string"

@@ -5,9 +5,9 @@
  */
 
 import { OptLevel } from "../../ffi/libwasmtime.ts";
-import { wasmtime } from "../../ffi/library.ts";
+import { wasmtime } from "../native/library.ts";
 import { PiecrustError } from "../errors.ts";
-import { throwDisposed } from "./_native.ts";
+import { throwDisposed } from "./_wasmtime.ts";
 import { trackHandle, untrackHandle } from "../handles.ts";
 import { type HostMemoryCreator, MemoryCreatorBridge } from "./memory_creator.ts";
 import { HOST_STACK_RESERVE, threadStackBudget } from "./stack_guard.ts";

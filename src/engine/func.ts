@@ -5,9 +5,9 @@
  */
 
 import { StructSize, ValKind } from "../../ffi/libwasmtime.ts";
-import { wasmtime } from "../../ffi/library.ts";
+import { wasmtime } from "../native/library.ts";
 import { PiecrustError } from "../errors.ts";
-import { callFailure, pointerOf, throwDisposed } from "./_native.ts";
+import { callFailure, pointerOf, throwDisposed } from "./_wasmtime.ts";
 import { ensureStack, HOST_STACK_RESERVE } from "./stack_guard.ts";
 import type { Store } from "./store.ts";
 
@@ -106,11 +106,11 @@ export function readSlot(slots: DataView, index: number, type: ValType): WasmVal
  * the function's own type (the unchecked call checks neither types nor
  * arity, and a wrong arity corrupts memory).
  *
- * Failures throw a {@linkcode PiecrustError} whose kind names the trap
- * (`OutOfFuel`, `Unreachable`, `MemoryOutOfBounds`, `StackOverflow`, `Trap`;
- * `StackOverflow` also when the thread has too little stack left to enter
- * wasm safely, and then nothing has run)
- * or `HostError` with what a host function threw as the `cause`.
+ * Failures throw a {@linkcode PiecrustError} of kind `Trap` whose
+ * `details.trap` names the trap (`OutOfFuel`, `Unreachable`,
+ * `MemoryOutOfBounds`, `StackOverflow`, ...; `StackOverflow` also when the
+ * thread has too little stack left to enter wasm safely, and then nothing
+ * has run), or `HostError` with what a host function threw as the `cause`.
  *
  * @example
  * ```ts ignore

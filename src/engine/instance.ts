@@ -6,9 +6,9 @@
  */
 
 import { ExternKind, StructSize, ValKind } from "../../ffi/libwasmtime.ts";
-import { wasmtime, wasmtimeReentrant } from "../../ffi/library.ts";
+import { wasmtime, wasmtimeReentrant } from "../native/library.ts";
 import { PiecrustError } from "../errors.ts";
-import { pointerOf, throwDisposed, utf8 } from "./_native.ts";
+import { pointerOf, throwDisposed, utf8 } from "./_wasmtime.ts";
 import { Func, type FuncType, type WasmValue } from "./func.ts";
 import type { Store } from "./store.ts";
 

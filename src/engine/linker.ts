@@ -21,7 +21,7 @@ import {
   TrapCode,
   ValKind,
 } from "../../ffi/libwasmtime.ts";
-import { wasmtime, wasmtimeReentrant } from "../../ffi/library.ts";
+import { wasmtime, wasmtimeReentrant } from "../native/library.ts";
 import { PiecrustError } from "../errors.ts";
 import {
   callFailure,
@@ -31,7 +31,7 @@ import {
   throwDisposed,
   throwError,
   utf8,
-} from "./_native.ts";
+} from "./_wasmtime.ts";
 import { trackHandle, untrackHandle } from "../handles.ts";
 import type { Engine } from "./engine.ts";
 import type { FuncType, ValType } from "./func.ts";

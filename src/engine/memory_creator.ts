@@ -18,8 +18,8 @@ import {
   newMemoryCallbackDefinition,
   StructSize,
 } from "../../ffi/libwasmtime.ts";
-import { wasmtime } from "../../ffi/library.ts";
-import { cString } from "./_native.ts";
+import { wasmtime } from "../native/library.ts";
+import { cString } from "./_wasmtime.ts";
 
 /** What wasmtime asks of a new linear memory; all sizes in bytes. */
 export interface MemoryRequest {

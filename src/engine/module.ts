@@ -5,7 +5,7 @@
  */
 
 import { StructSize } from "../../ffi/libwasmtime.ts";
-import { wasmtime } from "../../ffi/library.ts";
+import { wasmtime } from "../native/library.ts";
 import { PiecrustError } from "../errors.ts";
 import {
   cString,
@@ -14,7 +14,7 @@ import {
   takeErrorMessage,
   throwDisposed,
   throwError,
-} from "./_native.ts";
+} from "./_wasmtime.ts";
 import { trackHandle, untrackHandle } from "../handles.ts";
 import type { Engine } from "./engine.ts";
 

@@ -18,7 +18,7 @@
  */
 
 import { PTHREAD_ATTR_SIZE, UCONTEXT_RSP_OFFSET, UCONTEXT_SIZE } from "../../ffi/libc.ts";
-import { libc } from "../../ffi/library.ts";
+import { libc } from "../native/library.ts";
 import { PiecrustError } from "../errors.ts";
 
 const KiB = 1024;
@@ -61,7 +61,9 @@ function threadStack(): { low: number; high: number } {
   const address = new BigUint64Array(1);
   const size = new BigUint64Array(1);
   if (lib.pthread_getattr_np(lib.pthread_self(), attr) !== 0) {
-    throw new PiecrustError("StackOverflow", "cannot read the bounds of this thread's stack");
+    throw new PiecrustError("Trap", "cannot read the bounds of this thread's stack", {
+      details: { trap: "StackOverflow" },
+    });
   }
   try {
     lib.pthread_attr_getstack(attr, address, size);
@@ -141,7 +143,8 @@ export function threadStackBudget(): number {
 }
 
 /**
- * Throws a `StackOverflow` {@linkcode PiecrustError} unless `bytes` of stack
+ * Throws a `Trap` {@linkcode PiecrustError} (`details.trap` is
+ * `StackOverflow`) unless `bytes` of stack
  * are left above this thread's floor. Called before entering wasm; nothing
  * has run yet when it throws.
  */
@@ -149,9 +152,10 @@ export function ensureStack(bytes: number): void {
   const headroom = stackHeadroom();
   if (headroom < bytes) {
     throw new PiecrustError(
-      "StackOverflow",
+      "Trap",
       `not enough native stack to enter wasm: ${Math.floor(headroom / KiB)} KiB left, ` +
         `${bytes / KiB} KiB needed (maxWasmStack + ${HOST_STACK_RESERVE / KiB} KiB for host calls)`,
+      { details: { trap: "StackOverflow" } },
     );
   }
 }

@@ -4,9 +4,9 @@
  * @module
  */
 
-import { wasmtime } from "../../ffi/library.ts";
+import { wasmtime } from "../native/library.ts";
 import { PiecrustError } from "../errors.ts";
-import { pointerOf, throwDisposed, throwError } from "./_native.ts";
+import { pointerOf, throwDisposed, throwError } from "./_wasmtime.ts";
 import { trackHandle, untrackHandle } from "../handles.ts";
 import type { Engine } from "./engine.ts";
 

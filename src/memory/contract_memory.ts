@@ -7,13 +7,13 @@
  */
 
 import { Madvise, MapFlags, OpenFlags, ProtFlags } from "../../ffi/libc.ts";
-import { libc } from "../../ffi/library.ts";
+import { libc } from "../native/library.ts";
 import type { HostMemory, MemoryRequest } from "../engine/memory_creator.ts";
 import { PiecrustError, systemError } from "../errors.ts";
 import { trackHandle, untrackHandle } from "../handles.ts";
-import { at, checkMapped, errno, osError } from "./_os.ts";
+import { at, checkMapped, errno, osError } from "../native/os.ts";
 import { Reservation } from "./reservation.ts";
-import { OS_PAGE_SIZE, writeScanner } from "./write_scanner.ts";
+import { OS_PAGE_SIZE, type WriteScanner, writeScanner } from "./write_scanner.ts";
 
 /** The wasm page size, and the unit of lengths, file mappings and written pages. */
 export const WASM_PAGE_SIZE = 65536;
@@ -45,6 +45,12 @@ export interface ContractMemoryOptions {
    * page versions written before each snapshot. Default: `TMPDIR`, else `/tmp`.
    */
   scratchDirectory?: string;
+  /**
+   * Finds the pages written since the last snapshot point. Default: the
+   * isolate's shared scanner, which uses `PAGEMAP_SCAN` where the kernel has
+   * it and reads `/proc/self/pagemap` otherwise.
+   */
+  writeScanner?: WriteScanner;
 }
 
 /**
@@ -58,7 +64,7 @@ const OVERLAY_ID = 1;
 const SOURCE_STRIDE = 2 ** 32;
 
 /** A snapshot point: the length then, and the source then of every page remapped since. */
-interface Frame {
+interface SnapshotPoint {
   byteLength: number;
   saved: Map<number, Source>;
 }
@@ -145,7 +151,8 @@ export class ContractMemory {
   #overlayPages = 0;
   /** Sources of the pages that differ from their committed source. */
   readonly #current = new Map<number, Source>();
-  readonly #frames: Frame[] = [];
+  readonly #points: SnapshotPoint[] = [];
+  readonly #writeScanner: WriteScanner | undefined;
 
   /**
    * Maps the committed files into `reservation`: a {@linkcode Reservation}
@@ -173,6 +180,7 @@ export class ContractMemory {
       }
     }
     this.#reservation = reservation;
+    this.#writeScanner = options.writeScanner;
     this.base = reservation.base;
     this.reservation = reservation.byteLength;
     this.maxByteLength = options.maxByteLength ?? reservation.byteLength;
@@ -222,7 +230,7 @@ export class ContractMemory {
 
   /** Open snapshots. */
   get depth(): number {
-    return this.#frames.length;
+    return this.#points.length;
   }
 
   /**
@@ -260,7 +268,7 @@ export class ContractMemory {
   snapshot(): void {
     this.#checkOpen();
     this.#flush();
-    this.#frames.push({ byteLength: this.#byteLength, saved: new Map() });
+    this.#points.push({ byteLength: this.#byteLength, saved: new Map() });
   }
 
   /**
@@ -276,17 +284,17 @@ export class ContractMemory {
    */
   revert(options: { keepLength?: boolean } = {}): void {
     this.#checkOpen();
-    const frame = this.#frames.pop();
-    if (frame === undefined) {
+    const point = this.#points.pop();
+    if (point === undefined) {
       throw new PiecrustError("MemoryError", "revert without an open snapshot");
     }
-    const pages = new Set(frame.saved.keys());
+    const pages = new Set(point.saved.keys());
     this.#forEachWrittenPage((page) => pages.add(page));
     const sorted = [...pages].sort((a, b) => a - b);
     const targets = sorted.map((page) =>
-      frame.saved.get(page) ?? this.#current.get(page) ?? this.#committedSource(page)
+      point.saved.get(page) ?? this.#current.get(page) ?? this.#committedSource(page)
     );
-    const byteLength = options.keepLength ? this.#byteLength : frame.byteLength;
+    const byteLength = options.keepLength ? this.#byteLength : point.byteLength;
     this.#remap(sorted, targets, byteLength);
     for (let i = 0; i < sorted.length; i++) {
       if (targets[i] === this.#committedSource(sorted[i])) this.#current.delete(sorted[i]);
@@ -305,14 +313,14 @@ export class ContractMemory {
    */
   apply(): void {
     this.#checkOpen();
-    const frame = this.#frames.pop();
-    if (frame === undefined) {
+    const point = this.#points.pop();
+    if (point === undefined) {
       throw new PiecrustError("MemoryError", "apply without an open snapshot");
     }
-    const below = this.#frames.at(-1);
+    const below = this.#points.at(-1);
     if (below === undefined) return;
-    // The enclosing frame keeps its own, older source for a page it already saved.
-    for (const [page, source] of frame.saved) {
+    // The enclosing snapshot point keeps its own, older source for a page it already saved.
+    for (const [page, source] of point.saved) {
       if (!below.saved.has(page)) below.saved.set(page, source);
     }
   }
@@ -454,7 +462,7 @@ export class ContractMemory {
   }
 
   #forEachWrittenPage(onPage: (page: number) => void): void {
-    writeScanner().scan(this.base, this.#byteLength, (offset, count) => {
+    (this.#writeScanner ?? writeScanner()).scan(this.base, this.#byteLength, (offset, count) => {
       const first = offset / OS_PAGE_SIZE;
       for (let page = first; page < first + count; page++) onPage(page);
     });
@@ -463,12 +471,12 @@ export class ContractMemory {
   /**
    * Moves the pages written since the last snapshot point into the overlay
    * file and maps them from there, recording their previous sources in the
-   * innermost frame.
+   * innermost snapshot point.
    */
   #flush(): void {
-    const frame = this.#frames.at(-1);
+    const point = this.#points.at(-1);
     const overlay = this.#fds[OVERLAY_ID];
-    writeScanner().scan(this.base, this.#byteLength, (offset, count) => {
+    (this.#writeScanner ?? writeScanner()).scan(this.base, this.#byteLength, (offset, count) => {
       const bytes = count * OS_PAGE_SIZE;
       const written = libc().pwrite(
         overlay,
@@ -483,8 +491,8 @@ export class ContractMemory {
       this.#overlayPages += count;
       for (let i = 0; i < count; i++) {
         const page = first + i;
-        if (frame !== undefined && !frame.saved.has(page)) {
-          frame.saved.set(page, this.#current.get(page) ?? this.#committedSource(page));
+        if (point !== undefined && !point.saved.has(page)) {
+          point.saved.set(page, this.#current.get(page) ?? this.#committedSource(page));
         }
         this.#current.set(page, source + i);
       }

@@ -19,10 +19,10 @@
  */
 
 import { Madvise, MapFlags, ProtFlags } from "../../ffi/libc.ts";
-import { libc } from "../../ffi/library.ts";
+import { libc } from "../native/library.ts";
 import { PiecrustError } from "../errors.ts";
 import { trackHandle, untrackHandle } from "../handles.ts";
-import { at, checkMapped } from "./_os.ts";
+import { at, checkMapped } from "../native/os.ts";
 
 /**
  * How many released reservations a {@linkcode ReservationPool} keeps by

@@ -25,9 +25,9 @@ import {
   PAGEMAP_SCAN,
   PM_SCAN_ARG_SIZE,
 } from "../../ffi/libc.ts";
-import { libc } from "../../ffi/library.ts";
+import { libc } from "../native/library.ts";
 import { PiecrustError } from "../errors.ts";
-import { errno, osError } from "./_os.ts";
+import { errno, osError } from "../native/os.ts";
 
 /** The OS page size that write tracking works at. */
 export const OS_PAGE_SIZE = 4096;
@@ -166,14 +166,4 @@ let scanner: WriteScanner | undefined;
 export function writeScanner(): WriteScanner {
   scanner ??= new WriteScanner();
   return scanner;
-}
-
-/**
- * Replaces the isolate's write scanner, e.g. to force the fallback interface
- * in tests. Returns the previous one.
- */
-export function setWriteScanner(replacement: WriteScanner): WriteScanner | undefined {
-  const previous = scanner;
-  scanner = replacement;
-  return previous;
 }

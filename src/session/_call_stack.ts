@@ -69,10 +69,17 @@ export function normalize(error: unknown): PiecrustError {
     if (error.kind === "HostError" && error.cause instanceof PiecrustError) {
       return normalize(error.cause);
     }
-    if (error.kind === "OutOfFuel") {
+    if (error.kind !== "Trap") return error;
+    if (error.details.trap === "OutOfFuel") {
       return new PiecrustError("OutOfGas", "out of gas", { cause: error });
     }
-    return error;
+    // The reference reports every other trap as a RuntimeError.
+    return new PiecrustError("RuntimeError", error.message, {
+      cause: error,
+      details: error.details,
+      trapCode: error.trapCode,
+      wasmBacktrace: error.wasmBacktrace,
+    });
   }
   return new PiecrustError("RuntimeError", String(error), { cause: error });
 }
@@ -123,6 +130,7 @@ export class CallStack {
       throw new PiecrustError(
         "MemoryAccessOutOfBounds",
         `the argument has ${arg.length} bytes; the argument buffer holds ${ARGBUF_LEN}`,
+        { details: { offset: 0, length: arg.length, memoryLength: ARGBUF_LEN } },
       );
     }
     const stack = new CallStack(scope, options);
@@ -202,7 +210,9 @@ export class CallStack {
       throw new PiecrustError("InitializationError", "init can only be called by deploy");
     }
     if (!contract.functions.has(fn)) {
-      throw new PiecrustError("InvalidFunction", `contract ${contract.id} exports no "${fn}"`);
+      throw new PiecrustError("InvalidFunction", `contract ${contract.id} exports no "${fn}"`, {
+        details: { contract: contract.id.toString(), function: fn },
+      });
     }
     let func = funcs.get(fn);
     if (func === undefined) {
@@ -226,6 +236,7 @@ export class CallStack {
       throw new PiecrustError(
         "MemoryAccessOutOfBounds",
         `${fn} returned length ${ret}, outside the ${ARGBUF_LEN}-byte argument buffer`,
+        { details: { offset: 0, length: ret, memoryLength: ARGBUF_LEN } },
       );
     }
     return ret;
@@ -261,6 +272,7 @@ export class CallStack {
       throw new PiecrustError(
         "MemoryAccessOutOfBounds",
         `bytes ${pointer}..${pointer + length} lie outside the memory of ${view.length} bytes`,
+        { details: { offset: pointer, length, memoryLength: view.length } },
       );
     }
     return view.subarray(pointer, pointer + length);
@@ -272,6 +284,7 @@ export class CallStack {
       throw new PiecrustError(
         "MemoryAccessOutOfBounds",
         `length ${length} exceeds the ${ARGBUF_LEN}-byte argument buffer`,
+        { details: { offset: 0, length, memoryLength: ARGBUF_LEN } },
       );
     }
     return this.bytes(this.top.live.contract.argBuffer, length);

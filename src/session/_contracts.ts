@@ -241,6 +241,7 @@ export class SessionContracts {
       throw new PiecrustError(
         "ContractPositionCollision",
         `contract ${id} folds to Merkle position ${position}, already taken by ${occupant}`,
+        { details: { contract: id.toString(), position, occupant } },
       );
     }
     return position;

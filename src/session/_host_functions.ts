@@ -193,7 +193,9 @@ function call(
     const arg = stack.argBuffer(argLen).slice();
     const contract = stack.scope.contracts.get(id.toString());
     if (contract === undefined) {
-      throw new PiecrustError("ContractDoesNotExist", `no contract ${id}`);
+      throw new PiecrustError("ContractDoesNotExist", `no contract ${id}`, {
+        details: { contract: id.toString() },
+      });
     }
     if (fn === "init") {
       throw new PiecrustError("InitializationError", "init can only be called by deploy");
@@ -247,7 +249,7 @@ function hostQuery(stack: CallStack, namePtr: number, nameLen: number, argLen: n
   const name = text(stack.bytes(namePtr, nameLen));
   const query = stack.scope.hostQueries.get(name);
   if (query === undefined) {
-    throw new PiecrustError("MissingHostQuery", `no host query "${name}"`);
+    throw new PiecrustError("MissingHostQuery", `no host query "${name}"`, { details: { name } });
   }
   const arg = stack.argBuffer(argLen).slice();
   const price: unknown = containPanics(stack, () => query.price(arg));

@@ -20,7 +20,7 @@
  * @module
  */
 
-import { WASMTIME_SHA256 } from "../../ffi/library.ts";
+import { WASMTIME_SHA256 } from "../native/library.ts";
 import type { Engine } from "../engine/mod.ts";
 import { Module } from "../engine/mod.ts";
 import { PiecrustError, systemError } from "../errors.ts";

@@ -731,7 +731,9 @@ export class Session {
     }
     const target = this.#contracts.get(contract.toString());
     if (target === undefined) {
-      throw new PiecrustError("ContractDoesNotExist", `no contract ${contract}`);
+      throw new PiecrustError("ContractDoesNotExist", `no contract ${contract}`, {
+        details: { contract: contract.toString() },
+      });
     }
     return this.#topLevel(target, fn, arg, gasLimit, options);
   }

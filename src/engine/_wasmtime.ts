@@ -6,9 +6,9 @@
  * @module
  */
 
-import { wasmtime } from "../../ffi/library.ts";
+import { wasmtime } from "../native/library.ts";
 import { StructSize, TrapCode } from "../../ffi/libwasmtime.ts";
-import { type ErrorKind, PiecrustError } from "../errors.ts";
+import { type ErrorKind, PiecrustError, type TrapName } from "../errors.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -86,10 +86,18 @@ export function throwError(kind: ErrorKind, context: string, error: Deno.Pointer
   throw new PiecrustError(kind, `${context}: ${takeErrorMessage(error)}`);
 }
 
-const TRAP_KINDS: ReadonlyMap<number, ErrorKind> = new Map<number, ErrorKind>([
+const TRAP_NAMES: ReadonlyMap<number, TrapName> = new Map<number, TrapName>([
   [TrapCode.STACK_OVERFLOW, "StackOverflow"],
   [TrapCode.MEMORY_OUT_OF_BOUNDS, "MemoryOutOfBounds"],
+  [TrapCode.HEAP_MISALIGNED, "HeapMisaligned"],
+  [TrapCode.TABLE_OUT_OF_BOUNDS, "TableOutOfBounds"],
+  [TrapCode.INDIRECT_CALL_TO_NULL, "IndirectCallToNull"],
+  [TrapCode.BAD_SIGNATURE, "BadSignature"],
+  [TrapCode.INTEGER_OVERFLOW, "IntegerOverflow"],
+  [TrapCode.INTEGER_DIVISION_BY_ZERO, "IntegerDivisionByZero"],
+  [TrapCode.BAD_CONVERSION_TO_INTEGER, "BadConversionToInteger"],
   [TrapCode.UNREACHABLE_CODE_REACHED, "Unreachable"],
+  [TrapCode.INTERRUPT, "Interrupt"],
   [TrapCode.OUT_OF_FUEL, "OutOfFuel"],
 ]);
 
@@ -134,9 +142,11 @@ export function callFailure(
     });
   }
   const { reason, backtrace } = splitBacktrace(message);
-  const options = { trapCode: code, wasmBacktrace: backtrace };
-  if (code !== undefined) return new PiecrustError(TRAP_KINDS.get(code) ?? "Trap", reason, options);
-  return new PiecrustError(fallbackKind, reason, options);
+  if (code === undefined) {
+    return new PiecrustError(fallbackKind, reason, { wasmBacktrace: backtrace });
+  }
+  const details = { trap: TRAP_NAMES.get(code) ?? "Other" };
+  return new PiecrustError("Trap", reason, { details, trapCode: code, wasmBacktrace: backtrace });
 }
 
 /**

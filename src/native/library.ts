@@ -13,9 +13,13 @@
  */
 
 import { createHash } from "node:crypto";
-import { PiecrustError, systemError } from "../src/errors.ts";
-import { type LibcSymbols, libcSymbols } from "./libc.ts";
-import { wasmtimeReentrantSymbols, type WasmtimeSymbols, wasmtimeSymbols } from "./libwasmtime.ts";
+import { PiecrustError, systemError } from "../errors.ts";
+import { type LibcSymbols, libcSymbols } from "../../ffi/libc.ts";
+import {
+  wasmtimeReentrantSymbols,
+  type WasmtimeSymbols,
+  wasmtimeSymbols,
+} from "../../ffi/libwasmtime.ts";
 
 /** The wasmtime release this project is built against. */
 export const WASMTIME_VERSION = "49.0.0";
