@@ -171,7 +171,7 @@ export class VM {
   #ownerOnly(what: string): DirectoryOwner {
     if (this.#owner === undefined) {
       throw new PiecrustError(
-        "PersistenceError",
+        "NotOwner",
         `${what} is done by the VM that owns ${this.#path}, not by one connected to it`,
       );
     }
@@ -278,7 +278,9 @@ export class VM {
       checkBytes("root", root);
       const key = root.toHex();
       if (!isHex32(key)) {
-        throw new PiecrustError("PersistenceError", `no commit ${key} in ${this.#path}`);
+        throw new PiecrustError("CommitNotFound", `no commit ${key} in ${this.#path}`, {
+          details: { root: key },
+        });
       }
       return this.#directory.schedule(kind, key);
     } catch (error) {
@@ -423,7 +425,9 @@ export class VM {
       checkBytes("options.base", options.base);
       base = options.base.toHex();
       if (!isHex32(base)) {
-        throw new PiecrustError("PersistenceError", `no commit ${base} in ${this.#path}`);
+        throw new PiecrustError("CommitNotFound", `no commit ${base} in ${this.#path}`, {
+          details: { root: base },
+        });
       }
       this.#directory.hold(base);
     }

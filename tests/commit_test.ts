@@ -131,7 +131,7 @@ Deno.test("Session.commit after a failed call gives the root of an untouched ses
 Deno.test("VM.session rejects an unknown base, and deploy rejects an id of the base", () => {
   withDirectory((dir) => {
     using vm = VM.open(dir);
-    assertThrowsKind(() => vm.session({ base: new Uint8Array(32).fill(9) }), "PersistenceError");
+    assertThrowsKind(() => vm.session({ base: new Uint8Array(32).fill(9) }), "CommitNotFound");
     let base: Uint8Array;
     {
       using session = vm.session();
@@ -150,7 +150,7 @@ Deno.test("VM.open refuses a directory another VM has open, until it is closed",
   withDirectory((dir) => {
     {
       using vm = VM.open(dir);
-      const error = assertThrowsKind(() => VM.open(dir), "PersistenceError");
+      const error = assertThrowsKind(() => VM.open(dir), "DirectoryInUse");
       assert.match(error.message, /in use by another VM/);
       assert.deepEqual(vm.commits(), []);
     }

@@ -513,3 +513,19 @@ Deno.test("PiecrustError.details of a wasm trap names it; a session reports it a
     assert.ok(error.cause instanceof PiecrustError && error.cause.kind === "Trap");
   });
 });
+
+Deno.test("VM.share, removeModule and recompileModule on a connected VM fail with NotOwner", () => {
+  using owner = VM.ephemeral();
+  const handle = owner.share();
+  using connected = VM.connect(handle);
+  const id = new ContractId(new Uint8Array(32));
+  const attempts = [
+    () => connected.share(),
+    () => connected.removeModule(id),
+    () => connected.recompileModule(id),
+  ];
+  for (const attempt of attempts) {
+    const error = assertThrowsKind(attempt, "NotOwner");
+    assert.match(error.message, /done by the VM that owns/);
+  }
+});

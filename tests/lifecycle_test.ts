@@ -49,7 +49,7 @@ function folders(dir: string, kind: "commits" | "retired" | "intents"): string[]
 
 async function assertNoCommit(promise: Promise<void>): Promise<void> {
   await assert.rejects(promise, (error: Error & { kind?: string }) => {
-    assert.equal(error.kind, "PersistenceError");
+    assert.equal(error.kind, "CommitNotFound");
     assert.match(error.message, /no commit/);
     return true;
   });

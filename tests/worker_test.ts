@@ -143,7 +143,7 @@ Deno.test(
       assert.deepEqual(folders(dir, "intents"), []);
       const unknown = await ask(worker, { op: "delete", root: "00".repeat(32) });
       assert.equal(unknown.op, "error");
-      assert.match((unknown as { message: string }).message, /^PersistenceError: no commit/);
+      assert.match((unknown as { message: string }).message, /^CommitNotFound: no commit/);
       assert.deepEqual((await ask(worker, { op: "close" })).op, "closed");
     } finally {
       worker.terminate();

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type ErrorKind, PiecrustError } from "../errors.ts";
+import { type ErrorDetails, type ErrorKind, PiecrustError } from "../errors.ts";
 
 /**
  * Everything a Worker's VM needs to use the owner's directory: the folder,
@@ -39,7 +39,7 @@ export type Request =
 /** The owner's answer to an asynchronous request (`delete`, `finalize`). */
 export interface Settlement {
   ticket: number;
-  error?: { kind: ErrorKind; message: string };
+  error?: ErrorData;
 }
 
 /** `Int32Array` slots of the reply buffer. */
@@ -96,7 +96,7 @@ export function answer(
   if (bytes.length > REPLY_BYTES) {
     text = JSON.stringify({
       error: {
-        kind: "PersistenceError",
+        kind: "ResourceError",
         message: `the answer is larger than ${REPLY_BYTES} bytes`,
       },
     });
@@ -150,10 +150,48 @@ export function isConnected(reply: SharedArrayBuffer): boolean {
 }
 
 /** An error as plain data that crosses threads. */
-export function describe(error: unknown): { kind: ErrorKind; message: string } {
+export interface ErrorData {
+  kind: ErrorKind;
+  message: string;
+  details?: ErrorDetails;
+}
+
+/**
+ * `error` as plain data that crosses threads; see {@linkcode revive}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PiecrustError } from "../errors.ts";
+ * import { describe, revive } from "./channel.ts";
+ *
+ * const error = new PiecrustError("CommitNotFound", "no commit ab", { details: { root: "ab" } });
+ * const received = revive(structuredClone(describe(error)));
+ * assert.equal(received.kind, "CommitNotFound");
+ * assert.deepEqual(received.details, { root: "ab" });
+ * ```
+ */
+export function describe(error: unknown): ErrorData {
   return error instanceof PiecrustError
-    ? { kind: error.kind, message: error.message }
+    ? { kind: error.kind, message: error.message, details: error.details }
     : { kind: "PersistenceError", message: String((error as Error)?.message ?? error) };
+}
+
+/**
+ * The error that {@linkcode describe} made `data` of, in this thread.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { revive } from "./channel.ts";
+ *
+ * const error = revive({ kind: "Timeout", message: "no answer" });
+ * assert.equal(error.kind, "Timeout");
+ * assert.deepEqual(error.details, {});
+ * ```
+ */
+export function revive(data: ErrorData): PiecrustError {
+  return new PiecrustError(data.kind, data.message, { details: data.details });
 }
 
 /**
@@ -179,7 +217,7 @@ export function requestSync(handle: DirectoryHandle, request: Request): unknown 
     const left = deadline - Date.now();
     if (left <= 0) {
       throw new PiecrustError(
-        "PersistenceError",
+        "Timeout",
         `the VM that owns ${handle.directory} did not answer within ${ANSWER_TIMEOUT_MS} ms; ` +
           `its thread must not block while Workers use the directory`,
       );
@@ -190,8 +228,8 @@ export function requestSync(handle: DirectoryHandle, request: Request): unknown 
   const text = new TextDecoder().decode(new Uint8Array(handle.reply, HEADER_BYTES, length).slice());
   const result = JSON.parse(text) as {
     value?: unknown;
-    error?: { kind: ErrorKind; message: string };
+    error?: ErrorData;
   };
-  if (result.error !== undefined) throw new PiecrustError(result.error.kind, result.error.message);
+  if (result.error !== undefined) throw revive(result.error);
   return result.value;
 }

@@ -49,7 +49,7 @@ function lockDirectory(directory: string): Deno.FsFile {
   if (!file.tryLockSync(true)) {
     file.close();
     throw new PiecrustError(
-      "PersistenceError",
+      "DirectoryInUse",
       `${directory} is in use by another VM; close it first (one VM writes a directory at a ` +
         `time; share it with Workers through vm.share())`,
     );
@@ -162,7 +162,9 @@ export class DirectoryOwner implements Directory {
   /** Counts a session on `base`; a `PersistenceError` if it is no session base. */
   hold(base: string): void {
     if (!this.store.has(base) || this.#withdrawn(base)) {
-      throw new PiecrustError("PersistenceError", `no commit ${base} in ${this.store.dir}`);
+      throw new PiecrustError("CommitNotFound", `no commit ${base} in ${this.store.dir}`, {
+        details: { root: base },
+      });
     }
     this.#holds.set(base, (this.#holds.get(base) ?? 0) + 1);
   }
@@ -215,7 +217,9 @@ export class DirectoryOwner implements Directory {
   /** {@linkcode schedule}, throwing at once what fails before anything waits. */
   #enqueue(kind: CommitOperation, root: string): Promise<void> {
     if (!this.store.has(root) || this.#withdrawn(root)) {
-      throw new PiecrustError("PersistenceError", `no commit ${root} in ${this.store.dir}`);
+      throw new PiecrustError("CommitNotFound", `no commit ${root} in ${this.store.dir}`, {
+        details: { root },
+      });
     }
     this.store.recordIntent(kind, root);
     if (!this.#busy(root)) {

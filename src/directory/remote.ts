@@ -11,7 +11,13 @@
 import { PiecrustError } from "../errors.ts";
 import { type CommitTrees, Store } from "../store/store.ts";
 import { type CommitData, stageCommit } from "../store/write_commit.ts";
-import { type DirectoryHandle, markConnected, requestSync, type Settlement } from "./channel.ts";
+import {
+  type DirectoryHandle,
+  markConnected,
+  requestSync,
+  revive,
+  type Settlement,
+} from "./channel.ts";
 import type { CommitOperation, Directory } from "./directory.ts";
 
 /**
@@ -47,7 +53,7 @@ export class RemoteDirectory implements Directory {
     if (!this.#liveness.tryLockSync(true)) {
       this.#liveness.close();
       throw new PiecrustError(
-        "PersistenceError",
+        "DirectoryInUse",
         `the handle for ${handle.directory} is connected already; vm.share() makes one per Worker`,
       );
     }
@@ -60,7 +66,7 @@ export class RemoteDirectory implements Directory {
       const pending = this.#pending.get(ticket);
       this.#pending.delete(ticket);
       if (error === undefined) pending?.resolve();
-      else pending?.reject(new PiecrustError(error.kind, error.message));
+      else pending?.reject(revive(error));
     };
   }
 
