@@ -12,9 +12,7 @@
  *
  * using vm = VM.ephemeral();
  * using session = vm.session();
- * const counter = session.deploy(contractBytecode("counter"), {
- *   owner: new Uint8Array(32),
- * }, 1_000_000n);
+ * const counter = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
  * session.call(counter, contractFunction("increment", unit, unit), undefined, 1_000_000n);
  * const value = session.call(counter, contractFunction("read_value", unit, i64), undefined, 1_000_000n);
  * console.log(value.data); // 253n
@@ -25,6 +23,7 @@
 
 export { VM, type VMHandle, type VMOptions, type VMSessionOptions } from "./src/vm.ts";
 export type { CallReceipt } from "./src/session/call_receipt.ts";
+export type { Encodable, TypedValue } from "./src/session/typed_value.ts";
 export {
   type ContractFunction,
   contractFunction,

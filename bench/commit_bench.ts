@@ -59,7 +59,7 @@ const filler = (pages: number): Promise<Uint8Array> =>
 async function stateOf(bytes: number): Promise<{ vm: VM; base: Uint8Array; id: ContractId }> {
   const vm = VM.open(`${dir}/state-${bytes}`);
   using session = vm.session();
-  const id = session.deploy(await filler(bytes / 65536), { owner: new Uint8Array(32) }, GAS);
+  const id = session.deploy(await filler(bytes / 65536), new Uint8Array(32), GAS);
   session.callRaw(id, "fill", new Uint8Array(0), GAS);
   return { vm, base: session.commit(), id };
 }
@@ -96,7 +96,7 @@ function directoryWith(count: number): string {
   let id: ContractId | undefined;
   for (let i = 0; i < count; i++) {
     using session = vm.session(base === undefined ? {} : { base });
-    id ??= session.deploy(contractBytecode("counter"), { owner: new Uint8Array(32) }, GAS);
+    id ??= session.deploy(contractBytecode("counter"), new Uint8Array(32), GAS);
     session.callRaw(id, "increment", new Uint8Array(0), GAS);
     base = session.commit();
   }

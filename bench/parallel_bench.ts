@@ -122,9 +122,7 @@ class VMWorker {
 // --- the main thread's own VM: the expected result and the no-Worker entry -------------
 const vm = VM.ephemeral();
 const session = vm.session();
-const fibonacci = session.deploy(contractBytecode("fibonacci"), {
-  owner: new Uint8Array(32),
-}, GAS);
+const fibonacci = session.deploy(contractBytecode("fibonacci"), new Uint8Array(32), GAS);
 const nth = contractFunction("nth", u32, u64);
 const expected = session.call(fibonacci, nth, FIB_N, GAS).data;
 const base = Array.from(session.commit(), (byte) => byte.toString(16).padStart(2, "0")).join("");

@@ -35,7 +35,7 @@ function describe(receipt: CallReceipt<unknown>): string {
 
 function runCounter(session: Session, target: ContractTarget): ContractId {
   const bytecode = contractBytecode("counter", { target });
-  const counter = session.deploy(bytecode, { owner: new Uint8Array(32).fill(1) }, GAS_LIMIT);
+  const counter = session.deploy(bytecode, new Uint8Array(32).fill(1), GAS_LIMIT);
   console.log(`\ncounter (${target}, ${bytecode.byteLength} bytes) deployed as ${counter}`);
   console.log(`  read_value() -> ${session.call(counter, readValue, undefined, GAS_LIMIT).data}`);
   const receipt = session.call(counter, increment, undefined, GAS_LIMIT);

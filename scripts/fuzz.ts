@@ -648,14 +648,10 @@ export async function fuzzOne(
   };
 
   using session = vm.session({ debug: random.chance(0.8) });
-  const counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, COUNTER_GAS);
+  const counter = session.deploy(contractBytecode("counter"), OWNER, COUNTER_GAS);
   let id: ContractId | undefined;
   outcome.deploy = attempt("deploy", () => {
-    id = session.deploy(
-      bytes,
-      { owner: OWNER, initArg: random.bytes(random.int(16)) },
-      random.pick(GAS),
-    );
+    id = session.deploy(bytes, OWNER, random.pick(GAS), { initArg: random.bytes(random.int(16)) });
   });
   if (id !== undefined) {
     const exported = exportedFunctions(bytes);

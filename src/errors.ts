@@ -189,7 +189,7 @@ const NO_DETAILS: ErrorDetails = Object.freeze({});
  *
  * using vm = VM.ephemeral();
  * using session = vm.session();
- * const counter = session.deploy(contractBytecode("counter"), { owner: new Uint8Array(32) }, 1_000_000n);
+ * const counter = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
  * assert.throws(
  *   () => session.callRaw(counter, "increment", new Uint8Array(0), 1n),
  *   (error) => error instanceof PiecrustError && error.kind === "OutOfGas",

@@ -321,7 +321,7 @@ export class VM {
    * using vm = VM.ephemeral();
    * using session = vm.session();
    * const owner = new Uint8Array(32);
-   * const id = session.deploy(contractBytecode("counter"), { owner }, 1_000_000n);
+   * const id = session.deploy(contractBytecode("counter"), owner, 1_000_000n);
    * session.commit();
    * vm.removeModule(id);
    * vm.recompileModule(id);
@@ -349,7 +349,7 @@ export class VM {
    * using vm = VM.ephemeral();
    * using session = vm.session();
    * const owner = new Uint8Array(32);
-   * const id = session.deploy(contractBytecode("counter"), { owner }, 1_000_000n);
+   * const id = session.deploy(contractBytecode("counter"), owner, 1_000_000n);
    * session.commit();
    * vm.recompileModule(id);
    * ```

@@ -123,7 +123,7 @@ export function commitCounter(
   using session = vm.session(base === undefined ? {} : { base });
   if (base === undefined) {
     const owner = new Uint8Array(32);
-    session.deploy(contractBytecode("counter"), { owner, contractId: COUNTER }, COUNTER_GAS);
+    session.deploy(contractBytecode("counter"), owner, COUNTER_GAS, { contractId: COUNTER });
   }
   for (let i = 0; i < increments; i++) session.call(COUNTER, increment, undefined, COUNTER_GAS);
   return session.commit();

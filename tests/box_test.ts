@@ -27,7 +27,7 @@ for (const target of TARGETS) {
   // box_set_get
   Deno.test(`box (${target}) set and get an Option<i16> on the heap`, () => {
     withSession((session) => {
-      const id = session.deploy(contractBytecode("box", { target }), { owner: OWNER }, LIMIT);
+      const id = session.deploy(contractBytecode("box", { target }), OWNER, LIMIT);
 
       assert.equal(session.call(id, get, undefined, LIMIT).data, null);
       session.call(id, set, 0x11, LIMIT);
@@ -38,7 +38,7 @@ for (const target of TARGETS) {
   // box_set_get_raw
   Deno.test(`box (${target}) set and get through callRaw with manual rkyv`, () => {
     withSession((session) => {
-      const id = session.deploy(contractBytecode("box", { target }), { owner: OWNER }, LIMIT);
+      const id = session.deploy(contractBytecode("box", { target }), OWNER, LIMIT);
 
       let bytes = session.callRaw(id, "get", new Uint8Array(0), LIMIT).data;
       assert.equal(decode(option(i16), bytes), null);

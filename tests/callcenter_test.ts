@@ -59,7 +59,7 @@ function withDebugSession(body: (session: Session) => void): void {
 }
 
 function deploy(session: Session, name: string, target: ContractTarget): ContractId {
-  return session.deploy(contractBytecode(name, { target }), { owner: OWNER }, LIMIT);
+  return session.deploy(contractBytecode(name, { target }), OWNER, LIMIT);
 }
 
 for (const target of TARGETS) {

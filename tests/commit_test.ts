@@ -30,7 +30,7 @@ for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
       {
         using vm = VM.open(dir);
         using session = vm.session();
-        counter = session.deploy(contractBytecode("counter", { target }), { owner: OWNER }, GAS);
+        counter = session.deploy(contractBytecode("counter", { target }), OWNER, GAS);
         session.call(counter, increment, undefined, GAS);
         root = session.commit();
         assert.deepEqual(session.root(), root, "root() equals the commit's root");
@@ -63,7 +63,7 @@ Deno.test("Session.commit chains commits, and older commits keep their own state
     let first: Uint8Array;
     {
       using session = vm.session();
-      counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS);
+      counter = session.deploy(contractBytecode("counter"), OWNER, GAS);
       first = session.commit();
     }
     let second: Uint8Array;
@@ -76,7 +76,7 @@ Deno.test("Session.commit chains commits, and older commits keep their own state
     {
       using session = vm.session({ base: second });
       session.call(counter, increment, undefined, GAS);
-      const other = session.deploy(contractBytecode("box"), { owner: OWNER }, GAS);
+      const other = session.deploy(contractBytecode("box"), OWNER, GAS);
       assert.ok(session.memoryLen(other)! > 0);
       third = session.commit();
     }
@@ -99,7 +99,7 @@ Deno.test("Session.root is the same for the same history on two VMs", () => {
       for (let round = 0; round < 3; round++) {
         using session = vm.session(base === undefined ? {} : { base });
         const counter = ContractId.fromHex(String(round).padStart(2, "0").repeat(32));
-        session.deploy(contractBytecode("counter"), { owner: OWNER, contractId: counter }, GAS);
+        session.deploy(contractBytecode("counter"), OWNER, GAS, { contractId: counter });
         session.call(counter, increment, undefined, GAS);
         base = session.commit();
         history.push(base.toHex());
@@ -117,7 +117,7 @@ Deno.test("Session.commit after a failed call gives the root of an untouched ses
     let counter: ContractId;
     {
       using session = vm.session();
-      counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS);
+      counter = session.deploy(contractBytecode("counter"), OWNER, GAS);
       base = session.commit();
     }
     using failing = vm.session({ base });
@@ -135,12 +135,12 @@ Deno.test("VM.session rejects an unknown base, and deploy rejects an id of the b
     let base: Uint8Array;
     {
       using session = vm.session();
-      session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS);
+      session.deploy(contractBytecode("counter"), OWNER, GAS);
       base = session.commit();
     }
     using session = vm.session({ base });
     assertThrowsKind(
-      () => session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS),
+      () => session.deploy(contractBytecode("counter"), OWNER, GAS),
       "InitializationError",
     );
   });
@@ -165,7 +165,7 @@ Deno.test("VM.open reports a corrupt commit with its root", () => {
     {
       using vm = VM.open(dir);
       using session = vm.session();
-      session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS);
+      session.deploy(contractBytecode("counter"), OWNER, GAS);
       root = session.commit();
     }
     const manifest = `${dir}/commits/${root.toHex()}/manifest.json`;
@@ -189,7 +189,7 @@ Deno.test("Session.commit of a root equal to the base writes nothing", async () 
     let id: ContractId;
     {
       using session = vm.session();
-      id = session.deploy(grower, { owner: OWNER }, GAS);
+      id = session.deploy(grower, OWNER, GAS);
       base = session.commit();
     }
     let grown: Uint8Array;
@@ -214,7 +214,7 @@ Deno.test("ModuleCache recompiles a corrupt or stale artifact instead of trustin
     {
       using vm = VM.open(dir);
       using session = vm.session({ debug: true });
-      counter = session.deploy(contractBytecode("callcenter"), { owner: OWNER }, GAS);
+      counter = session.deploy(contractBytecode("callcenter"), OWNER, GAS);
       base = session.commit();
     }
     const artifacts = [...Deno.readDirSync(`${dir}/modules`)]
@@ -258,7 +258,7 @@ Deno.test("Session reports a flipped byte in a committed page pack instead of lo
     {
       using vm = VM.open(dir);
       using session = vm.session();
-      counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS);
+      counter = session.deploy(contractBytecode("counter"), OWNER, GAS);
       session.call(counter, increment, undefined, GAS);
       root = session.commit();
     }

@@ -31,7 +31,7 @@ for (const target of TARGETS) {
   // counter_read_simple
   Deno.test(`counter (${target}) reads 0xfc after deployment`, () => {
     withSession((session) => {
-      const id = session.deploy(contractBytecode("counter", { target }), { owner: OWNER }, LIMIT);
+      const id = session.deploy(contractBytecode("counter", { target }), OWNER, LIMIT);
       assert.equal(session.call(id, readValue, undefined, LIMIT).data, 0xfcn);
     });
   });
@@ -39,7 +39,7 @@ for (const target of TARGETS) {
   // counter_read_write_simple
   Deno.test(`counter (${target}) reads 0xfd after an increment`, () => {
     withSession((session) => {
-      const id = session.deploy(contractBytecode("counter", { target }), { owner: OWNER }, LIMIT);
+      const id = session.deploy(contractBytecode("counter", { target }), OWNER, LIMIT);
       assert.equal(session.call(id, readValue, undefined, LIMIT).data, 0xfcn);
       session.call(id, increment, undefined, LIMIT);
       assert.equal(session.call(id, readValue, undefined, LIMIT).data, 0xfdn);
@@ -50,14 +50,10 @@ for (const target of TARGETS) {
   // the counter it drives is the `target` build, so both 64→32 and 64→64 calls are covered.
   Deno.test(`c_example (wasm64) increments and reads the ${target} counter through raw c`, () => {
     withSession((session) => {
-      const counter = session.deploy(
-        contractBytecode("counter", { target }),
-        { owner: OWNER },
-        LIMIT,
-      );
+      const counter = session.deploy(contractBytecode("counter", { target }), OWNER, LIMIT);
       const cExample = session.deploy(
         contractBytecode("c_example", { target: "wasm64" }),
-        { owner: OWNER },
+        OWNER,
         LIMIT,
       );
       const receipt = session.call(cExample, incrementAndRead, counter.toBytes(), LIMIT);
@@ -68,11 +64,7 @@ for (const target of TARGETS) {
   // increment_panic
   Deno.test(`fallible_counter (${target}) panic surfaces as Panic("Incremental panic")`, () => {
     withSession((session) => {
-      const id = session.deploy(
-        contractBytecode("fallible_counter", { target }),
-        { owner: OWNER },
-        LIMIT,
-      );
+      const id = session.deploy(contractBytecode("fallible_counter", { target }), OWNER, LIMIT);
       const error = assertThrowsKind(
         () => session.call(id, fallibleIncrement, true, LIMIT),
         "Panic",
@@ -87,7 +79,7 @@ for (const target of TARGETS) {
   // oversized_argument_failure_cleans_call_context (release branch piecrust-0.32.x)
   Deno.test(`counter (${target}) oversized arguments fail and leave no call context`, () => {
     withSession((session) => {
-      const id = session.deploy(contractBytecode("counter", { target }), { owner: OWNER }, LIMIT);
+      const id = session.deploy(contractBytecode("counter", { target }), OWNER, LIMIT);
       assert.equal(session.call(id, readValue, undefined, LIMIT).data, 0xfcn);
 
       // Repeated failures must not accumulate call contexts (which would

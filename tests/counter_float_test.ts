@@ -16,11 +16,7 @@ for (const target of TARGETS) {
     {
       using vm = VM.ephemeral();
       using session = vm.session();
-      const id = session.deploy(
-        contractBytecode("counter_float", { target }),
-        { owner: OWNER },
-        LIMIT,
-      );
+      const id = session.deploy(contractBytecode("counter_float", { target }), OWNER, LIMIT);
       assert.equal(session.call(id, readValue, undefined, LIMIT).data, 0xfc);
     }
     assertNoLiveHandles();

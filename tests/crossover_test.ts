@@ -55,8 +55,8 @@ function withDebugSession(body: (session: Session) => void): void {
 
 function deployCrossovers(session: Session, target: ContractTarget): void {
   const bytecode = contractBytecode("crossover", { target });
-  session.deploy(bytecode, { owner: OWNER, contractId: CROSSOVER_ONE }, LIMIT);
-  session.deploy(bytecode, { owner: OWNER, contractId: CROSSOVER_TWO }, LIMIT);
+  session.deploy(bytecode, OWNER, LIMIT, { contractId: CROSSOVER_ONE });
+  session.deploy(bytecode, OWNER, LIMIT, { contractId: CROSSOVER_TWO });
 }
 
 for (const target of TARGETS) {
@@ -106,7 +106,7 @@ for (const target of TARGETS) {
       deployCrossovers(session, target);
       const doubleCounter = session.deploy(
         contractBytecode("double_counter", { target }),
-        { owner: OWNER },
+        OWNER,
         LIMIT,
       );
 

@@ -26,7 +26,7 @@ for (const target of TARGETS) {
     {
       using vm = VM.ephemeral();
       using session = vm.session({ debug: true });
-      const id = session.deploy(contractBytecode("debugger", { target }), { owner: OWNER }, LIMIT);
+      const id = session.deploy(contractBytecode("debugger", { target }), OWNER, LIMIT);
 
       session.call(id, debug, "Hello world", LIMIT);
 

@@ -87,10 +87,9 @@ for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
   Deno.test(`Session.deploy puts counter (${target}) at an explicit id (deploy_with_id)`, () => {
     withSession((session) => {
       const id = idOf(1);
-      const deployed = session.deploy(contractBytecode("counter", { target }), {
-        owner: OWNER,
+      const deployed = session.deploy(contractBytecode("counter", { target }), OWNER, LIMIT, {
         contractId: id,
-      }, LIMIT);
+      });
       assert.ok(deployed.equals(id));
       assert.equal(session.call(id, readValue, undefined, LIMIT).data, 0xfcn);
       session.call(id, increment, undefined, LIMIT);
@@ -103,10 +102,9 @@ for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
     () => {
       withSession((session) => {
         const counter = idOf(1);
-        session.deploy(contractBytecode("double_counter", { target }), {
-          owner: OWNER,
+        session.deploy(contractBytecode("double_counter", { target }), OWNER, LIMIT, {
           contractId: counter,
-        }, LIMIT);
+        });
         assert.equal(session.call(counter, readValues, undefined, LIMIT).data[0], 0xfcn);
 
         const bogus = idOf(255);
@@ -129,13 +127,13 @@ Deno.test(
       const idB = idFromWords(1, 0xffff_ffff);
       assert.ok(!idA.equals(idB));
 
-      session.deploy(contractBytecode("counter"), { owner: OWNER, contractId: idA }, LIMIT);
+      session.deploy(contractBytecode("counter"), OWNER, LIMIT, { contractId: idA });
       const error = assertFailedDeployLeavesNothing(
         session,
         idA,
         idB,
         "ContractPositionCollision",
-        () => session.deploy(contractBytecode("box"), { owner: OWNER, contractId: idB }, LIMIT),
+        () => session.deploy(contractBytecode("box"), OWNER, LIMIT, { contractId: idB }),
       );
       // The reference's error carries { contract_id: id_b, pos: 0 }; ours names the occupant too.
       assert.ok(error.message.includes(idB.toString()), error.message);
@@ -158,7 +156,7 @@ Deno.test(
       const idB = idFromWords(1, 0xffff_ffff);
       assert.ok(!idA.equals(idB));
 
-      session.deploy(contractBytecode("counter"), { owner: OWNER, contractId: idA }, LIMIT);
+      session.deploy(contractBytecode("counter"), OWNER, LIMIT, { contractId: idA });
       const root = session.commit();
 
       using next = vm.session({ base: root });
@@ -167,7 +165,7 @@ Deno.test(
         idA,
         idB,
         "ContractPositionCollision",
-        () => next.deploy(contractBytecode("box"), { owner: OWNER, contractId: idB }, LIMIT),
+        () => next.deploy(contractBytecode("box"), OWNER, LIMIT, { contractId: idB }),
       );
       // The reference's error carries { contract_id: id_b, pos: 0 }; ours names the occupant too.
       assert.ok(error.message.includes(idB.toString()), error.message);
@@ -184,20 +182,19 @@ Deno.test(
 Deno.test("Session.deploy rejects other ids with the same folded position, not neighbours", () => {
   withSession((session) => {
     const first = idFromWords(0x8000_0000, 0x8000_0000, 7); // folds to 7
-    session.deploy(contractBytecode("counter"), { owner: OWNER, contractId: first }, LIMIT);
+    session.deploy(contractBytecode("counter"), OWNER, LIMIT, { contractId: first });
     for (const colliding of [idFromWords(7), idFromWords(0, 0, 0, 0, 0, 0, 0, 7)]) {
       assertThrowsKind(
-        () =>
-          session.deploy(contractBytecode("box"), { owner: OWNER, contractId: colliding }, LIMIT),
+        () => session.deploy(contractBytecode("box"), OWNER, LIMIT, { contractId: colliding }),
         "ContractPositionCollision",
       );
     }
     // Positions 6 and 8 are free.
-    session.deploy(contractBytecode("box"), { owner: OWNER, contractId: idFromWords(6) }, LIMIT);
-    session.deploy(contractBytecode("box"), { owner: OWNER, contractId: idFromWords(8) }, LIMIT);
+    session.deploy(contractBytecode("box"), OWNER, LIMIT, { contractId: idFromWords(6) });
+    session.deploy(contractBytecode("box"), OWNER, LIMIT, { contractId: idFromWords(8) });
     // The same id again is a duplicate deploy, not a collision.
     assertThrowsKind(
-      () => session.deploy(contractBytecode("counter"), { owner: OWNER, contractId: first }, LIMIT),
+      () => session.deploy(contractBytecode("counter"), OWNER, LIMIT, { contractId: first }),
       "InitializationError",
     );
     assert.equal(session.call(first, readValue, undefined, LIMIT).data, 0xfcn);
@@ -206,19 +203,18 @@ Deno.test("Session.deploy rejects other ids with the same folded position, not n
 
 Deno.test("Session.deploy frees the position of a deploy whose init failed", () => {
   withSession((session) => {
-    const witness = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
+    const witness = session.deploy(contractBytecode("counter"), OWNER, LIMIT);
     const failed = idFromWords(5);
     const error = assertFailedDeployLeavesNothing(session, witness, failed, "Panic", () =>
       // initializer's init takes a u8: an empty argument fails uplink's validation.
-      session.deploy(contractBytecode("initializer"), { owner: OWNER, contractId: failed }, LIMIT));
+      session.deploy(contractBytecode("initializer"), OWNER, LIMIT, { contractId: failed }));
     assert.match(error.message, /^Argument should correctly deserialize/);
     // Another id with the same folded position (5) deploys now.
     const other = idFromWords(2, 3);
-    session.deploy(contractBytecode("initializer"), {
-      owner: OWNER,
+    session.deploy(contractBytecode("initializer"), OWNER, LIMIT, {
       contractId: other,
       initArg: encode(u8, 7),
-    }, LIMIT);
+    });
     const read = contractFunction("read_value", unit, u8);
     assert.equal(session.call(other, read, undefined, LIMIT).data, 7);
   });
@@ -228,7 +224,7 @@ Deno.test("Session.deploy frees the position of a deploy whose init failed", () 
 
 Deno.test("Session.deploy rejects bytes that are no wasm module and keeps working", () => {
   withSession((session) => {
-    const witness = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
+    const witness = session.deploy(contractBytecode("counter"), OWNER, LIMIT);
     const counter = contractBytecode("counter");
     const cases: [string, Uint8Array][] = [
       ["empty", new Uint8Array(0)],
@@ -245,7 +241,7 @@ Deno.test("Session.deploy rejects bytes that are no wasm module and keeps workin
         witness,
         id,
         "CompileError",
-        () => session.deploy(bytes, { owner: OWNER }, LIMIT),
+        () => session.deploy(bytes, OWNER, LIMIT),
       );
       assert.ok(error.message.length > 0, what);
     }
@@ -254,7 +250,7 @@ Deno.test("Session.deploy rejects bytes that are no wasm module and keeps workin
 
 Deno.test("Session.deploy rejects bytecode over 16 MiB before parsing it", () => {
   withSession((session) => {
-    const witness = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
+    const witness = session.deploy(contractBytecode("counter"), OWNER, LIMIT);
     // A valid counter followed by zeros, 16 MiB + 1 bytes in all: rejected for its size.
     const counter = contractBytecode("counter");
     const bytes = new Uint8Array(16 * 2 ** 20 + 1);
@@ -265,7 +261,7 @@ Deno.test("Session.deploy rejects bytecode over 16 MiB before parsing it", () =>
       witness,
       id,
       "CompileError",
-      () => session.deploy(bytes, { owner: OWNER, contractId: id }, LIMIT),
+      () => session.deploy(bytes, OWNER, LIMIT, { contractId: id }),
     );
     assert.match(error.message, /16777217 bytes/);
   });
@@ -284,7 +280,7 @@ Deno.test("Session.deploy rejects modules that are no contract and keeps working
   ];
   const assembled = await Promise.all(modules.map(([, source]) => assembleWat(source)));
   withSession((session) => {
-    const witness = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
+    const witness = session.deploy(contractBytecode("counter"), OWNER, LIMIT);
     modules.forEach(([what, , kind], i) => {
       const id = idOf(10 + i);
       const error = assertFailedDeployLeavesNothing(
@@ -292,11 +288,11 @@ Deno.test("Session.deploy rejects modules that are no contract and keeps working
         witness,
         id,
         kind,
-        () => session.deploy(assembled[i], { owner: OWNER, contractId: id }, LIMIT),
+        () => session.deploy(assembled[i], OWNER, LIMIT, { contractId: id }),
       );
       assert.ok(error.message.length > 0, what);
       // The id is free again.
-      session.deploy(contractBytecode("counter"), { owner: OWNER, contractId: id }, LIMIT);
+      session.deploy(contractBytecode("counter"), OWNER, LIMIT, { contractId: id });
       assert.equal(session.call(id, readValue, undefined, LIMIT).data, 0xfcn);
     });
   });
@@ -304,7 +300,7 @@ Deno.test("Session.deploy rejects modules that are no contract and keeps working
 
 Deno.test("Session.deploy leaves nothing behind when init runs out of gas", () => {
   withSession((session) => {
-    const witness = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
+    const witness = session.deploy(contractBytecode("counter"), OWNER, LIMIT);
     const id = idOf(4);
     assertFailedDeployLeavesNothing(
       session,
@@ -312,17 +308,15 @@ Deno.test("Session.deploy leaves nothing behind when init runs out of gas", () =
       id,
       "OutOfGas",
       () =>
-        session.deploy(contractBytecode("initializer"), {
-          owner: OWNER,
+        session.deploy(contractBytecode("initializer"), OWNER, 10n, {
           contractId: id,
           initArg: encode(u8, 3),
-        }, 10n),
+        }),
     );
-    session.deploy(contractBytecode("initializer"), {
-      owner: OWNER,
+    session.deploy(contractBytecode("initializer"), OWNER, LIMIT, {
       contractId: id,
       initArg: encode(u8, 3),
-    }, LIMIT);
+    });
     assert.equal(
       session.call(id, contractFunction("read_value", unit, u8), undefined, LIMIT).data,
       3,
@@ -340,7 +334,7 @@ Deno.test("Session.deploy leaves nothing behind when init traps after writing", 
       (drop (memory.grow (i32.const 3)))
       unreachable))`);
   withSession((session) => {
-    const witness = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
+    const witness = session.deploy(contractBytecode("counter"), OWNER, LIMIT);
     const id = idOf(6);
     // A wasm trap is a RuntimeError, as the reference says.
     assertFailedDeployLeavesNothing(
@@ -348,7 +342,7 @@ Deno.test("Session.deploy leaves nothing behind when init traps after writing", 
       witness,
       id,
       "RuntimeError",
-      () => session.deploy(bytes, { owner: OWNER, contractId: id }, LIMIT),
+      () => session.deploy(bytes, OWNER, LIMIT, { contractId: id }),
     );
   });
 });
@@ -426,7 +420,7 @@ Deno.test("Session.deploy refuses modules that could never run, naming the reaso
     neverRunnable.map(({ fields, features }) => contractModule(fields, false, features)),
   );
   withSession((session) => {
-    const witness = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
+    const witness = session.deploy(contractBytecode("counter"), OWNER, LIMIT);
     neverRunnable.forEach(({ name, kind, message }, i) => {
       const id = idOf(20 + i);
       const error = assertFailedDeployLeavesNothing(
@@ -434,7 +428,7 @@ Deno.test("Session.deploy refuses modules that could never run, naming the reaso
         witness,
         id,
         kind,
-        () => session.deploy(assembled[i], { owner: OWNER, contractId: id }, LIMIT),
+        () => session.deploy(assembled[i], OWNER, LIMIT, { contractId: id }),
       );
       assert.match(error.message, message, name);
     });
@@ -449,13 +443,13 @@ Deno.test("Session.deploy refuses a wasm64 memory that starts beyond the memory6
       (func (export "f") (param i32) (result i32) (i32.const 0)))`,
   );
   withSession((session) => {
-    const witness = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
+    const witness = session.deploy(contractBytecode("counter"), OWNER, LIMIT);
     const error = assertFailedDeployLeavesNothing(
       session,
       witness,
       idOf(40),
       "RuntimeError",
-      () => session.deploy(bytecode, { owner: OWNER, contractId: idOf(40) }, LIMIT),
+      () => session.deploy(bytecode, OWNER, LIMIT, { contractId: idOf(40) }),
     );
     assert.match(
       error.message,
@@ -489,13 +483,13 @@ Deno.test("Session.deploy runs modules with initializers, and instantiation cost
       INITIALIZERS.map((fields) => contractModule(`${callable} ${fields}`, is64, REFS)),
     );
     withSession((session) => {
-      const base = session.deploy(baseline, { owner: OWNER }, LIMIT);
+      const base = session.deploy(baseline, OWNER, LIMIT);
       const gas = (id: ContractId, fn: string): bigint =>
         session.callRaw(id, fn, new Uint8Array(0), LIMIT).gasSpent;
       const [f, g] = [gas(base, "f"), gas(base, "g")];
       assert.ok(g > f, "call_indirect costs more than returning");
       for (const [i, bytes] of modules.entries()) {
-        const id = session.deploy(bytes, { owner: OWNER }, LIMIT);
+        const id = session.deploy(bytes, OWNER, LIMIT);
         // Every call instantiates the contract again.
         for (let call = 0; call < 2; call++) {
           assert.equal(gas(id, "f"), f, `module ${i}, wasm${is64 ? 64 : 32}`);
@@ -540,7 +534,7 @@ Deno.test("Session.deploy accepts only modules whose calls can run", async () =>
     for (const [i, bytes] of assembled.entries()) {
       let id: ContractId;
       try {
-        id = session.deploy(bytes, { owner: OWNER }, LIMIT);
+        id = session.deploy(bytes, OWNER, LIMIT);
       } catch (error) {
         assert.ok(error instanceof PiecrustError, `module ${i}: ${error}`);
         continue;

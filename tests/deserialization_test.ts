@@ -58,12 +58,8 @@ for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
     `callcenter (${target}) try_query_bool gets Err(Panic) for garbage and Ok for a bool (inter_contract_call_validates_return_bytes)`,
     () => {
       withDebugSession((session) => {
-        const badreturn = session.deploy(contractBytecode("badreturn", { target }), {
-          owner: OWNER,
-        }, LIMIT);
-        const center = session.deploy(contractBytecode("callcenter", { target }), {
-          owner: OWNER,
-        }, LIMIT);
+        const badreturn = session.deploy(contractBytecode("badreturn", { target }), OWNER, LIMIT);
+        const center = session.deploy(contractBytecode("callcenter", { target }), OWNER, LIMIT);
 
         // badreturn writes 0xDEADBEEF... into its argument buffer, bypassing wrap_call.
         const garbage = session.call(
@@ -90,9 +86,7 @@ for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
     `Session.call of badreturn (${target}) garbage_value as bool fails with ValidationError (host_call_rejects_garbage_return)`,
     () => {
       withDebugSession((session) => {
-        const badreturn = session.deploy(contractBytecode("badreturn", { target }), {
-          owner: OWNER,
-        }, LIMIT);
+        const badreturn = session.deploy(contractBytecode("badreturn", { target }), OWNER, LIMIT);
         const error = assertThrowsKind(
           () =>
             session.call(

@@ -10,6 +10,7 @@ import {
   contractBytecode,
   contractFunction,
   ContractId,
+  type DeployOptions,
   type HostQuery,
   i64,
   PiecrustError,
@@ -185,8 +186,8 @@ function gasTakers(session: Session, counter: ContractId, gas: unknown): [string
   const counterBytes = contractBytecode("counter");
   const onFeed = (): void => {};
   return [
-    ["deploy", () => session.deploy(counterBytes, { owner: OWNER }, limit)],
-    ["deployWithReceipt", () => session.deployWithReceipt(counterBytes, { owner: OWNER }, limit)],
+    ["deploy", () => session.deploy(counterBytes, OWNER, limit)],
+    ["deployWithReceipt", () => session.deployWithReceipt(counterBytes, OWNER, limit)],
     ["callRaw", () => session.callRaw(counter, "read_value", new Uint8Array(0), limit)],
     ["call", () => session.call(counter, readValue, undefined, limit)],
     [
@@ -198,13 +199,13 @@ function gasTakers(session: Session, counter: ContractId, gas: unknown): [string
       "feederCallIterable",
       () => session.feederCallIterable(counter, "read_value", new Uint8Array(0), limit),
     ],
-    ["migrate", () => session.migrate(counter, counterBytes, {}, limit, () => {})],
+    ["migrate", () => session.migrate(counter, counterBytes, limit, () => {})],
   ];
 }
 
 Deno.test("Session methods refuse gas that is not a u64 bigint, naming gasLimit", () => {
   withSession((session) => {
-    const counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS);
+    const counter = session.deploy(contractBytecode("counter"), OWNER, GAS);
     const root = session.root();
     for (const [method, run] of gasTakers(session, counter, 1_000_000)) {
       assert.throws(
@@ -243,7 +244,7 @@ Deno.test("Session methods refuse a contract that is not a ContractId without pr
       ],
       ["memoryLen", () => session.memoryLen(contract)],
       ["memoryPages", () => session.memoryPages(contract)],
-      ["migrate", () => session.migrate(contract, contractBytecode("counter"), {}, GAS, () => {})],
+      ["migrate", () => session.migrate(contract, contractBytecode("counter"), GAS, () => {})],
     ];
     for (const [method, run] of calls) {
       assert.throws(run, {
@@ -260,29 +261,31 @@ Deno.test("Session methods refuse a contract that is not a ContractId without pr
 
 Deno.test("Session methods refuse arguments of the wrong type, naming them", () => {
   withSession((session) => {
-    const counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS);
+    const counter = session.deploy(contractBytecode("counter"), OWNER, GAS);
     const bad = <T>(value: unknown): T => value as T;
     const cases: [() => unknown, string][] = [
       [
-        () => session.deploy(bad([0, 97, 115, 109]), { owner: OWNER }, GAS),
+        () => session.deploy(bad([0, 97, 115, 109]), OWNER, GAS),
         "bytecode must be a Uint8Array, got an Array",
       ],
       [
         () => session.deploy(contractBytecode("counter"), bad(undefined), GAS),
-        "options must be an object, got undefined",
+        "owner must be a Uint8Array, got undefined",
       ],
       [
-        () => session.deploy(contractBytecode("counter"), bad({}), GAS),
-        "options.owner must be a Uint8Array, got undefined",
+        () => session.deploy(contractBytecode("counter"), OWNER, GAS, bad<DeployOptions>(5)),
+        "options must be an object, got number",
       ],
       [
-        () =>
-          session.deploy(contractBytecode("counter"), { owner: OWNER, contractId: bad("07") }, GAS),
+        () => session.deploy(contractBytecode("counter"), OWNER, GAS, { contractId: bad("07") }),
         "options.contractId must be a ContractId, got string",
       ],
       [
-        () => session.deploy(contractBytecode("counter"), { owner: OWNER, initArg: bad("x") }, GAS),
-        "options.initArg must be a Uint8Array, got string",
+        () =>
+          session.deploy(contractBytecode("counter"), OWNER, GAS, {
+            initArg: bad<Uint8Array>("x"),
+          }),
+        "options.initArg must be a Uint8Array or a { schema, value } object, got string",
       ],
       [
         () => session.callRaw(counter, bad(7), new Uint8Array(0), GAS),
@@ -301,10 +304,13 @@ Deno.test("Session methods refuse arguments of the wrong type, naming them", () 
         "onFeed must be a function, got null",
       ],
       [
-        () => session.migrate(counter, contractBytecode("counter"), {}, GAS, bad(1)),
+        () => session.migrate(counter, contractBytecode("counter"), GAS, bad(1)),
         "migration must be a function, got number",
       ],
-      [() => session.setMeta("key", bad("value")), "value must be a Uint8Array, got string"],
+      [
+        () => session.setMeta("key", bad<Uint8Array>("value")),
+        "value must be a Uint8Array or a { schema, value } object, got string",
+      ],
       [() => session.setMeta(bad(1), new Uint8Array(1)), "name must be a string, got number"],
     ];
     for (const [run, message] of cases) assert.throws(run, { name: "TypeError", message });
@@ -369,7 +375,7 @@ function withCallbacks(
       },
     });
     using session = vm.session();
-    const contract = session.deploy(CALLBACKS, { owner: OWNER }, GAS);
+    const contract = session.deploy(CALLBACKS, OWNER, GAS);
     Object.assign(current, { session, contract });
     session.commit();
     body(session, contract, vm);
@@ -407,7 +413,7 @@ Deno.test("Session.close, commit, deploy and setMeta from the session's own call
   const misuses: [string, Misuse][] = [
     ["close", (session) => session.close()],
     ["commit", (session) => session.commit()],
-    ["deploy", (session) => session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS)],
+    ["deploy", (session) => session.deploy(contractBytecode("counter"), OWNER, GAS)],
     ["setMeta", (session) => session.setMeta("key", new Uint8Array(1))],
     ["removeMeta", (session) => session.removeMeta("key")],
     ["callRaw", (session, _, id) => session.callRaw(id, "write_feed", new Uint8Array(0), GAS)],
@@ -471,7 +477,7 @@ Deno.test("Session.callRaw fails a host query priced below 0, above u64 or not a
 
 Deno.test("PiecrustError.details names the missing contract, function and host query", () => {
   withSession((session) => {
-    const counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS);
+    const counter = session.deploy(contractBytecode("counter"), OWNER, GAS);
     const missing = new ContractId(new Uint8Array(32).fill(0xab));
     const notDeployed = assertThrowsKind(
       () => session.callRaw(missing, "read_value", new Uint8Array(0), GAS),
@@ -488,7 +494,7 @@ Deno.test("PiecrustError.details names the missing contract, function and host q
       function: "no_such_function",
     });
 
-    const host = session.deploy(contractBytecode("host"), { owner: OWNER }, GAS);
+    const host = session.deploy(contractBytecode("host"), OWNER, GAS);
     const hostQueryRaw = contractFunction("host_query_raw", tuple(string, vec(u8)), vec(u8));
     const noQuery = assertThrowsKind(
       () => session.call(host, hostQueryRaw, ["no_such_query", new Uint8Array(0)], GAS),
@@ -504,7 +510,7 @@ Deno.test("PiecrustError.details of a wasm trap names it; a session reports it a
     (global (export "A") i32 (i32.const 0))
     (func (export "crash") (param i32) (result i32) unreachable))`);
   withSession((session) => {
-    const id = session.deploy(bytecode, { owner: OWNER }, GAS);
+    const id = session.deploy(bytecode, OWNER, GAS);
     const error = assertThrowsKind(
       () => session.callRaw(id, "crash", new Uint8Array(0), GAS),
       "RuntimeError",

@@ -45,7 +45,7 @@ for (const target of TARGETS) {
   Deno.test(`event_reverter events of a failed ICC stay in the receipt marked reverted (${target})`, () => {
     withDebugSession((session) => {
       const deploy = (name: string): ReturnType<Session["deploy"]> =>
-        session.deploy(contractBytecode(name, { target }), { owner: OWNER }, LIMIT);
+        session.deploy(contractBytecode(name, { target }), OWNER, LIMIT);
       const eventer = deploy("eventer");
       const reverter = deploy("event_reverter");
       const center = deploy("callcenter");

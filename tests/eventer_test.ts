@@ -47,11 +47,7 @@ for (const target of TARGETS) {
   // vm_center_events
   Deno.test(`eventer emit and emit_raw put events with little-endian u32 data in the receipt (${target})`, () => {
     withSession((session) => {
-      const eventer = session.deploy(
-        contractBytecode("eventer", { target }),
-        { owner: OWNER },
-        LIMIT,
-      );
+      const eventer = session.deploy(contractBytecode("eventer", { target }), OWNER, LIMIT);
       const EVENT_NUM = 5;
 
       const receipt = session.call(eventer, emitEvents, EVENT_NUM, LIMIT);
@@ -65,11 +61,7 @@ for (const target of TARGETS) {
   // event_costs
   Deno.test(`eventer the gas of an emit grows linearly with the event's size (${target})`, () => {
     withSession((session) => {
-      const eventer = session.deploy(
-        contractBytecode("eventer", { target }),
-        { owner: OWNER },
-        LIMIT,
-      );
+      const eventer = session.deploy(contractBytecode("eventer", { target }), OWNER, LIMIT);
 
       // This call is to "prime" the contract.
       session.call(eventer, emitInput, new Uint8Array(100).fill(1), LIMIT);

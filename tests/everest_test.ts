@@ -35,7 +35,7 @@ for (const target of TARGETS) {
   Deno.test(`everest (${target}) reads the height inserted in the session metadata`, () => {
     const HEIGHT = 29_000n;
     withSession((session) => {
-      const id = session.deploy(contractBytecode("everest", { target }), { owner: OWNER }, LIMIT);
+      const id = session.deploy(contractBytecode("everest", { target }), OWNER, LIMIT);
       assert.equal(session.call(id, getHeight, undefined, LIMIT).data, HEIGHT);
     }, { meta: { height: encode(u64, HEIGHT) } });
   });
@@ -43,7 +43,7 @@ for (const target of TARGETS) {
   // meta_data_optionality
   Deno.test(`everest (${target}) reads None for an absent metadata key`, () => {
     withSession((session) => {
-      const id = session.deploy(contractBytecode("everest", { target }), { owner: OWNER }, LIMIT);
+      const id = session.deploy(contractBytecode("everest", { target }), OWNER, LIMIT);
       assert.equal(session.call(id, getHeight, undefined, LIMIT).data, null);
     });
   });
@@ -52,7 +52,7 @@ for (const target of TARGETS) {
   // changed with set_meta between calls (here also removed again).
   Deno.test(`everest (${target}) sees height changes made with setMeta`, () => {
     withSession((session) => {
-      const id = session.deploy(contractBytecode("everest", { target }), { owner: OWNER }, LIMIT);
+      const id = session.deploy(contractBytecode("everest", { target }), OWNER, LIMIT);
       for (let height = 0n; height < 16n; height++) {
         session.setMeta("height", encode(u64, height));
         assert.equal(session.call(id, getHeight, undefined, LIMIT).data, height);

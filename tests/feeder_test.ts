@@ -28,7 +28,7 @@ for (const target of TARGETS) {
   for (const fn of ["feed_num", "feed_num_raw"]) {
     Deno.test(`feeder (${target}) ${fn} feeds ${FEED_NUM} numbers in order`, () => {
       withSession((session) => {
-        const id = session.deploy(contractBytecode("feeder", { target }), { owner: OWNER }, LIMIT);
+        const id = session.deploy(contractBytecode("feeder", { target }), OWNER, LIMIT);
 
         const chunks: Uint8Array[] = [];
         const receipt = session.feederCallRaw(
@@ -52,7 +52,7 @@ for (const target of TARGETS) {
     {
       using vm = VM.ephemeral();
       using session = vm.session();
-      const id = session.deploy(contractBytecode("feeder", { target }), { owner: OWNER }, LIMIT);
+      const id = session.deploy(contractBytecode("feeder", { target }), OWNER, LIMIT);
       const { receipt, feed } = session.feederCallIterable(id, "feed_num", encode(u32, 4), LIMIT);
       assert.ok(receipt.gasSpent > 0n);
       for await (const chunk of feed) numbers.push(decode(u32, chunk));
@@ -63,7 +63,7 @@ for (const target of TARGETS) {
   // feed_errors_when_normal_call
   Deno.test(`feeder (${target}) feed fails with MissingFeed outside a feeder call`, () => {
     withSession((session) => {
-      const id = session.deploy(contractBytecode("feeder", { target }), { owner: OWNER }, LIMIT);
+      const id = session.deploy(contractBytecode("feeder", { target }), OWNER, LIMIT);
       assertThrowsKind(() => session.call(id, feedNum, FEED_NUM, LIMIT), "MissingFeed");
     });
   });
@@ -71,7 +71,7 @@ for (const target of TARGETS) {
   // feed_out_of_gas
   Deno.test(`feeder (${target}) feeder call with a low limit fails with OutOfGas`, () => {
     withSession((session) => {
-      const id = session.deploy(contractBytecode("feeder", { target }), { owner: OWNER }, LIMIT);
+      const id = session.deploy(contractBytecode("feeder", { target }), OWNER, LIMIT);
       assertThrowsKind(
         () => session.feederCallRaw(id, "feed_num", encode(u32, FEED_NUM), 1_000n, () => {}),
         "OutOfGas",

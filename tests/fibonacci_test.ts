@@ -16,11 +16,7 @@ for (const target of TARGETS) {
     {
       using vm = VM.ephemeral();
       using session = vm.session();
-      const id = session.deploy(
-        contractBytecode("fibonacci", { target }),
-        { owner: OWNER },
-        LIMIT,
-      );
+      const id = session.deploy(contractBytecode("fibonacci", { target }), OWNER, LIMIT);
       const expected = [1n, 1n, 2n, 3n, 5n];
       for (const [n, value] of expected.entries()) {
         assert.equal(session.call(id, nth, n, LIMIT).data, value, `nth(${n})`);

@@ -27,7 +27,7 @@ for (const target of TARGETS) {
     `grower (${target}) appends 256 full argument buffers, commits and reads them back`,
     () => {
       withSession((session, vm) => {
-        const id = session.deploy(contractBytecode("grower", { target }), { owner: OWNER }, LIMIT);
+        const id = session.deploy(contractBytecode("grower", { target }), OWNER, LIMIT);
 
         const bytes = new Uint8Array(ARGBUF_LEN);
         for (let b = 0; b <= 0xff; b++) {
@@ -54,8 +54,8 @@ for (const target of TARGETS) {
       using sessionErr = vm.session();
 
       const bytecode = contractBytecode("grower", { target });
-      const id = session.deploy(bytecode, { owner: OWNER }, LIMIT);
-      sessionErr.deploy(bytecode, { owner: OWNER }, LIMIT);
+      const id = session.deploy(bytecode, OWNER, LIMIT);
+      sessionErr.deploy(bytecode, OWNER, LIMIT);
 
       const initialLen = session.memoryLen(id);
       assert.ok(initialLen !== undefined, "the contract should exist in this session");

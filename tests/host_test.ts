@@ -92,7 +92,7 @@ function withHostSession(
     vm.registerHostQuery("panic_in_price", panicInPrice);
     vm.registerHostQuery("panic_in_execute", panicInExecute);
     using session = vm.session(options);
-    const host = session.deploy(contractBytecode("host", { target }), { owner: OWNER }, LIMIT);
+    const host = session.deploy(contractBytecode("host", { target }), OWNER, LIMIT);
     body(session, host);
   }
   assertNoLiveHandles();
@@ -100,11 +100,9 @@ function withHostSession(
 
 /** A second `host` contract, deployed under another id, to be called through an ICC. */
 function deploySecondHost(session: Session, target: ContractTarget): ContractId {
-  return session.deploy(
-    contractBytecode("host", { target }),
-    { owner: OWNER, contractId: new ContractId(new Uint8Array(32).fill(0x99)) },
-    LIMIT,
-  );
+  return session.deploy(contractBytecode("host", { target }), OWNER, LIMIT, {
+    contractId: new ContractId(new Uint8Array(32).fill(0x99)),
+  });
 }
 
 for (const target of TARGETS) {

@@ -33,8 +33,9 @@ for (const target of TARGETS) {
     withSession((session, vm) => {
       const { contractId: id, receipt } = session.deployWithReceipt(
         contractBytecode("initializer", { target }),
-        { owner: OWNER, initArg: encode(u8, 0xab) },
+        OWNER,
         LIMIT,
+        { initArg: encode(u8, 0xab) },
       );
       assert.ok(receipt !== undefined, "a contract with init gives an init receipt");
       assert.ok(receipt.gasSpent > 0n && receipt.gasSpent <= LIMIT);
@@ -67,12 +68,12 @@ for (const target of TARGETS) {
     withSession((session) => {
       const emptyInitializer = session.deploy(
         contractBytecode("empty_initializer", { target }),
-        { owner: OWNER },
+        OWNER,
         LIMIT,
       );
       const { contractId: callcenter, receipt } = session.deployWithReceipt(
         contractBytecode("callcenter", { target }),
-        { owner: OWNER },
+        OWNER,
         LIMIT,
       );
       assert.equal(receipt, undefined, "a contract without init gives no receipt");
@@ -92,7 +93,7 @@ for (const target of TARGETS) {
     withSession((session) => {
       const { contractId: id, receipt } = session.deployWithReceipt(
         contractBytecode("empty_initializer", { target }),
-        { owner: OWNER },
+        OWNER,
         LIMIT,
       );
       assert.ok(receipt !== undefined && receipt.gasSpent > 0n);
@@ -106,8 +107,9 @@ for (const target of TARGETS) {
     withSession((session) => {
       const { contractId: id, receipt } = session.deployWithReceipt(
         contractBytecode("initializer", { target }),
-        { owner: OWNER, initArg: new Uint8Array([0xab]) },
+        OWNER,
         LIMIT,
+        { initArg: new Uint8Array([0xab]) },
       );
       assert.ok(receipt !== undefined && receipt.gasSpent > 0n && receipt.gasSpent <= LIMIT);
       assert.equal(session.call(id, readValue, undefined, LIMIT).data, 0xab);
@@ -119,7 +121,7 @@ for (const target of TARGETS) {
   // `__piecrust_init_memory` export; we apply them at deploy, so there is no such export.
   Deno.test(`counter (${target}) has no callable generated memory initializer`, () => {
     withSession((session) => {
-      const id = session.deploy(contractBytecode("counter", { target }), { owner: OWNER }, LIMIT);
+      const id = session.deploy(contractBytecode("counter", { target }), OWNER, LIMIT);
       assertThrowsKind(
         () => session.callRaw(id, "__piecrust_init_memory", new Uint8Array(0), LIMIT),
         "InvalidFunction",

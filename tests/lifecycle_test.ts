@@ -158,8 +158,8 @@ Deno.test(
       const roots: Uint8Array[] = [];
       {
         using session = vm.session();
-        id = session.deploy(pages, { owner: OWNER }, GAS);
-        session.deploy(contractBytecode("counter"), { owner: OWNER, contractId: COUNTER }, GAS);
+        id = session.deploy(pages, OWNER, GAS);
+        session.deploy(contractBytecode("counter"), OWNER, GAS, { contractId: COUNTER });
         for (const page of [1, 2, 3, 4]) session.callRaw(id, "write", pageArg(page, 10), GAS);
         roots.push(session.commit());
       }

@@ -786,7 +786,7 @@ Deno.test("VM sessions on one base never see each other's uncommitted writes", (
     let counter;
     {
       using session = vm.session();
-      counter = session.deploy(contractBytecode("counter"), { owner }, gas);
+      counter = session.deploy(contractBytecode("counter"), owner, gas);
       session.call(counter, increment, undefined, gas);
       base = session.commit();
     }

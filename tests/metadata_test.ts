@@ -34,8 +34,8 @@ function deployTwo(session: Session, target: ContractTarget): [ContractId, Contr
     new ContractId(new Uint8Array(32).fill(1)),
     new ContractId(new Uint8Array(32).fill(2)),
   ];
-  session.deploy(bytecode, { owner: new Uint8Array(33).fill(3), contractId: ids[0] }, LIMIT);
-  session.deploy(bytecode, { owner: new Uint8Array(33).fill(4), contractId: ids[1] }, LIMIT);
+  session.deploy(bytecode, new Uint8Array(33).fill(3), LIMIT, { contractId: ids[0] });
+  session.deploy(bytecode, new Uint8Array(33).fill(4), LIMIT, { contractId: ids[1] });
   return ids;
 }
 
@@ -44,11 +44,7 @@ for (const target of TARGETS) {
   Deno.test(`metadata (${target}) reads its 33-byte owner and its id, also after a commit`, () => {
     withSession((session, vm) => {
       const expectedOwner = new Uint8Array(33).fill(3);
-      const id = session.deploy(
-        contractBytecode("metadata", { target }),
-        { owner: expectedOwner },
-        LIMIT,
-      );
+      const id = session.deploy(contractBytecode("metadata", { target }), expectedOwner, LIMIT);
       // The owner and id are available after deployment.
       assertBytes(session.call(id, readOwner, undefined, LIMIT).data, expectedOwner, "owner");
       let selfId = new ContractId(session.call(id, readId, undefined, LIMIT).data);

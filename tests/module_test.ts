@@ -68,7 +68,7 @@ function moduleFiles(dir: string, bytecode: Uint8Array): ModuleFiles {
 /** Deploys a counter, increments it once (0xfc → 0xfd) and commits. */
 function deployCounter(vm: VM, target: ContractTarget = "wasm32"): Committed {
   using session = vm.session();
-  const id = session.deploy(contractBytecode("counter", { target }), { owner: OWNER }, LIMIT);
+  const id = session.deploy(contractBytecode("counter", { target }), OWNER, LIMIT);
   session.call(id, increment, undefined, LIMIT);
   return { id, root: session.commit() };
 }
@@ -249,8 +249,8 @@ Deno.test("VM.removeModule and recompileModule handle several contracts", () => 
     let root: Uint8Array;
     {
       using session = vm.session();
-      counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
-      box = session.deploy(contractBytecode("box"), { owner: OWNER }, LIMIT);
+      counter = session.deploy(contractBytecode("counter"), OWNER, LIMIT);
+      box = session.deploy(contractBytecode("box"), OWNER, LIMIT);
       session.call(counter, increment, undefined, LIMIT);
       session.call(box, boxSet, 0x42, LIMIT);
       root = session.commit();
@@ -280,7 +280,7 @@ Deno.test("VM.removeModule and recompileModule reach a contract whose deploying 
     let second: Uint8Array;
     {
       using session = vm.session({ base: first });
-      session.deploy(contractBytecode("box"), { owner: OWNER }, LIMIT);
+      session.deploy(contractBytecode("box"), OWNER, LIMIT);
       second = session.commit();
     }
     // The second commit lists only the box; the counter lives on in the
@@ -328,7 +328,7 @@ Deno.test("VM.removeModule ignores a contract deployed only in an uncommitted se
   {
     using vm = VM.ephemeral();
     using session = vm.session();
-    const id = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
+    const id = session.deploy(contractBytecode("counter"), OWNER, LIMIT);
     vm.removeModule(id);
     assert.ok(!moduleFiles(vm.directory, contractBytecode("counter")).removed);
     assertThrowsKind(() => vm.recompileModule(id), "ContractDoesNotExist");
@@ -360,14 +360,13 @@ Deno.test("VM.removeModule blocks deploying the same bytecode until recompileMod
     {
       using session = vm.session();
       assertThrowsKind(
-        () =>
-          session.deploy(contractBytecode("counter"), { owner: OWNER, contractId: other }, LIMIT),
+        () => session.deploy(contractBytecode("counter"), OWNER, LIMIT, { contractId: other }),
         "ModuleRemoved",
       );
     }
     vm.recompileModule(id);
     using session = vm.session();
-    session.deploy(contractBytecode("counter"), { owner: OWNER, contractId: other }, LIMIT);
+    session.deploy(contractBytecode("counter"), OWNER, LIMIT, { contractId: other });
     assert.equal(session.call(other, readValue, undefined, LIMIT).data, 0xfcn);
   }
   assertNoLiveHandles();

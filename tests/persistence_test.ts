@@ -77,7 +77,7 @@ function committedCounter(
   target: ContractTarget = "wasm32",
 ): { counter: ContractId; root: Uint8Array } {
   using session = vm.session();
-  const counter = session.deploy(contractBytecode("counter", { target }), { owner }, LIMIT);
+  const counter = session.deploy(contractBytecode("counter", { target }), owner, LIMIT);
   session.call(counter, increment, undefined, LIMIT);
   session.call(counter, increment, undefined, LIMIT);
   return { counter, root: session.commit() };
@@ -94,8 +94,8 @@ Deno.test("Session.commit chains two commits that reopened VMs read back", () =>
       using vm = VM.open(dir);
       {
         using session = vm.session();
-        counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
-        box = session.deploy(contractBytecode("box"), { owner: OWNER }, LIMIT);
+        counter = session.deploy(contractBytecode("counter"), OWNER, LIMIT);
+        box = session.deploy(contractBytecode("box"), OWNER, LIMIT);
         session.call(counter, increment, undefined, LIMIT);
         session.call(box, set, 0x11, LIMIT);
         assert.equal(session.call(counter, readValue, undefined, LIMIT).data, 0xfdn);
@@ -166,8 +166,8 @@ Deno.test("Session.commit persists contracts that a reopened VM reads back", () 
     {
       using vm = VM.open(dir);
       using session = vm.session();
-      counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
-      box = session.deploy(contractBytecode("box"), { owner: OWNER }, LIMIT);
+      counter = session.deploy(contractBytecode("counter"), OWNER, LIMIT);
+      box = session.deploy(contractBytecode("box"), OWNER, LIMIT);
       session.call(counter, increment, undefined, LIMIT);
       session.call(box, set, 0x11, LIMIT);
       assert.equal(session.call(counter, readValue, undefined, LIMIT).data, 0xfdn);
@@ -197,7 +197,6 @@ for (
         const returned = session.migrate(
           counter,
           contractBytecode("double_counter", { target: to }),
-          {},
           LIMIT,
           (next, s) => {
             temporary = next;
@@ -230,7 +229,7 @@ Deno.test("Session.migrate gives the new contract an explicit owner", () => {
     const newOwner = new Uint8Array(33).fill(2);
     const { counter, root } = committedCounter(vm, owner);
     using session = vm.session({ base: root });
-    session.migrate(counter, contractBytecode("metadata"), { owner: newOwner }, LIMIT, () => {});
+    session.migrate(counter, contractBytecode("metadata"), LIMIT, () => {}, { owner: newOwner });
     assert.deepEqual(session.call(counter, readOwner, undefined, LIMIT).data, newOwner);
   });
 });
@@ -241,7 +240,7 @@ Deno.test("Session.migrate keeps the old contract's owner by default", () => {
     const owner = new Uint8Array(33).fill(1);
     const { counter, root } = committedCounter(vm, owner);
     using session = vm.session({ base: root });
-    session.migrate(counter, contractBytecode("metadata"), {}, LIMIT, () => {});
+    session.migrate(counter, contractBytecode("metadata"), LIMIT, () => {});
     assert.deepEqual(session.call(counter, readOwner, undefined, LIMIT).data, owner);
   });
 });
@@ -251,7 +250,7 @@ Deno.test("Session.migrate keeps the old id as the contract's self_id", () => {
   withVM((vm) => {
     const { counter, root } = committedCounter(vm, new Uint8Array(33).fill(1));
     using session = vm.session({ base: root });
-    session.migrate(counter, contractBytecode("metadata"), {}, LIMIT, (next, s) => {
+    session.migrate(counter, contractBytecode("metadata"), LIMIT, (next, s) => {
       // During the migration, the new contract still has its own id.
       assert.deepEqual(s.call(next, readId, undefined, LIMIT).data, next.toBytes());
     });
@@ -269,13 +268,13 @@ Deno.test("Session.migrate rejects an absent id that folds onto a committed cont
     let root: Uint8Array;
     {
       using session = vm.session();
-      session.deploy(contractBytecode("counter"), { owner: OWNER, contractId: idB }, LIMIT);
+      session.deploy(contractBytecode("counter"), OWNER, LIMIT, { contractId: idB });
       root = session.commit();
     }
     using session = vm.session({ base: root });
     const box = contractBytecode("box");
     const error = assertThrowsKind(
-      () => session.migrate(idA, box, { owner: OWNER }, LIMIT, () => {}),
+      () => session.migrate(idA, box, LIMIT, () => {}, { owner: OWNER }),
       "ContractPositionCollision",
     );
     // The reference's error carries { contract_id: id_a, pos: 0 }; ours says so in words.
@@ -285,7 +284,7 @@ Deno.test("Session.migrate rejects an absent id that folds onto a committed cont
     assert.deepEqual(session.root(), root);
     assert.equal(session.memoryLen(idA), undefined);
     assert.equal(session.memoryLen(new ContractId(blake3(box))), undefined);
-    session.deploy(box, { owner: OWNER }, LIMIT);
+    session.deploy(box, OWNER, LIMIT);
     assert.equal(session.call(idB, readValue, undefined, LIMIT).data, 0xfcn);
   });
 });
@@ -295,17 +294,14 @@ Deno.test("Session.migrate rejects an absent id that folds onto a contract deplo
   withVM((vm) => {
     const temporary = idFromWords(2);
     using session = vm.session();
-    session.deploy(contractBytecode("counter"), { owner: OWNER, contractId: idB }, LIMIT);
+    session.deploy(contractBytecode("counter"), OWNER, LIMIT, { contractId: idB });
     const before = session.root();
     const error = assertThrowsKind(
       () =>
-        session.migrate(
-          idA,
-          contractBytecode("box"),
-          { owner: OWNER, contractId: temporary },
-          LIMIT,
-          () => {},
-        ),
+        session.migrate(idA, contractBytecode("box"), LIMIT, () => {}, {
+          owner: OWNER,
+          contractId: temporary,
+        }),
       "ContractPositionCollision",
     );
     assert.ok(error.message.includes(idA.toString()), error.message);
@@ -314,7 +310,7 @@ Deno.test("Session.migrate rejects an absent id that folds onto a contract deplo
     assert.equal(session.memoryLen(temporary), undefined);
     assert.equal(session.memoryLen(idA), undefined);
     // The temporary id's position is free again.
-    session.deploy(contractBytecode("box"), { owner: OWNER, contractId: temporary }, LIMIT);
+    session.deploy(contractBytecode("box"), OWNER, LIMIT, { contractId: temporary });
   });
 });
 
@@ -322,19 +318,16 @@ Deno.test("Session.migrate rejects an absent id that folds onto a contract deplo
 Deno.test("Session.migrate allows a new contract at the absent target's own position", () => {
   withVM((vm) => {
     using session = vm.session();
-    session.migrate(
-      idA,
-      contractBytecode("box"),
-      { owner: OWNER, contractId: idB },
-      LIMIT,
-      () => {},
-    );
+    session.migrate(idA, contractBytecode("box"), LIMIT, () => {}, {
+      owner: OWNER,
+      contractId: idB,
+    });
     session.call(idA, set, 0x11, LIMIT);
     assert.equal(session.call(idA, get, undefined, LIMIT).data, 0x11);
     assert.equal(session.memoryLen(idB), undefined);
     // idA holds position 0 now.
     assertThrowsKind(
-      () => session.deploy(contractBytecode("counter"), { owner: OWNER, contractId: idB }, LIMIT),
+      () => session.deploy(contractBytecode("counter"), OWNER, LIMIT, { contractId: idB }),
       "ContractPositionCollision",
     );
   });
@@ -351,13 +344,13 @@ Deno.test("Session.migrate keeps the id's contracts-tree leaf and commits only t
       ({ counter, root } = committedCounter(vm)); // leaf 1
       {
         using session = vm.session({ base: root });
-        box = session.deploy(contractBytecode("box"), { owner: OWNER }, LIMIT); // leaf 2
+        box = session.deploy(contractBytecode("box"), OWNER, LIMIT); // leaf 2
         root = session.commit();
       }
       {
         // What a double_counter that took over 0xfe holds, deployed afresh.
         using session = vm.session();
-        const id = session.deploy(contractBytecode("double_counter"), { owner: OWNER }, LIMIT);
+        const id = session.deploy(contractBytecode("double_counter"), OWNER, LIMIT);
         session.call(id, readValues, undefined, LIMIT);
         for (let i = 0xfc; i < 0xfe; i++) session.call(id, incrementLeft, undefined, LIMIT);
         fresh = {
@@ -366,13 +359,7 @@ Deno.test("Session.migrate keeps the id's contracts-tree leaf and commits only t
         };
       }
       using session = vm.session({ base: root });
-      session.migrate(
-        counter,
-        contractBytecode("double_counter"),
-        {},
-        LIMIT,
-        carryCounter(counter),
-      );
+      session.migrate(counter, contractBytecode("double_counter"), LIMIT, carryCounter(counter));
       // Only the new contract's pages: the old memory is no longer part of the state.
       const pages = session.memoryPages(counter)!;
       assert.deepEqual(pages.map((page) => page.index), fresh.pages);
@@ -404,15 +391,9 @@ Deno.test("Session.migrate of a contract deployed in the session gives it a leaf
     {
       using vm = VM.open(dir);
       using session = vm.session();
-      counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
+      counter = session.deploy(contractBytecode("counter"), OWNER, LIMIT);
       session.call(counter, increment, undefined, LIMIT);
-      session.migrate(
-        counter,
-        contractBytecode("double_counter"),
-        {},
-        LIMIT,
-        carryCounter(counter),
-      );
+      session.migrate(counter, contractBytecode("double_counter"), LIMIT, carryCounter(counter));
       root = session.commit();
     }
     using vm = VM.open(dir);
@@ -434,11 +415,11 @@ Deno.test("Session.migrate leaves the session as it was when the migration throw
     let deployed: ContractId | undefined;
     assert.throws(
       () =>
-        session.migrate(counter, contractBytecode("double_counter"), {}, LIMIT, (id, s) => {
+        session.migrate(counter, contractBytecode("double_counter"), LIMIT, (id, s) => {
           next = id;
           carryCounter(counter)(id, s);
           s.call(counter, increment, undefined, LIMIT);
-          deployed = s.deploy(contractBytecode("box"), { owner: OWNER }, LIMIT);
+          deployed = s.deploy(contractBytecode("box"), OWNER, LIMIT);
           s.call(deployed, set, 0x11, LIMIT);
           s.setMeta("height", new Uint8Array([2]));
           s.setMeta("extra", new Uint8Array([3]));
@@ -455,7 +436,7 @@ Deno.test("Session.migrate leaves the session as it was when the migration throw
     assert.deepEqual(session.meta("height"), new Uint8Array([1]));
     assert.equal(session.meta("extra"), undefined);
     // The same migration succeeds afterwards, at the same temporary id.
-    session.migrate(counter, contractBytecode("double_counter"), {}, LIMIT, (id, s) => {
+    session.migrate(counter, contractBytecode("double_counter"), LIMIT, (id, s) => {
       assert.ok(id.equals(next!));
       carryCounter(counter)(id, s);
     });
@@ -473,7 +454,7 @@ Deno.test("Session.migrate leaves the session as it was when the deploy fails", 
     // initializer's init takes a u8: an empty argument fails uplink's validation.
     assertThrowsKind(
       () =>
-        session.migrate(counter, contractBytecode("initializer"), {}, LIMIT, () => {
+        session.migrate(counter, contractBytecode("initializer"), LIMIT, () => {
           ran = true;
         }),
       "Panic",
@@ -493,7 +474,7 @@ Deno.test("Session.migrate needs an owner when the contract does not exist", () 
     using session = vm.session();
     const before = session.root();
     assert.throws(
-      () => session.migrate(idA, contractBytecode("box"), {}, LIMIT, () => {}),
+      () => session.migrate(idA, contractBytecode("box"), LIMIT, () => {}),
       TypeError,
     );
     assert.deepEqual(session.root(), before);
@@ -509,13 +490,13 @@ Deno.test("Session.migrate rejects nested and asynchronous migrations, undoing t
     const double = contractBytecode("double_counter");
     assertThrowsKind(
       () =>
-        session.migrate(counter, double, {}, LIMIT, (_, s) => {
-          s.migrate(counter, contractBytecode("box"), {}, LIMIT, () => {});
+        session.migrate(counter, double, LIMIT, (_, s) => {
+          s.migrate(counter, contractBytecode("box"), LIMIT, () => {});
         }),
       "SessionError",
     );
     assert.throws(
-      () => session.migrate(counter, double, {}, LIMIT, async () => {}),
+      () => session.migrate(counter, double, LIMIT, async () => {}),
       /must be synchronous/,
     );
     assert.deepEqual(session.root(), before);

@@ -75,7 +75,7 @@ function forwardArg(
 
 for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
   const deployBadreturn = (session: Session): ContractId =>
-    session.deploy(contractBytecode("badreturn", { target }), { owner: OWNER }, LIMIT);
+    session.deploy(contractBytecode("badreturn", { target }), OWNER, LIMIT);
 
   Deno.test(
     `badreturn (${target}) raw_return_len: a valid length is accepted (top_level_valid_return_len_is_accepted)`,
@@ -157,7 +157,7 @@ for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
     `counter (${target}) rejects oversized arguments and keeps working (oversized_argument_failure_cleans_call_context)`,
     () => {
       withSession((session) => {
-        const id = session.deploy(contractBytecode("counter", { target }), { owner: OWNER }, LIMIT);
+        const id = session.deploy(contractBytecode("counter", { target }), OWNER, LIMIT);
         assert.equal(session.call(id, readValue, undefined, LIMIT).data, 0xfcn);
         const root = session.root();
         // Repeated failures must not pile up call contexts (and exhaust the call depth).
@@ -177,7 +177,7 @@ for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
 
   Deno.test(`counter (${target}) accepts an argument of exactly 64 KiB`, () => {
     withSession((session) => {
-      const id = session.deploy(contractBytecode("counter", { target }), { owner: OWNER }, LIMIT);
+      const id = session.deploy(contractBytecode("counter", { target }), OWNER, LIMIT);
       session.callRaw(id, "increment", new Uint8Array(ARGBUF_LEN).fill(0xab), LIMIT);
       assert.equal(session.call(id, readValue, undefined, LIMIT).data, 0xfdn);
     });
@@ -186,7 +186,7 @@ for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
 
 Deno.test("Session.call rejects a typed argument that encodes to over 64 KiB", () => {
   withSession((session) => {
-    const id = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
+    const id = session.deploy(contractBytecode("counter"), OWNER, LIMIT);
     const big = contractFunction("increment", bytes(ARGBUF_LEN + 1), unit);
     // The reference fails while serializing (CompositeSerializerError); we encode
     // first and the session refuses the bytes.
@@ -203,8 +203,8 @@ Deno.test("Session.call rejects a typed argument that encodes to over 64 KiB", (
 
 Deno.test("c returns Unknown to a caller whose callee returns a bad length, and reverts the callee", () => {
   withSession((session) => {
-    const badreturn = session.deploy(contractBytecode("badreturn"), { owner: OWNER }, LIMIT);
-    const caller = session.deploy(robust, { owner: OWNER }, LIMIT);
+    const badreturn = session.deploy(contractBytecode("badreturn"), OWNER, LIMIT);
+    const caller = session.deploy(robust, OWNER, LIMIT);
     for (const length of [-1, ARGBUF_LEN + 1]) {
       const data = session.callRaw(
         caller,
@@ -231,8 +231,8 @@ Deno.test("c returns Unknown to a caller whose callee returns a bad length, and 
 
 Deno.test("c returns Unknown to a caller passing an argument over 64 KiB", () => {
   withSession((session) => {
-    const counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
-    const caller = session.deploy(robust, { owner: OWNER }, LIMIT);
+    const counter = session.deploy(contractBytecode("counter"), OWNER, LIMIT);
+    const caller = session.deploy(robust, OWNER, LIMIT);
     const arg = forwardArg(counter, "increment", new Uint8Array(0), { argLen: ARGBUF_LEN + 1 });
     assert.equal(int32(session.callRaw(caller, "forward", arg, LIMIT).data), CODE_UNKNOWN);
     assert.equal(session.call(counter, readValue, undefined, LIMIT).data, 0xfcn);

@@ -120,8 +120,8 @@ function assertFailsCleanly(
 
 Deno.test("robust_contract loop_forever runs out of gas, again and again, and the session keeps working", () => {
   withSession((session) => {
-    const id = session.deploy(robust, { owner: OWNER }, LIMIT);
-    const counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
+    const id = session.deploy(robust, OWNER, LIMIT);
+    const counter = session.deploy(contractBytecode("counter"), OWNER, LIMIT);
     for (const gas of [0n, 1n, 1000n, LIMIT]) {
       assertFailsCleanly(
         session,
@@ -140,8 +140,8 @@ Deno.test("robust_contract loop_forever runs out of gas, again and again, and th
 
 Deno.test("robust_contract recurse overflows the wasm stack, or runs out of gas first", () => {
   withSession((session) => {
-    const id = session.deploy(robust, { owner: OWNER }, LIMIT);
-    const counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
+    const id = session.deploy(robust, OWNER, LIMIT);
+    const counter = session.deploy(contractBytecode("counter"), OWNER, LIMIT);
     // With gas to spare the stack runs out: a RuntimeError, as the reference says,
     // whose details name the trap.
     const overflow = assertFailsCleanly(
@@ -172,8 +172,8 @@ Deno.test("robust_contract recurse overflows the wasm stack, or runs out of gas 
 
 Deno.test("c returns codes to a caller whose callee loops, recurses, panics or is missing", () => {
   withSession((session) => {
-    const caller = session.deploy(robust, { owner: OWNER }, LIMIT);
-    const fallible = session.deploy(contractBytecode("fallible_counter"), { owner: OWNER }, LIMIT);
+    const caller = session.deploy(robust, OWNER, LIMIT);
+    const fallible = session.deploy(contractBytecode("fallible_counter"), OWNER, LIMIT);
     const forward = (arg: Uint8Array, gas = LIMIT): [number, bigint] => {
       const receipt = session.callRaw(caller, "forward", arg, gas);
       return [int32(receipt.data), receipt.gasSpent];
@@ -248,8 +248,8 @@ for (const grow of GROW_CASES) {
   Deno.test(`memory.grow (${grow.what}): a failed call reverts the growth, a successful one keeps it`, async () => {
     const bytecode = await grow.bytecode();
     withSession((session) => {
-      const id = session.deploy(bytecode, { owner: OWNER }, LIMIT);
-      const counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
+      const id = session.deploy(bytecode, OWNER, LIMIT);
+      const counter = session.deploy(contractBytecode("counter"), OWNER, LIMIT);
       const initial = session.memoryLen(id)!;
       const size = (): [number, number] => {
         const data = session.callRaw(id, "size", NO_ARG, LIMIT).data;
@@ -308,9 +308,9 @@ for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
   Deno.test(`uplink contracts (${target}) panic on garbage arguments and keep working`, () => {
     withSession((session) => {
       const bytecode = (name: string): Uint8Array => contractBytecode(name, { target });
-      const double = session.deploy(bytecode("double_counter"), { owner: OWNER }, LIMIT);
-      const fallible = session.deploy(bytecode("fallible_counter"), { owner: OWNER }, LIMIT);
-      const center = session.deploy(bytecode("callcenter"), { owner: OWNER }, LIMIT);
+      const double = session.deploy(bytecode("double_counter"), OWNER, LIMIT);
+      const fallible = session.deploy(bytecode("fallible_counter"), OWNER, LIMIT);
+      const center = session.deploy(bytecode("callcenter"), OWNER, LIMIT);
       const readValues = contractFunction("read_values", unit, tuple(i64, i64));
 
       const cases: [ContractId, string, Uint8Array, RegExp][] = [
@@ -356,7 +356,7 @@ for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
 
 Deno.test("robust_contract nest: a call beyond depth 48 fails as a code its caller sees", () => {
   withSession((session) => {
-    const id = session.deploy(robust, { owner: OWNER }, LIMIT);
+    const id = session.deploy(robust, OWNER, LIMIT);
     const nest = (n: number): [number, number] => {
       const receipt = session.callRaw(id, "nest", le32(n), 1_000_000_000n);
       return [int32(receipt.data), [...receipt.callTree].length];
@@ -375,7 +375,7 @@ Deno.test("robust_contract nest: a call beyond depth 48 fails as a code its call
 
 Deno.test("callcenter call_self_n_times: depth 48 reaches the contract as an error, not a crash", () => {
   withSession((session) => {
-    const center = session.deploy(contractBytecode("callcenter"), { owner: OWNER }, LIMIT);
+    const center = session.deploy(contractBytecode("callcenter"), OWNER, LIMIT);
     const callSelfNTimes = contractFunction("call_self_n_times", u32, vec(contractId));
     const stack = session.call(center, callSelfNTimes, MAX_CALL_DEPTH - 1, 1_000_000_000n).data;
     assert.equal(stack.length, MAX_CALL_DEPTH - 1);
@@ -411,7 +411,7 @@ Deno.test({
       (func (export "echo") (param i32) (result i32) (local.get 0))
       (func (export "five") (param i32) (result i32) (i32.const 5)))`);
     withSession((session) => {
-      const id = session.deploy(bytes, { owner: OWNER }, LIMIT);
+      const id = session.deploy(bytes, OWNER, LIMIT);
       assert.equal(session.callRaw(id, "echo", NO_ARG, LIMIT).data.length, 0);
       assertFailsCleanly(
         session,
@@ -462,7 +462,7 @@ for (const is64 of [false, true]) {
   Deno.test(`c: memory grown by a callee that failed stays usable by its re-entered caller (wasm${is64 ? 64 : 32})`, async () => {
     const bytecode = await assembleWat(regrowContract(is64));
     withSession((session) => {
-      const id = session.deploy(bytecode, { owner: OWNER }, LIMIT);
+      const id = session.deploy(bytecode, OWNER, LIMIT);
       const root = session.root();
       const data = session.callRaw(id, "outer", NO_ARG, LIMIT).data;
       const view = new DataView(data.buffer);

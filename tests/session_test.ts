@@ -17,9 +17,7 @@ const readValue8 = contractFunction("read_value", unit, u8);
 for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
   Deno.test(`Session.call runs the ${target} counter and keeps its state across calls`, () => {
     withSession((session) => {
-      const counter = session.deploy(contractBytecode("counter", { target }), {
-        owner: OWNER,
-      }, GAS);
+      const counter = session.deploy(contractBytecode("counter", { target }), OWNER, GAS);
       assert.equal(session.call(counter, readValue, undefined, GAS).data, 0xfcn);
       const receipt = session.call(counter, increment, undefined, GAS);
       assert.ok(receipt.gasSpent > 0n && receipt.gasSpent < GAS);
@@ -36,16 +34,16 @@ for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
 Deno.test("Session.deploy ids a contract by the BLAKE3 of its bytecode unless given one", () => {
   withSession((session) => {
     const bytecode = contractBytecode("counter");
-    const id = session.deploy(bytecode, { owner: OWNER }, GAS);
+    const id = session.deploy(bytecode, OWNER, GAS);
     assert.equal(id.toString().length, 64);
     assertThrowsKind(
-      () => session.deploy(bytecode, { owner: OWNER }, GAS),
+      () => session.deploy(bytecode, OWNER, GAS),
       "InitializationError",
     );
     const chosen = ContractId.fromHex("11".repeat(32));
-    assert.ok(session.deploy(bytecode, { owner: OWNER, contractId: chosen }, GAS).equals(chosen));
+    assert.ok(session.deploy(bytecode, OWNER, GAS, { contractId: chosen }).equals(chosen));
     assert.throws(
-      () => session.deploy(bytecode, {} as { owner: Uint8Array }, GAS),
+      () => session.deploy(bytecode, {} as Uint8Array, GAS),
       TypeError,
     );
   });
@@ -53,7 +51,7 @@ Deno.test("Session.deploy ids a contract by the BLAKE3 of its bytecode unless gi
 
 Deno.test("Session.callRaw of a failed call leaves memory, length and root as before", () => {
   withSession((session) => {
-    const id = session.deploy(probe, { owner: OWNER }, GAS);
+    const id = session.deploy(probe, OWNER, GAS);
     session.callRaw(id, "write", new Uint8Array(0), GAS);
     const root = session.root();
     const length = session.memoryLen(id);
@@ -74,7 +72,7 @@ Deno.test("Session.callRaw of a failed call leaves memory, length and root as be
 
 Deno.test("Session.callRaw fails with OutOfGas and changes nothing", () => {
   withSession((session) => {
-    const id = session.deploy(probe, { owner: OWNER }, GAS);
+    const id = session.deploy(probe, OWNER, GAS);
     const root = session.root();
     const arg = new Uint8Array(4);
     new DataView(arg.buffer).setUint32(0, 10_000_000, true);
@@ -87,7 +85,7 @@ Deno.test("Session.callRaw fails with OutOfGas and changes nothing", () => {
 
 Deno.test("Session.callRaw reports a contract panic with its message", () => {
   withSession((session) => {
-    const id = session.deploy(probe, { owner: OWNER }, GAS);
+    const id = session.deploy(probe, OWNER, GAS);
     const error = assertThrowsKind(
       () => session.callRaw(id, "panic", new TextEncoder().encode("no luck"), GAS),
       "Panic",
@@ -98,8 +96,8 @@ Deno.test("Session.callRaw reports a contract panic with its message", () => {
 
 Deno.test("Session.callRaw makes an inter-contract call and builds the call tree", () => {
   withSession((session) => {
-    const counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS);
-    const center = session.deploy(probe, { owner: OWNER }, GAS);
+    const counter = session.deploy(contractBytecode("counter"), OWNER, GAS);
+    const center = session.deploy(probe, OWNER, GAS);
     const arg = new Uint8Array(40);
     counter.copyTo(arg);
     const receipt = session.callRaw(center, "call_increment", arg, GAS);
@@ -119,7 +117,7 @@ Deno.test("Session.callRaw makes an inter-contract call and builds the call tree
 
 Deno.test("Session.callRaw returns -3 to a caller of a missing contract, charging the limit", () => {
   withSession((session) => {
-    const center = session.deploy(probe, { owner: OWNER }, GAS);
+    const center = session.deploy(probe, OWNER, GAS);
     const arg = new Uint8Array(40);
     arg.fill(0x42, 0, 32);
     new DataView(arg.buffer).setBigUint64(32, 5000n, true);
@@ -132,7 +130,7 @@ Deno.test("Session.callRaw returns -3 to a caller of a missing contract, chargin
 
 Deno.test("Session.callRaw collects events in order", () => {
   withSession((session) => {
-    const id = session.deploy(probe, { owner: OWNER }, GAS);
+    const id = session.deploy(probe, OWNER, GAS);
     const receipt = session.callRaw(id, "emit_twice", new Uint8Array([1, 2, 3]), GAS);
     assert.equal(receipt.events.length, 2);
     for (const event of receipt.events) {
@@ -146,7 +144,7 @@ Deno.test("Session.callRaw collects events in order", () => {
 
 Deno.test("Session.callRaw gives limit and spent of the frame", () => {
   withSession((session) => {
-    const id = session.deploy(probe, { owner: OWNER }, GAS);
+    const id = session.deploy(probe, OWNER, GAS);
     const view = new DataView(
       session.callRaw(id, "limit_spent", new Uint8Array(0), GAS).data.buffer,
     );
@@ -158,7 +156,7 @@ Deno.test("Session.callRaw gives limit and spent of the frame", () => {
 
 Deno.test("Session.callRaw reports no caller for a call from the host", () => {
   withSession((session) => {
-    const id = session.deploy(probe, { owner: OWNER }, GAS);
+    const id = session.deploy(probe, OWNER, GAS);
     const data = session.callRaw(id, "who_called", new Uint8Array(0), GAS).data;
     assert.deepEqual(data, new Uint8Array(4));
   });
@@ -166,7 +164,7 @@ Deno.test("Session.callRaw reports no caller for a call from the host", () => {
 
 Deno.test("Session.callRaw rejects init, unknown functions, bad lengths and large arguments", () => {
   withSession((session) => {
-    const id = session.deploy(probe, { owner: OWNER }, GAS);
+    const id = session.deploy(probe, OWNER, GAS);
     assertThrowsKind(
       () => session.callRaw(id, "init", new Uint8Array(0), GAS),
       "InitializationError",
@@ -195,7 +193,7 @@ Deno.test("Session.root changes with state and is equal for the same history", (
     withSession((session) => {
       const empty = session.root();
       assert.deepEqual(empty, new Uint8Array(32));
-      const id = session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS);
+      const id = session.deploy(contractBytecode("counter"), OWNER, GAS);
       const deployed = session.root();
       assert.notDeepEqual(deployed, empty);
       session.call(id, increment, undefined, GAS);
@@ -209,23 +207,21 @@ Deno.test("Session.root changes with state and is equal for the same history", (
 
 Deno.test("Session.deployWithReceipt returns the receipt of init, if there is one", () => {
   withSession((session) => {
-    const withInit = session.deployWithReceipt(
-      contractBytecode("initializer"),
-      { owner: OWNER, initArg: new Uint8Array([0xab]) },
-      GAS,
-    );
+    const withInit = session.deployWithReceipt(contractBytecode("initializer"), OWNER, GAS, {
+      initArg: new Uint8Array([0xab]),
+    });
     assert.ok(withInit.receipt !== undefined);
     assert.ok(withInit.receipt.gasSpent > 0n && withInit.receipt.gasSpent <= GAS);
     assert.equal(session.call(withInit.contractId, readValue8, undefined, GAS).data, 0xab);
-    const without = session.deployWithReceipt(contractBytecode("counter"), { owner: OWNER }, GAS);
+    const without = session.deployWithReceipt(contractBytecode("counter"), OWNER, GAS);
     assert.equal(without.receipt, undefined);
   });
 });
 
 Deno.test("Session.memoryPages gives openings that verify against root, for that page only", () => {
   withSession((session) => {
-    const counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, GAS);
-    const center = session.deploy(probe, { owner: OWNER }, GAS);
+    const counter = session.deploy(contractBytecode("counter"), OWNER, GAS);
+    const center = session.deploy(probe, OWNER, GAS);
     session.call(counter, increment, undefined, GAS);
     session.callRaw(center, "write", new Uint8Array(0), GAS);
     const root = session.root();

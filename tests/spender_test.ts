@@ -66,11 +66,11 @@ function contractSetsCallLimit(target: ContractTarget, first: bigint, second: bi
     using session1st = vm.session({ debug: true });
     using session2nd = vm.session({ debug: true });
 
-    session1st.deploy(bytecode("spender"), { owner: OWNER }, LIMIT);
-    session1st.deploy(bytecode("callcenter"), { owner: OWNER }, LIMIT);
+    session1st.deploy(bytecode("spender"), OWNER, LIMIT);
+    session1st.deploy(bytecode("callcenter"), OWNER, LIMIT);
 
-    const spender = session2nd.deploy(bytecode("spender"), { owner: OWNER }, LIMIT);
-    const callcenter = session2nd.deploy(bytecode("callcenter"), { owner: OWNER }, LIMIT);
+    const spender = session2nd.deploy(bytecode("spender"), OWNER, LIMIT);
+    const callcenter = session2nd.deploy(bytecode("callcenter"), OWNER, LIMIT);
 
     const receipt1st = session1st.call(
       callcenter,
@@ -99,8 +99,8 @@ for (const target of TARGETS) {
   // gas_get_used
   Deno.test(`spender an inter-contract read spends more gas than a direct one (${target})`, () => {
     withSession((session) => {
-      const counter = session.deploy(bytecode("counter"), { owner: OWNER }, LIMIT);
-      const center = session.deploy(bytecode("callcenter"), { owner: OWNER }, LIMIT);
+      const counter = session.deploy(bytecode("counter"), OWNER, LIMIT);
+      const center = session.deploy(bytecode("callcenter"), OWNER, LIMIT);
 
       const counterSpent = session.call(counter, readValue, undefined, LIMIT).gasSpent;
       const centerSpent = session.call(center, queryCounter, counter.toBytes(), LIMIT).gasSpent;
@@ -112,8 +112,8 @@ for (const target of TARGETS) {
   // call_receipt
   Deno.test(`spender the call tree of an ICC lists the callee before the caller (${target})`, () => {
     withSession((session) => {
-      const counter = session.deploy(bytecode("counter"), { owner: OWNER }, LIMIT);
-      const center = session.deploy(bytecode("callcenter"), { owner: OWNER }, LIMIT);
+      const counter = session.deploy(bytecode("counter"), OWNER, LIMIT);
+      const center = session.deploy(bytecode("callcenter"), OWNER, LIMIT);
 
       const receipt = session.call(center, queryCounter, counter.toBytes(), LIMIT);
       const calls = [...receipt.callTree];
@@ -131,8 +131,8 @@ for (const target of TARGETS) {
   // panic_msg_gets_through (`#[ignore]`d in the reference at the time of porting)
   Deno.test(`spender a callee's panic message reaches the caller (${target})`, () => {
     withSession((session) => {
-      const spender = session.deploy(bytecode("spender"), { owner: OWNER }, LIMIT);
-      const center = session.deploy(bytecode("callcenter"), { owner: OWNER }, LIMIT);
+      const spender = session.deploy(bytecode("spender"), OWNER, LIMIT);
+      const center = session.deploy(bytecode("callcenter"), OWNER, LIMIT);
 
       const receipt = session.call(
         center,
@@ -150,7 +150,7 @@ for (const target of TARGETS) {
   // fails_with_out_of_gas
   Deno.test(`spender a call with a gas limit of 1 fails with OutOfGas (${target})`, () => {
     withSession((session) => {
-      const counter = session.deploy(bytecode("counter"), { owner: OWNER }, LIMIT);
+      const counter = session.deploy(bytecode("counter"), OWNER, LIMIT);
       assertThrowsKind(() => session.call(counter, readValue, undefined, 1n), "OutOfGas");
     });
   });
@@ -171,7 +171,7 @@ for (const target of TARGETS) {
   Deno.test(`spender limit and spent report the frame's limit and gas use (${target})`, () => {
     withSession((session) => {
       const LIMIT = 10_000n;
-      const spender = session.deploy(bytecode("spender"), { owner: OWNER }, LIMIT);
+      const spender = session.deploy(bytecode("spender"), OWNER, LIMIT);
 
       const receipt = session.call(spender, getLimitAndSpent, undefined, LIMIT);
       const [limit, spentBefore, spentAfter, calledLimit, calledSpent] = receipt.data;

@@ -51,7 +51,7 @@ Deno.test("Engine refuses a maxWasmStack that leaves no room in the thread's sta
 Deno.test("Session.callRaw from a JS stack too deep for wasm fails with a StackOverflow RuntimeError, and the session keeps working", async () => {
   const bytecode = await deepStack(false);
   withSession((session) => {
-    const id = session.deploy(bytecode, { owner: OWNER }, GAS);
+    const id = session.deploy(bytecode, OWNER, GAS);
     const arg = new Uint8Array(DIVE_LEVEL_BYTES);
     new DataView(arg.buffer).setUint32(4, DeepStackAction.HOST_IMPORT, true);
     const root = session.root();
@@ -73,10 +73,9 @@ Deno.test("Session.callRaw from a JS stack too deep for wasm fails with a StackO
 Deno.test("deep_stack dive with a call back into itself reaches the host import at the bottom", async () => {
   const bytecode = await deepStack(true);
   withSession((session) => {
-    const id = session.deploy(bytecode, {
-      owner: OWNER,
+    const id = session.deploy(bytecode, OWNER, GAS, {
       contractId: ContractId.fromHex("01".repeat(32)),
-    }, GAS);
+    });
     const arg = new Uint8Array(2 * DIVE_LEVEL_BYTES);
     const view = new DataView(arg.buffer);
     view.setUint32(0, 100, true);

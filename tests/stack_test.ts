@@ -27,7 +27,7 @@ for (const target of TARGETS) {
   // push_pop
   Deno.test(`stack push, len and pop of one element (${target})`, () => {
     withSession((session) => {
-      const id = session.deploy(contractBytecode("stack", { target }), { owner: OWNER }, LIMIT);
+      const id = session.deploy(contractBytecode("stack", { target }), OWNER, LIMIT);
       const val = 42;
 
       session.call(id, push, val, LIMIT);
@@ -42,7 +42,7 @@ for (const target of TARGETS) {
   // multi_push_pop
   Deno.test(`stack 16 pushes then pops come back in reverse order (${target})`, () => {
     withSession((session) => {
-      const id = session.deploy(contractBytecode("stack", { target }), { owner: OWNER }, LIMIT);
+      const id = session.deploy(contractBytecode("stack", { target }), OWNER, LIMIT);
       const N = 16;
 
       for (let i = 0; i < N; i++) {

@@ -83,11 +83,11 @@ async function assertDeploysFail(
 ): Promise<void> {
   const modules = await Promise.all(cases.map(([, source]) => assembleWat(source)));
   withSession((session) => {
-    const counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
+    const counter = session.deploy(contractBytecode("counter"), OWNER, LIMIT);
     cases.forEach(([what, , message], i) => {
       const id = new ContractId(new Uint8Array(32).fill(i + 1));
       const error = assertThrowsKind(
-        () => session.deploy(modules[i], { owner: OWNER, contractId: id }, LIMIT),
+        () => session.deploy(modules[i], OWNER, LIMIT, { contractId: id }),
         kind,
       );
       assert.ok(error instanceof PiecrustError, what);
@@ -102,15 +102,13 @@ async function assertDeploysFail(
 
 Deno.test("c_example out_of_bounds: hd with a name pointer of 2^42 - 1 fails (out_of_bounds)", () => {
   withSession((session) => {
-    const id = session.deploy(contractBytecode("c_example", { target: "wasm64" }), {
-      owner: OWNER,
-    }, LIMIT);
+    const id = session.deploy(contractBytecode("c_example", { target: "wasm64" }), OWNER, LIMIT);
     assertThrowsKind(
       () => session.call(id, contractFunction("out_of_bounds", unit, unit), undefined, LIMIT),
       "MemoryAccessOutOfBounds",
     );
     // The session keeps working: c_example calls a counter twice through `c`.
-    const counter = session.deploy(contractBytecode("counter"), { owner: OWNER }, LIMIT);
+    const counter = session.deploy(contractBytecode("counter"), OWNER, LIMIT);
     const data = session.callRaw(id, "increment_and_read", counter.toBytes(), LIMIT).data;
     assert.equal(new DataView(data.buffer).getBigInt64(0, true), 0xfdn);
   });
@@ -118,9 +116,7 @@ Deno.test("c_example out_of_bounds: hd with a name pointer of 2^42 - 1 fails (ou
 
 Deno.test("c_example not_out_of_bounds: hd at 0xFFFF_FFFF is beyond our memory (not_out_of_bounds)", () => {
   withSession((session) => {
-    const id = session.deploy(contractBytecode("c_example", { target: "wasm64" }), {
-      owner: OWNER,
-    }, LIMIT);
+    const id = session.deploy(contractBytecode("c_example", { target: "wasm64" }), OWNER, LIMIT);
     const length = session.memoryLen(id)!;
     assert.ok(length < 0xffff_ffff, `c_example's memory has ${length} bytes`);
     // Deliberate difference: the reference accepts any pointer inside the 4 TiB
@@ -137,7 +133,7 @@ for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
   Deno.test(`invalid (${target}) is refused at deploy for its (i64) -> i64 export (bad_contract)`, () => {
     withSession((session) => {
       const error = assertThrowsKind(
-        () => session.deploy(contractBytecode("invalid", { target }), { owner: OWNER }, LIMIT),
+        () => session.deploy(contractBytecode("invalid", { target }), OWNER, LIMIT),
         "InvalidFunction",
       );
       assert.match(error.message, /bad_function/);
@@ -149,7 +145,7 @@ for (const target of ["wasm32", "wasm64"] as const satisfies ContractTarget[]) {
 
 Deno.test("hd checks name pointers against the memory's current length (wasm32)", () => {
   withSession((session) => {
-    const id = session.deploy(robust, { owner: OWNER }, LIMIT);
+    const id = session.deploy(robust, OWNER, LIMIT);
     const hdAt = (pointer: number, length: number): number =>
       int32(session.callRaw(id, "hd_at", words(pointer, length), LIMIT).data);
     const memory = session.memoryLen(id)!;
@@ -197,7 +193,7 @@ Deno.test("Session.deploy needs exactly one exported memory (TooManyMemories)", 
 Deno.test("Session.deploy accepts the memory under any export name", async () => {
   const bytes = await assembleWat(module32(RETURN0, { memory: `(memory (export "heap") 2)` }));
   withSession((session) => {
-    const id = session.deploy(bytes, { owner: OWNER }, LIMIT);
+    const id = session.deploy(bytes, OWNER, LIMIT);
     assert.equal(session.callRaw(id, "f", new Uint8Array(0), LIMIT).data.length, 0);
   });
 });
@@ -288,7 +284,7 @@ Deno.test("Session.deploy resolves imports by field name only", async () => {
     { imports: `(import "whatever" "caller" (func $caller (result i32)))` },
   ));
   withSession((session) => {
-    const id = session.deploy(bytes, { owner: OWNER }, LIMIT);
+    const id = session.deploy(bytes, OWNER, LIMIT);
     // A call from the host has no caller.
     assert.equal(int32(session.callRaw(id, "f", new Uint8Array(0), LIMIT).data), 0);
   });
@@ -344,7 +340,7 @@ Deno.test("Session.deploy refuses hdebug imports without debug (InvalidFunction)
   // callcenter's debug! imports hdebug too.
   withSession((session) => {
     const error = assertThrowsKind(
-      () => session.deploy(contractBytecode("callcenter"), { owner: OWNER }, LIMIT),
+      () => session.deploy(contractBytecode("callcenter"), OWNER, LIMIT),
       "InvalidFunction",
     );
     assert.match(error.message, /hdebug/);
@@ -354,7 +350,7 @@ Deno.test("Session.deploy refuses hdebug imports without debug (InvalidFunction)
 Deno.test("Session.deploy accepts hdebug imports with debug, and collects the messages", async () => {
   const bytes = await assembleWat(HDEBUG);
   withSession((session) => {
-    const id = session.deploy(bytes, { owner: OWNER }, LIMIT);
+    const id = session.deploy(bytes, OWNER, LIMIT);
     session.callRaw(id, "f", new Uint8Array(0), LIMIT);
     assert.deepEqual(session.debugMessages(), ["hello"]);
   }, true);

@@ -25,7 +25,7 @@ for (const target of TARGETS) {
     {
       using vm = VM.ephemeral();
       using session = vm.session();
-      const id = session.deploy(contractBytecode("vector", { target }), { owner: OWNER }, LIMIT);
+      const id = session.deploy(contractBytecode("vector", { target }), OWNER, LIMIT);
 
       const N = 128;
       for (let i = 0; i < N; i++) session.call(id, push, i, LIMIT);

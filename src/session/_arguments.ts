@@ -12,13 +12,27 @@ import { ContractId } from "./contract_id.ts";
 /** One past the largest u64, the bound of gas limits and prices. */
 const U64_END = 1n << 64n;
 
-/** The type of `value` for a message: `number`, `null`, `a Uint8Array`, ... */
-function typeName(value: unknown): string {
+/**
+ * The type of `value` for a message: `number`, `null`, `a Uint8Array`, ...
+ * Never the value itself, which may be a function's source or megabytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { typeName } from "./_arguments.ts";
+ *
+ * assert.equal(typeName(5), "number");
+ * assert.equal(typeName(new Uint8Array(1)), "a Uint8Array");
+ * assert.equal(typeName(new ArrayBuffer(1)), "an ArrayBuffer");
+ * ```
+ */
+export function typeName(value: unknown): string {
   if (value === null) return "null";
   if (typeof value !== "object") return typeof value;
   const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
   if (typeof name !== "string" || name === "") return "an object";
-  return `${/^[aeiou]/i.test(name) ? "an" : "a"} ${name}`;
+  // "an Array", "an Object", but "a Uint8Array": a leading U here sounds like "you".
+  return `${/^[aeio]/i.test(name) ? "an" : "a"} ${name}`;
 }
 
 /**

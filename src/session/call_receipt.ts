@@ -17,7 +17,7 @@ import type { Event } from "./event.ts";
  *
  * using vm = VM.ephemeral();
  * using session = vm.session();
- * const counter = session.deploy(contractBytecode("counter"), { owner: new Uint8Array(32) }, 1_000_000n);
+ * const counter = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
  * const receipt = session.callRaw(counter, "increment", new Uint8Array(0), 1_000_000n);
  * assert.equal(receipt.gasLimit, 1_000_000n);
  * assert.ok(receipt.gasSpent > 0n && receipt.gasSpent < receipt.gasLimit);

@@ -18,22 +18,27 @@ import { assembleCommit, type StateTrees, stateTrees } from "./_state_trees.ts";
 import type { CallReceipt } from "./call_receipt.ts";
 import { ARGBUF_LEN, ContractId } from "./contract_id.ts";
 import type { SessionHost } from "./session_host.ts";
+import { type Encodable, encodeValue } from "./typed_value.ts";
 import { checkBytes, checkContractId, checkType, checkU64 } from "./_arguments.ts";
 
 export { MAX_CALL_DEPTH } from "./_call_stack.ts";
 
-/** Deploy options; the counterpart of the reference's `ContractData`. */
-export interface DeployOptions {
-  /** The owner, any bytes (reference tests use 32 and 33). Required. */
-  owner: Uint8Array;
-  /** The argument of the contract's `init`, already encoded. Default: empty. */
-  initArg?: Uint8Array;
+/**
+ * Options of {@linkcode Session.deploy}; with the owner, the counterpart of
+ * the reference's `ContractData`.
+ */
+export interface DeployOptions<I = unknown> {
+  /**
+   * The argument of the contract's `init`: encoded bytes, or a value with
+   * its schema. Default: empty.
+   */
+  initArg?: Encodable<I>;
   /** The id. Default: BLAKE3 of the bytecode. */
   contractId?: ContractId;
 }
 
 /** Options of {@linkcode Session.migrate}: the replacement's {@linkcode DeployOptions}. */
-export interface MigrateOptions extends Omit<DeployOptions, "owner"> {
+export interface MigrateOptions<I = unknown> extends DeployOptions<I> {
   /** The owner. Default: the replaced contract's (so required if it does not exist). */
   owner?: Uint8Array;
   /** The replacement's id during the migration. Default: BLAKE3 of the bytecode. */
@@ -80,8 +85,11 @@ export interface MemoryPage {
 
 /** Session options; the counterpart of the reference's `SessionData`. */
 export interface SessionOptions {
-  /** Values contracts read with `hd` (uplink's `meta_data`), already encoded. Default none. */
-  meta?: Record<string, Uint8Array>;
+  /**
+   * Values contracts read with `hd` (uplink's `meta_data`): encoded bytes,
+   * or values with their schemas. Default none.
+   */
+  meta?: Record<string, Encodable>;
   /** Accept contracts that import `hdebug` and collect their messages. Default false. */
   debug?: boolean;
   /**
@@ -105,7 +113,7 @@ export interface SessionOptions {
  *
  * using vm = VM.ephemeral();
  * using session = vm.session();
- * const counter = session.deploy(contractBytecode("counter"), { owner: new Uint8Array(32) }, 1_000_000n);
+ * const counter = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
  * const before = session.root();
  * session.callRaw(counter, "increment", new Uint8Array(0), 1_000_000n);
  * assert.notDeepEqual(session.root(), before);
@@ -149,17 +157,45 @@ export class Session {
    * using vm = VM.ephemeral();
    * using session = vm.session();
    * const bytecode = contractBytecode("counter");
-   * const counter = session.deploy(bytecode, { owner: new Uint8Array(32) }, 1_000_000n);
+   * const owner = new Uint8Array(32);
+   * const counter = session.deploy(bytecode, owner, 1_000_000n);
    * assert.ok(counter instanceof ContractId);
    * // The same id twice is refused.
    * assert.throws(
-   *   () => session.deploy(bytecode, { owner: new Uint8Array(32) }, 1_000_000n),
+   *   () => session.deploy(bytecode, owner, 1_000_000n),
    *   (error) => error instanceof PiecrustError && error.kind === "InitializationError",
    * );
    * ```
+   *
+   * @example With a typed init argument and a chosen id
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { contractBytecode, contractFunction, ContractId, u8, unit, VM } from "../../mod.ts";
+   *
+   * using vm = VM.ephemeral();
+   * using session = vm.session();
+   * const id = new ContractId(new Uint8Array(32).fill(1));
+   * const initializer = session.deploy(contractBytecode("initializer"), new Uint8Array(32), 1_000_000n, {
+   *   initArg: { schema: u8, value: 0xab },
+   *   contractId: id,
+   * });
+   * assert.ok(initializer.equals(id));
+   * const value = session.call(initializer, contractFunction("read_value", unit, u8), undefined, 1_000_000n);
+   * assert.equal(value.data, 0xab);
+   * ```
+   *
+   * @param bytecode The contract's wasm module.
+   * @param owner The owner: any bytes (reference tests use 32 and 33).
+   * @param gasLimit The gas `init` may spend.
+   * @param options The init argument and the id.
    */
-  deploy(bytecode: Uint8Array, options: DeployOptions, gasLimit: bigint): ContractId {
-    return this.deployWithReceipt(bytecode, options, gasLimit).contractId;
+  deploy<I>(
+    bytecode: Uint8Array,
+    owner: Uint8Array,
+    gasLimit: bigint,
+    options: DeployOptions<I> = {},
+  ): ContractId {
+    return this.deployWithReceipt(bytecode, owner, gasLimit, options).contractId;
   }
 
   /**
@@ -175,32 +211,34 @@ export class Session {
    * using session = vm.session();
    * const { receipt } = session.deployWithReceipt(
    *   contractBytecode("initializer"),
-   *   { owner: new Uint8Array(32), initArg: new Uint8Array([0xab]) },
+   *   new Uint8Array(32),
    *   1_000_000n,
+   *   { initArg: new Uint8Array([0xab]) },
    * );
    * assert.ok(receipt !== undefined && receipt.gasSpent > 0n);
    * ```
    */
-  deployWithReceipt(
+  deployWithReceipt<I>(
     bytecode: Uint8Array,
-    options: DeployOptions,
+    owner: Uint8Array,
     gasLimit: bigint,
+    options: DeployOptions<I> = {},
   ): { contractId: ContractId; receipt: CallReceipt<Uint8Array> | undefined } {
     this.#checkOpen();
     this.#checkIdle("deploy");
     checkBytes("bytecode", bytecode);
-    checkType("options", options, "object");
-    checkBytes("options.owner", options.owner);
-    if (options.contractId !== undefined) checkContractId("options.contractId", options.contractId);
-    if (options.initArg !== undefined) checkBytes("options.initArg", options.initArg);
+    checkBytes("owner", owner);
     checkU64("gasLimit", gasLimit);
+    checkType("options", options, "object");
+    if (options.contractId !== undefined) checkContractId("options.contractId", options.contractId);
+    const initArg = options.initArg === undefined
+      ? new Uint8Array(0)
+      : encodeValue("options.initArg", options.initArg);
     const id = options.contractId ?? new ContractId(blake3(bytecode));
-    const contract = this.#contracts.add(bytecode, id, options.owner);
+    const contract = this.#contracts.add(bytecode, id, owner);
     try {
       const receipt = contract.functions.has("init")
-        ? this.#topLevel(contract, "init", options.initArg ?? new Uint8Array(0), gasLimit, {
-          allowInit: true,
-        })
+        ? this.#topLevel(contract, "init", initArg, gasLimit, { allowInit: true })
         : undefined;
       return { contractId: id, receipt };
     } catch (error) {
@@ -243,8 +281,8 @@ export class Session {
    * const incrementLeft = contractFunction("increment_left", unit, unit);
    * using vm = VM.ephemeral();
    * using session = vm.session();
-   * const counter = session.deploy(contractBytecode("counter"), { owner: new Uint8Array(32) }, 1_000_000n);
-   * session.migrate(counter, contractBytecode("double_counter"), {}, 1_000_000n, (next, s) => {
+   * const counter = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
+   * session.migrate(counter, contractBytecode("double_counter"), 1_000_000n, (next, s) => {
    *   const value = s.call(counter, readValue, undefined, 1_000_000n).data;
    *   let [left] = s.call(next, readValues, undefined, 1_000_000n).data;
    *   for (; left < value; left++) s.call(next, incrementLeft, undefined, 1_000_000n);
@@ -254,12 +292,12 @@ export class Session {
    * assert.equal(left, 0xfcn);
    * ```
    */
-  migrate<T>(
+  migrate<T, I = unknown>(
     contract: ContractId,
     bytecode: Uint8Array,
-    options: MigrateOptions,
     gasLimit: bigint,
     migration: (newId: ContractId, session: Session) => T,
+    options: MigrateOptions<I> = {},
   ): T {
     this.#checkOpen();
     if (this.#calling || this.#migrating) {
@@ -282,7 +320,7 @@ export class Session {
     let result: T;
     this.#migrating = true;
     try {
-      newId = this.deploy(bytecode, { ...options, owner }, gasLimit);
+      newId = this.deploy(bytecode, owner, gasLimit, options);
       result = migration(newId, this);
       if (result instanceof Promise) throw new TypeError("the migration must be synchronous");
       this.#checkOpen();
@@ -314,7 +352,7 @@ export class Session {
    *
    * using vm = VM.ephemeral();
    * using session = vm.session();
-   * const counter = session.deploy(contractBytecode("counter"), { owner: new Uint8Array(32) }, 1_000_000n);
+   * const counter = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
    * const receipt = session.callRaw(counter, "read_value", new Uint8Array(0), 1_000_000n);
    * // An rkyv i64: 0xfc, little-endian.
    * assert.deepEqual(receipt.data, new Uint8Array([0xfc, 0, 0, 0, 0, 0, 0, 0]));
@@ -346,7 +384,7 @@ export class Session {
    * const readValue = contractFunction("read_value", unit, i64);
    * using vm = VM.ephemeral();
    * using session = vm.session();
-   * const counter = session.deploy(contractBytecode("counter"), { owner: new Uint8Array(32) }, 1_000_000n);
+   * const counter = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
    * session.call(counter, increment, undefined, 1_000_000n);
    * assert.equal(session.call(counter, readValue, undefined, 1_000_000n).data, 0xfdn);
    * ```
@@ -375,7 +413,7 @@ export class Session {
    *
    * using vm = VM.ephemeral();
    * using session = vm.session();
-   * const feeder = session.deploy(contractBytecode("feeder"), { owner: new Uint8Array(32) }, 1_000_000n);
+   * const feeder = session.deploy(contractBytecode("feeder"), new Uint8Array(32), 1_000_000n);
    * const chunks: Uint8Array[] = [];
    * session.feederCallRaw(feeder, "feed_num", encode(u32, 3), 1_000_000n, (chunk) => chunks.push(chunk));
    * assert.equal(chunks.length, 3);
@@ -424,7 +462,7 @@ export class Session {
    *
    * using vm = VM.ephemeral();
    * using session = vm.session();
-   * const feeder = session.deploy(contractBytecode("feeder"), { owner: new Uint8Array(32) }, 1_000_000n);
+   * const feeder = session.deploy(contractBytecode("feeder"), new Uint8Array(32), 1_000_000n);
    * const { feed } = session.feederCallIterable(feeder, "feed_num", encode(u32, 2), 1_000_000n);
    * let count = 0;
    * for await (const _chunk of feed) count++;
@@ -455,7 +493,7 @@ export class Session {
    *
    * using vm = VM.ephemeral();
    * using session = vm.session();
-   * const feeder = session.deploy(contractBytecode("feeder"), { owner: new Uint8Array(32) }, 1_000_000n);
+   * const feeder = session.deploy(contractBytecode("feeder"), new Uint8Array(32), 1_000_000n);
    * const numbers: number[] = [];
    * const feedNum = contractFunction("feed_num", u32, unit);
    * session.feederCall(feeder, feedNum, 3, 1_000_000n, (chunk) => numbers.push(decode(u32, chunk)));
@@ -484,7 +522,7 @@ export class Session {
    *
    * using vm = VM.ephemeral();
    * using session = vm.session();
-   * const counter = session.deploy(contractBytecode("counter"), { owner: new Uint8Array(32) }, 1_000_000n);
+   * const counter = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
    * assert.equal(session.memoryLen(counter)! % 65536, 0);
    * assert.equal(session.memoryLen(new ContractId(new Uint8Array(32))), undefined);
    * ```
@@ -520,22 +558,24 @@ export class Session {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { VM } from "../../mod.ts";
+   * import { u16, VM } from "../../mod.ts";
    *
    * using vm = VM.ephemeral();
    * using session = vm.session();
    * session.setMeta("height", new Uint8Array([1, 2]));
    * assert.deepEqual(session.meta("height"), new Uint8Array([1, 2]));
+   * session.setMeta("height", { schema: u16, value: 0x0201 });
+   * assert.deepEqual(session.meta("height"), new Uint8Array([1, 2]));
    * ```
    */
-  setMeta(name: string, value: Uint8Array): void {
+  setMeta<T>(name: string, value: Encodable<T>): void {
     this.#checkIdle("set metadata");
     checkType("name", name, "string");
-    checkBytes("value", value);
-    if (value.length > ARGBUF_LEN) {
+    const bytes = encodeValue("value", value);
+    if (bytes.length > ARGBUF_LEN) {
       throw new RangeError(`metadata values are at most ${ARGBUF_LEN} bytes`);
     }
-    this.#meta.set(name, value.slice());
+    this.#meta.set(name, bytes);
   }
 
   /**
@@ -571,7 +611,7 @@ export class Session {
    * const debug = contractFunction("debug", string, unit);
    * using vm = VM.ephemeral();
    * using session = vm.session({ debug: true });
-   * const debugger_ = session.deploy(contractBytecode("debugger"), { owner: new Uint8Array(32) }, 1_000_000n);
+   * const debugger_ = session.deploy(contractBytecode("debugger"), new Uint8Array(32), 1_000_000n);
    * session.call(debugger_, debug, "Hello world", 1_000_000n);
    * assert.deepEqual(session.debugMessages(), ["What a string! Hello world"]);
    * ```
@@ -594,7 +634,7 @@ export class Session {
    * using session = vm.session();
    * const empty = session.root();
    * assert.equal(empty.length, 32);
-   * session.deploy(contractBytecode("counter"), { owner: new Uint8Array(32) }, 1_000_000n);
+   * session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
    * assert.notDeepEqual(session.root(), empty);
    * ```
    */
@@ -615,7 +655,7 @@ export class Session {
    *
    * using vm = VM.ephemeral();
    * using session = vm.session();
-   * const counter = session.deploy(contractBytecode("counter"), { owner: new Uint8Array(32) }, 1_000_000n);
+   * const counter = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
    * const pages = session.memoryPages(counter)!;
    * assert.ok(pages.length > 0);
    * for (const { index, page, opening } of pages) {
@@ -660,7 +700,7 @@ export class Session {
    * let counter;
    * {
    *   using session = vm.session();
-   *   counter = session.deploy(contractBytecode("counter"), { owner: new Uint8Array(32) }, 1_000_000n);
+   *   counter = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
    *   session.call(counter, contractFunction("increment", unit, unit), undefined, 1_000_000n);
    *   root = session.commit();
    * }
