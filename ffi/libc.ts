@@ -35,8 +35,6 @@ export const libcSymbols = {
    * only integer arguments the SysV call is the same as a fixed one.
    */
   ioctl: { parameters: ["i32", "u64", "pointer"], result: "i32" },
-  /** int flock(int fd, int operation) */
-  flock: { parameters: ["i32", "i32"], result: "i32" },
   /** int kill(pid_t pid, int sig); with sig 0, whether process `pid` exists */
   kill: { parameters: ["i32", "i32"], result: "i32" },
   /** int fsync(int fd) */
@@ -103,12 +101,6 @@ export const OpenFlags = {
   CLOEXEC: 0o2000000,
   /** An unnamed file in the given directory, gone when its last descriptor closes. */
   TMPFILE: 0o20200000,
-} as const;
-
-/** `flock` operations (`<sys/file.h>`). */
-export const FlockOp = {
-  EX: 2,
-  NB: 4,
 } as const;
 
 /**
