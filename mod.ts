@@ -34,12 +34,8 @@ export {
   Session,
   type SessionOptions,
 } from "./src/session/session.ts";
-export {
-  ARGBUF_LEN,
-  CONTRACT_ID_BYTES,
-  ContractId,
-  SCRATCH_BUF_BYTES,
-} from "./src/session/contract_id.ts";
+export { ARGBUF_LEN, CONTRACT_ID_BYTES, SCRATCH_BUF_BYTES } from "./src/bytecode/abi.ts";
+export { ContractId } from "./src/session/contract_id.ts";
 export { CallTree, type CallTreeElem } from "./src/session/call_tree.ts";
 export type { Event } from "./src/session/event.ts";
 export type { HostQuery } from "./src/session/host_query.ts";

@@ -14,7 +14,7 @@
 import { contractBytecode, type ContractId, VM } from "../mod.ts";
 import { assembleWat } from "../contracts/wat.ts";
 import { Engine } from "../src/engine/mod.ts";
-import { prepareContractModule } from "../src/session/contract_module.ts";
+import { prepareContractModule } from "../src/bytecode/prepare.ts";
 import { ModuleCache } from "../src/session/module_cache.ts";
 
 const dir = Deno.makeTempDirSync({ prefix: "piecrust-commit-bench-" });

@@ -16,10 +16,10 @@
  */
 
 import { createBLAKE3 } from "hash-wasm";
-import { blake3, emptyPageTree, type MerkleTree, PAGE_SIZE } from "../src/merkle/mod.ts";
+import { blake3, emptyPageTree, type MerkleTree, WASM_PAGE_SIZE } from "../src/merkle/mod.ts";
 
 const PAGES = 1024;
-const MIB = PAGES * PAGE_SIZE / 2 ** 20;
+const MIB = PAGES * WASM_PAGE_SIZE / 2 ** 20;
 const GROUP_HASH = `BLAKE3, ${MIB} MiB as ${PAGES} pages of 64 KiB`;
 const GROUP_ROOT = "root after 16 dirty pages (wasm32 page tree)";
 
@@ -42,13 +42,13 @@ function median(name: string): number {
 }
 
 // Incompressible, not constant: the hash must not be able to short-cut anything.
-const data = new Uint8Array(PAGES * PAGE_SIZE);
-for (let offset = 0; offset < data.length; offset += PAGE_SIZE) {
-  crypto.getRandomValues(data.subarray(offset, offset + PAGE_SIZE));
+const data = new Uint8Array(PAGES * WASM_PAGE_SIZE);
+for (let offset = 0; offset < data.length; offset += WASM_PAGE_SIZE) {
+  crypto.getRandomValues(data.subarray(offset, offset + WASM_PAGE_SIZE));
 }
 const pages = Array.from(
   { length: PAGES },
-  (_, i) => data.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE),
+  (_, i) => data.subarray(i * WASM_PAGE_SIZE, (i + 1) * WASM_PAGE_SIZE),
 );
 let sink = 0;
 

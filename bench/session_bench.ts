@@ -25,7 +25,7 @@ import {
 } from "../mod.ts";
 import { Engine, Linker, Module, Store } from "../src/engine/mod.ts";
 import { ContractMemory } from "../src/memory/mod.ts";
-import { prepareContractModule } from "../src/session/contract_module.ts";
+import { prepareContractModule } from "../src/bytecode/prepare.ts";
 
 const GAS = 1_000_000_000n;
 const vm = VM.ephemeral();

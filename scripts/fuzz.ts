@@ -34,7 +34,7 @@ import {
   unit,
   VM,
 } from "../mod.ts";
-import { hostFunctionType } from "../src/session/wasm_module.ts";
+import { hostImportType } from "../src/bytecode/abi.ts";
 
 /** Options of {@linkcode fuzz}. */
 export interface FuzzOptions {
@@ -526,7 +526,7 @@ export function generateContract(random: Random, options: { unbounded?: boolean 
   }
 
   const importLines = imports.filter((name, i) => imports.indexOf(name) === i).map((name) => {
-    const type = hostFunctionType(name, is64)!;
+    const type = hostImportType(name, is64)!;
     const params = type.params.length > 0 ? ` (param ${type.params.join(" ")})` : "";
     const results = type.results.length > 0 ? ` (result ${type.results.join(" ")})` : "";
     return `(import "env" "${name}" (func $${name}${params}${results}))`;

@@ -16,7 +16,7 @@ import { Session, type SessionOptions } from "./session/session.ts";
 import type { SessionHost } from "./session/session_host.ts";
 import { isHex32 } from "./store/layout.ts";
 import type { ContractId } from "./session/contract_id.ts";
-import { prepareContractModule } from "./session/contract_module.ts";
+import { prepareContractModule } from "./bytecode/prepare.ts";
 import { committedBytecodes, ModuleCache } from "./session/module_cache.ts";
 import { checkBytes, checkContractId, checkType } from "./session/_arguments.ts";
 

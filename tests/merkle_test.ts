@@ -10,12 +10,12 @@ import {
   type Opening,
   openingPosition,
   openPage,
-  PAGE_SIZE,
   pageLeaf,
   type PageOpening,
   positionFromContract,
   verifyOpening,
   verifyPageOpening,
+  WASM_PAGE_SIZE,
 } from "../src/merkle/mod.ts";
 
 // --- helpers ---------------------------------------------------------------------------
@@ -79,7 +79,7 @@ function openingDigest(opening: Opening): string {
 }
 
 function page(fill: number): Uint8Array {
-  return new Uint8Array(PAGE_SIZE).fill(fill);
+  return new Uint8Array(WASM_PAGE_SIZE).fill(fill);
 }
 
 function u64le(value: number): Uint8Array {
@@ -152,7 +152,7 @@ Deno.test("blake3 matches the published vectors", () => {
     "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262",
   );
   assert.equal(
-    (blake3(new Uint8Array(PAGE_SIZE))).toHex(),
+    (blake3(new Uint8Array(WASM_PAGE_SIZE))).toHex(),
     "3bdeaf8f8e98780b318106aafdc3ca257f73df123d97b69112b26044c91a7d56",
   );
 });
@@ -167,8 +167,8 @@ Deno.test("blake3 matches the Rust crate around chunk and buffer boundaries", ()
 Deno.test("blake3 agrees with hash-wasm on random inputs and reads views in place", async () => {
   const reference = await createBLAKE3();
   const next = random(1);
-  const backing = randomBytes(next, 3 * PAGE_SIZE + 77);
-  for (const length of [0, 1, 31, 32, 33, 128, 4096, 65535, 65536, 65537, 3 * PAGE_SIZE]) {
+  const backing = randomBytes(next, 3 * WASM_PAGE_SIZE + 77);
+  for (const length of [0, 1, 31, 32, 33, 128, 4096, 65535, 65536, 65537, 3 * WASM_PAGE_SIZE]) {
     const offset = Math.floor(next() * 77);
     const data = backing.subarray(offset, offset + length);
     const expected = reference.init().update(data).digest("binary");
@@ -193,7 +193,10 @@ Deno.test("blake3Concat hashes the concatenation and rejects more than 64 KiB", 
   ];
   assert.deepEqual(blake3Concat(parts), blake3(concat(parts)));
   assert.deepEqual(blake3Concat([]), blake3(new Uint8Array()));
-  assert.throws(() => blake3Concat([new Uint8Array(PAGE_SIZE), new Uint8Array(1)]), RangeError);
+  assert.throws(
+    () => blake3Concat([new Uint8Array(WASM_PAGE_SIZE), new Uint8Array(1)]),
+    RangeError,
+  );
 });
 
 // --- MerkleTree: roots -----------------------------------------------------------------
@@ -468,7 +471,7 @@ Deno.test("verifyPageOpening accepts the page and rejects any other page", () =>
   assert.ok(verifyPageOpening(opening32, page(5)));
   assert.ok(!verifyPageOpening(opening32, page(1)));
   const nearly = page(5);
-  nearly[PAGE_SIZE - 1] = 6;
+  nearly[WASM_PAGE_SIZE - 1] = 6;
   assert.ok(!verifyPageOpening(opening32, nearly));
   assert.ok(!verifyPageOpening(opening32, page(5).subarray(1)));
 
@@ -506,11 +509,11 @@ Deno.test("openPage returns undefined for absent leaves and rejects a foreign pa
 
 Deno.test("pageLeaf hashes exactly one page", () => {
   assert.equal(
-    (pageLeaf(new Uint8Array(PAGE_SIZE))).toHex(),
-    (blake3(new Uint8Array(PAGE_SIZE))).toHex(),
+    (pageLeaf(new Uint8Array(WASM_PAGE_SIZE))).toHex(),
+    (blake3(new Uint8Array(WASM_PAGE_SIZE))).toHex(),
   );
-  assert.throws(() => pageLeaf(new Uint8Array(PAGE_SIZE - 1)), RangeError);
-  assert.throws(() => pageLeaf(new Uint8Array(PAGE_SIZE + 1)), RangeError);
+  assert.throws(() => pageLeaf(new Uint8Array(WASM_PAGE_SIZE - 1)), RangeError);
+  assert.throws(() => pageLeaf(new Uint8Array(WASM_PAGE_SIZE + 1)), RangeError);
 });
 
 // --- contract positions ----------------------------------------------------------------

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
-import { ContractMemory } from "../src/memory/mod.ts";
+import { ContractMemory, WASM_PAGE_SIZE } from "../src/memory/mod.ts";
 import { blake3 } from "../src/merkle/blake3.ts";
 import {
   type CommitContract,
   type CommitData,
   openStore,
-  PAGE_SIZE,
   parseManifest,
   writeCommit,
 } from "../src/store/mod.ts";
@@ -25,11 +24,11 @@ const WASM_C = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 0xcc]);
 
 /** A page whose bytes say which commit, contract and page wrote it. */
 function page(root: string, id: string, index: number): Uint8Array {
-  const bytes = new Uint8Array(PAGE_SIZE);
+  const bytes = new Uint8Array(WASM_PAGE_SIZE);
   bytes[0] = parseInt(root.slice(0, 2), 16);
   bytes[1] = parseInt(id.slice(0, 2), 16);
   bytes[2] = index;
-  bytes[PAGE_SIZE - 1] = 0x5a;
+  bytes[WASM_PAGE_SIZE - 1] = 0x5a;
   return bytes;
 }
 
@@ -51,7 +50,7 @@ const CHAIN: CommitData[] = [
       id: A,
       owner: new Uint8Array([1]),
       is64: false,
-      memoryLength: 4 * PAGE_SIZE,
+      memoryLength: 4 * WASM_PAGE_SIZE,
       intPos: 1,
       bytecode: WASM_A,
       pageRoot: NO_PAGE_ROOT,
@@ -61,7 +60,7 @@ const CHAIN: CommitData[] = [
       id: B,
       owner: new Uint8Array([2]),
       is64: true,
-      memoryLength: PAGE_SIZE,
+      memoryLength: WASM_PAGE_SIZE,
       intPos: 2,
       bytecode: WASM_B,
       pageRoot: NO_PAGE_ROOT,
@@ -73,7 +72,7 @@ const CHAIN: CommitData[] = [
       id: A,
       owner: new Uint8Array([1]),
       is64: false,
-      memoryLength: 6 * PAGE_SIZE,
+      memoryLength: 6 * WASM_PAGE_SIZE,
       intPos: 1,
       bytecodeHash: hashA,
       pageRoot: NO_PAGE_ROOT,
@@ -83,7 +82,7 @@ const CHAIN: CommitData[] = [
       id: C,
       owner: new Uint8Array([3]),
       is64: false,
-      memoryLength: PAGE_SIZE,
+      memoryLength: WASM_PAGE_SIZE,
       intPos: 3,
       bytecode: WASM_C,
       pageRoot: NO_PAGE_ROOT,
@@ -95,7 +94,7 @@ const CHAIN: CommitData[] = [
       id: A,
       owner: new Uint8Array([1]),
       is64: false,
-      memoryLength: 6 * PAGE_SIZE,
+      memoryLength: 6 * WASM_PAGE_SIZE,
       intPos: 1,
       bytecodeHash: hashA,
       pageRoot: NO_PAGE_ROOT,
@@ -105,7 +104,7 @@ const CHAIN: CommitData[] = [
       id: B,
       owner: new Uint8Array([2]),
       is64: true,
-      memoryLength: 2 * PAGE_SIZE,
+      memoryLength: 2 * WASM_PAGE_SIZE,
       intPos: 2,
       bytecodeHash: hashB,
       pageRoot: NO_PAGE_ROOT,
@@ -143,7 +142,7 @@ Deno.test("Store.contractState resolves the newest version of every page", () =>
   try {
     const store = openStore(dir);
     const a = store.contractState(ROOT3, A)!;
-    assert.equal(a.memoryLength, 6 * PAGE_SIZE);
+    assert.equal(a.memoryLength, 6 * WASM_PAGE_SIZE);
     assert.equal(a.intPos, 1);
     assert.equal(a.is64, false);
     assert.deepEqual(a.owner, new Uint8Array([1]));
@@ -159,20 +158,27 @@ Deno.test("Store.contractState resolves the newest version of every page", () =>
     assert.deepEqual(
       a.files.map((
         f,
-      ) => [f.path.split("/").at(-2), f.memoryOffset / PAGE_SIZE, f.byteLength / PAGE_SIZE]),
+      ) => [
+        f.path.split("/").at(-2),
+        f.memoryOffset / WASM_PAGE_SIZE,
+        f.byteLength / WASM_PAGE_SIZE,
+      ]),
       [[ROOT3, 0, 1], [ROOT2, 1, 2], [ROOT1, 3, 1], [ROOT3, 5, 1]],
     );
 
     // At an older commit, the older versions.
     const a1 = store.contractState(ROOT1, A)!;
-    assert.equal(a1.memoryLength, 4 * PAGE_SIZE);
-    assert.deepEqual(a1.files.map((f) => [f.memoryOffset / PAGE_SIZE, f.byteLength / PAGE_SIZE]), [
-      [0, 2],
-      [3, 1],
-    ]);
+    assert.equal(a1.memoryLength, 4 * WASM_PAGE_SIZE);
+    assert.deepEqual(
+      a1.files.map((f) => [f.memoryOffset / WASM_PAGE_SIZE, f.byteLength / WASM_PAGE_SIZE]),
+      [
+        [0, 2],
+        [3, 1],
+      ],
+    );
 
     const b = store.contractState(ROOT3, B)!;
-    assert.equal(b.memoryLength, 2 * PAGE_SIZE);
+    assert.equal(b.memoryLength, 2 * WASM_PAGE_SIZE);
     assert.equal(b.is64, true);
     assert.deepEqual(b.leaves, new Map([[0, blake3(page(ROOT3, B, 0))]]));
     const c = store.contractState(ROOT3, C)!;
@@ -198,14 +204,14 @@ Deno.test("Store.contractState files map directly into a ContractMemory", () => 
         1: page(ROOT2, A, 1),
         2: page(ROOT2, A, 2),
         3: page(ROOT1, A, 3),
-        4: new Uint8Array(PAGE_SIZE),
+        4: new Uint8Array(WASM_PAGE_SIZE),
         5: page(ROOT3, A, 5),
       };
       for (const [index, bytes] of Object.entries(expected)) {
-        const start = Number(index) * PAGE_SIZE;
-        const actual = view.subarray(start, start + PAGE_SIZE);
+        const start = Number(index) * WASM_PAGE_SIZE;
+        const actual = view.subarray(start, start + WASM_PAGE_SIZE);
         assert.deepEqual([...actual.subarray(0, 4)], [...bytes.subarray(0, 4)], `page ${index}`);
-        assert.equal(actual[PAGE_SIZE - 1], bytes[PAGE_SIZE - 1], `page ${index} end`);
+        assert.equal(actual[WASM_PAGE_SIZE - 1], bytes[WASM_PAGE_SIZE - 1], `page ${index} end`);
         assert.deepEqual(blake3(actual), blake3(bytes), `page ${index}`);
       }
       // Copy-on-write: writing the memory leaves the committed file alone.
@@ -228,7 +234,7 @@ Deno.test("Store.contractState drops pages older than a redeploy of the id", () 
         id: A,
         owner: new Uint8Array([9]),
         is64: false,
-        memoryLength: 2 * PAGE_SIZE,
+        memoryLength: 2 * WASM_PAGE_SIZE,
         intPos: 1,
         bytecode: WASM_B,
         pageRoot: NO_PAGE_ROOT,
@@ -239,7 +245,7 @@ Deno.test("Store.contractState drops pages older than a redeploy of the id", () 
     assert.equal(a.bytecodePath, `${dir}/commits/${root4}/${A}.wasm`);
     assert.equal(a.bytecodeHash, hashB);
     assert.deepEqual([...a.leaves.keys()], [1]);
-    assert.deepEqual(a.files.map((f) => f.memoryOffset), [PAGE_SIZE]);
+    assert.deepEqual(a.files.map((f) => f.memoryOffset), [WASM_PAGE_SIZE]);
     assert.equal(store.contractState(ROOT3, A)!.leaves.size, 5);
   } finally {
     Deno.removeSync(dir, { recursive: true });
@@ -363,7 +369,7 @@ Deno.test("writeCommit keeps the existing commit under an existing root", () => 
         id: A,
         owner: new Uint8Array([1]),
         is64: false,
-        memoryLength: 6 * PAGE_SIZE,
+        memoryLength: 6 * WASM_PAGE_SIZE,
         intPos: 1,
         bytecodeHash: hashA,
         pageRoot: NO_PAGE_ROOT,
@@ -386,7 +392,7 @@ Deno.test("writeCommit rejects malformed input and a missing base", () => {
       id: A,
       owner: new Uint8Array(),
       is64: false,
-      memoryLength: PAGE_SIZE,
+      memoryLength: WASM_PAGE_SIZE,
       intPos: 1,
       bytecode: WASM_A,
       pageRoot: NO_PAGE_ROOT,
@@ -418,7 +424,7 @@ Deno.test("parseManifest rejects pages outside their pack, naming the commit", (
   try {
     const bytes = Deno.readFileSync(`${dir}/commits/${ROOT1}/manifest.json`);
     const manifest = JSON.parse(new TextDecoder().decode(bytes));
-    manifest.contracts[0].pages[0][2] = 10 * PAGE_SIZE;
+    manifest.contracts[0].pages[0][2] = 10 * WASM_PAGE_SIZE;
     const error = assertThrowsKind(
       () => parseManifest(ROOT1, new TextEncoder().encode(JSON.stringify(manifest))),
       "PersistenceError",

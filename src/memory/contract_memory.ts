@@ -14,9 +14,7 @@ import { trackHandle, untrackHandle } from "../handles.ts";
 import { at, checkMapped, errno, osError } from "../native/os.ts";
 import { Reservation } from "./reservation.ts";
 import { OS_PAGE_SIZE, type WriteScanner, writeScanner } from "./write_scanner.ts";
-
-/** The wasm page size, and the unit of lengths, file mappings and written pages. */
-export const WASM_PAGE_SIZE = 65536;
+import { WASM_PAGE_SIZE } from "../bytecode/abi.ts";
 
 const OS_PAGES_PER_WASM_PAGE = WASM_PAGE_SIZE / OS_PAGE_SIZE;
 

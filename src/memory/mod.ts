@@ -5,11 +5,11 @@
  * @module
  */
 
+export { WASM_PAGE_SIZE } from "../bytecode/abi.ts";
 export {
   ContractMemory,
   type ContractMemoryOptions,
   type MemoryFileMapping,
-  WASM_PAGE_SIZE,
 } from "./contract_memory.ts";
 export {
   DEFAULT_IDLE_RESERVATIONS,

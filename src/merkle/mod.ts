@@ -41,10 +41,10 @@ export {
   CONTRACTS_TREE_HEIGHT,
   emptyContractsTree,
   emptyPageTree,
-  type MemoryType,
-  PAGE_SIZE,
+  type MemoryWidth,
   PAGE_TREE_ARITY,
   PAGE_TREE_HEIGHT,
   pageLeaf,
 } from "./state.ts";
 export { MerkleTree } from "./tree.ts";
+export { WASM_PAGE_SIZE } from "../bytecode/abi.ts";

@@ -4,12 +4,12 @@
  * @module
  */
 
+import { WASM_PAGE_SIZE } from "../bytecode/abi.ts";
 import { equalBytes } from "./_bytes.ts";
 import { type Opening, verifyOpening } from "./opening.ts";
 import {
   CONTRACTS_TREE_ARITY,
   CONTRACTS_TREE_HEIGHT,
-  PAGE_SIZE,
   PAGE_TREE_ARITY,
   PAGE_TREE_HEIGHT,
   pageLeaf,
@@ -105,7 +105,7 @@ export function openPage(
  */
 export function verifyPageOpening(opening: PageOpening, page: Uint8Array): boolean {
   const { tree, inner } = opening;
-  if (!(page instanceof Uint8Array) || page.length !== PAGE_SIZE) return false;
+  if (!(page instanceof Uint8Array) || page.length !== WASM_PAGE_SIZE) return false;
   if (!hasShape(tree, CONTRACTS_TREE_ARITY, CONTRACTS_TREE_HEIGHT)) return false;
   if (!hasShape(inner, PAGE_TREE_ARITY, PAGE_TREE_HEIGHT.wasm32, PAGE_TREE_HEIGHT.wasm64)) {
     return false;

@@ -7,33 +7,22 @@
  * @module
  */
 
+import { WASM_PAGE_SIZE } from "../bytecode/abi.ts";
 import { blake3 } from "./blake3.ts";
 import { MerkleTree } from "./tree.ts";
-
-/**
- * Bytes of a memory page, the unit of hashing and of dirty tracking.
- *
- * @example The page a byte offset falls in
- * ```ts
- * import { PAGE_SIZE } from "./state.ts";
- *
- * console.log(Math.floor(200_000 / PAGE_SIZE)); // 3
- * ```
- */
-export const PAGE_SIZE = 65536;
 
 /**
  * A contract memory's index type, which decides the height of its page tree.
  *
  * @example
  * ```ts
- * import { type MemoryType, PAGE_TREE_HEIGHT } from "./state.ts";
+ * import { type MemoryWidth, PAGE_TREE_HEIGHT } from "./state.ts";
  *
- * const memory: MemoryType = "wasm64";
+ * const memory: MemoryWidth = "wasm64";
  * console.log(PAGE_TREE_HEIGHT[memory]); // 13
  * ```
  */
-export type MemoryType = "wasm32" | "wasm64";
+export type MemoryWidth = "wasm32" | "wasm64";
 
 /**
  * Children per node of a page tree.
@@ -58,7 +47,7 @@ export const PAGE_TREE_ARITY = 4;
  * console.log(PAGE_TREE_HEIGHT.wasm32, PAGE_TREE_HEIGHT.wasm64); // 8 13
  * ```
  */
-export const PAGE_TREE_HEIGHT: Readonly<Record<MemoryType, number>> = Object.freeze({
+export const PAGE_TREE_HEIGHT: Readonly<Record<MemoryWidth, number>> = Object.freeze({
   wasm32: 8,
   wasm64: 13,
 });
@@ -89,7 +78,7 @@ export const CONTRACTS_TREE_HEIGHT = 32;
 
 /**
  * Returns an empty page tree for a memory of the given type. Leaf `i` is
- * {@linkcode pageLeaf} of page `i`, the bytes from `i * PAGE_SIZE`; the root is
+ * {@linkcode pageLeaf} of page `i`, the bytes from `i * WASM_PAGE_SIZE`; the root is
  * the contract's state hash.
  *
  * @param memory Which index type the contract's memory has.
@@ -103,7 +92,7 @@ export const CONTRACTS_TREE_HEIGHT = 32;
  * console.log(tree.height, tree.capacity); // 8 65536
  * ```
  */
-export function emptyPageTree(memory: MemoryType): MerkleTree {
+export function emptyPageTree(memory: MemoryWidth): MerkleTree {
   if (memory !== "wasm32" && memory !== "wasm64") {
     throw new TypeError(`memory must be "wasm32" or "wasm64", got "${memory}"`);
   }
@@ -128,12 +117,12 @@ export function emptyContractsTree(): MerkleTree {
 }
 
 /**
- * Returns the leaf of a page: BLAKE3 of all its {@linkcode PAGE_SIZE} bytes,
+ * Returns the leaf of a page: BLAKE3 of all its {@linkcode WASM_PAGE_SIZE} bytes,
  * also those beyond the memory's current length.
  *
  * @param page The page's bytes, typically a view into the contract's memory
- *   (`memory.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE)`); read in place.
- * @throws {RangeError} If `page` is not {@linkcode PAGE_SIZE} bytes long.
+ *   (`memory.subarray(i * WASM_PAGE_SIZE, (i + 1) * WASM_PAGE_SIZE)`); read in place.
+ * @throws {RangeError} If `page` is not {@linkcode WASM_PAGE_SIZE} bytes long.
  *
  * @example
  * ```ts
@@ -145,8 +134,8 @@ export function emptyContractsTree(): MerkleTree {
  * ```
  */
 export function pageLeaf(page: Uint8Array): Uint8Array {
-  if (page.length !== PAGE_SIZE) {
-    throw new RangeError(`a page is ${PAGE_SIZE} bytes, got ${page.length}`);
+  if (page.length !== WASM_PAGE_SIZE) {
+    throw new RangeError(`a page is ${WASM_PAGE_SIZE} bytes, got ${page.length}`);
   }
   return blake3(page);
 }

@@ -14,7 +14,7 @@ import { emptyPageTree } from "../merkle/state.ts";
 import type { MerkleTree } from "../merkle/tree.ts";
 import { ContractMemory, type ContractMemoryOptions } from "../memory/mod.ts";
 import { ContractId } from "./contract_id.ts";
-import { prepareContractModule, type PreparedModule } from "./contract_module.ts";
+import { prepareContractModule, type PreparedModule } from "../bytecode/prepare.ts";
 import type { SessionHost } from "./session_host.ts";
 
 /** A contract as a session holds it. */

@@ -2,14 +2,14 @@
  * The host functions of the reference ABI (`c`, `hq`, `hd`, `emit`, `feed`,
  * `caller`, `callstack`, `limit`, `spent`, `panic`, `owner`, `self_id`,
  * `hdebug`): each decodes its wasm arguments and acts on the running call
- * stack. The linker entry calls the handler directly, one hop.
+ * stack. The linker entry calls the handler directly, one hop. The names
+ * and signatures come from the ABI table, `src/bytecode/abi.ts`.
  *
  * @module
  */
 
 import type { HostArgs, Linker, ValType } from "../engine/mod.ts";
 import { PiecrustError } from "../errors.ts";
-import { hostFunctionType } from "./wasm_module.ts";
 import {
   type CallFrame,
   type CallStack,
@@ -17,7 +17,14 @@ import {
   normalize,
   uncontained,
 } from "./_call_stack.ts";
-import { ARGBUF_LEN, CONTRACT_ID_BYTES, ContractId } from "./contract_id.ts";
+import {
+  ARGBUF_LEN,
+  CONTRACT_ID_BYTES,
+  HOST_IMPORT_NAMES,
+  type HostImportName,
+  hostImportType,
+} from "../bytecode/abi.ts";
+import { ContractId } from "./contract_id.ts";
 
 /** Percent of its remaining gas a caller passes on when it asks for no or too much gas. */
 const GAS_PASS_PCT = 93n;
@@ -57,8 +64,11 @@ function text(bytes: Uint8Array): string {
   }
 }
 
-/** The handler of each host import, by import name. */
-const HOST_FUNCTIONS: Readonly<Record<string, HostFunction>> = {
+/**
+ * The handler of each host import of the ABI table, by import name: the
+ * type makes a missing or an extra handler a compile error.
+ */
+const HOST_FUNCTIONS: Readonly<Record<HostImportName, HostFunction>> = {
   c: (stack, args, pointer) => {
     args.setI32(
       0,
@@ -156,9 +166,10 @@ export function defineHostFunctions(
   module = "env",
 ): void {
   const pointer = is64 ? pointer64 : pointer32;
-  for (const [name, handler] of Object.entries(HOST_FUNCTIONS)) {
-    // The deploy-time checks and the linker share one signature table.
-    const type = hostFunctionType(name, is64)!;
+  for (const name of HOST_IMPORT_NAMES) {
+    const handler = HOST_FUNCTIONS[name];
+    // The deploy-time checks and the linker take signatures from one table.
+    const type = hostImportType(name, is64)!;
     linker.defineFunc(
       module,
       name,

@@ -8,7 +8,7 @@
 
 import { pageLeaf } from "../merkle/state.ts";
 import type { MerkleTree } from "../merkle/tree.ts";
-import { WASM_PAGE_SIZE } from "../memory/mod.ts";
+import { WASM_PAGE_SIZE } from "../bytecode/abi.ts";
 import type { CommitContract, CommitData, CommitTrees } from "../store/mod.ts";
 import type { SessionContracts } from "./_contracts.ts";
 

@@ -1,17 +1,10 @@
 /**
- * {@linkcode ContractId} and the ABI constants that size it.
+ * {@linkcode ContractId}: the 32-byte id of a contract.
  *
  * @module
  */
 
-/** Bytes in a contract id. */
-export const CONTRACT_ID_BYTES = 32;
-
-/** Bytes in a contract's argument buffer `A`. */
-export const ARGBUF_LEN = 65536;
-
-/** Bytes of rkyv scratch space a contract built with piecrust-uplink has. */
-export const SCRATCH_BUF_BYTES = 1024;
+import { CONTRACT_ID_BYTES } from "../bytecode/abi.ts";
 
 const HEX = /^[0-9a-f]{64}$/i;
 

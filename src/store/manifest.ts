@@ -7,7 +7,7 @@
 
 import { PiecrustError } from "../errors.ts";
 import { blake3 } from "../merkle/blake3.ts";
-import { PAGE_SIZE } from "../merkle/state.ts";
+import { WASM_PAGE_SIZE } from "../bytecode/abi.ts";
 import { isHex, isHex32, pagesFile, wasmFile } from "./layout.ts";
 
 /**
@@ -172,8 +172,8 @@ export function parseManifest(root: string, bytes: Uint8Array): Manifest {
     previousId = id;
     if (!isHex(c.owner)) fail(`${where}: invalid owner`);
     if (typeof c.is64 !== "boolean") fail(`${where}: is64 is not a boolean`);
-    if (!isCount(c.memoryLength) || c.memoryLength % PAGE_SIZE !== 0) {
-      fail(`${where}: memoryLength is not a multiple of ${PAGE_SIZE}`);
+    if (!isCount(c.memoryLength) || c.memoryLength % WASM_PAGE_SIZE !== 0) {
+      fail(`${where}: memoryLength is not a multiple of ${WASM_PAGE_SIZE}`);
     }
     if (!isCount(c.intPos)) fail(`${where}: intPos is not a non-negative integer`);
     if (!isHex32(c.bytecodeHash)) fail(`${where}: invalid bytecodeHash`);
@@ -196,7 +196,7 @@ export function parseManifest(root: string, bytes: Uint8Array): Manifest {
         fail(`${where}: page indices are not ascending integers`);
       }
       previousIndex = index as number;
-      if ((index as number) * PAGE_SIZE >= (c.memoryLength as number)) {
+      if ((index as number) * WASM_PAGE_SIZE >= (c.memoryLength as number)) {
         fail(`${where}: page ${index} is beyond memoryLength ${c.memoryLength}`);
       }
       if (!isCount(pack) || pack >= packSizes.length) {
@@ -204,8 +204,8 @@ export function parseManifest(root: string, bytes: Uint8Array): Manifest {
       }
       const slot = `${pack}:${offset}`;
       if (
-        !isCount(offset) || offset % PAGE_SIZE !== 0 || offsets.has(slot) ||
-        offset + PAGE_SIZE > packSizes[pack as number]
+        !isCount(offset) || offset % WASM_PAGE_SIZE !== 0 || offsets.has(slot) ||
+        offset + WASM_PAGE_SIZE > packSizes[pack as number]
       ) {
         fail(
           `${where}: page ${index} has an invalid offset ${offset} in ${

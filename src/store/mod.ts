@@ -15,7 +15,6 @@
  */
 
 export { pathExists, READ_ONLY, syncDirectory, writeFileDurably } from "./durable.ts";
-export { PAGE_SIZE } from "../merkle/state.ts";
 export {
   commitPath,
   COMMITS_DIR,

@@ -9,7 +9,8 @@
 import { PiecrustError } from "../errors.ts";
 import type { MemoryFileMapping } from "../memory/contract_memory.ts";
 import { blake3, blake3Pieces } from "../merkle/blake3.ts";
-import { emptyContractsTree, emptyPageTree, PAGE_SIZE } from "../merkle/state.ts";
+import { WASM_PAGE_SIZE } from "../bytecode/abi.ts";
+import { emptyContractsTree, emptyPageTree } from "../merkle/state.ts";
 import type { MerkleTree } from "../merkle/tree.ts";
 import { pathExists, syncDirectory } from "./durable.ts";
 import { clearIntent, type CommitOperation, readIntents, recordIntent } from "./intents.ts";
@@ -280,7 +281,7 @@ export class Store {
       resolved ??= { entry, bytecodeRoot: "", pages: new Map() };
       for (const [index, pack, offset, leaf] of entry.pages) {
         if (resolved.pages.has(index)) continue;
-        if (index * PAGE_SIZE >= resolved.entry.memoryLength) {
+        if (index * WASM_PAGE_SIZE >= resolved.entry.memoryLength) {
           throw new PiecrustError(
             "PersistenceError",
             `Commit ${manifest.root}: page ${index} of contract ${id} is beyond its memory`,
@@ -355,16 +356,16 @@ export class Store {
       }
       if (
         run !== undefined && run.path === path &&
-        run.memoryOffset + run.byteLength === index * PAGE_SIZE &&
+        run.memoryOffset + run.byteLength === index * WASM_PAGE_SIZE &&
         run.fileOffset + run.byteLength === source.offset
       ) {
-        run.byteLength += PAGE_SIZE;
+        run.byteLength += WASM_PAGE_SIZE;
       } else {
         run = {
           path,
           fileOffset: source.offset,
-          memoryOffset: index * PAGE_SIZE,
-          byteLength: PAGE_SIZE,
+          memoryOffset: index * WASM_PAGE_SIZE,
+          byteLength: WASM_PAGE_SIZE,
         };
         state.files.push(run);
       }
@@ -892,17 +893,17 @@ export class Store {
       for (const group of bySource.values()) {
         const { root: sourceRoot, pack } = group[0][1];
         const packSize = this.manifest(sourceRoot).sizes[pagesFile(id, pack)];
-        if (group.length * PAGE_SIZE * 2 >= packSize) linked.push(group);
+        if (group.length * WASM_PAGE_SIZE * 2 >= packSize) linked.push(group);
         else copied.push(...group);
       }
       const manifestPages: ManifestPage[] = [];
       let packs = 0;
       if (copied.length > 0) {
-        const pack = new Uint8Array(copied.length * PAGE_SIZE);
+        const pack = new Uint8Array(copied.length * WASM_PAGE_SIZE);
         copied.forEach(([index, source], i) => {
           const name = pagesFile(id, source.pack);
-          readPage(`${this.#folder(source.root)}/${name}`, source.offset, pack, i * PAGE_SIZE);
-          manifestPages.push([index, 0, i * PAGE_SIZE, source.leaf]);
+          readPage(`${this.#folder(source.root)}/${name}`, source.offset, pack, i * WASM_PAGE_SIZE);
+          manifestPages.push([index, 0, i * WASM_PAGE_SIZE, source.leaf]);
         });
         addFile({ name: pagesFile(id, 0), bytes: pack }, blake3(pack).toHex(), pack.length);
         packs++;
@@ -942,8 +943,8 @@ function hashFile(path: string): string {
 function readPage(path: string, offset: number, target: Uint8Array, at: number): void {
   using file = Deno.openSync(path, { read: true });
   file.seekSync(offset, Deno.SeekMode.Start);
-  for (let read = 0; read < PAGE_SIZE;) {
-    const n = file.readSync(target.subarray(at + read, at + PAGE_SIZE));
+  for (let read = 0; read < WASM_PAGE_SIZE;) {
+    const n = file.readSync(target.subarray(at + read, at + WASM_PAGE_SIZE));
     if (n === null) {
       throw new PiecrustError("PersistenceError", `${path} is shorter than its manifest says`);
     }

@@ -11,7 +11,7 @@
 
 import { PiecrustError } from "../errors.ts";
 import { blake3, blake3Pieces } from "../merkle/blake3.ts";
-import { PAGE_SIZE } from "../merkle/state.ts";
+import { WASM_PAGE_SIZE } from "../bytecode/abi.ts";
 import { pathExists, READ_ONLY, syncDirectory, writeFileDurably } from "./durable.ts";
 import {
   commitPath,
@@ -90,8 +90,10 @@ function checkInput(dir: string, commit: CommitData): void {
     if (!isHex32(c.id)) throw new TypeError(`contract id must be 32-byte lowercase hex`);
     if (ids.has(c.id)) throw new TypeError(`contract ${c.id} is listed twice`);
     ids.add(c.id);
-    if (!Number.isSafeInteger(c.memoryLength) || c.memoryLength < 0 || c.memoryLength % PAGE_SIZE) {
-      throw new TypeError(`contract ${c.id}: memoryLength must be a multiple of ${PAGE_SIZE}`);
+    if (
+      !Number.isSafeInteger(c.memoryLength) || c.memoryLength < 0 || c.memoryLength % WASM_PAGE_SIZE
+    ) {
+      throw new TypeError(`contract ${c.id}: memoryLength must be a multiple of ${WASM_PAGE_SIZE}`);
     }
     if (!Number.isSafeInteger(c.intPos) || c.intPos < 0) {
       throw new TypeError(`contract ${c.id}: intPos must be a non-negative integer`);
@@ -107,7 +109,7 @@ function checkInput(dir: string, commit: CommitData): void {
     }
     const seen = new Set<number>();
     for (const index of c.pages) {
-      if (!Number.isSafeInteger(index) || index < 0 || index * PAGE_SIZE >= c.memoryLength) {
+      if (!Number.isSafeInteger(index) || index < 0 || index * WASM_PAGE_SIZE >= c.memoryLength) {
         throw new TypeError(`contract ${c.id}: page ${index} is outside its memory`);
       }
       if (seen.has(index)) throw new TypeError(`contract ${c.id}: page ${index} listed twice`);
@@ -129,15 +131,15 @@ function writeFiles(folder: string, commit: CommitData): void {
       const name = pagesFile(c.id);
       const readPage = (index: number): Uint8Array => {
         const bytes = commit.readPage(c.id, index);
-        if (!(bytes instanceof Uint8Array) || bytes.length !== PAGE_SIZE) {
-          throw new TypeError(`readPage(${c.id}, ${index}) must return ${PAGE_SIZE} bytes`);
+        if (!(bytes instanceof Uint8Array) || bytes.length !== WASM_PAGE_SIZE) {
+          throw new TypeError(`readPage(${c.id}, ${index}) must return ${WASM_PAGE_SIZE} bytes`);
         }
         return bytes;
       };
       // Leaves first: the pack's checksum below streams through the one hasher.
       for (const [i, index] of indices.entries()) {
         const leaf = c.leaves?.get(index) ?? blake3(readPage(index));
-        pages.push([index, 0, i * PAGE_SIZE, leaf.toHex()]);
+        pages.push([index, 0, i * WASM_PAGE_SIZE, leaf.toHex()]);
       }
       // Page by page, so that a commit of any size needs one page of buffer.
       using file = Deno.openSync(`${folder}/${name}`, {
@@ -155,7 +157,7 @@ function writeFiles(folder: string, commit: CommitData): void {
         return bytes;
       })).toHex();
       file.syncSync();
-      sizes[name] = indices.length * PAGE_SIZE;
+      sizes[name] = indices.length * WASM_PAGE_SIZE;
     }
     let bytecodeHash = c.bytecodeHash;
     if (c.bytecode !== undefined) {

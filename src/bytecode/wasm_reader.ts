@@ -1,9 +1,8 @@
 /**
- * A small reader for WebAssembly binaries: just enough to learn a contract
+ * The reader of WebAssembly binaries: just enough to learn a contract
  * module's interface (imports, exports, memories, globals, element and data
- * segments), apply piecrust's deploy-time checks to it, and take its active data
- * segments out so that they are applied once, at deploy, rather than at
- * every instantiation.
+ * segments) for the deploy-time checks (`validate.ts`) and for taking its
+ * active data segments out (`strip_data.ts`).
  *
  * It does not validate code: wasmtime does that when it compiles the module.
  * Function bodies are skipped by size, so reading a module costs time in
@@ -12,9 +11,8 @@
  * @module
  */
 
-import { PiecrustError } from "../errors.ts";
-import { WASM_PAGE_SIZE } from "../memory/mod.ts";
-import { ARGBUF_LEN } from "./contract_id.ts";
+import type { PiecrustError } from "../errors.ts";
+import { hex, leb, malformed, readU32 } from "./_encoding.ts";
 
 /**
  * A value type. Typed references (the GC and function-references
@@ -22,10 +20,11 @@ import { ARGBUF_LEN } from "./contract_id.ts";
  *
  * @example
  * ```ts
- * import type { ValueType } from "./wasm_module.ts";
+ * import assert from "node:assert/strict";
+ * import type { ValueType } from "./wasm_reader.ts";
  *
  * const pointer = (is64: boolean): ValueType => is64 ? "i64" : "i32";
- * console.log(pointer(true)); // "i64"
+ * assert.equal(pointer(true), "i64");
  * ```
  */
 export type ValueType = "i32" | "i64" | "f32" | "f64" | "v128" | "funcref" | "externref";
@@ -35,13 +34,18 @@ export type ValueType = "i32" | "i64" | "f32" | "f64" | "v128" | "funcref" | "ex
  *
  * @example
  * ```ts
- * import type { FuncType } from "./wasm_module.ts";
+ * import assert from "node:assert/strict";
+ * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { type FuncSignature, inspectModule } from "./wasm_reader.ts";
  *
- * const contractFunction: FuncType = { params: ["i32"], results: ["i32"] };
- * console.log(contractFunction.params.length); // 1
+ * const contractFunction: FuncSignature = { params: ["i32"], results: ["i32"] };
+ * const info = inspectModule(contractBytecode("counter"));
+ * const increment = info.exports.find((e) => e.name === "increment");
+ * assert.ok(increment?.kind === "func");
+ * assert.deepEqual(increment.type, contractFunction);
  * ```
  */
-export interface FuncType {
+export interface FuncSignature {
   /** Parameter types, in order. */
   readonly params: readonly ValueType[];
   /** Result types, in order. */
@@ -53,10 +57,13 @@ export interface FuncType {
  *
  * @example
  * ```ts
- * import type { MemoryType } from "./wasm_module.ts";
+ * import assert from "node:assert/strict";
+ * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { inspectModule, type MemoryType } from "./wasm_reader.ts";
  *
- * const memory: MemoryType = { min: 17, is64: false, shared: false };
- * console.log(memory.min * 65536); // 1114112
+ * const [memory]: readonly MemoryType[] = inspectModule(contractBytecode("counter")).memories;
+ * assert.equal(memory.is64, false);
+ * assert.equal(memory.shared, false);
  * ```
  */
 export interface MemoryType {
@@ -75,10 +82,11 @@ export interface MemoryType {
  *
  * @example
  * ```ts
- * import type { TableType } from "./wasm_module.ts";
+ * import assert from "node:assert/strict";
+ * import type { TableType } from "./wasm_reader.ts";
  *
  * const table: TableType = { element: "funcref", min: 1, max: 1, is64: true };
- * console.log(table.is64 ? "table64" : "table32");
+ * assert.equal(table.is64 ? "table64" : "table32", "table64");
  * ```
  */
 export interface TableType {
@@ -97,10 +105,14 @@ export interface TableType {
  *
  * @example
  * ```ts
- * import type { GlobalType } from "./wasm_module.ts";
+ * import assert from "node:assert/strict";
+ * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { type GlobalType, inspectModule } from "./wasm_reader.ts";
  *
  * const argumentBuffer: GlobalType = { type: "i32", mutable: false };
- * console.log(argumentBuffer.mutable); // false
+ * const a = inspectModule(contractBytecode("counter")).exports.find((e) => e.name === "A");
+ * assert.ok(a?.kind === "global");
+ * assert.deepEqual(a.global, argumentBuffer);
  * ```
  */
 export interface GlobalType {
@@ -115,11 +127,15 @@ export interface GlobalType {
  *
  * @example
  * ```ts
- * import { type Import, inspectModule } from "./wasm_module.ts";
+ * import assert from "node:assert/strict";
+ * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { type Import, inspectModule } from "./wasm_reader.ts";
  *
- * const info = inspectModule(Deno.readFileSync("contracts/build/wasm32/host.wasm"));
+ * const info = inspectModule(contractBytecode("host"));
  * const functions: Import[] = info.imports.filter((i) => i.kind === "func");
- * for (const i of functions) if (i.kind === "func") console.log(i.name, i.type.params);
+ * const hq = functions.find((i) => i.name === "hq");
+ * assert.ok(hq?.kind === "func");
+ * assert.deepEqual(hq.type.params, ["i32", "i32", "i32"]);
  * ```
  */
 export type Import =
@@ -130,7 +146,7 @@ export type Import =
     readonly name: string;
   }
   & (
-    | { readonly kind: "func"; readonly type: FuncType }
+    | { readonly kind: "func"; readonly type: FuncSignature }
     | { readonly kind: "table"; readonly table: TableType }
     | { readonly kind: "memory"; readonly memory: MemoryType }
     | { readonly kind: "global"; readonly global: GlobalType }
@@ -142,11 +158,15 @@ export type Import =
  *
  * @example
  * ```ts
- * import { inspectModule } from "./wasm_module.ts";
+ * import assert from "node:assert/strict";
+ * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { inspectModule } from "./wasm_reader.ts";
  *
- * const info = inspectModule(Deno.readFileSync("contracts/build/wasm32/counter.wasm"));
+ * const info = inspectModule(contractBytecode("counter"));
  * const a = info.exports.find((e) => e.name === "A");
- * if (a?.kind === "global") console.log(a.global.type, a.value); // "i32" and the buffer's address
+ * assert.ok(a?.kind === "global");
+ * assert.equal(a.global.type, "i32");
+ * assert.equal(typeof a.value, "number"); // the argument buffer's address
  * ```
  */
 export type Export =
@@ -157,7 +177,7 @@ export type Export =
     readonly index: number;
   }
   & (
-    | { readonly kind: "func"; readonly type: FuncType }
+    | { readonly kind: "func"; readonly type: FuncSignature }
     | { readonly kind: "table" }
     | { readonly kind: "memory" }
     | {
@@ -180,11 +200,13 @@ export type Export =
  *
  * @example
  * ```ts
- * import { inspectModule } from "./wasm_module.ts";
+ * import assert from "node:assert/strict";
+ * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { inspectModule } from "./wasm_reader.ts";
  *
- * const info = inspectModule(Deno.readFileSync("contracts/build/wasm32/counter.wasm"));
+ * const info = inspectModule(contractBytecode("counter"));
  * for (const segment of info.dataSegments) {
- *   if (segment.mode === "active") console.log(segment.offset, segment.bytes.length);
+ *   if (segment.mode === "active") assert.ok(segment.bytes.length > 0);
  * }
  * ```
  */
@@ -222,7 +244,7 @@ export type DataSegment =
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { inspectModule } from "./wasm_module.ts";
+ * import { inspectModule } from "./wasm_reader.ts";
  *
  * const info = inspectModule(Deno.readFileSync("contracts/build/wasm32/box.wasm"));
  * const [segment] = info.elementSegments;
@@ -261,11 +283,14 @@ export type ElementSegment =
  *
  * @example
  * ```ts
- * import { inspectModule } from "./wasm_module.ts";
+ * import assert from "node:assert/strict";
+ * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { inspectModule } from "./wasm_reader.ts";
  *
- * const info = inspectModule(Deno.readFileSync("contracts/build/wasm32/counter.wasm"));
+ * const info = inspectModule(contractBytecode("counter"));
  * const code = info.sections.find((s) => s.id === 10);
- * console.log(code && code.end - code.contentStart); // the code section's size
+ * assert.equal(code?.name, "code");
+ * assert.ok(code.contentStart < code.end);
  * ```
  */
 export interface Section {
@@ -286,21 +311,24 @@ export interface Section {
  *
  * @example
  * ```ts
- * import { inspectModule } from "./wasm_module.ts";
+ * import assert from "node:assert/strict";
+ * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { inspectModule } from "./wasm_reader.ts";
  *
- * const info = inspectModule(Deno.readFileSync("contracts/build/wasm64/counter.wasm"));
- * console.log(info.memories[0].is64, info.start === undefined); // true true
+ * const info = inspectModule(contractBytecode("counter", { target: "wasm64" }));
+ * assert.equal(info.memories[0].is64, true);
+ * assert.equal(info.start, undefined);
  * ```
  */
 export interface ModuleInfo {
   /** Length of the module the information was read from. */
   readonly byteLength: number;
   /** The type section's function types. */
-  readonly types: readonly FuncType[];
+  readonly types: readonly FuncSignature[];
   /** Imports, in order. */
   readonly imports: readonly Import[];
   /** The type of every function, imported ones first. */
-  readonly functions: readonly FuncType[];
+  readonly functions: readonly FuncSignature[];
   /** Every table, imported ones first. */
   readonly tables: readonly (TableType & { readonly imported: boolean })[];
   /** Every memory, imported ones first. */
@@ -370,16 +398,8 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 type Global = ModuleInfo["globals"][number];
 type ConstValue = number | bigint | undefined;
 
-function malformed(offset: number, message: string): PiecrustError {
-  return new PiecrustError("CompileError", `invalid module: ${message} (at byte ${offset})`);
-}
-
-function hex(byte: number): string {
-  return `0x${byte.toString(16).padStart(2, "0")}`;
-}
-
 /** A cursor over the module; `end` is the end of the section being read. */
-class Reader {
+class WasmReader {
   readonly bytes: Uint8Array;
   pos = 0;
   end: number;
@@ -394,6 +414,12 @@ class Reader {
   #eof(): PiecrustError {
     return malformed(this.pos, `unexpected end of the ${this.context}`);
   }
+
+  /** What {@linkcode readU32} throws at the end of the section: the offset of the missing byte. */
+  readonly #onEnd = (_start: number, at: number): PiecrustError => {
+    this.pos = at;
+    return this.#eof();
+  };
 
   byte(): number {
     if (this.pos >= this.end) throw this.#eof();
@@ -412,17 +438,8 @@ class Reader {
       this.pos++;
       return first;
     }
-    const start = this.pos;
-    let result = 0;
-    for (let shift = 0; shift < 28; shift += 7) {
-      const byte = this.byte();
-      result |= (byte & 0x7f) << shift;
-      if (byte < 0x80) return result >>> 0;
-    }
-    const last = this.byte();
-    if (last & 0x80) throw malformed(start, "integer representation too long");
-    if (last & 0x70) throw malformed(start, "integer too large");
-    return (result | (last << 28)) >>> 0;
+    this.pos = readU32(this.bytes, this.pos, this.end, this.#onEnd);
+    return leb.value;
   }
 
   /** Signed LEB128 of an `i32`, at most 5 bytes. */
@@ -517,7 +534,7 @@ class Reader {
     throw malformed(at, `invalid value type ${hex(byte)}`);
   }
 
-  funcType(): FuncType {
+  funcType(): FuncSignature {
     const at = this.pos;
     const form = this.byte();
     if (form !== 0x60) {
@@ -673,16 +690,25 @@ class Reader {
  *
  * @example
  * ```ts
- * import { inspectModule } from "./wasm_module.ts";
+ * import assert from "node:assert/strict";
+ * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { PiecrustError } from "../errors.ts";
+ * import { inspectModule } from "./wasm_reader.ts";
  *
- * const info = inspectModule(Deno.readFileSync("contracts/build/wasm32/counter.wasm"));
- * console.log(info.exports.map((e) => `${e.kind} ${e.name}`));
- * // ["memory memory", "func increment", "func read_value", "global A", ...]
+ * const info = inspectModule(contractBytecode("counter"));
+ * assert.deepEqual(
+ *   info.exports.filter((e) => e.kind === "func").map((e) => e.name),
+ *   ["increment", "read_value"],
+ * );
+ * assert.throws(
+ *   () => inspectModule(new Uint8Array([0, 0x61, 0x73])),
+ *   (e) => e instanceof PiecrustError && e.kind === "CompileError",
+ * );
  * ```
  */
 export function inspectModule(bytes: Uint8Array): ModuleInfo {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("a module must be a Uint8Array");
-  const r = new Reader(bytes);
+  const r = new WasmReader(bytes);
   r.context = "module header";
   if (r.byte() !== 0x00 || r.byte() !== 0x61 || r.byte() !== 0x73 || r.byte() !== 0x6d) {
     throw malformed(0, "magic header not detected (expected \\0asm)");
@@ -697,9 +723,9 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
     );
   }
 
-  const types: FuncType[] = [];
+  const types: FuncSignature[] = [];
   const imports: Import[] = [];
-  const functions: FuncType[] = [];
+  const functions: FuncSignature[] = [];
   const tables: (TableType & { imported: boolean })[] = [];
   const memories: (MemoryType & { imported: boolean })[] = [];
   const globals: Global[] = [];
@@ -715,7 +741,7 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
   let lastOrder = 0;
   let lastName = "";
 
-  const readTypeIndex = (): FuncType => {
+  const readTypeIndex = (): FuncSignature => {
     const at = r.pos;
     const index = r.u32();
     const type = types[index];
@@ -945,7 +971,7 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
  * bit 1 an explicit table index or declarative, bit 2 expressions rather
  * than function indices), checking its constant expressions.
  */
-function readElementSegment(r: Reader, globals: readonly Global[]): ElementSegment {
+function readElementSegment(r: WasmReader, globals: readonly Global[]): ElementSegment {
   const start = r.pos;
   const flags = r.u32();
   if (flags > 7) throw malformed(start, `invalid element segment flags ${flags}`);
@@ -980,7 +1006,7 @@ function readElementSegment(r: Reader, globals: readonly Global[]): ElementSegme
   return { mode: "active", table, offset, count, start, end };
 }
 
-function readDataSegment(r: Reader, globals: readonly Global[]): DataSegment {
+function readDataSegment(r: WasmReader, globals: readonly Global[]): DataSegment {
   const start = r.pos;
   const flags = r.u32();
   if (flags > 2) throw malformed(start, `invalid data segment flags ${flags}`);
@@ -1000,495 +1026,9 @@ function readDataSegment(r: Reader, globals: readonly Global[]): DataSegment {
   return { mode: "active", memory, offset, bytes, start, end };
 }
 
-function segmentBytes(r: Reader): Uint8Array {
+function segmentBytes(r: WasmReader): Uint8Array {
   const length = r.u32();
   const from = r.pos;
   r.skip(length);
   return r.bytes.subarray(from, from + length);
-}
-
-/**
- * The most table elements a contract may start with, all tables together.
- * wasmtime allocates a table's initial elements at every instantiation (8
- * bytes each), so without a bound a module could deploy whose every call
- * fails to allocate. Rust contracts start with a few hundred.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { inspectModule, MAX_TABLE_ELEMENTS } from "./wasm_module.ts";
- *
- * const info = inspectModule(Deno.readFileSync("contracts/build/wasm32/callcenter.wasm"));
- * assert.ok(info.tables.reduce((sum, table) => sum + table.min, 0) <= MAX_TABLE_ELEMENTS);
- * ```
- */
-export const MAX_TABLE_ELEMENTS = 2 ** 20;
-/** The address space piecrust maps per contract memory: 4 GiB (wasm32) or 4 TiB (wasm64). */
-const MAPPING_WASM32 = 2 ** 32;
-const MAPPING_WASM64 = 2 ** 42;
-
-/** The host functions of the reference ABI, by name; `p` is a pointer of the memory's width. */
-const HOST_SIGNATURES: readonly (readonly [name: string, params: string, results: string])[] = [
-  ["c", "p p i32 i32 i64", "i32"],
-  ["hq", "p i32 i32", "i32"],
-  ["hd", "p i32", "i32"],
-  ["emit", "p i32 i32", ""],
-  ["feed", "i32", ""],
-  ["caller", "", "i32"],
-  ["callstack", "", "i32"],
-  ["limit", "", "i64"],
-  ["spent", "", "i64"],
-  ["panic", "i32", ""],
-  ["owner", "p", "i32"],
-  ["self_id", "", ""],
-  ["hdebug", "i32", ""],
-];
-
-function hostTypes(pointer: ValueType): ReadonlyMap<string, FuncType> {
-  const list = (types: string): ValueType[] =>
-    types === "" ? [] : types.split(" ").map((t) => t === "p" ? pointer : t as ValueType);
-  return new Map(
-    HOST_SIGNATURES.map(([name, params, results]) => [
-      name,
-      { params: list(params), results: list(results) },
-    ]),
-  );
-}
-
-const HOST_TYPES_WASM32 = hostTypes("i32");
-const HOST_TYPES_WASM64 = hostTypes("i64");
-
-/**
- * The type of the host function `name` for memories of the given width, or
- * undefined for a name that is not a host function. The one table that both
- * the deploy-time checks and the linker's definitions use.
- *
- * @example
- * ```ts
- * import { hostFunctionType } from "./wasm_module.ts";
- *
- * console.log(hostFunctionType("hd", true)); // { params: ["i64", "i32"], results: ["i32"] }
- * ```
- */
-export function hostFunctionType(name: string, is64: boolean): FuncType | undefined {
-  return (is64 ? HOST_TYPES_WASM64 : HOST_TYPES_WASM32).get(name);
-}
-
-function formatType(type: FuncType): string {
-  return `(${type.params.join(", ")}) -> (${type.results.join(", ")})`;
-}
-
-function sameTypes(a: readonly ValueType[], b: readonly ValueType[]): boolean {
-  return a.length === b.length && a.every((type, i) => type === b[i]);
-}
-
-/**
- * Options of {@linkcode validateContract}.
- *
- * @example
- * ```ts
- * import type { ValidateContractOptions } from "./wasm_module.ts";
- *
- * const options: ValidateContractOptions = { debug: true };
- * console.log(options.debug); // true
- * ```
- */
-export interface ValidateContractOptions {
-  /**
-   * Accept imports of `hdebug`, as piecrust built with its `debug` feature
-   * does. Default `false`.
-   */
-  debug?: boolean;
-}
-
-/**
- * A contract module's interface, as {@linkcode validateContract} found it.
- *
- * @example
- * ```ts
- * import { type ContractInterface, inspectModule, validateContract } from "./wasm_module.ts";
- *
- * const bytes = Deno.readFileSync("contracts/build/wasm32/counter.wasm");
- * const contract: ContractInterface = validateContract(inspectModule(bytes));
- * console.log(contract.functions.includes("init") ? "has init" : "no init");
- * ```
- */
-export interface ContractInterface {
-  /** Whether the exported memory is a memory64 memory: pointers are `i64`. */
-  readonly is64: boolean;
-  /** The name the memory is exported under (`memory` in Rust and C builds). */
-  readonly memoryExport: string;
-  /** The memory's initial size in bytes. */
-  readonly memoryMinimum: number;
-  /** The memory's declared maximum in bytes, if any. */
-  readonly memoryMaximum?: number;
-  /** Offset in memory of the 64 KiB argument buffer: the value of global `A`. */
-  readonly argBuffer: number;
-  /** Names of the exported functions, in export order (`init` included). */
-  readonly functions: readonly string[];
-  /**
-   * The imported host functions, in import order. piecrust ignores the
-   * module name, so it is reported for the linker.
-   */
-  readonly imports: readonly { readonly module: string; readonly name: string }[];
-  /** The module's data segments ({@linkcode ModuleInfo.dataSegments}). */
-  readonly dataSegments: readonly DataSegment[];
-}
-
-/**
- * Applies piecrust's deploy-time checks (in the order piecrust applies
- * them) and describes the contract:
- *
- * 1. At most one memory, and it is not shared: piecrust's engine disables
- *    multi-memory and threads (`CompileError`). No `externref` in a function
- *    type, table or global (`CompileError`): wasmtime 49 would need a GC
- *    heap for it, which the engine does not have (piecrust accepts it, but
- *    no host function can pass a contract one).
- * 2. Exactly one memory export, under any name (`TooManyMemories`). Its
- *    memory type decides whether the contract is 32- or 64-bit.
- * 3. Every exported function is `(i32) -> (i32)`, in wasm64 too
- *    (`InvalidFunction`, first offending export).
- * 4. Every import's field name is a host function; the module name is
- *    ignored, and `hdebug` needs `debug` (`InvalidFunction`, first unknown).
- * 5. Every import is a function of the host signature for the memory width
- *    (`RuntimeError`, as wasmtime's instantiation fails in piecrust).
- * 6. Instantiation cannot fail (`RuntimeError`, as in piecrust, which
- *    instantiates at deploy): the tables' initial sizes add up to at most
- *    {@linkcode MAX_TABLE_ELEMENTS}, every active element segment with a
- *    constant offset fits in its table's initial size, and there is no start
- *    function. piecrust instantiates without fuel, and wasmtime traps out of
- *    fuel on entry to any function, so a start function can never run.
- * 7. A global `A` is exported, immutable, `i32` (wasm32) or `i64` (wasm64),
- *    with a constant, non-negative value such that `A + 65536` lies below
- *    the 4 GiB / 4 TiB memory mapping (`InvalidArgumentBuffer`).
- *
- * @param info The module, from {@linkcode inspectModule}.
- * @param options Whether `hdebug` is available.
- * @returns The contract's interface.
- * @throws {PiecrustError} Of the kind named above for the first failed check.
- *
- * @example
- * ```ts
- * import { inspectModule, validateContract } from "./wasm_module.ts";
- *
- * const bytes = Deno.readFileSync("contracts/build/wasm64/counter.wasm");
- * const contract = validateContract(inspectModule(bytes));
- * console.log(contract.is64, contract.functions); // true ["increment", "read_value"]
- * ```
- */
-export function validateContract(
-  info: ModuleInfo,
-  options: ValidateContractOptions = {},
-): ContractInterface {
-  if (info.memories.length > 1) {
-    throw new PiecrustError(
-      "CompileError",
-      `the module has ${info.memories.length} memories, but a contract has exactly one ` +
-        "(multi-memory is disabled)",
-    );
-  }
-  if (info.memories[0]?.shared) {
-    throw new PiecrustError(
-      "CompileError",
-      "the module's memory is shared, but shared memories are not supported (threads are disabled)",
-    );
-  }
-
-  checkNoExternref(info);
-
-  const memoryExports = info.exports.filter((e) => e.kind === "memory");
-  if (memoryExports.length !== 1) {
-    throw new PiecrustError(
-      "TooManyMemories",
-      `a contract must export exactly one memory, this module exports ${memoryExports.length}`,
-    );
-  }
-  const memoryExport = memoryExports[0];
-  const memory = info.memories[memoryExport.index];
-  const is64 = memory.is64;
-
-  const functions: string[] = [];
-  for (const e of info.exports) {
-    if (e.kind !== "func") continue;
-    const { params, results } = e.type;
-    if (
-      params.length !== 1 || params[0] !== "i32" || results.length !== 1 || results[0] !== "i32"
-    ) {
-      throw new PiecrustError(
-        "InvalidFunction",
-        `exported function "${e.name}" has type ${formatType(e.type)}, ` +
-          "but contract functions must be (i32) -> (i32)",
-      );
-    }
-    functions.push(e.name);
-  }
-
-  for (const i of info.imports) {
-    if (!HOST_TYPES_WASM32.has(i.name)) {
-      throw new PiecrustError(
-        "InvalidFunction",
-        `import "${i.module}" "${i.name}" is not a host function (known: ${
-          [...HOST_TYPES_WASM32.keys()].join(", ")
-        })`,
-      );
-    }
-    if (i.name === "hdebug" && !options.debug) {
-      throw new PiecrustError(
-        "InvalidFunction",
-        `import "${i.module}" "hdebug" needs the debug option`,
-      );
-    }
-  }
-  const width = is64 ? "wasm64" : "wasm32";
-  const hostTypes = is64 ? HOST_TYPES_WASM64 : HOST_TYPES_WASM32;
-  for (const i of info.imports) {
-    const expected = hostTypes.get(i.name)!;
-    if (i.kind !== "func") {
-      throw new PiecrustError(
-        "RuntimeError",
-        `import "${i.module}" "${i.name}" is a ${i.kind}, but the host provides a function ` +
-          formatType(expected),
-      );
-    }
-    if (
-      !sameTypes(i.type.params, expected.params) || !sameTypes(i.type.results, expected.results)
-    ) {
-      throw new PiecrustError(
-        "RuntimeError",
-        `import "${i.module}" "${i.name}" has type ${formatType(i.type)}, but the ${width} ` +
-          `host function is ${formatType(expected)}`,
-      );
-    }
-  }
-
-  checkInstantiation(info);
-  const argBuffer = argumentBuffer(info, is64);
-  return {
-    is64,
-    memoryExport: memoryExport.name,
-    memoryMinimum: memory.min * WASM_PAGE_SIZE,
-    ...(memory.max === undefined ? {} : { memoryMaximum: memory.max * WASM_PAGE_SIZE }),
-    argBuffer,
-    functions,
-    imports: info.imports.map((i) => ({ module: i.module, name: i.name })),
-    dataSegments: info.dataSegments,
-  };
-}
-
-function checkNoExternref(info: ModuleInfo): void {
-  const fail = (where: string): PiecrustError =>
-    new PiecrustError(
-      "CompileError",
-      `${where} uses externref, which is not supported (it needs a GC heap, and GC support ` +
-        "is disabled)",
-    );
-  info.types.forEach((type, index) => {
-    if (type.params.includes("externref") || type.results.includes("externref")) {
-      throw fail(`function type ${index}`);
-    }
-  });
-  info.tables.forEach((table, index) => {
-    if (table.element === "externref") throw fail(`table ${index}`);
-  });
-  info.globals.forEach((global, index) => {
-    if (global.type === "externref") throw fail(`global ${index}`);
-  });
-}
-
-function checkInstantiation(info: ModuleInfo): void {
-  const elements = info.tables.reduce((sum, table) => sum + table.min, 0);
-  if (elements > MAX_TABLE_ELEMENTS) {
-    throw new PiecrustError(
-      "RuntimeError",
-      `the tables' initial sizes add up to ${elements} elements; at most ` +
-        `${MAX_TABLE_ELEMENTS} are supported`,
-    );
-  }
-  info.elementSegments.forEach((segment, index) => {
-    if (segment.mode !== "active" || segment.offset === undefined) return;
-    const table = info.tables[segment.table];
-    // A missing table or an offset of the wrong width is for wasmtime to reject as invalid.
-    if (table === undefined || table.is64 !== (typeof segment.offset === "bigint")) return;
-    const end = BigInt(segment.offset) + BigInt(segment.count);
-    if (end > BigInt(table.min)) {
-      throw new PiecrustError(
-        "RuntimeError",
-        `element segment ${index} (at byte ${segment.start}) fills elements ` +
-          `${segment.offset}..${end} of table ${segment.table}, which has ${table.min}: ` +
-          "instantiation would trap",
-      );
-    }
-  });
-  if (info.start !== undefined) {
-    throw new PiecrustError(
-      "RuntimeError",
-      `the module has a start function (function ${info.start}); it would run at ` +
-        "instantiation, which has no gas in piecrust, so it could never run",
-    );
-  }
-}
-
-function argumentBuffer(info: ModuleInfo, is64: boolean): number {
-  const a = info.exports.find((e) => e.name === "A");
-  const fail = (why: string): PiecrustError =>
-    new PiecrustError("InvalidArgumentBuffer", `invalid argument buffer: ${why}`);
-  if (a === undefined) throw fail(`the module does not export a global "A"`);
-  if (a.kind !== "global") throw fail(`export "A" is a ${a.kind}, not a global`);
-  if (a.global.mutable) throw fail(`global "A" is mutable, it must be immutable`);
-  const type = is64 ? "i64" : "i32";
-  if (a.global.type !== type) {
-    throw fail(
-      `global "A" is ${a.global.type}, but a ${is64 ? "wasm64" : "wasm32"} contract needs ${type}`,
-    );
-  }
-  if (a.value === undefined) throw fail(`global "A" has no constant initial value`);
-  // piecrust converts A with `as usize`, which sign-extends an i32: a negative A is never an
-  // address inside the mapping (or overflows when the buffer is added).
-  if (a.value < 0) throw fail(`A = ${a.value} is negative`);
-  const address = Number(a.value);
-  const mapping = is64 ? MAPPING_WASM64 : MAPPING_WASM32;
-  if (address + ARGBUF_LEN >= mapping) {
-    throw fail(
-      `A = ${address}: the 64 KiB buffer does not fit in the ${
-        is64 ? "4 TiB" : "4 GiB"
-      } memory mapping`,
-    );
-  }
-  return address;
-}
-
-/**
- * The result of {@linkcode stripActiveDataSegments}.
- *
- * @example
- * ```ts
- * import { type StrippedModule, stripActiveDataSegments } from "./wasm_module.ts";
- *
- * const bytes = Deno.readFileSync("contracts/build/wasm32/counter.wasm");
- * const { wasm, segments }: StrippedModule = stripActiveDataSegments(bytes);
- * console.log(wasm.length <= bytes.length, segments.length);
- * ```
- */
-export interface StrippedModule {
-  /** The rewritten module (the input itself when it has no active segments). */
-  readonly wasm: Uint8Array;
-  /**
-   * The active segments, in order, for the VM to write into a fresh memory
-   * at deploy: an unsigned `number` offset for a 32-bit memory, an unsigned
-   * `bigint` for a 64-bit one. `bytes` are views of the input.
-   */
-  readonly segments: readonly { readonly offset: number | bigint; readonly bytes: Uint8Array }[];
-}
-
-/**
- * Rewrites a module so that instantiating it writes nothing to memory, and
- * returns the active data segments for the VM to apply once, at deploy.
- * wasmtime applies active segments at every instantiation, which would
- * overwrite a contract's persisted memory.
- *
- * Each active segment becomes an empty passive segment. Segment indices
- * stay the same, so `memory.init` and `data.drop` keep referring to the
- * segments they did, and an empty passive segment behaves exactly like a
- * used active one (which instantiation drops): `memory.init` of it traps
- * unless it copies 0 bytes. The data count is unchanged, so the data count
- * section stays valid. Every other byte of the module is kept as it is.
- *
- * @param bytes The module.
- * @param info `inspectModule(bytes)`, if already at hand.
- * @returns The rewritten module and the segments to apply.
- * @throws {PiecrustError} `CompileError` if an active segment's offset is not
- *   a constant (e.g. `global.get` of an imported global), names a missing
- *   memory, or does not match the memory's address width.
- *
- * @example
- * ```ts
- * import { stripActiveDataSegments } from "./wasm_module.ts";
- *
- * const bytes = Deno.readFileSync("contracts/build/wasm32/counter.wasm");
- * const { wasm, segments } = stripActiveDataSegments(bytes);
- * const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm as BufferSource));
- * const memory = new Uint8Array((instance.exports.memory as WebAssembly.Memory).buffer);
- * for (const { offset, bytes } of segments) memory.set(bytes, Number(offset));
- * ```
- */
-export function stripActiveDataSegments(
-  bytes: Uint8Array,
-  info: ModuleInfo = inspectModule(bytes),
-): StrippedModule {
-  if (info.byteLength !== bytes.length) {
-    throw new TypeError(
-      `info describes a module of ${info.byteLength} bytes, not these ${bytes.length}`,
-    );
-  }
-  const segments: { offset: number | bigint; bytes: Uint8Array }[] = [];
-  info.dataSegments.forEach((segment, index) => {
-    if (segment.mode !== "active") return;
-    const where = `data segment ${index} (at byte ${segment.start})`;
-    if (segment.offset === undefined) {
-      throw new PiecrustError(
-        "CompileError",
-        `${where}: its offset is not a constant (${segment.offsetProblem}); ` +
-          "only i32.const and i64.const offsets are supported",
-      );
-    }
-    const memory = info.memories[segment.memory];
-    if (memory === undefined) {
-      throw new PiecrustError("CompileError", `${where}: no memory ${segment.memory}`);
-    }
-    if (memory.is64 !== (typeof segment.offset === "bigint")) {
-      throw new PiecrustError(
-        "CompileError",
-        `${where}: an ${typeof segment.offset === "bigint" ? "i64" : "i32"} offset for a ` +
-          `${memory.is64 ? "64" : "32"}-bit memory`,
-      );
-    }
-    segments.push({ offset: segment.offset, bytes: segment.bytes });
-  });
-  if (segments.length === 0) return { wasm: bytes, segments };
-
-  const section = info.sections.find((s) => s.id === 11);
-  if (section === undefined) throw new TypeError("info has data segments but no data section");
-  const all = info.dataSegments;
-  // An active segment becomes flags 0x01 and an empty vector; passive ones are copied.
-  let contentLength = all[0].start - section.contentStart;
-  for (const segment of all) {
-    contentLength += segment.mode === "active" ? 2 : segment.end - segment.start;
-  }
-  const sizeLength = lebLength(contentLength);
-  const wasm = new Uint8Array(
-    section.start + 1 + sizeLength + contentLength + (bytes.length - section.end),
-  );
-  wasm.set(bytes.subarray(0, section.start));
-  let pos = section.start;
-  wasm[pos++] = 11;
-  for (let value = contentLength;; value >>>= 7) {
-    if (value < 0x80) {
-      wasm[pos++] = value;
-      break;
-    }
-    wasm[pos++] = value & 0x7f | 0x80;
-  }
-  wasm.set(bytes.subarray(section.contentStart, all[0].start), pos);
-  pos += all[0].start - section.contentStart;
-  for (const segment of all) {
-    if (segment.mode === "active") {
-      wasm[pos] = 0x01;
-      wasm[pos + 1] = 0x00;
-      pos += 2;
-    } else {
-      wasm.set(bytes.subarray(segment.start, segment.end), pos);
-      pos += segment.end - segment.start;
-    }
-  }
-  wasm.set(bytes.subarray(section.end), pos);
-  return { wasm, segments };
-}
-
-function lebLength(value: number): number {
-  let length = 1;
-  while (value >= 0x80) {
-    value >>>= 7;
-    length++;
-  }
-  return length;
 }

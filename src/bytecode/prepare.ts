@@ -8,10 +8,26 @@
  */
 
 import { PiecrustError } from "../errors.ts";
-import { instrumentStoreCosts } from "./store_costs.ts";
-import { inspectModule, stripActiveDataSegments, validateContract } from "./wasm_module.ts";
+import { meterStores } from "./meter_stores.ts";
+import { stripActiveDataSegments } from "./strip_data.ts";
+import { validateContract } from "./validate.ts";
+import { inspectModule } from "./wasm_reader.ts";
 
-/** The largest bytecode a session deploys. */
+/**
+ * The largest bytecode a session deploys.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PiecrustError } from "../errors.ts";
+ * import { MAX_BYTECODE_BYTES, prepareContractModule } from "./prepare.ts";
+ *
+ * assert.throws(
+ *   () => prepareContractModule(new Uint8Array(MAX_BYTECODE_BYTES + 1), { debug: false }),
+ *   (e) => e instanceof PiecrustError && e.kind === "CompileError",
+ * );
+ * ```
+ */
 export const MAX_BYTECODE_BYTES = 16 * 2 ** 20;
 
 /**
@@ -26,7 +42,7 @@ export const MAX_BYTECODE_BYTES = 16 * 2 ** 20;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { INSTANTIATION_FUEL, MAX_BYTECODE_BYTES } from "./contract_module.ts";
+ * import { INSTANTIATION_FUEL, MAX_BYTECODE_BYTES } from "./prepare.ts";
  *
  * // More than one unit per byte of the largest module, with room to spare.
  * assert.ok(INSTANTIATION_FUEL > BigInt(MAX_BYTECODE_BYTES) * 1024n);
@@ -34,7 +50,22 @@ export const MAX_BYTECODE_BYTES = 16 * 2 ** 20;
  */
 export const INSTANTIATION_FUEL = 1n << 48n;
 
-/** A checked contract module, ready to compile. */
+/**
+ * A checked contract module, ready to compile.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { type PreparedModule, prepareContractModule } from "./prepare.ts";
+ *
+ * const prepared: PreparedModule = prepareContractModule(contractBytecode("counter"), {
+ *   debug: false,
+ * });
+ * assert.deepEqual([...prepared.importModules], []);
+ * assert.ok(prepared.argBuffer + 65536 <= 2 ** 32);
+ * ```
+ */
 export interface PreparedModule {
   /** Whether the memory is 64-bit. */
   readonly is64: boolean;
@@ -56,6 +87,21 @@ export interface PreparedModule {
  * Checks and rewrites contract bytecode. Throws a `PiecrustError` of the
  * failed check's kind (`CompileError`, `TooManyMemories`, `InvalidFunction`,
  * `InvalidArgumentBuffer`, `RuntimeError`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { PiecrustError } from "../errors.ts";
+ * import { prepareContractModule } from "./prepare.ts";
+ *
+ * const prepared = prepareContractModule(contractBytecode("host"), { debug: false });
+ * assert.deepEqual([...prepared.importModules], ["env"]);
+ * assert.throws(
+ *   () => prepareContractModule(contractBytecode("debugger"), { debug: false }),
+ *   (e) => e instanceof PiecrustError && e.kind === "InvalidFunction",
+ * );
+ * ```
  */
 export function prepareContractModule(
   bytecode: Uint8Array,
@@ -73,7 +119,7 @@ export function prepareContractModule(
   const { wasm, segments } = stripActiveDataSegments(bytecode, info);
   return {
     is64: contract.is64,
-    wasm: instrumentStoreCosts(wasm),
+    wasm: meterStores(wasm),
     memoryMinimum: contract.memoryMinimum,
     argBuffer: contract.argBuffer,
     functions: new Set(contract.functions),

@@ -1,13 +1,9 @@
 import assert from "node:assert/strict";
 import wabtInit from "wabt";
-import { assembleWat } from "../contracts/wat.ts";
-import { Engine, Linker, Module, PiecrustError, Store } from "../src/engine/mod.ts";
-import {
-  instrumentStoreCosts,
-  STORE_COSTS,
-  type StoreOperator,
-} from "../src/session/store_costs.ts";
-import { assertBytes, assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+import { assembleWat } from "../../contracts/wat.ts";
+import { Engine, Linker, Module, PiecrustError, Store } from "../../src/engine/mod.ts";
+import { meterStores, STORE_COSTS, type StoreOperator } from "../../src/bytecode/meter_stores.ts";
+import { assertBytes, assertNoLiveHandles, assertThrowsKind } from "../_helpers.ts";
 
 const wabt = await wabtInit();
 
@@ -230,10 +226,10 @@ function storesModule(k: number, is64: boolean): string {
 
 for (const is64 of [false, true]) {
   const label = is64 ? "memory64" : "wasm32";
-  Deno.test(`instrumentStoreCosts adds exactly cost − 1 fuel per store (${label})`, async () => {
+  Deno.test(`meterStores adds exactly cost − 1 fuel per store (${label})`, async () => {
     for (const k of [1, 3]) {
       const original = await assembleWat(storesModule(k, is64));
-      const instrumented = instrumentStoreCosts(original);
+      const instrumented = meterStores(original);
       for (const op of RUNNABLE) {
         const before = run(original, op, 0x12345678);
         const after = run(instrumented, op, 0x12345678);
@@ -267,9 +263,9 @@ const LOOP_WAT = (handPriced: boolean): string => {
     (local.get $i)))`;
 };
 
-Deno.test("instrumentStoreCosts charges a store on every execution", async () => {
+Deno.test("meterStores charges a store on every execution", async () => {
   const original = await assembleWat(LOOP_WAT(false));
-  const instrumented = instrumentStoreCosts(original);
+  const instrumented = meterStores(original);
   const once = run(instrumented, "fill", 1).used - run(original, "fill", 1).used;
   const many = run(instrumented, "fill", 100).used - run(original, "fill", 100).used;
   assert.equal(once, 15n + 31n + 63n);
@@ -277,8 +273,8 @@ Deno.test("instrumentStoreCosts charges a store on every execution", async () =>
   assertNoLiveHandles();
 });
 
-Deno.test("instrumentStoreCosts runs out of fuel where a hand-priced module does", async () => {
-  const instrumented = instrumentStoreCosts(await assembleWat(LOOP_WAT(false)));
+Deno.test("meterStores runs out of fuel where a hand-priced module does", async () => {
+  const instrumented = meterStores(await assembleWat(LOOP_WAT(false)));
   const handPriced = await assembleWat(LOOP_WAT(true));
   const full = run(handPriced, "fill", 50);
   assert.equal(run(instrumented, "fill", 50).used, full.used);
@@ -296,7 +292,7 @@ Deno.test("instrumentStoreCosts runs out of fuel where a hand-priced module does
   assertNoLiveHandles();
 });
 
-Deno.test("instrumentStoreCosts keeps a trapping store's fuel as a hand-priced module does", async () => {
+Deno.test("meterStores keeps a trapping store's fuel as a hand-priced module does", async () => {
   const wat = (handPriced: boolean): string =>
     `(module (memory (export "memory") 1)
     (func (export "f") (param i32) (result i32)
@@ -305,7 +301,7 @@ Deno.test("instrumentStoreCosts keeps a trapping store's fuel as a hand-priced m
       ${handPriced ? "(drop (i32.const 0))".repeat(31) : ""}
       (i64.store (local.get 0) (i64.const 2))
       (i32.const 0)))`;
-  const instrumented = instrumentStoreCosts(await assembleWat(wat(false)));
+  const instrumented = meterStores(await assembleWat(wat(false)));
   const handPriced = await assembleWat(wat(true));
   for (const address of [8, 65536]) {
     const expected = run(handPriced, "f", address);
@@ -318,7 +314,7 @@ Deno.test("instrumentStoreCosts keeps a trapping store's fuel as a hand-priced m
   assertNoLiveHandles();
 });
 
-Deno.test("instrumentStoreCosts keeps stores in unreachable code valid and free", async () => {
+Deno.test("meterStores keeps stores in unreachable code valid and free", async () => {
   const original = await assembleWat(`(module (memory (export "memory") 1)
     (func (export "f") (param i32) (result i32)
       (block
@@ -332,7 +328,7 @@ Deno.test("instrumentStoreCosts keeps stores in unreachable code valid and free"
         (i32.const 5)
         (br 0)
         (i64.store (i32.const 0) (i64.const 1)))))`);
-  const instrumented = instrumentStoreCosts(original);
+  const instrumented = meterStores(original);
   assertInstrumentedLike(original, instrumented);
   const before = run(original, "f", 1);
   const after = run(instrumented, "f", 1);
@@ -345,14 +341,14 @@ Deno.test("instrumentStoreCosts keeps stores in unreachable code valid and free"
 // ---------------------------------------------------------------------------
 // Bundled contracts
 
-Deno.test("instrumentStoreCosts instruments and compiles every bundled contract", async () => {
+Deno.test("meterStores instruments and compiles every bundled contract", async () => {
   let contracts = 0;
   for (const arch of ["wasm32", "wasm64"]) {
-    const dir = new URL(`../contracts/build/${arch}/`, import.meta.url);
+    const dir = new URL(`../../contracts/build/${arch}/`, import.meta.url);
     for await (const entry of Deno.readDir(dir)) {
       if (!entry.name.endsWith(".wasm")) continue;
       const original = await Deno.readFile(new URL(entry.name, dir));
-      const instrumented = instrumentStoreCosts(original);
+      const instrumented = meterStores(original);
       const label = `${arch}/${entry.name}`;
       // Every section but the code section is byte-identical.
       const a = sections(original);
@@ -377,7 +373,7 @@ Deno.test("instrumentStoreCosts instruments and compiles every bundled contract"
 // ---------------------------------------------------------------------------
 // Decoding
 
-Deno.test("instrumentStoreCosts returns identical bytes for a module without stores", async () => {
+Deno.test("meterStores returns identical bytes for a module without stores", async () => {
   const source = `(module
     (type $pair (func (param i32) (result i32 i32)))
     (memory (export "memory") 1)
@@ -408,14 +404,14 @@ Deno.test("instrumentStoreCosts returns identical bytes for a module without sto
       (drop)
       (i32.load8_s offset=3 (i32.const 0))))`;
   const wasm = await assembleWat(source);
-  assertBytes(instrumentStoreCosts(wasm), wasm);
+  assertBytes(meterStores(wasm), wasm);
   // Padded section and body sizes, as LLVM writes them.
   const parsed = wabt.parseWat("padded.wat", source, ALL_FEATURES);
   try {
     parsed.resolveNames();
     const padded = parsed.toBinary({ canonicalize_lebs: false }).buffer;
     assert.ok(padded.length > wasm.length);
-    const result = instrumentStoreCosts(padded);
+    const result = meterStores(padded);
     assertBytes(result, padded);
     assert.notEqual(result, padded, "a copy");
   } finally {
@@ -423,7 +419,7 @@ Deno.test("instrumentStoreCosts returns identical bytes for a module without sto
   }
 });
 
-Deno.test("instrumentStoreCosts keeps padded size LEBs at their width", async () => {
+Deno.test("meterStores keeps padded size LEBs at their width", async () => {
   const source = `(module (memory 1)
     (func (param i32) (i32.store (i32.const 0) (local.get 0)))
     (func (param i32) (drop (local.get 0))))`;
@@ -431,10 +427,10 @@ Deno.test("instrumentStoreCosts keeps padded size LEBs at their width", async ()
   try {
     parsed.resolveNames();
     const padded = parsed.toBinary({ canonicalize_lebs: false }).buffer;
-    const instrumented = instrumentStoreCosts(padded);
+    const instrumented = meterStores(padded);
     assert.equal(instrumented.length, padded.length + 17);
     assertInstrumentedLike(padded, instrumented);
-    const canonical = instrumentStoreCosts(await assembleWat(source));
+    const canonical = meterStores(await assembleWat(source));
     assertInstrumentedLike(await assembleWat(source), canonical);
   } finally {
     parsed.destroy();
@@ -443,7 +439,7 @@ Deno.test("instrumentStoreCosts keeps padded size LEBs at their width", async ()
 
 for (const is64 of [false, true]) {
   const label = is64 ? "memory64" : "wasm32";
-  Deno.test(`instrumentStoreCosts decodes and runs padded LEBs everywhere (${label})`, () => {
+  Deno.test(`meterStores decodes and runs padded LEBs everywhere (${label})`, () => {
     const p5 = (value: number): number[] => leb(value, 5);
     const address = (value: number): number[] =>
       is64 ? [0x42, ...leb(value, 10)] : [0x41, ...p5(value)];
@@ -524,7 +520,7 @@ for (const is64 of [false, true]) {
       0x0b,
     ];
     const original = moduleWithBody(body, { is64, width: 5 });
-    const instrumented = instrumentStoreCosts(original);
+    const instrumented = meterStores(original);
     assert.equal(instrumented.length, original.length + 17 + 33 + 65);
     assertInstrumentedLike(original, instrumented);
     const before = run(original, "f", 0x1234);
@@ -537,14 +533,14 @@ for (const is64 of [false, true]) {
   });
 }
 
-Deno.test("instrumentStoreCosts reads memory64 offsets beyond 32 bits", async () => {
+Deno.test("meterStores reads memory64 offsets beyond 32 bits", async () => {
   const original = await assembleWat(`(module (memory (export "memory") i64 1)
     (func (export "f") (param i32) (result i32)
       (if (local.get 0) (then
         (i64.store offset=0x100000010 (i64.const 0) (i64.const 1))))
       (v128.store32_lane offset=0xfffffffffff0 2 (i64.const 0) (v128.const i64x2 0 0))
       (i32.const 0)))`);
-  const instrumented = instrumentStoreCosts(original);
+  const instrumented = meterStores(original);
   assert.equal(assertInstrumentedLike(original, instrumented), 2);
   assert.equal(run(instrumented, "f", 1).trap, "MemoryOutOfBounds");
   assertNoLiveHandles();
@@ -672,7 +668,7 @@ function everyOpcodeModule(): { wasm: Uint8Array; instructions: number; sentinel
   return { wasm, instructions, sentinels };
 }
 
-Deno.test("instrumentStoreCosts decodes every MVP, bulk, SIMD, atomic and tail-call opcode", () => {
+Deno.test("meterStores decodes every MVP, bulk, SIMD, atomic and tail-call opcode", () => {
   const { wasm, instructions, sentinels } = everyOpcodeModule();
   // wabt's reader stops silently at what it cannot read: make sure it read everything.
   const lines = disassemble(wasm);
@@ -694,7 +690,7 @@ Deno.test("instrumentStoreCosts decodes every MVP, bulk, SIMD, atomic and tail-c
   }
   // 9 plain stores, 5 SIMD stores, 7 atomic stores and the sentinels; wabt
   // agrees on every boundary.
-  const instrumented = instrumentStoreCosts(wasm);
+  const instrumented = meterStores(wasm);
   assert.equal(assertInstrumentedLike(wasm, instrumented), 21 + sentinels);
   assert.equal(instrumented.length, wasm.length + 17 * (7 + sentinels) + 33 * 9 + 65 * 5);
   for (const sub of SIMD_GAPS) {
@@ -703,12 +699,12 @@ Deno.test("instrumentStoreCosts decodes every MVP, bulk, SIMD, atomic and tail-c
     const gapLines = disassemble(gap);
     const func = gapLines.findIndex((line) => line.startsWith("(func"));
     assert.ok(gapLines[func + 1].startsWith("("), `wabt knows 0xfd ${hex(sub)}`);
-    const error = assertThrowsKind(() => instrumentStoreCosts(gap), "CompileError");
+    const error = assertThrowsKind(() => meterStores(gap), "CompileError");
     assert.match(error.message, new RegExp(`unknown opcode 0xfd ${hex(sub)}`));
   }
 });
 
-Deno.test("instrumentStoreCosts decodes a WAT mix of SIMD, bulk memory and atomics", async () => {
+Deno.test("meterStores decodes a WAT mix of SIMD, bulk memory and atomics", async () => {
   const original = await assembleWat(
     `(module (memory 1 1 shared)
     (func $g (param i32) (result i32)
@@ -723,13 +719,13 @@ Deno.test("instrumentStoreCosts decodes a WAT mix of SIMD, bulk memory and atomi
       (return_call $g (local.get 0))))`,
     { features: ["threads", "tail_call"] },
   );
-  assert.equal(assertInstrumentedLike(original, instrumentStoreCosts(original)), 4);
+  assert.equal(assertInstrumentedLike(original, meterStores(original)), 4);
 });
 
 // ---------------------------------------------------------------------------
 // Errors
 
-Deno.test("instrumentStoreCosts rejects malformed bodies with CompileError at a byte", () => {
+Deno.test("meterStores rejects malformed bodies with CompileError at a byte", () => {
   // The body starts right after its size, at this offset in moduleWithBody's output.
   const bodyAt = moduleWithBody([]).length;
   const cases: [body: number[], message: RegExp, at?: number][] = [
@@ -766,7 +762,7 @@ Deno.test("instrumentStoreCosts rejects malformed bodies with CompileError at a 
   ];
   for (const [body, message, at] of cases) {
     const error = assertThrowsKind(
-      () => instrumentStoreCosts(moduleWithBody(body)),
+      () => meterStores(moduleWithBody(body)),
       "CompileError",
     );
     assert.match(error.message, message, `${body}`);
@@ -777,7 +773,7 @@ Deno.test("instrumentStoreCosts rejects malformed bodies with CompileError at a 
   }
 });
 
-Deno.test("instrumentStoreCosts rejects malformed modules with CompileError", () => {
+Deno.test("meterStores rejects malformed modules with CompileError", () => {
   const valid = moduleWithBody([0x00, 0x0b]);
   const tagSection = [0x0d, 0x03, 0x01, 0x00, 0x00];
   const cases: [Uint8Array, RegExp][] = [
@@ -801,9 +797,9 @@ Deno.test("instrumentStoreCosts rejects malformed modules with CompileError", ()
     ],
   ];
   for (const [wasm, message] of cases) {
-    const error = assertThrowsKind(() => instrumentStoreCosts(wasm), "CompileError");
+    const error = assertThrowsKind(() => meterStores(wasm), "CompileError");
     assert.match(error.message, message);
     assert.match(error.message, /\(at byte \d+\)$/);
   }
-  assert.throws(() => instrumentStoreCosts([0] as unknown as Uint8Array), TypeError);
+  assert.throws(() => meterStores([0] as unknown as Uint8Array), TypeError);
 });

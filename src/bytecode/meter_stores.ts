@@ -15,7 +15,7 @@
  *
  * wasmtime's C API cannot set per-operator costs, and wasmtime 49's default
  * table is wasmtime 21's (1 per operator, 0 for the eight free ones). So a
- * store costs 1 here; {@linkcode instrumentStoreCosts} puts the missing
+ * store costs 1 here; {@linkcode meterStores} puts the missing
  * `cost − 1` fuel in front of every store, as operators that do nothing.
  *
  * ## The inserted sequence, and why it is exact and harmless
@@ -90,16 +90,18 @@
  */
 
 import { PiecrustError } from "../errors.ts";
+import { hex, leb, lebWidth, malformed, readU32, writeLeb } from "./_encoding.ts";
 
 /**
  * An instruction that piecrust prices as a store.
  *
  * @example
  * ```ts
- * import { STORE_COSTS, type StoreOperator } from "./store_costs.ts";
+ * import assert from "node:assert/strict";
+ * import { STORE_COSTS, type StoreOperator } from "./meter_stores.ts";
  *
  * const op: StoreOperator = "i64.store32";
- * console.log(STORE_COSTS[op]); // 32
+ * assert.equal(STORE_COSTS[op], 32);
  * ```
  */
 export type StoreOperator =
@@ -133,10 +135,12 @@ export type StoreOperator =
  *
  * @example
  * ```ts
- * import { STORE_COSTS } from "./store_costs.ts";
+ * import assert from "node:assert/strict";
+ * import { STORE_COSTS } from "./meter_stores.ts";
  *
- * // Fuel added in front of an `i64.store8` by the instrumentation:
- * console.log(STORE_COSTS["i64.store8"] - 1); // 31
+ * // 4 gas per byte of the width class, whatever the store writes.
+ * assert.equal(STORE_COSTS["i64.store8"], 32);
+ * assert.equal(STORE_COSTS["v128.store"], 64);
  * ```
  */
 export const STORE_COSTS: Readonly<Record<StoreOperator, number>> = Object.freeze({
@@ -336,14 +340,6 @@ const TAG_SECTION = 13;
 // ---------------------------------------------------------------------------
 // Errors
 
-function malformed(offset: number, message: string): PiecrustError {
-  return new PiecrustError("CompileError", `invalid module: ${message} (at byte ${offset})`);
-}
-
-function hex(value: number): string {
-  return `0x${value.toString(16).padStart(2, "0")}`;
-}
-
 function unexpectedEnd(offset: number): PiecrustError {
   return malformed(offset, "unexpected end of function body");
 }
@@ -355,30 +351,6 @@ function disabled(offset: number, what: string, proposal: string): PiecrustError
 // ---------------------------------------------------------------------------
 // LEB128
 
-/** The value of the last {@linkcode readU32}. */
-let u32Value = 0;
-
-/** Reads an unsigned LEB128 `u32` (at most 5 bytes) into `u32Value`; returns the next position. */
-function readU32(bytes: Uint8Array, pos: number, end: number): number {
-  const start = pos;
-  let result = 0;
-  for (let shift = 0; shift < 28; shift += 7) {
-    if (pos >= end) throw unexpectedEnd(start);
-    const byte = bytes[pos++];
-    result |= (byte & 0x7f) << shift;
-    if (byte < 0x80) {
-      u32Value = result >>> 0;
-      return pos;
-    }
-  }
-  if (pos >= end) throw unexpectedEnd(start);
-  const last = bytes[pos++];
-  if (last & 0x80) throw malformed(start, "integer representation too long");
-  if (last & 0x70) throw malformed(start, "integer too large");
-  u32Value = (result | (last << 28)) >>> 0;
-  return pos;
-}
-
 /** Skips a LEB128 of at most `maxBytes` bytes; returns the next position. */
 function skipLeb(bytes: Uint8Array, pos: number, end: number, maxBytes: number): number {
   const limit = pos + maxBytes;
@@ -387,25 +359,6 @@ function skipLeb(bytes: Uint8Array, pos: number, end: number, maxBytes: number):
     if (bytes[at] < 0x80) return at + 1;
   }
   throw malformed(pos, "integer representation too long");
-}
-
-/** Bytes of the minimal unsigned LEB128 encoding of `value`. */
-function lebWidth(value: number): number {
-  let width = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 128);
-    width++;
-  }
-  return width;
-}
-
-/** Writes `value` as an unsigned LEB128 of exactly `width` bytes. */
-function writeLeb(out: Uint8Array, at: number, value: number, width: number): void {
-  for (let i = 1; i < width; i++) {
-    out[at++] = (value & 0x7f) | 0x80;
-    value = Math.floor(value / 128);
-  }
-  out[at] = value;
 }
 
 // ---------------------------------------------------------------------------
@@ -493,8 +446,8 @@ function zeroByte(bytes: Uint8Array, pos: number, end: number): number {
 /** Skips a memarg; returns the next position. */
 function memarg(bytes: Uint8Array, pos: number, end: number): number {
   const at = pos;
-  pos = readU32(bytes, pos, end);
-  if (u32Value & 0x40) {
+  pos = readU32(bytes, pos, end, unexpectedEnd);
+  if (leb.value & 0x40) {
     throw disabled(at, "a memarg with a memory index", "multi-memory");
   }
   // The offset: u64 for memory64, u32 otherwise; wasmparser reads a u64 LEB
@@ -559,14 +512,14 @@ function decodeExpression(bytes: Uint8Array, pos: number, end: number, edits: Ed
         if (pos > end) throw unexpectedEnd(at);
         break;
       case K_BR_TABLE: {
-        pos = readU32(bytes, pos, end);
+        pos = readU32(bytes, pos, end, unexpectedEnd);
         // The targets and the default.
-        for (let n = u32Value; n >= 0; n--) pos = skipLeb(bytes, pos, end, 5);
+        for (let n = leb.value; n >= 0; n--) pos = skipLeb(bytes, pos, end, 5);
         break;
       }
       case K_SELECT_T: {
-        pos = readU32(bytes, pos, end);
-        for (let n = u32Value; n > 0; n--) pos = valueType(bytes, pos, end);
+        pos = readU32(bytes, pos, end, unexpectedEnd);
+        for (let n = leb.value; n > 0; n--) pos = valueType(bytes, pos, end);
         break;
       }
       case K_REF_NULL: {
@@ -579,8 +532,8 @@ function decodeExpression(bytes: Uint8Array, pos: number, end: number, edits: Ed
         break;
       }
       case K_PREFIX_FC: {
-        pos = readU32(bytes, pos, end);
-        const code = u32Value;
+        pos = readU32(bytes, pos, end, unexpectedEnd);
+        const code = leb.value;
         switch (code < FC.length ? FC[code] : 0) {
           case K_NONE:
             break;
@@ -606,8 +559,8 @@ function decodeExpression(bytes: Uint8Array, pos: number, end: number, edits: Ed
         break;
       }
       case K_PREFIX_FD: {
-        pos = readU32(bytes, pos, end);
-        const code = u32Value;
+        pos = readU32(bytes, pos, end, unexpectedEnd);
+        const code = leb.value;
         switch (code < FD.length ? FD[code] : 0) {
           case K_NONE:
             break;
@@ -641,8 +594,8 @@ function decodeExpression(bytes: Uint8Array, pos: number, end: number, edits: Ed
         break;
       }
       case K_PREFIX_FE: {
-        pos = readU32(bytes, pos, end);
-        const code = u32Value;
+        pos = readU32(bytes, pos, end, unexpectedEnd);
+        const code = leb.value;
         switch (code < FE.length ? FE[code] : 0) {
           case K_MEMARG:
             pos = memarg(bytes, pos, end);
@@ -676,11 +629,11 @@ function decodeExpression(bytes: Uint8Array, pos: number, end: number, edits: Ed
  */
 function decodeCodeSection(bytes: Uint8Array, pos: number, end: number, edits: Edits): number {
   let growth = 0;
-  pos = readU32(bytes, pos, end);
-  for (let count = u32Value; count > 0; count--) {
+  pos = readU32(bytes, pos, end, unexpectedEnd);
+  for (let count = leb.value; count > 0; count--) {
     const sizeAt = pos;
-    pos = readU32(bytes, pos, end);
-    const size = u32Value;
+    pos = readU32(bytes, pos, end, unexpectedEnd);
+    const size = leb.value;
     const bodyEnd = pos + size;
     if (bodyEnd > end) {
       throw malformed(sizeAt, `function body of ${size} bytes overruns the code section`);
@@ -689,8 +642,8 @@ function decodeCodeSection(bytes: Uint8Array, pos: number, end: number, edits: E
     const insertionsBefore = edits.insertions;
     const bodyStart = pos;
     // Locals: left alone, but their types are checked to find the code.
-    pos = readU32(bytes, pos, bodyEnd);
-    for (let groups = u32Value; groups > 0; groups--) {
+    pos = readU32(bytes, pos, bodyEnd, unexpectedEnd);
+    for (let groups = leb.value; groups > 0; groups--) {
       pos = skipLeb(bytes, pos, bodyEnd, 5);
       pos = valueType(bytes, pos, bodyEnd);
     }
@@ -737,15 +690,20 @@ function decodeCodeSection(bytes: Uint8Array, pos: number, end: number, edits: E
  *
  * @example Pricing a contract before compiling it
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode } from "../contract_bytecode.ts";
  * import { Engine, Module } from "../engine/mod.ts";
- * import { instrumentStoreCosts } from "./store_costs.ts";
+ * import { meterStores } from "./meter_stores.ts";
  *
- * const bytecode = await Deno.readFile("contracts/build/wasm32/counter.wasm");
+ * const bytecode = contractBytecode("counter");
+ * const metered = meterStores(bytecode);
+ * assert.ok(metered.length > bytecode.length, "fuel is added in front of each store");
  * using engine = new Engine();
- * using module = Module.compile(engine, instrumentStoreCosts(bytecode));
+ * using module = Module.compile(engine, metered);
+ * assert.throws(() => Module.compile(engine, meterStores(new Uint8Array([0, 0x61]))), /magic/);
  * ```
  */
-export function instrumentStoreCosts(wasm: Uint8Array): Uint8Array {
+export function meterStores(wasm: Uint8Array): Uint8Array {
   if (!(wasm instanceof Uint8Array)) throw new TypeError("a module must be a Uint8Array");
   const length = wasm.length;
   if (
@@ -765,14 +723,14 @@ export function instrumentStoreCosts(wasm: Uint8Array): Uint8Array {
     const id = wasm[pos++];
     const sizeAt = pos;
     try {
-      pos = readU32(wasm, pos, length);
+      pos = readU32(wasm, pos, length, unexpectedEnd);
     } catch (error) {
       if (error instanceof PiecrustError && error.message.includes("unexpected end")) {
         throw malformed(sectionAt, `section ${id} is truncated`);
       }
       throw error;
     }
-    const size = u32Value;
+    const size = leb.value;
     const contentAt = pos;
     if (size > length - contentAt) {
       throw malformed(
