@@ -14,7 +14,7 @@ import type { HostQuery } from "./session/host_query.ts";
 import { Runtime, type RuntimeOptions } from "./session/runtime.ts";
 import { Session, type SessionOptions } from "./session/session.ts";
 import type { SessionHost } from "./session/session_host.ts";
-import { isHex32 } from "./store/layout.ts";
+import { isHex32 } from "./store/paths.ts";
 import type { ContractId } from "./session/contract_id.ts";
 import { prepareContractModule } from "./bytecode/prepare.ts";
 import { committedBytecodes, ModuleCache } from "./session/module_cache.ts";
@@ -224,6 +224,56 @@ export class VM {
   commits(): Uint8Array[] {
     this.#checkOpen();
     return this.#directory.commits().map((root) => Uint8Array.fromHex(root));
+  }
+
+  /**
+   * Re-reads every file of commit `root` (and only of it, not of its bases)
+   * and checks its size and BLAKE3 checksum against the commit's manifest.
+   * A `PersistenceError` names the first file that differs; a
+   * `CommitNotFound` if `root` is not a commit. The commit cannot be deleted
+   * or finalized underneath while it is checked.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { contractBytecode, PiecrustError, VM } from "../mod.ts";
+   *
+   * const dir = Deno.makeTempDirSync();
+   * using vm = VM.open(dir);
+   * using session = vm.session();
+   * session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
+   * const root = session.commit();
+   * vm.verifyCommit(root);
+   * const folder = `${dir}/commits/${root.toHex()}`;
+   * const pack = [...Deno.readDirSync(folder)].find((entry) => entry.name.endsWith(".pages"))!;
+   * Deno.chmodSync(`${folder}/${pack.name}`, 0o644);
+   * using file = Deno.openSync(`${folder}/${pack.name}`, { write: true });
+   * file.writeSync(new Uint8Array([0xff])); // one byte flipped, the size unchanged
+   * assert.throws(
+   *   () => vm.verifyCommit(root),
+   *   (e) => e instanceof PiecrustError && e.kind === "PersistenceError" && /checksum/.test(e.message),
+   * );
+   * ```
+   */
+  verifyCommit(root: Uint8Array): void {
+    this.#checkOpen();
+    checkBytes("root", root);
+    const key = root.toHex();
+    if (!isHex32(key)) {
+      throw new PiecrustError("CommitNotFound", `no commit ${key} in ${this.#path}`, {
+        details: { root: key },
+      });
+    }
+    try {
+      this.#directory.hold(key);
+      try {
+        this.#directory.store.verifyCommit(key);
+      } finally {
+        this.#directory.release(key);
+      }
+    } catch (error) {
+      throw systemError(error, `verifying commit ${key} in ${this.#path}`);
+    }
   }
 
   /**

@@ -277,3 +277,24 @@ Deno.test("Session reports a flipped byte in a committed page pack instead of lo
     assert.match(error.message, new RegExp(`Commit ${root.toHex()} .*${counter}\\.pages`));
   });
 });
+
+Deno.test("VM.verifyCommit passes a sound commit, names a truncated file and a missing commit", () => {
+  withDirectory((dir) => {
+    using vm = VM.open(dir);
+    using session = vm.session();
+    session.deploy(contractBytecode("counter"), OWNER, GAS);
+    const root = session.commit();
+    vm.verifyCommit(root);
+    const folder = `${dir}/commits/${root.toHex()}`;
+    const wasm = [...Deno.readDirSync(folder)].find((entry) => entry.name.endsWith(".wasm"))!;
+    Deno.chmodSync(`${folder}/${wasm.name}`, 0o644);
+    Deno.truncateSync(`${folder}/${wasm.name}`, 10);
+    const error = assertThrowsKind(() => vm.verifyCommit(root), "PersistenceError");
+    assert.match(
+      error.message,
+      new RegExp(`Commit ${root.toHex()} is corrupt: ${wasm.name} has 10 bytes`),
+    );
+    const missing = assertThrowsKind(() => vm.verifyCommit(new Uint8Array(32)), "CommitNotFound");
+    assert.deepEqual(missing.details, { root: "00".repeat(32) });
+  });
+});

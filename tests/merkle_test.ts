@@ -539,8 +539,8 @@ function contractId(n: number): Uint8Array {
 Deno.test("ContractPositions assigns int_pos sequentially from 1", () => {
   let positions = ContractPositions.EMPTY;
   for (let n = 0; n < 1000; n++) {
-    const [next, intPos] = positions.assign(contractId(n));
-    assert.equal(intPos, n + 1);
+    const [next, leafIndex] = positions.assign(contractId(n));
+    assert.equal(leafIndex, n + 1);
     positions = next;
   }
   assert.equal(positions.size, 1000);

@@ -7,8 +7,9 @@
  */
 
 import type { CommitOperation } from "../store/intents.ts";
-import type { CommitTrees, Store } from "../store/store.ts";
-import type { CommitData } from "../store/write_commit.ts";
+import type { CommitStore } from "../store/commit_store.ts";
+import type { CommitData } from "../store/publish.ts";
+import type { CommitTrees } from "../store/trees.ts";
 
 export type { CommitOperation };
 
@@ -27,7 +28,7 @@ export type { CommitOperation };
  */
 export interface Directory {
   /** The commits as this thread reads them. */
-  readonly store: Store;
+  readonly store: CommitStore;
   /** The roots sessions may start from, sorted. */
   commits(): string[];
   /** Counts a session on `base`; a `PersistenceError` if it is no session base. */

@@ -16,10 +16,11 @@
  */
 
 import { PiecrustError, systemError } from "../errors.ts";
-import { type CommitTrees, openStore, type Store } from "../store/store.ts";
+import { type CommitStore, openCommitStore } from "../store/commit_store.ts";
+import type { CommitTrees } from "../store/trees.ts";
 import { READ_ONLY } from "../store/durable.ts";
-import { TMP_DIR, WORKERS_DIR } from "../store/layout.ts";
-import type { CommitData } from "../store/write_commit.ts";
+import { TMP_DIR, WORKERS_DIR } from "../store/paths.ts";
+import type { CommitData } from "../store/publish.ts";
 import {
   answer,
   closeReply,
@@ -120,7 +121,7 @@ interface Connection {
  * ```
  */
 export class DirectoryOwner implements Directory {
-  readonly store: Store;
+  readonly store: CommitStore;
   readonly #lock: Deno.FsFile;
   /** Open sessions per base root, in this thread and in Workers. */
   readonly #holds = new Map<string, number>();
@@ -141,7 +142,7 @@ export class DirectoryOwner implements Directory {
     Deno.mkdirSync(directory, { recursive: true });
     this.#lock = lockDirectory(directory);
     try {
-      this.store = openStore(directory);
+      this.store = openCommitStore(directory);
       removeIfThere(`${directory}/${WORKERS_DIR}`);
       Deno.mkdirSync(`${directory}/${WORKERS_DIR}`);
     } catch (error) {
@@ -159,7 +160,7 @@ export class DirectoryOwner implements Directory {
     return this.#deferred.some((operation) => operation.root === root);
   }
 
-  /** Counts a session on `base`; a `PersistenceError` if it is no session base. */
+  /** Counts a session on `base`; a `CommitNotFound` if it is no session base. */
   hold(base: string): void {
     if (!this.store.has(base) || this.#withdrawn(base)) {
       throw new PiecrustError("CommitNotFound", `no commit ${base} in ${this.store.dir}`, {

@@ -9,8 +9,9 @@
  */
 
 import { PiecrustError } from "../errors.ts";
-import { type CommitTrees, Store } from "../store/store.ts";
-import { type CommitData, stageCommit } from "../store/write_commit.ts";
+import { CommitStore } from "../store/commit_store.ts";
+import { type CommitData, stageCommit } from "../store/publish.ts";
+import type { CommitTrees } from "../store/trees.ts";
 import {
   type DirectoryHandle,
   markConnected,
@@ -30,7 +31,7 @@ import type { CommitOperation, Directory } from "./directory.ts";
  * ```
  */
 export class RemoteDirectory implements Directory {
-  readonly store: Store;
+  readonly store: CommitStore;
   readonly #handle: DirectoryHandle;
   readonly #pending = new Map<number, { resolve: () => void; reject: (error: unknown) => void }>();
   /**
@@ -59,8 +60,8 @@ export class RemoteDirectory implements Directory {
     }
     markConnected(handle.reply);
     this.#handle = handle;
-    // No openStore: cleaning tmp/ is the owner's job, and would remove other threads' commits.
-    this.store = new Store(handle.directory, []);
+    // No openCommitStore: cleaning tmp/ is the owner's job, and would remove other threads' commits.
+    this.store = new CommitStore(handle.directory, []);
     handle.port.onmessage = (event: MessageEvent<Settlement>) => {
       const { ticket, error } = event.data;
       const pending = this.#pending.get(ticket);
@@ -89,12 +90,12 @@ export class RemoteDirectory implements Directory {
   }
 
   commit(commit: CommitData, trees: CommitTrees): void {
-    const staged = stageCommit(this.#handle.directory, commit);
+    const { folder } = stageCommit(this.#handle.directory, commit);
     try {
-      requestSync(this.#handle, { op: "publish", root: commit.root, staged });
+      requestSync(this.#handle, { op: "publish", root: commit.root, staged: folder });
     } catch (error) {
       try {
-        Deno.removeSync(staged, { recursive: true });
+        Deno.removeSync(folder, { recursive: true });
       } catch {
         // The owner removed it, or the next open will.
       }

@@ -57,7 +57,7 @@ export function positionFromContract(id: Uint8Array): number {
 
 interface Entry {
   readonly id: Uint8Array;
-  readonly intPos: number;
+  readonly leafIndex: number;
 }
 
 /**
@@ -114,12 +114,12 @@ export class ContractPositions {
    */
   static from(entries: Iterable<readonly [Uint8Array, number]>): ContractPositions {
     const settled = new Map<number, Entry>();
-    for (const [id, intPos] of entries) {
+    for (const [id, leafIndex] of entries) {
       const key = positionFromContract(id);
-      if (!Number.isInteger(intPos) || intPos < 1 || intPos >= 2 ** 32) {
-        throw new RangeError(`int_pos must be an integer from 1 to 2^32 - 1, got ${intPos}`);
+      if (!Number.isInteger(leafIndex) || leafIndex < 1 || leafIndex >= 2 ** 32) {
+        throw new RangeError(`int_pos must be an integer from 1 to 2^32 - 1, got ${leafIndex}`);
       }
-      settled.set(key, { id: id.slice(), intPos });
+      settled.set(key, { id: id.slice(), leafIndex });
     }
     return new ContractPositions(settled, new Map());
   }
@@ -171,7 +171,7 @@ export class ContractPositions {
    */
   get(id: Uint8Array): number | undefined {
     const entry = this.#entry(positionFromContract(id));
-    return entry !== undefined && equalBytes(entry.id, id) ? entry.intPos : undefined;
+    return entry !== undefined && equalBytes(entry.id, id) ? entry.leafIndex : undefined;
   }
 
   /**
@@ -225,13 +225,13 @@ export class ContractPositions {
     const key = positionFromContract(id);
     const entry = this.#entry(key);
     if (entry !== undefined) {
-      if (equalBytes(entry.id, id)) return [this, entry.intPos];
+      if (equalBytes(entry.id, id)) return [this, entry.leafIndex];
       throw new RangeError(
         `contract id folds to position ${key}, already held by another contract`,
       );
     }
-    const intPos = this.#size + 1;
-    return [this.#with(key, { id: id.slice(), intPos }), intPos];
+    const leafIndex = this.#size + 1;
+    return [this.#with(key, { id: id.slice(), leafIndex }), leafIndex];
   }
 
   #entry(key: number): Entry | undefined {

@@ -19,9 +19,9 @@
  * for (const index of [0, 1]) {
  *   pages = pages.insert(index, pageLeaf(memory.subarray(index * 65536, (index + 1) * 65536)));
  * }
- * const [, intPos] = ContractPositions.EMPTY.assign(new Uint8Array(32).fill(1));
- * const state = emptyContractsTree().insert(intPos, pages.root());
- * const opening = openPage(state, intPos, pages, 1)!;
+ * const [, leafIndex] = ContractPositions.EMPTY.assign(new Uint8Array(32).fill(1));
+ * const state = emptyContractsTree().insert(leafIndex, pages.root());
+ * const opening = openPage(state, leafIndex, pages, 1)!;
  * console.log(verifyPageOpening(opening, memory.subarray(65536))); // true
  * ```
  *

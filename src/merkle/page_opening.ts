@@ -47,15 +47,15 @@ function hasShape(opening: Opening, arity: number, ...heights: number[]): boolea
 }
 
 /**
- * Returns the opening of page `pageIndex` of the contract at `intPos`, or
+ * Returns the opening of page `pageIndex` of the contract at `leafIndex`, or
  * `undefined` if the state has no leaf there or the page tree no such page.
  *
  * @param state The contracts tree.
- * @param intPos The contract's leaf index in `state`.
- * @param pages The contract's page tree, whose root must be `state`'s leaf at `intPos`.
+ * @param leafIndex The contract's leaf index in `state`.
+ * @param pages The contract's page tree, whose root must be `state`'s leaf at `leafIndex`.
  * @param pageIndex The page's index (byte offset / 65,536).
  * @throws {RangeError} If a position is out of range, or `pages` is not the
- *   page tree `state` holds at `intPos`.
+ *   page tree `state` holds at `leafIndex`.
  *
  * @example
  * ```ts
@@ -70,16 +70,16 @@ function hasShape(opening: Opening, arity: number, ...heights: number[]): boolea
  */
 export function openPage(
   state: MerkleTree,
-  intPos: number,
+  leafIndex: number,
   pages: MerkleTree,
   pageIndex: number,
 ): PageOpening | undefined {
-  const leaf = state.get(intPos);
+  const leaf = state.get(leafIndex);
   if (leaf === undefined || !pages.has(pageIndex)) return undefined;
   if (!equalBytes(leaf, pages.root())) {
-    throw new RangeError(`the page tree is not the one the state holds at int_pos ${intPos}`);
+    throw new RangeError(`the page tree is not the one the state holds at int_pos ${leafIndex}`);
   }
-  return { tree: state.opening(intPos)!, inner: pages.opening(pageIndex)! };
+  return { tree: state.opening(leafIndex)!, inner: pages.opening(pageIndex)! };
 }
 
 /**

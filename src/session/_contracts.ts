@@ -34,7 +34,7 @@ export interface LoadedContract {
   /** The bytecode, for a contract deployed in this session (written by `commit`). */
   readonly bytecode: Uint8Array | undefined;
   /** The contracts-tree leaf of a contract from the base commit; new ones get theirs at commit. */
-  readonly leaf: number | undefined;
+  readonly leafIndex: number | undefined;
   /** The memory length in the base commit (0 for a new contract). */
   readonly baseMemoryLength: number;
   /** The page tree in the base commit (empty for a new contract). */
@@ -61,7 +61,7 @@ export class SessionContracts {
     this.#host = host;
     this.#debug = debug;
     this.#base = new Map(
-      host.base === null ? [] : host.store.contracts(host.base).map((c) => [c.id, c.intPos]),
+      host.base === null ? [] : host.store.contracts(host.base).map((c) => [c.id, c.leafIndex]),
     );
     for (const id of this.#base.keys()) {
       this.#positions.set(positionFromContract(ContractId.fromHex(id).toBytes()), id);
@@ -146,7 +146,7 @@ export class SessionContracts {
       module,
       bytecodeHash,
       bytecode: bytecode.slice(),
-      leaf: undefined,
+      leafIndex: undefined,
       baseMemoryLength: 0,
       basePages: emptyPageTree(prepared.is64 ? "wasm64" : "wasm32"),
     };
@@ -218,7 +218,7 @@ export class SessionContracts {
     this.#positions.delete(positionFromContract(replacement.toBytes()));
     // Contracts-tree leaves belong to ids (the reference keys them by folded
     // position), so the replacement takes over the base's leaf of the id.
-    this.#loaded.set(key, { ...moved, id: target, leaf: this.#base.get(key) });
+    this.#loaded.set(key, { ...moved, id: target, leafIndex: this.#base.get(key) });
     this.#positions.set(positionFromContract(target.toBytes()), key);
     old?.memory.close();
     old?.module.close();
@@ -273,7 +273,7 @@ export class SessionContracts {
       module,
       bytecodeHash: state.bytecodeHash,
       bytecode: undefined,
-      leaf: state.intPos,
+      leafIndex: state.leafIndex,
       baseMemoryLength: state.memoryLength,
       basePages: store.pageTree(base!, key)!,
     };

@@ -15,8 +15,8 @@ import type { SessionContracts } from "./_contracts.ts";
 /** The trees of a session's state. */
 export interface StateTrees {
   readonly contracts: MerkleTree;
-  /** Each loaded contract's leaf in `contracts` and page tree, by id (hex). */
-  readonly pageTrees: ReadonlyMap<string, { leaf: number; pages: MerkleTree }>;
+  /** Each loaded contract's leaf index in `contracts` and page tree, by id (hex). */
+  readonly pageTrees: ReadonlyMap<string, { leafIndex: number; pages: MerkleTree }>;
 }
 
 /**
@@ -26,7 +26,7 @@ export interface StateTrees {
  */
 export function stateTrees(contracts: SessionContracts, base: MerkleTree): StateTrees {
   let tree = base;
-  const pageTrees = new Map<string, { leaf: number; pages: MerkleTree }>();
+  const pageTrees = new Map<string, { leafIndex: number; pages: MerkleTree }>();
   let nextLeaf = contracts.baseCount + 1;
   for (const key of [...contracts.loaded.keys()].sort()) {
     const contract = contracts.loaded.get(key)!;
@@ -36,9 +36,9 @@ export function stateTrees(contracts: SessionContracts, base: MerkleTree): State
       const bytes = view.subarray(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
       pages = pages.insert(page, pageLeaf(bytes));
     }
-    const leaf = contract.leaf ?? nextLeaf++;
-    pageTrees.set(key, { leaf, pages });
-    tree = tree.insert(leaf, pages.root());
+    const leafIndex = contract.leafIndex ?? nextLeaf++;
+    pageTrees.set(key, { leafIndex, pages });
+    tree = tree.insert(leafIndex, pages.root());
   }
   return { contracts: tree, pageTrees };
 }
@@ -61,13 +61,13 @@ export function assembleCommit(
     const unchanged = contract.bytecode === undefined && written.length === 0 &&
       contract.memory.byteLength === contract.baseMemoryLength;
     if (unchanged) continue;
-    const { leaf, pages } = trees.pageTrees.get(key)!;
+    const { leafIndex, pages } = trees.pageTrees.get(key)!;
     changed.push({
       id: key,
       owner: contract.owner,
       is64: contract.is64,
       memoryLength: contract.memory.byteLength,
-      intPos: leaf,
+      leafIndex,
       ...(contract.bytecode !== undefined
         ? { bytecode: contract.bytecode }
         : { bytecodeHash: contract.bytecodeHash }),

@@ -26,7 +26,7 @@ import { Module } from "../engine/mod.ts";
 import { PiecrustError, systemError } from "../errors.ts";
 import { blake3 } from "../merkle/blake3.ts";
 import { syncDirectory, writeFileDurably } from "../store/durable.ts";
-import type { Store } from "../store/store.ts";
+import type { CommitStore } from "../store/commit_store.ts";
 
 /**
  * Changes whenever the bytecode rewrite at deploy changes (data segments,
@@ -202,7 +202,7 @@ function bindingOf(engine: Engine): string {
  * `store`, by hash, each as a reader that checks the bytes against the hash.
  * Contracts deployed in a session that has not committed are not there.
  */
-export function committedBytecodes(store: Store, id: string): Map<string, () => Uint8Array> {
+export function committedBytecodes(store: CommitStore, id: string): Map<string, () => Uint8Array> {
   const bytecodes = new Map<string, () => Uint8Array>();
   const visited = new Set<string>();
   for (const root of store.commits()) {
@@ -225,7 +225,7 @@ export function committedBytecodes(store: Store, id: string): Map<string, () => 
 }
 
 /** Reads the bytecode of `id` at `root`, checked against its hash. */
-function bytecodeReader(store: Store, root: string, id: string): () => Uint8Array {
+function bytecodeReader(store: CommitStore, root: string, id: string): () => Uint8Array {
   return () => store.readBytecode(store.contractState(root, id)!);
 }
 

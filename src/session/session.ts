@@ -670,12 +670,12 @@ export class Session {
     const loaded = this.#contracts.get(key);
     if (loaded === undefined) return undefined;
     const { contracts, pageTrees } = this.#stateTrees();
-    const { leaf, pages } = pageTrees.get(key)!;
+    const { leafIndex, pages } = pageTrees.get(key)!;
     const view = loaded.memory.view();
     return [...pages.leaves()].map(([index]) => ({
       index,
       page: view.slice(index * WASM_PAGE_SIZE, (index + 1) * WASM_PAGE_SIZE),
-      opening: openPage(contracts, leaf, pages, index)!,
+      opening: openPage(contracts, leafIndex, pages, index)!,
     }));
   }
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { CommitData, CommitTrees, Store as CommitStore } from "../store/mod.ts";
+import type { CommitData, CommitStore, CommitTrees } from "../store/mod.ts";
 import type { HostQuery } from "./host_query.ts";
 import type { ModuleCache } from "./module_cache.ts";
 import type { Runtime } from "./runtime.ts";

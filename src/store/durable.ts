@@ -40,9 +40,11 @@ export function writeFileDurably(path: string, bytes: Uint8Array): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { syncDirectory } from "./durable.ts";
  *
  * syncDirectory(Deno.makeTempDirSync());
+ * assert.throws(() => syncDirectory("/no/such/folder"));
  * ```
  */
 export function syncDirectory(path: string): void {
@@ -55,9 +57,11 @@ export function syncDirectory(path: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pathExists } from "./durable.ts";
  *
- * console.log(pathExists(Deno.makeTempDirSync())); // true
+ * assert.equal(pathExists(Deno.makeTempDirSync()), true);
+ * assert.equal(pathExists("/no/such/path"), false);
  * ```
  */
 export function pathExists(path: string): boolean {

@@ -9,7 +9,7 @@
  */
 
 import { syncDirectory, writeFileDurably } from "./durable.ts";
-import { INTENTS_DIR } from "./layout.ts";
+import { INTENTS_DIR } from "./paths.ts";
 
 /** An operation on a commit that may have to wait for sessions. */
 export type CommitOperation = "delete" | "finalize";

@@ -1,14 +1,14 @@
 /**
  * The file-system steps of deleting and finalizing commits. Each step is
  * one `rename` followed by fsyncs, so that a crash between any two steps
- * leaves a state that {@linkcode openStore} recognizes and completes.
+ * leaves a state that {@linkcode openCommitStore} recognizes and completes.
  *
  * @module
  */
 
 import { syncDirectory, writeFileDurably } from "./durable.ts";
-import { MANIFEST_FILE, TMP_DIR } from "./layout.ts";
-import { type Manifest, serializeManifest } from "./manifest.ts";
+import { MANIFEST_FILE, TMP_DIR } from "./paths.ts";
+import { type Manifest, sealManifest } from "./manifest.ts";
 
 /**
  * Moves the folder `from` to `to` (in the same VM directory) durably: the
@@ -16,12 +16,14 @@ import { type Manifest, serializeManifest } from "./manifest.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { moveFolder } from "./lifecycle.ts";
  *
  * const dir = Deno.makeTempDirSync();
  * Deno.mkdirSync(`${dir}/a/x`, { recursive: true });
  * Deno.mkdirSync(`${dir}/b`);
  * moveFolder(`${dir}/a/x`, `${dir}/b/x`);
+ * assert.ok(Deno.statSync(`${dir}/b/x`).isDirectory);
  * ```
  */
 export function moveFolder(from: string, to: string): void {
@@ -37,12 +39,14 @@ export function moveFolder(from: string, to: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { removeFolder } from "./lifecycle.ts";
  *
  * const dir = Deno.makeTempDirSync();
  * Deno.mkdirSync(`${dir}/tmp`);
  * Deno.mkdirSync(`${dir}/gone`);
  * removeFolder(dir, `${dir}/gone`);
+ * assert.deepEqual([...Deno.readDirSync(dir)].map((entry) => entry.name), ["tmp"]);
  * ```
  */
 export function removeFolder(dir: string, path: string): void {
@@ -58,18 +62,22 @@ export type FolderFile =
 
 /**
  * Assembles a commit folder in `tmp/` from `files` and `manifest`, fsyncs
- * it and renames it to `target`. Hard links share the (immutable) files of
- * older commits instead of copying them.
+ * it and renames it to `target`; returns the manifest written, checksum
+ * included. Hard links share the (immutable) files of older commits
+ * instead of copying them.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { publishFolder } from "./lifecycle.ts";
  *
  * const dir = Deno.makeTempDirSync();
  * Deno.mkdirSync(`${dir}/tmp`);
- * publishFolder(dir, `${dir}/out`, [{ name: "a", bytes: new Uint8Array([1]) }], {
+ * const manifest = publishFolder(dir, `${dir}/out`, [{ name: "a", bytes: new Uint8Array([1]) }], {
  *   version: 2, root: "00".repeat(32), base: null, contracts: [], checksums: {}, sizes: {},
  * });
+ * assert.deepEqual(Deno.readFileSync(`${dir}/out/a`), new Uint8Array([1]));
+ * assert.match(manifest.checksum, /^[0-9a-f]{64}$/);
  * ```
  */
 export function publishFolder(
@@ -77,7 +85,7 @@ export function publishFolder(
   target: string,
   files: readonly FolderFile[],
   manifest: Omit<Manifest, "checksum">,
-): void {
+): Manifest {
   const folder = `${dir}/${TMP_DIR}/${crypto.randomUUID()}`;
   Deno.mkdirSync(folder);
   try {
@@ -85,9 +93,11 @@ export function publishFolder(
       if ("linkTo" in file) Deno.linkSync(file.linkTo, `${folder}/${file.name}`);
       else writeFileDurably(`${folder}/${file.name}`, file.bytes);
     }
-    writeFileDurably(`${folder}/${MANIFEST_FILE}`, serializeManifest(manifest));
+    const sealed = sealManifest(manifest);
+    writeFileDurably(`${folder}/${MANIFEST_FILE}`, sealed.bytes);
     syncDirectory(folder);
     moveFolder(folder, target);
+    return sealed.manifest;
   } catch (error) {
     try {
       Deno.removeSync(folder, { recursive: true });

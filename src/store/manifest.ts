@@ -8,7 +8,7 @@
 import { PiecrustError } from "../errors.ts";
 import { blake3 } from "../merkle/blake3.ts";
 import { WASM_PAGE_SIZE } from "../bytecode/abi.ts";
-import { isHex, isHex32, pagesFile, wasmFile } from "./layout.ts";
+import { isHex, isHex32, pagesFile, wasmFile } from "./paths.ts";
 
 /**
  * A page of a commit: `[pageIndex, pack, packOffset, leafHash-hex]`, where
@@ -26,8 +26,11 @@ export interface ManifestContract {
   is64: boolean;
   /** The memory length in bytes after the commit; a multiple of 64 KiB. */
   memoryLength: number;
-  /** The contract's leaf index in the contracts tree. */
-  intPos: number;
+  /**
+   * The contract's leaf index in the contracts tree; `intPos` in
+   * `manifest.json`, the reference VM's name for it.
+   */
+  leafIndex: number;
   /** blake3 of the bytecode, lowercase hex. */
   bytecodeHash: string;
   /** The root of the contract's page tree after the commit, lowercase hex. */
@@ -73,7 +76,8 @@ const MAX_PACKS = 1 << 20;
 function canonicalBytes(manifest: Omit<Manifest, "checksum">, checksum: string): Uint8Array {
   const sorted = <T>(record: Record<string, T>): Record<string, T> =>
     Object.fromEntries(Object.keys(record).sort().map((key) => [key, record[key]]));
-  const canonical: Manifest = {
+  // The file's own keys: `intPos` is the reference's name of the leaf index.
+  const canonical = {
     version: 2,
     root: manifest.root,
     base: manifest.base,
@@ -82,7 +86,7 @@ function canonicalBytes(manifest: Omit<Manifest, "checksum">, checksum: string):
       owner: c.owner,
       is64: c.is64,
       memoryLength: c.memoryLength,
-      intPos: c.intPos,
+      intPos: c.leafIndex,
       bytecodeHash: c.bytecodeHash,
       pageRoot: c.pageRoot,
       packs: c.packs,
@@ -96,22 +100,29 @@ function canonicalBytes(manifest: Omit<Manifest, "checksum">, checksum: string):
 }
 
 /**
- * The bytes of `manifest.json` for `manifest`, with its `checksum` filled
- * in; the same manifest always gives the same bytes (keys in a fixed order).
+ * `manifest` with its `checksum` filled in, and the bytes of its
+ * `manifest.json`; the same manifest always gives the same bytes (keys in a
+ * fixed order). The writer keeps the manifest: it never reads back what it
+ * wrote.
  *
  * @example
  * ```ts
- * import { serializeManifest } from "./manifest.ts";
+ * import assert from "node:assert/strict";
+ * import { parseManifest, sealManifest } from "./manifest.ts";
  *
- * const bytes = serializeManifest({
- *   version: 2, root: "00".repeat(32), base: null, contracts: [], checksums: {}, sizes: {},
+ * const root = "00".repeat(32);
+ * const { manifest, bytes } = sealManifest({
+ *   version: 2, root, base: null, contracts: [], checksums: {}, sizes: {},
  * });
- * console.log(bytes.length > 0); // true
+ * assert.match(manifest.checksum, /^[0-9a-f]{64}$/);
+ * assert.deepEqual(parseManifest(root, bytes), manifest);
  * ```
  */
-export function serializeManifest(manifest: Omit<Manifest, "checksum">): Uint8Array {
+export function sealManifest(
+  manifest: Omit<Manifest, "checksum">,
+): { manifest: Manifest; bytes: Uint8Array } {
   const checksum = blake3(canonicalBytes(manifest, ZERO_CHECKSUM)).toHex();
-  return canonicalBytes(manifest, checksum);
+  return { manifest: { ...manifest, checksum }, bytes: canonicalBytes(manifest, checksum) };
 }
 
 function isCount(value: unknown): value is number {
@@ -125,13 +136,19 @@ function isCount(value: unknown): value is number {
  *
  * @example
  * ```ts
- * import { parseManifest, serializeManifest } from "./manifest.ts";
+ * import assert from "node:assert/strict";
+ * import { PiecrustError } from "../errors.ts";
+ * import { parseManifest, sealManifest } from "./manifest.ts";
  *
  * const root = "00".repeat(32);
- * const bytes = serializeManifest({
+ * const { bytes } = sealManifest({
  *   version: 2, root, base: null, contracts: [], checksums: {}, sizes: {},
  * });
- * console.log(parseManifest(root, bytes).contracts.length); // 0
+ * assert.equal(parseManifest(root, bytes).contracts.length, 0);
+ * assert.throws(
+ *   () => parseManifest("11".repeat(32), bytes),
+ *   (e) => e instanceof PiecrustError && e.kind === "PersistenceError",
+ * );
  * ```
  */
 export function parseManifest(root: string, bytes: Uint8Array): Manifest {
@@ -224,7 +241,25 @@ export function parseManifest(root: string, bytes: Uint8Array): Manifest {
     if (!isCount(sizes[name])) fail(`has an invalid size for ${name}`);
   }
   if (!isHex32(m.checksum)) fail("has no checksum");
-  const manifest = value as Manifest;
+  const manifest: Manifest = {
+    version: 2,
+    root,
+    base: m.base as string | null,
+    contracts: (m.contracts as Record<string, unknown>[]).map((c) => ({
+      id: c.id as string,
+      owner: c.owner as string,
+      is64: c.is64 as boolean,
+      memoryLength: c.memoryLength as number,
+      leafIndex: c.intPos as number,
+      bytecodeHash: c.bytecodeHash as string,
+      pageRoot: c.pageRoot as string,
+      packs: c.packs as number,
+      pages: c.pages as ManifestPage[],
+    })),
+    checksums: checksums as Record<string, string>,
+    sizes: sizes as Record<string, number>,
+    checksum: m.checksum as string,
+  };
   const expected = blake3(canonicalBytes(manifest, ZERO_CHECKSUM)).toHex();
   if (manifest.checksum !== expected || !sameBytes(canonicalBytes(manifest, expected), bytes)) {
     fail("does not match its checksum; the commit is corrupt");

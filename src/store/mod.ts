@@ -5,10 +5,21 @@
  *
  * @example
  * ```ts
- * import { openStore } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { VM } from "../../mod.ts";
+ * import { openCommitStore } from "./mod.ts";
  *
- * const store = openStore(Deno.makeTempDirSync());
- * console.log(store.commits()); // []
+ * const dir = Deno.makeTempDirSync();
+ * {
+ *   using vm = VM.open(dir);
+ *   using session = vm.session();
+ *   session.setMeta("unused", new Uint8Array(1));
+ *   session.commit();
+ * }
+ * const store = openCommitStore(dir);
+ * const [root] = store.commits();
+ * assert.equal(store.manifest(root).base, null);
+ * store.verifyCommit(root);
  * ```
  *
  * @module
@@ -27,21 +38,24 @@ export {
   TMP_DIR,
   wasmFile,
   WORKERS_DIR,
-} from "./layout.ts";
+} from "./paths.ts";
 export {
   type Manifest,
   type ManifestContract,
   type ManifestPage,
   parseManifest,
-  serializeManifest,
+  sealManifest,
 } from "./manifest.ts";
+export { CommitIndex, walkBases } from "./commit_index.ts";
+export { CommitStore, openCommitStore } from "./commit_store.ts";
 export {
-  type CommitTrees,
   type ContractEntry,
   type ContractState,
-  openStore,
-  Store,
-} from "./store.ts";
+  type PackMapping,
+  resolveContract,
+  type ResolvedContract,
+} from "./resolve.ts";
+export { type CommitTrees, verifyCommit } from "./trees.ts";
 export { type FolderFile, moveFolder, publishFolder, removeFolder } from "./lifecycle.ts";
 export {
   clearIntent,
@@ -55,5 +69,5 @@ export {
   type CommitData,
   publishCommit,
   stageCommit,
-  writeCommit,
-} from "./write_commit.ts";
+  type StagedCommit,
+} from "./publish.ts";

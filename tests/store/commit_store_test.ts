@@ -1,14 +1,22 @@
+/** Tests of src/store/: the commit store, its chain resolution, verification and publishing. */
+
 import assert from "node:assert/strict";
-import { ContractMemory, WASM_PAGE_SIZE } from "../src/memory/mod.ts";
-import { blake3 } from "../src/merkle/blake3.ts";
+import { ContractMemory, WASM_PAGE_SIZE } from "../../src/memory/mod.ts";
+import { blake3 } from "../../src/merkle/blake3.ts";
 import {
   type CommitContract,
   type CommitData,
-  openStore,
+  openCommitStore,
   parseManifest,
-  writeCommit,
-} from "../src/store/mod.ts";
-import { assertNoLiveHandles, assertThrowsKind } from "./_helpers.ts";
+  publishCommit,
+  stageCommit,
+} from "../../src/store/mod.ts";
+import { assertNoLiveHandles, assertThrowsKind } from "../_helpers.ts";
+
+/** Writes `data` as a commit of `dir` with no store open, as another process would. */
+function writeCommit(dir: string, data: CommitData): void {
+  publishCommit(dir, stageCommit(dir, data).folder, data.root);
+}
 
 const A = "0a".repeat(32);
 const B = "0b".repeat(32);
@@ -51,7 +59,7 @@ const CHAIN: CommitData[] = [
       owner: new Uint8Array([1]),
       is64: false,
       memoryLength: 4 * WASM_PAGE_SIZE,
-      intPos: 1,
+      leafIndex: 1,
       bytecode: WASM_A,
       pageRoot: NO_PAGE_ROOT,
       pages: [3, 0, 1],
@@ -61,7 +69,7 @@ const CHAIN: CommitData[] = [
       owner: new Uint8Array([2]),
       is64: true,
       memoryLength: WASM_PAGE_SIZE,
-      intPos: 2,
+      leafIndex: 2,
       bytecode: WASM_B,
       pageRoot: NO_PAGE_ROOT,
       pages: [0],
@@ -73,7 +81,7 @@ const CHAIN: CommitData[] = [
       owner: new Uint8Array([1]),
       is64: false,
       memoryLength: 6 * WASM_PAGE_SIZE,
-      intPos: 1,
+      leafIndex: 1,
       bytecodeHash: hashA,
       pageRoot: NO_PAGE_ROOT,
       pages: [1, 2],
@@ -83,7 +91,7 @@ const CHAIN: CommitData[] = [
       owner: new Uint8Array([3]),
       is64: false,
       memoryLength: WASM_PAGE_SIZE,
-      intPos: 3,
+      leafIndex: 3,
       bytecode: WASM_C,
       pageRoot: NO_PAGE_ROOT,
       pages: [],
@@ -95,7 +103,7 @@ const CHAIN: CommitData[] = [
       owner: new Uint8Array([1]),
       is64: false,
       memoryLength: 6 * WASM_PAGE_SIZE,
-      intPos: 1,
+      leafIndex: 1,
       bytecodeHash: hashA,
       pageRoot: NO_PAGE_ROOT,
       pages: [0, 5],
@@ -105,7 +113,7 @@ const CHAIN: CommitData[] = [
       owner: new Uint8Array([2]),
       is64: true,
       memoryLength: 2 * WASM_PAGE_SIZE,
-      intPos: 2,
+      leafIndex: 2,
       bytecodeHash: hashB,
       pageRoot: NO_PAGE_ROOT,
       pages: [0],
@@ -119,31 +127,31 @@ function chainDir(): string {
   return dir;
 }
 
-Deno.test("openStore lists a written chain of commits after reopening", () => {
+Deno.test("openCommitStore lists a written chain of commits after reopening", () => {
   const dir = chainDir();
   try {
-    const store = openStore(dir);
+    const store = openCommitStore(dir);
     assert.deepEqual(store.commits(), [ROOT1, ROOT2, ROOT3]);
     assert.equal(store.manifest(ROOT3).base, ROOT2);
     for (const root of store.commits()) store.verifyCommit(root);
-    assert.deepEqual(store.contracts(ROOT1), [{ id: A, intPos: 1 }, { id: B, intPos: 2 }]);
+    assert.deepEqual(store.contracts(ROOT1), [{ id: A, leafIndex: 1 }, { id: B, leafIndex: 2 }]);
     assert.deepEqual(store.contracts(ROOT3), [
-      { id: A, intPos: 1 },
-      { id: B, intPos: 2 },
-      { id: C, intPos: 3 },
+      { id: A, leafIndex: 1 },
+      { id: B, leafIndex: 2 },
+      { id: C, leafIndex: 3 },
     ]);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
 });
 
-Deno.test("Store.contractState resolves the newest version of every page", () => {
+Deno.test("CommitStore.contractState resolves the newest version of every page", () => {
   const dir = chainDir();
   try {
-    const store = openStore(dir);
+    const store = openCommitStore(dir);
     const a = store.contractState(ROOT3, A)!;
     assert.equal(a.memoryLength, 6 * WASM_PAGE_SIZE);
-    assert.equal(a.intPos, 1);
+    assert.equal(a.leafIndex, 1);
     assert.equal(a.is64, false);
     assert.deepEqual(a.owner, new Uint8Array([1]));
     assert.equal(a.bytecodeHash, hashA);
@@ -191,10 +199,10 @@ Deno.test("Store.contractState resolves the newest version of every page", () =>
   }
 });
 
-Deno.test("Store.contractState files map directly into a ContractMemory", () => {
+Deno.test("CommitStore.contractState files map directly into a ContractMemory", () => {
   const dir = chainDir();
   try {
-    const store = openStore(dir);
+    const store = openCommitStore(dir);
     const a = store.contractState(ROOT3, A)!;
     {
       using memory = new ContractMemory(2 ** 32, { byteLength: a.memoryLength, files: a.files });
@@ -224,18 +232,18 @@ Deno.test("Store.contractState files map directly into a ContractMemory", () => 
   }
 });
 
-Deno.test("Store.contractState drops pages older than a redeploy of the id", () => {
+Deno.test("CommitStore.contractState drops pages older than a redeploy of the id", () => {
   const dir = chainDir();
   try {
     const root4 = "04".repeat(32);
-    const store = openStore(dir);
+    const store = openCommitStore(dir);
     store.writeCommit(commit(root4, ROOT3, [
       {
         id: A,
         owner: new Uint8Array([9]),
         is64: false,
         memoryLength: 2 * WASM_PAGE_SIZE,
-        intPos: 1,
+        leafIndex: 1,
         bytecode: WASM_B,
         pageRoot: NO_PAGE_ROOT,
         pages: [1],
@@ -252,13 +260,13 @@ Deno.test("Store.contractState drops pages older than a redeploy of the id", () 
   }
 });
 
-Deno.test("openStore removes leftovers in tmp/", () => {
+Deno.test("openCommitStore removes leftovers in tmp/", () => {
   const dir = chainDir();
   try {
     Deno.mkdirSync(`${dir}/tmp/half-written`, { recursive: true });
     Deno.writeFileSync(`${dir}/tmp/half-written/manifest.json`, new Uint8Array([123]));
     Deno.writeFileSync(`${dir}/tmp/stray`, new Uint8Array(10));
-    const store = openStore(dir);
+    const store = openCommitStore(dir);
     assert.deepEqual([...Deno.readDirSync(`${dir}/tmp`)], []);
     assert.deepEqual(store.commits(), [ROOT1, ROOT2, ROOT3]);
   } finally {
@@ -266,10 +274,10 @@ Deno.test("openStore removes leftovers in tmp/", () => {
   }
 });
 
-Deno.test("openStore creates a missing VM directory", () => {
+Deno.test("openCommitStore creates a missing VM directory", () => {
   const dir = `${Deno.makeTempDirSync({ prefix: "piecrust-store-" })}/vm`;
   try {
-    const store = openStore(dir);
+    const store = openCommitStore(dir);
     assert.deepEqual(store.commits(), []);
     assert.ok(Deno.statSync(`${dir}/commits`).isDirectory);
   } finally {
@@ -277,7 +285,7 @@ Deno.test("openStore creates a missing VM directory", () => {
   }
 });
 
-Deno.test("Store.verifyCommit detects a byte-flipped file, naming the commit", () => {
+Deno.test("CommitStore.verifyCommit detects a byte-flipped file, naming the commit", () => {
   const dir = chainDir();
   try {
     const path = `${dir}/commits/${ROOT2}/${A}.pages`;
@@ -285,7 +293,7 @@ Deno.test("Store.verifyCommit detects a byte-flipped file, naming the commit", (
     bytes[70000] ^= 1;
     Deno.chmodSync(path, 0o644); // Commit files are read-only: tampering must lift that.
     Deno.writeFileSync(path, bytes);
-    const store = openStore(dir); // Sizes are unchanged: open succeeds.
+    const store = openCommitStore(dir); // Sizes are unchanged: open succeeds.
     store.verifyCommit(ROOT1);
     const error = assertThrowsKind(() => store.verifyCommit(ROOT2), "PersistenceError");
     assert.match(error.message, new RegExp(`Commit ${ROOT2}.*${A}\\.pages.*checksum`));
@@ -294,41 +302,41 @@ Deno.test("Store.verifyCommit detects a byte-flipped file, naming the commit", (
   }
 });
 
-Deno.test("openStore and Store.verifyCommit detect a truncated file, naming the commit", () => {
+Deno.test("openCommitStore and CommitStore.verifyCommit detect a truncated file, naming the commit", () => {
   const dir = chainDir();
   try {
-    const store = openStore(dir);
+    const store = openCommitStore(dir);
     const path = `${dir}/commits/${ROOT1}/${B}.wasm`;
     Deno.chmodSync(path, 0o644); // Commit files are read-only: tampering must lift that.
     Deno.truncateSync(path, 3);
     const verify = assertThrowsKind(() => store.verifyCommit(ROOT1), "PersistenceError");
     assert.match(verify.message, new RegExp(`Commit ${ROOT1}.*${B}\\.wasm`));
-    const open = assertThrowsKind(() => openStore(dir), "PersistenceError");
+    const open = assertThrowsKind(() => openCommitStore(dir), "PersistenceError");
     assert.match(open.message, new RegExp(`Commit ${ROOT1}.*${B}\\.wasm has 3 bytes`));
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
 });
 
-Deno.test("openStore detects a truncated manifest or a missing base, naming the commit", () => {
+Deno.test("openCommitStore detects a truncated manifest or a missing base, naming the commit", () => {
   const dir = chainDir();
   try {
     const path = `${dir}/commits/${ROOT3}/manifest.json`;
     const bytes = Deno.readFileSync(path);
     Deno.chmodSync(path, 0o644); // Commit files are read-only: tampering must lift that.
     Deno.writeFileSync(path, bytes.subarray(0, bytes.length >> 1));
-    const error = assertThrowsKind(() => openStore(dir), "PersistenceError");
+    const error = assertThrowsKind(() => openCommitStore(dir), "PersistenceError");
     assert.match(error.message, new RegExp(`Commit ${ROOT3}: manifest.json is not valid JSON`));
     Deno.removeSync(`${dir}/commits/${ROOT3}`, { recursive: true });
     Deno.removeSync(`${dir}/commits/${ROOT1}`, { recursive: true });
-    const base = assertThrowsKind(() => openStore(dir), "PersistenceError");
+    const base = assertThrowsKind(() => openCommitStore(dir), "PersistenceError");
     assert.match(base.message, new RegExp(`Commit ${ROOT2}: its base commit ${ROOT1} is missing`));
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
 });
 
-Deno.test("openStore detects a byte-flipped manifest that still parses, naming the commit", () => {
+Deno.test("openCommitStore detects a byte-flipped manifest that still parses, naming the commit", () => {
   const dir = chainDir();
   try {
     const path = `${dir}/commits/${ROOT1}/manifest.json`;
@@ -336,14 +344,14 @@ Deno.test("openStore detects a byte-flipped manifest that still parses, naming t
     assert.ok(text.includes('"intPos":2,'));
     Deno.chmodSync(path, 0o644); // Commit files are read-only: tampering must lift that.
     Deno.writeFileSync(path, new TextEncoder().encode(text.replace('"intPos":2,', '"intPos":7,')));
-    const error = assertThrowsKind(() => openStore(dir), "PersistenceError");
+    const error = assertThrowsKind(() => openCommitStore(dir), "PersistenceError");
     assert.match(error.message, new RegExp(`Commit ${ROOT1}: manifest.json does not match`));
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
 });
 
-Deno.test("writeCommit of the same root twice is a no-op", () => {
+Deno.test("CommitStore.writeCommit of the same root twice is a no-op", () => {
   const dir = chainDir();
   try {
     const path = `${dir}/commits/${ROOT2}/manifest.json`;
@@ -353,7 +361,7 @@ Deno.test("writeCommit of the same root twice is a no-op", () => {
     assert.equal(after.ino, before.ino);
     assert.equal(after.mtime?.getTime(), before.mtime?.getTime());
     assert.deepEqual([...Deno.readDirSync(`${dir}/tmp`)], []);
-    const store = openStore(dir);
+    const store = openCommitStore(dir);
     store.writeCommit(CHAIN[2]);
     assert.deepEqual(store.commits(), [ROOT1, ROOT2, ROOT3]);
   } finally {
@@ -361,7 +369,7 @@ Deno.test("writeCommit of the same root twice is a no-op", () => {
   }
 });
 
-Deno.test("writeCommit keeps the existing commit under an existing root", () => {
+Deno.test("CommitStore.writeCommit keeps the existing commit under an existing root", () => {
   const dir = chainDir();
   try {
     const different = commit(ROOT2, ROOT1, [
@@ -370,7 +378,7 @@ Deno.test("writeCommit keeps the existing commit under an existing root", () => 
         owner: new Uint8Array([1]),
         is64: false,
         memoryLength: 6 * WASM_PAGE_SIZE,
-        intPos: 1,
+        leafIndex: 1,
         bytecodeHash: hashA,
         pageRoot: NO_PAGE_ROOT,
         pages: [1],
@@ -385,7 +393,7 @@ Deno.test("writeCommit keeps the existing commit under an existing root", () => 
   }
 });
 
-Deno.test("writeCommit rejects malformed input and a missing base", () => {
+Deno.test("stageCommit rejects malformed input and a missing base", () => {
   const dir = Deno.makeTempDirSync({ prefix: "piecrust-store-" });
   try {
     const good: CommitContract = {
@@ -393,7 +401,7 @@ Deno.test("writeCommit rejects malformed input and a missing base", () => {
       owner: new Uint8Array(),
       is64: false,
       memoryLength: WASM_PAGE_SIZE,
-      intPos: 1,
+      leafIndex: 1,
       bytecode: WASM_A,
       pageRoot: NO_PAGE_ROOT,
       pages: [0],
@@ -413,7 +421,7 @@ Deno.test("writeCommit rejects malformed input and a missing base", () => {
       TypeError,
     );
     assertThrowsKind(() => writeCommit(dir, commit(ROOT2, ROOT1, [good])), "PersistenceError");
-    assert.deepEqual(openStore(dir).commits(), []);
+    assert.deepEqual(openCommitStore(dir).commits(), []);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -1,5 +1,9 @@
 /**
- * {@linkcode writeCommit}: writes one commit folder crash-safely.
+ * Writing and publishing commits: {@linkcode stageCommit} writes one commit
+ * folder crash-safely, {@linkcode publishCommit} moves it into place, and
+ * {@linkcode writeCommit} and {@linkcode publish} do both for a
+ * {@linkcode CommitIndex}, which learns the new commit from the manifest
+ * that was written (never by reading it back).
  *
  * The folder is built under `tmp/`, every file and the folder are fsynced,
  * and only then is it renamed into `commits/` (and `commits/` fsynced), so
@@ -22,8 +26,10 @@ import {
   RETIRED_DIR,
   TMP_DIR,
   wasmFile,
-} from "./layout.ts";
-import { type Manifest, type ManifestContract, serializeManifest } from "./manifest.ts";
+} from "./paths.ts";
+import { type CommitIndex, folderOf, loadManifest } from "./commit_index.ts";
+import { type Manifest, type ManifestContract, sealManifest } from "./manifest.ts";
+import { cacheTrees, type CommitTrees } from "./trees.ts";
 
 /** A contract changed in a commit. */
 export interface CommitContract {
@@ -36,7 +42,7 @@ export interface CommitContract {
   /** The memory length in bytes after the commit; a multiple of 64 KiB. */
   memoryLength: number;
   /** The contract's leaf index in the contracts tree. */
-  intPos: number;
+  leafIndex: number;
   /**
    * The bytecode, for a contract new in this commit (deployed, or migrated
    * onto this id): it is written to the commit, and older pages of the id
@@ -53,7 +59,7 @@ export interface CommitContract {
   leaves?: ReadonlyMap<number, Uint8Array>;
 }
 
-/** What {@linkcode writeCommit} writes. */
+/** What {@linkcode stageCommit} writes. */
 export interface CommitData {
   /** The state root, lowercase hex. */
   root: string;
@@ -95,8 +101,8 @@ function checkInput(dir: string, commit: CommitData): void {
     ) {
       throw new TypeError(`contract ${c.id}: memoryLength must be a multiple of ${WASM_PAGE_SIZE}`);
     }
-    if (!Number.isSafeInteger(c.intPos) || c.intPos < 0) {
-      throw new TypeError(`contract ${c.id}: intPos must be a non-negative integer`);
+    if (!Number.isSafeInteger(c.leafIndex) || c.leafIndex < 0) {
+      throw new TypeError(`contract ${c.id}: leafIndex must be a non-negative integer`);
     }
     if ((c.bytecode === undefined) === (c.bytecodeHash === undefined)) {
       throw new TypeError(`contract ${c.id}: give exactly one of bytecode and bytecodeHash`);
@@ -118,8 +124,8 @@ function checkInput(dir: string, commit: CommitData): void {
   }
 }
 
-/** Writes the files of `commit` into the empty folder `folder`. */
-function writeFiles(folder: string, commit: CommitData): void {
+/** Writes the files of `commit` into the empty folder `folder`; returns its manifest. */
+function writeFiles(folder: string, commit: CommitData): Manifest {
   const contracts: ManifestContract[] = [];
   const checksums: Record<string, string> = {};
   const sizes: Record<string, number> = {};
@@ -171,7 +177,7 @@ function writeFiles(folder: string, commit: CommitData): void {
       owner: c.owner.toHex(),
       is64: c.is64,
       memoryLength: c.memoryLength,
-      intPos: c.intPos,
+      leafIndex: c.leafIndex,
       bytecodeHash: bytecodeHash!,
       pageRoot: c.pageRoot.toHex(),
       packs: indices.length > 0 ? 1 : 0,
@@ -186,8 +192,18 @@ function writeFiles(folder: string, commit: CommitData): void {
     checksums,
     sizes,
   };
-  writeFileDurably(`${folder}/${MANIFEST_FILE}`, serializeManifest(manifest));
+  const sealed = sealManifest(manifest);
+  writeFileDurably(`${folder}/${MANIFEST_FILE}`, sealed.bytes);
   syncDirectory(folder);
+  return sealed.manifest;
+}
+
+/** A commit folder written under `tmp/`, and its manifest. */
+export interface StagedCommit {
+  /** The folder, for {@linkcode publishCommit}. */
+  readonly folder: string;
+  /** What its `manifest.json` holds. */
+  readonly manifest: Manifest;
 }
 
 /**
@@ -199,23 +215,28 @@ function writeFiles(folder: string, commit: CommitData): void {
  *
  * @example
  * ```ts
- * import { publishCommit, stageCommit } from "./write_commit.ts";
+ * import assert from "node:assert/strict";
+ * import { stageCommit } from "./publish.ts";
  *
  * const dir = Deno.makeTempDirSync();
  * const root = "11".repeat(32);
  * const staged = stageCommit(dir, { root, base: null, contracts: [], readPage: () => new Uint8Array(65536) });
- * publishCommit(dir, staged, root);
+ * assert.ok(staged.folder.startsWith(`${dir}/tmp/`));
+ * assert.equal(staged.manifest.root, root);
+ * assert.throws(
+ *   () => stageCommit(dir, { root: "12".repeat(32), base: root, contracts: [], readPage: () => new Uint8Array(65536) }),
+ *   /its base commit .* does not exist/,
+ * );
  * ```
  */
-export function stageCommit(dir: string, commit: CommitData): string {
+export function stageCommit(dir: string, commit: CommitData): StagedCommit {
   checkInput(dir, commit);
   Deno.mkdirSync(`${dir}/${COMMITS_DIR}`, { recursive: true });
   Deno.mkdirSync(`${dir}/${TMP_DIR}`, { recursive: true });
   const folder = `${dir}/${TMP_DIR}/${crypto.randomUUID()}`;
   Deno.mkdirSync(folder);
   try {
-    writeFiles(folder, commit);
-    return folder;
+    return { folder, manifest: writeFiles(folder, commit) };
   } catch (error) {
     removeStaged(folder);
     if (error instanceof TypeError) throw error;
@@ -235,11 +256,14 @@ export function stageCommit(dir: string, commit: CommitData): string {
  *
  * @example
  * ```ts
- * import { publishCommit, stageCommit } from "./write_commit.ts";
+ * import assert from "node:assert/strict";
+ * import { publishCommit, stageCommit } from "./publish.ts";
  *
  * const dir = Deno.makeTempDirSync();
  * const root = "11".repeat(32);
- * publishCommit(dir, stageCommit(dir, { root, base: null, contracts: [], readPage: () => new Uint8Array(65536) }), root);
+ * const staged = stageCommit(dir, { root, base: null, contracts: [], readPage: () => new Uint8Array(65536) });
+ * publishCommit(dir, staged.folder, root);
+ * assert.ok(Deno.statSync(`${dir}/commits/${root}/manifest.json`).isFile);
  * ```
  */
 export function publishCommit(dir: string, staged: string, root: string): void {
@@ -264,35 +288,81 @@ export function publishCommit(dir: string, staged: string, root: string): void {
   }
 }
 
-/**
- * Writes `commit` as `commits/<root>/` of the VM directory `dir`, durably
- * and atomically: {@linkcode stageCommit}, then {@linkcode publishCommit}.
- *
- * @example
- * ```ts
- * import { writeCommit } from "./write_commit.ts";
- *
- * const dir = Deno.makeTempDirSync();
- * writeCommit(dir, {
- *   root: "11".repeat(32),
- *   base: null,
- *   contracts: [{
- *     id: "01".repeat(32), owner: new Uint8Array(), is64: false,
- *     memoryLength: 65536, intPos: 1, bytecode: new Uint8Array([0, 97, 115, 109]),
- *     pageRoot: new Uint8Array(32), pages: [0],
- *   }],
- *   readPage: () => new Uint8Array(65536),
- * });
- * ```
- */
-export function writeCommit(dir: string, commit: CommitData): void {
-  publishCommit(dir, stageCommit(dir, commit), commit.root);
-}
-
 function removeStaged(folder: string): void {
   try {
     Deno.removeSync(folder, { recursive: true });
   } catch {
     // Renamed into place, or left for the next open to remove.
   }
+}
+
+/**
+ * Publishes the staged commit `staged` as `root` and adds it to `index`;
+ * returns whether a retired copy of `root` existed (its folder is then
+ * the caller's to remove once no reader needs it). A Worker's commit comes
+ * as a folder whose manifest is read here; the index's own comes with it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CommitIndex } from "./commit_index.ts";
+ * import { publish, stageCommit } from "./publish.ts";
+ *
+ * const dir = Deno.makeTempDirSync();
+ * const index = new CommitIndex(dir, []);
+ * const root = "11".repeat(32);
+ * const staged = stageCommit(dir, { root, base: null, contracts: [], readPage: () => new Uint8Array(65536) });
+ * assert.equal(publish(index, staged.folder, root), false);
+ * assert.deepEqual(index.listed(), [root]);
+ * ```
+ */
+export function publish(index: CommitIndex, staged: string | StagedCommit, root: string): boolean {
+  const retiredCopy = index.find(root)?.listed === false;
+  const folder = typeof staged === "string" ? staged : staged.folder;
+  const existed = pathExists(`${folderOf(index.dir, root, true)}/${MANIFEST_FILE}`);
+  publishCommit(index.dir, folder, root);
+  const published = folderOf(index.dir, root, true);
+  // An existing commit of the same root won, and its manifest is the one to know.
+  const manifest = typeof staged === "string" || existed
+    ? loadManifest(published, root)
+    : staged.manifest;
+  for (const name of Object.keys(manifest.sizes)) {
+    if (!name.endsWith(".pages")) continue;
+    const info = Deno.statSync(`${published}/${name}`);
+    index.verifiedPacks.add(`${info.dev}:${info.ino}`);
+  }
+  index.add(manifest, true);
+  if (retiredCopy) index.invalidate();
+  return retiredCopy;
+}
+
+/**
+ * Writes `commit` into the index's directory and adds it, with the trees
+ * the session computed. Nothing is written if the commit exists: the same
+ * root is the same state.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { emptyContractsTree } from "../merkle/state.ts";
+ * import { CommitIndex } from "./commit_index.ts";
+ * import { writeCommit } from "./publish.ts";
+ *
+ * const dir = Deno.makeTempDirSync();
+ * const index = new CommitIndex(dir, []);
+ * const contracts = emptyContractsTree();
+ * const root = contracts.root().toHex();
+ * writeCommit(index, { root, base: null, contracts: [], readPage: () => new Uint8Array(65536) }, {
+ *   contracts,
+ *   pages: new Map(),
+ * });
+ * assert.deepEqual(index.listed(), [root]);
+ * assert.equal(index.trees.get(root)?.contracts, contracts);
+ * ```
+ */
+export function writeCommit(index: CommitIndex, commit: CommitData, trees?: CommitTrees): void {
+  if (commit.base !== null) index.get(commit.base);
+  if (index.find(commit.root)?.listed) return;
+  publish(index, stageCommit(index.dir, commit), commit.root);
+  if (trees !== undefined) cacheTrees(index, commit.root, trees);
 }

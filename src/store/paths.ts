@@ -43,10 +43,11 @@ const HEX = /^(?:[0-9a-f]{2})*$/;
  *
  * @example
  * ```ts
- * import { isHex32 } from "./layout.ts";
+ * import assert from "node:assert/strict";
+ * import { isHex32 } from "./paths.ts";
  *
- * console.log(isHex32("00".repeat(32))); // true
- * console.log(isHex32("AB")); // false
+ * assert.equal(isHex32("00".repeat(32)), true);
+ * assert.equal(isHex32("AB"), false);
  * ```
  */
 export function isHex32(value: unknown): value is string {
@@ -58,9 +59,11 @@ export function isHex32(value: unknown): value is string {
  *
  * @example
  * ```ts
- * import { isHex } from "./layout.ts";
+ * import assert from "node:assert/strict";
+ * import { isHex } from "./paths.ts";
  *
- * console.log(isHex("0aff")); // true
+ * assert.equal(isHex("0aff"), true);
+ * assert.equal(isHex("0AF"), false);
  * ```
  */
 export function isHex(value: unknown): value is string {
@@ -72,9 +75,10 @@ export function isHex(value: unknown): value is string {
  *
  * @example
  * ```ts
- * import { commitPath } from "./layout.ts";
+ * import assert from "node:assert/strict";
+ * import { commitPath } from "./paths.ts";
  *
- * console.log(commitPath("/vm", "ab".repeat(32))); // "/vm/commits/abab…"
+ * assert.equal(commitPath("/vm", "ab".repeat(32)), `/vm/commits/${"ab".repeat(32)}`);
  * ```
  */
 export function commitPath(dir: string, root: string): string {
@@ -87,10 +91,12 @@ export function commitPath(dir: string, root: string): string {
  *
  * @example
  * ```ts
- * import { pagesFile } from "./layout.ts";
+ * import assert from "node:assert/strict";
+ * import { pagesFile } from "./paths.ts";
  *
- * console.log(pagesFile("01".repeat(32))); // "0101….pages"
- * console.log(pagesFile("01".repeat(32), 2)); // "0101….2.pages"
+ * const id = "01".repeat(32);
+ * assert.equal(pagesFile(id), `${id}.pages`);
+ * assert.equal(pagesFile(id, 2), `${id}.2.pages`);
  * ```
  */
 export function pagesFile(id: string, pack = 0): string {
@@ -102,9 +108,10 @@ export function pagesFile(id: string, pack = 0): string {
  *
  * @example
  * ```ts
- * import { wasmFile } from "./layout.ts";
+ * import assert from "node:assert/strict";
+ * import { wasmFile } from "./paths.ts";
  *
- * console.log(wasmFile("01".repeat(32))); // "0101….wasm"
+ * assert.equal(wasmFile("01".repeat(32)), `${"01".repeat(32)}.wasm`);
  * ```
  */
 export function wasmFile(id: string): string {
