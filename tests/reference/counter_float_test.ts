@@ -1,7 +1,14 @@
 /** Port of piecrust's `tests/counter_float.rs`: an `f64` counter. */
 
 import assert from "node:assert/strict";
-import { contractBytecode, contractFunction, type ContractTarget, f64, unit, VM } from "../../mod.ts";
+import {
+  contractBytecode,
+  contractFunction,
+  type ContractTarget,
+  f64,
+  unit,
+  VM,
+} from "../../mod.ts";
 import { assertNoLiveHandles } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32);
