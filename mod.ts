@@ -8,6 +8,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { contractBytecode, contractFunction, i64, unit, VM } from "./mod.ts";
  *
  * using vm = VM.ephemeral();
@@ -15,7 +16,7 @@
  * const counter = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
  * session.call(counter, contractFunction("increment", unit, unit), undefined, 1_000_000n);
  * const value = session.call(counter, contractFunction("read_value", unit, i64), undefined, 1_000_000n);
- * console.log(value.data); // 253n
+ * assert.equal(value.data, 0xfdn);
  * ```
  *
  * @module

@@ -4,10 +4,32 @@
  * @module
  */
 
-/** A contract's target: 32-bit or 64-bit (memory64) WebAssembly. */
+/**
+ * A contract's target: 32-bit or 64-bit (memory64) WebAssembly.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode, type ContractTarget } from "./contract_bytecode.ts";
+ *
+ * const targets: ContractTarget[] = ["wasm32", "wasm64"];
+ * assert.ok(targets.every((target) => contractBytecode("counter", { target }).length > 0));
+ * ```
+ */
 export type ContractTarget = "wasm32" | "wasm64";
 
-/** Options of {@linkcode contractBytecode}. */
+/**
+ * Options of {@linkcode contractBytecode}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode, type ContractBytecodeOptions } from "./contract_bytecode.ts";
+ *
+ * const options: ContractBytecodeOptions = { target: "wasm64" };
+ * assert.notDeepEqual(contractBytecode("counter", options), contractBytecode("counter"));
+ * ```
+ */
 export interface ContractBytecodeOptions {
   /** Which build to return. Default `"wasm32"`. */
   target?: ContractTarget;
@@ -23,10 +45,12 @@ const NAME = /^[a-z][a-z0-9_]*$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { contractBytecode } from "./contract_bytecode.ts";
  *
  * const counter = contractBytecode("counter", { target: "wasm64" });
- * console.log(WebAssembly.validate(counter as BufferSource)); // true
+ * assert.ok(WebAssembly.validate(counter as BufferSource));
+ * assert.throws(() => contractBytecode("no_such_contract"), Deno.errors.NotFound);
  * ```
  */
 export function contractBytecode(name: string, options: ContractBytecodeOptions = {}): Uint8Array {

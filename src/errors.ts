@@ -67,6 +67,16 @@
  *   needs: open files (`EMFILE`, `ENFILE`), memory or mappings (`ENOMEM`),
  *   disk space (`ENOSPC`, `EDQUOT`). The message says which limit to raise.
  * - `IOError`: any other failure of the operating system; `cause` has it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ErrorKind, PiecrustError } from "./errors.ts";
+ *
+ * const retryable: ErrorKind[] = ["ResourceError", "Timeout"];
+ * const error = new PiecrustError("Timeout", "no answer");
+ * assert.ok(retryable.includes(error.kind));
+ * ```
  */
 export type ErrorKind =
   | "OutOfGas"
@@ -105,7 +115,19 @@ export type ErrorKind =
   | "ResourceError"
   | "IOError";
 
-/** The wasm traps wasmtime reports, by name; `Other` for a code it adds later. */
+/**
+ * The wasm traps wasmtime reports, by name; `Other` for a code it adds later.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PiecrustError, type TrapName } from "./errors.ts";
+ *
+ * const trap: TrapName = "Unreachable";
+ * const error = new PiecrustError("RuntimeError", "wasm trap", { details: { trap } });
+ * assert.equal(error.details.trap, "Unreachable");
+ * ```
+ */
 export type TrapName =
   | "StackOverflow"
   | "MemoryOutOfBounds"
@@ -163,7 +185,21 @@ export interface ErrorDetails {
   readonly trap?: TrapName;
 }
 
-/** Options of {@linkcode PiecrustError}. */
+/**
+ * Options of {@linkcode PiecrustError}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PiecrustError, type PiecrustErrorOptions } from "./errors.ts";
+ *
+ * const cause = new Error("disk on fire");
+ * const options: PiecrustErrorOptions = { cause, details: { root: "ab" } };
+ * const error = new PiecrustError("PersistenceError", "cannot write", options);
+ * assert.equal(error.cause, cause);
+ * assert.deepEqual(error.details, { root: "ab" });
+ * ```
+ */
 export interface PiecrustErrorOptions {
   /** The underlying error, e.g. what a host function threw. */
   cause?: unknown;

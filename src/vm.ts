@@ -20,20 +20,63 @@ import { prepareContractModule } from "./bytecode/prepare.ts";
 import { committedBytecodes, ModuleCache } from "./session/module_cache.ts";
 import { checkBytes, checkContractId, checkType } from "./session/_arguments.ts";
 
-/** Options of {@linkcode VM.open} and {@linkcode VM.ephemeral}. */
+/**
+ * Options of {@linkcode VM.open} and {@linkcode VM.ephemeral}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type VMOptions, VM } from "./vm.ts";
+ *
+ * const options: VMOptions = { memory64Reservation: 2 ** 34, idleReservations: 4 };
+ * using vm = VM.ephemeral(options);
+ * assert.equal(vm.commits().length, 0);
+ * ```
+ */
 export interface VMOptions extends RuntimeOptions {}
 
 /**
  * What {@linkcode VM.share} returns and {@linkcode VM.connect} takes:
  * everything a Worker needs to run sessions on the sharing VM's directory.
  * Post it to one Worker, listing `port` as transferable.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type VMHandle, VM } from "./vm.ts";
+ *
+ * using vm = VM.ephemeral({ idleReservations: 2 });
+ * const handle: VMHandle = vm.share();
+ * assert.deepEqual(handle.options, { idleReservations: 2 });
+ * handle.port.close();
+ * ```
  */
 export interface VMHandle extends DirectoryHandle {
   /** The owner's engine options, so that both compile the same machine code. */
   readonly options: VMOptions;
 }
 
-/** Options of {@linkcode VM.session}. */
+/**
+ * Options of {@linkcode VM.session}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode } from "../mod.ts";
+ * import { type VMSessionOptions, VM } from "./vm.ts";
+ *
+ * using vm = VM.ephemeral();
+ * let base: Uint8Array;
+ * {
+ *   using session = vm.session();
+ *   session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
+ *   base = session.commit();
+ * }
+ * const options: VMSessionOptions = { base, meta: { height: new Uint8Array([7]) } };
+ * using session = vm.session(options);
+ * assert.deepEqual(session.meta("height"), new Uint8Array([7]));
+ * ```
+ */
 export interface VMSessionOptions extends SessionOptions {
   /** The commit to start from (its 32-byte root). Default: the empty state. */
   base?: Uint8Array;
@@ -46,11 +89,22 @@ export interface VMSessionOptions extends SessionOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode, contractFunction, i64, unit } from "../mod.ts";
  * import { VM } from "./vm.ts";
  *
+ * const readValue = contractFunction("read_value", unit, i64);
  * using vm = VM.ephemeral();
- * using session = vm.session();
- * console.log(session.root().length); // 32
+ * let root: Uint8Array;
+ * {
+ *   using session = vm.session();
+ *   const counter = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
+ *   session.call(counter, contractFunction("increment", unit, unit), undefined, 1_000_000n);
+ *   root = session.commit();
+ * }
+ * using session = vm.session({ base: root });
+ * assert.deepEqual(session.root(), root);
+ * assert.equal(vm.commits().length, 1);
  * ```
  */
 export class VM {
@@ -95,15 +149,20 @@ export class VM {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
+   * import { contractBytecode } from "../mod.ts";
    * import { VM } from "./vm.ts";
    *
    * const directory = Deno.makeTempDirSync();
+   * let root: Uint8Array;
    * {
    *   using vm = VM.open(directory);
-   *   vm.session().commit();
+   *   using session = vm.session();
+   *   session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
+   *   root = session.commit();
    * }
    * using vm = VM.open(directory);
-   * console.log(vm.commits().length); // 1
+   * assert.deepEqual(vm.commits(), [root]);
    * ```
    */
   static open(directory: string, options: VMOptions = {}): VM {
@@ -124,15 +183,29 @@ export class VM {
    * options are the owner's.
    *
    * @example
-   * ```ts ignore
-   * // worker.ts
-   * import { VM } from "./mod.ts";
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { VM } from "./vm.ts";
    *
-   * self.onmessage = ({ data: handle }) => {
-   *   using vm = VM.connect(handle);
-   *   using session = vm.session({ base: vm.commits()[0] });
-   *   session.commit();
-   * };
+   * // The Worker's module; it imports the VM by URL, as any module would.
+   * const source = `
+   *   import { contractBytecode, VM } from "${new URL("../mod.ts", import.meta.url)}";
+   *   self.onmessage = ({ data: handle }) => {
+   *     const vm = VM.connect(handle);
+   *     const session = vm.session();
+   *     session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
+   *     const root = session.commit();
+   *     session.close();
+   *     vm.close();
+   *     self.postMessage(root);
+   *   };`;
+   * using vm = VM.ephemeral();
+   * const worker = new Worker(URL.createObjectURL(new Blob([source])), { type: "module" });
+   * const handle = vm.share();
+   * worker.postMessage(handle, [handle.port]);
+   * const root = await new Promise<Uint8Array>((resolve) => worker.onmessage = (e) => resolve(e.data));
+   * worker.terminate();
+   * assert.deepEqual(vm.commits(), [root]);
    * ```
    */
   static connect(handle: VMHandle): VM {
@@ -156,10 +229,13 @@ export class VM {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { VM } from "./vm.ts";
    *
    * using vm = VM.ephemeral();
    * const handle = vm.share();
+   * assert.equal(handle.directory, vm.directory);
+   * assert.ok(handle.port instanceof MessagePort);
    * handle.port.close(); // normally: worker.postMessage(handle, [handle.port])
    * ```
    */
@@ -187,10 +263,17 @@ export class VM {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { VM } from "./vm.ts";
    *
-   * using vm = VM.ephemeral();
-   * console.log(vm.commits()); // []
+   * let directory: string;
+   * {
+   *   using vm = VM.ephemeral();
+   *   directory = vm.directory;
+   *   assert.deepEqual(vm.commits(), []);
+   * }
+   * // Closing an ephemeral VM removes its folder.
+   * assert.throws(() => Deno.statSync(directory), Deno.errors.NotFound);
    * ```
    */
   static ephemeral(options: VMOptions = {}): VM {
@@ -214,11 +297,15 @@ export class VM {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
+   * import { contractBytecode } from "../mod.ts";
    * import { VM } from "./vm.ts";
    *
    * using vm = VM.ephemeral();
-   * const root = vm.session().commit();
-   * console.log(vm.commits()[0].join() === root.join()); // true
+   * using session = vm.session();
+   * session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
+   * const root = session.commit();
+   * assert.deepEqual(vm.commits(), [root]);
    * ```
    */
   commits(): Uint8Array[] {
@@ -289,12 +376,23 @@ export class VM {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
+   * import { contractBytecode, PiecrustError } from "../mod.ts";
    * import { VM } from "./vm.ts";
    *
    * using vm = VM.ephemeral();
-   * const root = vm.session().commit();
+   * let root: Uint8Array;
+   * {
+   *   using session = vm.session();
+   *   session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
+   *   root = session.commit();
+   * }
    * await vm.deleteCommit(root);
-   * console.log(vm.commits().length); // 0
+   * assert.deepEqual(vm.commits(), []);
+   * assert.throws(
+   *   () => vm.session({ base: root }),
+   *   (e) => e instanceof PiecrustError && e.kind === "CommitNotFound",
+   * );
    * ```
    */
   deleteCommit(root: Uint8Array): Promise<void> {
@@ -310,12 +408,20 @@ export class VM {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
+   * import { contractBytecode } from "../mod.ts";
    * import { VM } from "./vm.ts";
    *
    * using vm = VM.ephemeral();
-   * const first = vm.session().commit();
+   * let first: Uint8Array;
+   * {
+   *   using session = vm.session();
+   *   session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
+   *   first = session.commit();
+   * }
    * await vm.finalizeCommit(first);
-   * console.log(vm.commits().length); // 0
+   * // Finalizing unlists the commit; what it held lives on in the commits built on it.
+   * assert.deepEqual(vm.commits(), []);
    * ```
    */
   finalizeCommit(root: Uint8Array): Promise<void> {
@@ -343,10 +449,11 @@ export class VM {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { VM } from "./vm.ts";
    *
    * using vm = VM.ephemeral();
-   * console.log(vm.directory.length > 0); // true
+   * assert.ok(Deno.statSync(vm.directory).isDirectory);
    * ```
    */
   get directory(): string {
@@ -365,16 +472,29 @@ export class VM {
    *
    * @example
    * ```ts
-   * import { contractBytecode } from "./contract_bytecode.ts";
+   * import assert from "node:assert/strict";
+   * import { contractBytecode, contractFunction, i64, PiecrustError, unit } from "../mod.ts";
    * import { VM } from "./vm.ts";
    *
+   * const readValue = contractFunction("read_value", unit, i64);
    * using vm = VM.ephemeral();
-   * using session = vm.session();
-   * const owner = new Uint8Array(32);
-   * const id = session.deploy(contractBytecode("counter"), owner, 1_000_000n);
-   * session.commit();
+   * let root: Uint8Array, id;
+   * {
+   *   using session = vm.session();
+   *   id = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
+   *   root = session.commit();
+   * }
    * vm.removeModule(id);
+   * {
+   *   using session = vm.session({ base: root });
+   *   assert.throws(
+   *     () => session.call(id, readValue, undefined, 1_000_000n),
+   *     (e) => e instanceof PiecrustError && e.kind === "ModuleRemoved",
+   *   );
+   * }
    * vm.recompileModule(id);
+   * using session = vm.session({ base: root });
+   * assert.equal(session.call(id, readValue, undefined, 1_000_000n).data, 0xfcn);
    * ```
    */
   removeModule(id: ContractId): void {
@@ -393,15 +513,21 @@ export class VM {
    *
    * @example
    * ```ts
-   * import { contractBytecode } from "./contract_bytecode.ts";
+   * import assert from "node:assert/strict";
+   * import { contractBytecode, contractFunction, i64, unit } from "../mod.ts";
    * import { VM } from "./vm.ts";
    *
    * using vm = VM.ephemeral();
-   * using session = vm.session();
-   * const owner = new Uint8Array(32);
-   * const id = session.deploy(contractBytecode("counter"), owner, 1_000_000n);
-   * session.commit();
-   * vm.recompileModule(id);
+   * let root: Uint8Array, id;
+   * {
+   *   using session = vm.session();
+   *   id = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
+   *   root = session.commit();
+   * }
+   * vm.recompileModule(id); // compiles afresh, even if the cached module is sound
+   * using session = vm.session({ base: root });
+   * const value = session.call(id, contractFunction("read_value", unit, i64), undefined, 1_000_000n);
+   * assert.equal(value.data, 0xfcn);
    * ```
    */
   recompileModule(id: ContractId): void {
@@ -431,6 +557,8 @@ export class VM {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
+   * import { contractBytecode, contractFunction, string, tuple, u8, vec } from "../mod.ts";
    * import { VM } from "./vm.ts";
    *
    * using vm = VM.ephemeral();
@@ -441,6 +569,11 @@ export class VM {
    *     return 1;
    *   },
    * });
+   * using session = vm.session();
+   * const host = session.deploy(contractBytecode("host"), new Uint8Array(32), 1_000_000n);
+   * const hostQueryRaw = contractFunction("host_query_raw", tuple(string, vec(u8)), vec(u8));
+   * const receipt = session.call(host, hostQueryRaw, ["double", new Uint8Array([21])], 1_000_000n);
+   * assert.deepEqual(receipt.data, new Uint8Array([42]));
    * ```
    */
   registerHostQuery(name: string, query: HostQuery): void {
@@ -459,12 +592,23 @@ export class VM {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
+   * import { contractBytecode, PiecrustError } from "../mod.ts";
    * import { VM } from "./vm.ts";
    *
    * using vm = VM.ephemeral();
-   * const root = vm.session().commit();
-   * using session = vm.session({ base: root });
-   * console.log(session.root().join() === root.join()); // true
+   * let root: Uint8Array;
+   * {
+   *   using session = vm.session();
+   *   session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
+   *   root = session.commit();
+   * }
+   * using session = vm.session({ base: root, meta: { height: new Uint8Array([1]) } });
+   * assert.deepEqual(session.root(), root);
+   * assert.throws(
+   *   () => vm.session({ base: new Uint8Array(32) }),
+   *   (e) => e instanceof PiecrustError && e.kind === "CommitNotFound",
+   * );
    * ```
    */
   session(options: VMSessionOptions = {}): Session {
@@ -515,10 +659,14 @@ export class VM {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
+   * import { PiecrustError } from "../mod.ts";
    * import { VM } from "./vm.ts";
    *
    * const vm = VM.ephemeral();
    * vm.close();
+   * vm.close(); // closing twice is harmless
+   * assert.throws(() => vm.session(), (e) => e instanceof PiecrustError && e.kind === "Disposed");
    * ```
    */
   close(): void {
@@ -537,7 +685,22 @@ export class VM {
     if (this.#ephemeral) removeEphemeralFolder(this.#path);
   }
 
-  /** Same as {@linkcode close}, for `using`. */
+  /**
+   * Same as {@linkcode close}, for `using`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { VM } from "./vm.ts";
+   *
+   * let directory: string;
+   * {
+   *   using vm = VM.ephemeral();
+   *   directory = vm.directory;
+   * } // closed here, and an ephemeral VM's folder removed
+   * assert.throws(() => Deno.statSync(directory), Deno.errors.NotFound);
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }

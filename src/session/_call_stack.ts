@@ -18,7 +18,23 @@ import type { Event } from "./event.ts";
 import type { HostQuery } from "./host_query.ts";
 import type { Runtime } from "./runtime.ts";
 
-/** Frames deeper than this fail with `SessionError`, as in the reference VM. */
+/**
+ * Frames deeper than this fail with `SessionError`, as in the reference VM.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode, contractFunction, MAX_CALL_DEPTH, u32, vec, contractId, VM } from "../../mod.ts";
+ *
+ * using vm = VM.ephemeral();
+ * using session = vm.session({ debug: true });
+ * const center = session.deploy(contractBytecode("callcenter"), new Uint8Array(32), 1_000_000n);
+ * const callSelfNTimes = contractFunction("call_self_n_times", u32, vec(contractId));
+ * // Each nested call adds a frame; the reference's limit is 48 frames.
+ * assert.equal(MAX_CALL_DEPTH, 48);
+ * assert.equal(session.call(center, callSelfNTimes, 5, 1_000_000n).data.length, 5);
+ * ```
+ */
 export const MAX_CALL_DEPTH = 48;
 
 /** The type of every contract export. */

@@ -7,7 +7,23 @@
 
 import type { ContractId } from "./contract_id.ts";
 
-/** One call in a {@linkcode CallTree}. */
+/**
+ * One call in a {@linkcode CallTree}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type CallTreeElem, contractBytecode, contractFunction, i64, unit, VM } from "../../mod.ts";
+ *
+ * using vm = VM.ephemeral();
+ * using session = vm.session();
+ * const counter = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
+ * const receipt = session.call(counter, contractFunction("read_value", unit, i64), undefined, 1_000_000n);
+ * const call: CallTreeElem = receipt.callTree.root!;
+ * assert.equal(call.limit, 1_000_000n);
+ * assert.equal(call.spent, receipt.gasSpent);
+ * ```
+ */
 export interface CallTreeElem {
   /** The contract called. */
   readonly contractId: ContractId;
@@ -35,9 +51,21 @@ export interface CallNode {
  * first and the top-level call last.
  *
  * @example
- * ```ts ignore
- * const receipt = session.call(center, "query_counter", counterId, 1_000_000n);
- * for (const call of receipt.callTree) console.log(call.contractId.toString(), call.spent);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode, contractFunction, contractId, i64, VM } from "../../mod.ts";
+ *
+ * using vm = VM.ephemeral();
+ * using session = vm.session({ debug: true }); // callcenter imports hdebug
+ * const owner = new Uint8Array(32);
+ * const counter = session.deploy(contractBytecode("counter"), owner, 1_000_000n);
+ * const center = session.deploy(contractBytecode("callcenter"), owner, 1_000_000n);
+ * const queryCounter = contractFunction("query_counter", contractId, i64);
+ * const receipt = session.call(center, queryCounter, counter.toBytes(), 1_000_000n);
+ * // The callee first, the top-level call last.
+ * const calls = [...receipt.callTree].map((call) => call.contractId.toString());
+ * assert.deepEqual(calls, [counter.toString(), center.toString()]);
+ * assert.ok(receipt.callTree.root!.contractId.equals(center));
  * ```
  */
 export class CallTree implements Iterable<CallTreeElem> {
@@ -52,7 +80,17 @@ export class CallTree implements Iterable<CallTreeElem> {
     if (root !== undefined) makeExclusive(root);
   }
 
-  /** The top-level call, or undefined for an empty tree. */
+  /**
+   * The top-level call, or undefined for an empty tree.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { CallTree } from "./call_tree.ts";
+   *
+   * assert.equal(new CallTree(undefined).root, undefined);
+   * ```
+   */
   get root(): CallTreeElem | undefined {
     return this.#root === undefined ? undefined : toElem(this.#root);
   }

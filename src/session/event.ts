@@ -11,10 +11,19 @@ import type { ContractId } from "./contract_id.ts";
  * stay in the receipt with `reverted` set.
  *
  * @example
- * ```ts ignore
- * for (const event of receipt.events) {
- *   if (!event.reverted) console.log(event.source.toString(), event.topic, event.data);
- * }
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode, contractFunction, u32, unit, VM } from "../../mod.ts";
+ *
+ * using vm = VM.ephemeral();
+ * using session = vm.session();
+ * const eventer = session.deploy(contractBytecode("eventer"), new Uint8Array(32), 1_000_000n);
+ * const receipt = session.call(eventer, contractFunction("emit_events", u32, unit), 2, 1_000_000n);
+ * assert.deepEqual(receipt.events.map((event) => [event.topic, event.data, event.reverted]), [
+ *   ["number", new Uint8Array([0, 0, 0, 0]), false],
+ *   ["number", new Uint8Array([1, 0, 0, 0]), false],
+ * ]);
+ * assert.ok(receipt.events[0].source.equals(eventer));
  * ```
  */
 export interface Event {

@@ -20,6 +20,7 @@
  *
  * @example A query that sums the bytes of its argument
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { HostQuery } from "./host_query.ts";
  *
  * const sum: HostQuery = {
@@ -30,7 +31,10 @@
  *     return 4;
  *   },
  * };
- * console.log(sum.price(new Uint8Array(3))); // 3n
+ * const buffer = new Uint8Array(65536);
+ * assert.equal(sum.price(new Uint8Array(3)), 3n);
+ * assert.equal(sum.execute(new Uint8Array([1, 2, 3]), buffer), 4);
+ * assert.deepEqual(buffer.subarray(0, 4), new Uint8Array([6, 0, 0, 0]));
  * ```
  */
 export interface HostQuery {

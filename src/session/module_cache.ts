@@ -44,9 +44,19 @@ interface Sidecar {
  * Compiled modules of one VM directory, by bytecode hash and memory width.
  *
  * @example
- * ```ts ignore
- * const cache = new ModuleCache(`${dir}/modules`);
- * using module = cache.load(engine, bytecodeHash, () => prepared.wasm);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { Engine } from "../engine/mod.ts";
+ * import { ModuleCache } from "./module_cache.ts";
+ *
+ * const cache = new ModuleCache(Deno.makeTempDirSync());
+ * using engine = new Engine();
+ * let compiled = 0;
+ * const wasm = () => (compiled++, contractBytecode("counter"));
+ * cache.load(engine, "counter", wasm).close();
+ * cache.load(engine, "counter", wasm).close(); // from the cache: not compiled again
+ * assert.equal(compiled, 1);
  * ```
  */
 export class ModuleCache {

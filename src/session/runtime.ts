@@ -39,6 +39,7 @@ export interface RuntimeOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ContractMemory } from "../memory/mod.ts";
  * import { Runtime } from "./runtime.ts";
  *
@@ -46,6 +47,7 @@ export interface RuntimeOptions {
  * const memory = new ContractMemory(runtime.leaseReservation(false), {
  *   maxByteLength: runtime.maxByteLength(false),
  * });
+ * assert.equal(runtime.maxByteLength(false), 2 ** 32);
  * memory.close();
  * runtime.close();
  * ```

@@ -26,6 +26,21 @@ export { MAX_CALL_DEPTH } from "./_call_stack.ts";
 /**
  * Options of {@linkcode Session.deploy}; with the owner, the counterpart of
  * the reference's `ContractData`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode, ContractId, type DeployOptions, u8, VM } from "../../mod.ts";
+ *
+ * const options: DeployOptions<number> = {
+ *   initArg: { schema: u8, value: 0xab },
+ *   contractId: new ContractId(new Uint8Array(32).fill(2)),
+ * };
+ * using vm = VM.ephemeral();
+ * using session = vm.session();
+ * const id = session.deploy(contractBytecode("initializer"), new Uint8Array(32), 1_000_000n, options);
+ * assert.ok(id.equals(options.contractId!));
+ * ```
  */
 export interface DeployOptions<I = unknown> {
   /**
@@ -37,7 +52,22 @@ export interface DeployOptions<I = unknown> {
   contractId?: ContractId;
 }
 
-/** Options of {@linkcode Session.migrate}: the replacement's {@linkcode DeployOptions}. */
+/**
+ * Options of {@linkcode Session.migrate}: the replacement's {@linkcode DeployOptions}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode, type MigrateOptions, VM } from "../../mod.ts";
+ *
+ * using vm = VM.ephemeral();
+ * using session = vm.session();
+ * const counter = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
+ * const options: MigrateOptions = { owner: new Uint8Array(33).fill(1) };
+ * session.migrate(counter, contractBytecode("metadata"), 1_000_000n, () => {}, options);
+ * assert.ok(session.memoryLen(counter)! > 0);
+ * ```
+ */
 export interface MigrateOptions<I = unknown> extends DeployOptions<I> {
   /** The owner. Default: the replaced contract's (so required if it does not exist). */
   owner?: Uint8Array;
@@ -45,7 +75,18 @@ export interface MigrateOptions<I = unknown> extends DeployOptions<I> {
   contractId?: ContractId;
 }
 
-/** A contract function with the types of its argument and result. */
+/**
+ * A contract function with the types of its argument and result.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ContractFunction, contractFunction, i64, unit } from "../../mod.ts";
+ *
+ * const readValue: ContractFunction<undefined, bigint> = contractFunction("read_value", unit, i64);
+ * assert.equal(readValue.returns.name, "i64");
+ * ```
+ */
 export interface ContractFunction<A, R> {
   /** The exported name. */
   readonly name: string;
@@ -59,10 +100,16 @@ export interface ContractFunction<A, R> {
  * Describes a contract function for {@linkcode Session.call}.
  *
  * @example
- * ```ts ignore
- * import { i64, unit } from "../codec/mod.ts";
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode, contractFunction, i64, unit, VM } from "../../mod.ts";
+ *
  * const readValue = contractFunction("read_value", unit, i64);
- * const receipt = session.call(counter, readValue, undefined, 1_000_000n);
+ * assert.equal(readValue.name, "read_value");
+ * using vm = VM.ephemeral();
+ * using session = vm.session();
+ * const counter = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
+ * assert.equal(session.call(counter, readValue, undefined, 1_000_000n).data, 0xfcn);
  * ```
  */
 export function contractFunction<A, R>(
@@ -73,7 +120,23 @@ export function contractFunction<A, R>(
   return { name, arg, returns };
 }
 
-/** One page of a contract's memory with its Merkle opening; see {@linkcode Session.memoryPages}. */
+/**
+ * One page of a contract's memory with its Merkle opening; see {@linkcode Session.memoryPages}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode, type MemoryPage, verifyPageOpening, VM } from "../../mod.ts";
+ *
+ * using vm = VM.ephemeral();
+ * using session = vm.session();
+ * const counter = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
+ * const pages: MemoryPage[] = session.memoryPages(counter)!;
+ * for (const { page, opening } of pages) {
+ *   assert.ok(verifyPageOpening(opening, page));
+ * }
+ * ```
+ */
 export interface MemoryPage {
   /** The page index (byte offset / 64 KiB). */
   readonly index: number;
@@ -83,7 +146,20 @@ export interface MemoryPage {
   readonly opening: PageOpening;
 }
 
-/** Session options; the counterpart of the reference's `SessionData`. */
+/**
+ * Session options; the counterpart of the reference's `SessionData`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type SessionOptions, VM } from "../../mod.ts";
+ *
+ * const options: SessionOptions = { debug: true, containHostQueryPanics: false };
+ * using vm = VM.ephemeral();
+ * using session = vm.session(options);
+ * assert.deepEqual(session.debugMessages(), []);
+ * ```
+ */
 export interface SessionOptions {
   /**
    * Values contracts read with `hd` (uplink's `meta_data`): encoded bytes,
@@ -753,7 +829,23 @@ export class Session {
     this.#host.release();
   }
 
-  /** Same as {@linkcode close}, for `using`. */
+  /**
+   * Same as {@linkcode close}, for `using`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PiecrustError, VM } from "../../mod.ts";
+   *
+   * using vm = VM.ephemeral();
+   * let closed;
+   * {
+   *   using session = vm.session();
+   *   closed = session;
+   * } // closed here
+   * assert.throws(() => closed.root(), (e) => e instanceof PiecrustError && e.kind === "Disposed");
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }
