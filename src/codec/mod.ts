@@ -22,6 +22,7 @@
  *
  * @example A contract's argument and return value
  * ```ts
+ * import assert from "node:assert/strict";
  * import { contractId, decode, encode, type Infer, option, string, struct, u64 } from "./mod.ts";
  *
  * const transfer = struct([["to", contractId], ["amount", u64], ["memo", option(string)]]);
@@ -29,7 +30,7 @@
  *
  * const argument: Transfer = { to: new Uint8Array(32), amount: 100n, memo: null };
  * const bytes = encode(transfer, argument);
- * console.log(decode(transfer, bytes).amount); // 100n
+ * assert.deepEqual(decode(transfer, bytes), argument);
  * ```
  *
  * @module

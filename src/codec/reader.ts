@@ -100,6 +100,17 @@ export class ArchiveReader {
    * within the buffer and the subtree range, as rkyv's `check_subtree_ptr`,
    * and returns that position.
    *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PiecrustError } from "../errors.ts";
+   * import { ArchiveReader } from "./reader.ts";
+   *
+   * const reader = new ArchiveReader(new Uint8Array(16), "T");
+   * assert.equal(reader.claim(8, -8, 4, 4), 0);
+   * assert.throws(() => reader.claim(0, 2, 4, 4), PiecrustError); // not aligned
+   * ```
+   *
    * @param base Position of the relative pointer (or 0 for the root).
    * @param offset The pointer's value.
    * @param size Bytes of the target.
@@ -131,6 +142,18 @@ export class ArchiveReader {
    * Enters a claimed target: its children must lie before it. Returns the
    * range end to hand back to {@linkcode ArchiveReader.pop}.
    *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ArchiveReader } from "./reader.ts";
+   *
+   * const reader = new ArchiveReader(new Uint8Array(16), "T");
+   * const saved = reader.push(reader.claim(0, 8, 8, 8));
+   * // Inside the target, only bytes before it may be claimed.
+   * assert.throws(() => reader.claim(0, 8, 8, 8));
+   * reader.pop(16, saved);
+   * ```
+   *
    * @param target Position returned by {@linkcode ArchiveReader.claim}.
    */
   push(target: number): number {
@@ -141,6 +164,19 @@ export class ArchiveReader {
 
   /**
    * Leaves a claimed target: later claims must start at or after `next`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ArchiveReader } from "./reader.ts";
+   *
+   * const reader = new ArchiveReader(new Uint8Array(16), "T");
+   * const saved = reader.push(reader.claim(0, 0, 8, 8));
+   * reader.pop(8, saved);
+   * // What was checked is claimed: a second claim of it overlaps.
+   * assert.throws(() => reader.claim(0, 0, 8, 8));
+   * assert.equal(reader.claim(0, 8, 8, 8), 8);
+   * ```
    *
    * @param next The end of the target just checked.
    * @param savedEnd What {@linkcode ArchiveReader.push} returned.

@@ -16,10 +16,12 @@ import { expectObject } from "./shape.ts";
  *
  * @example
  * ```ts
- * import type { ResultValue } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { decode, encode, type ResultValue, result, string, u64 } from "./mod.ts";
  *
  * const failed: ResultValue<bigint, string> = { ok: false, error: "no funds" };
- * if (!failed.ok) console.log(failed.error);
+ * const schema = result(u64, string);
+ * assert.deepEqual(decode(schema, encode(schema, failed)), failed);
  * ```
  */
 export type ResultValue<T, E> = { ok: true; value: T } | { ok: false; error: E };
@@ -32,10 +34,12 @@ export type ResultValue<T, E> = { ok: true; value: T } | { ok: false; error: E }
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decode, encode, result, string, u32 } from "./mod.ts";
  *
  * const schema = result(u32, string);
- * console.log(decode(schema, encode(schema, { ok: true, value: 7 }))); // { ok: true, value: 7 }
+ * assert.deepEqual(decode(schema, encode(schema, { ok: true, value: 7 })), { ok: true, value: 7 });
+ * assert.deepEqual(decode(schema, encode(schema, { ok: false, error: "x" })), { ok: false, error: "x" });
  * ```
  *
  * @param ok The schema of T.

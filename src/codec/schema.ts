@@ -16,10 +16,12 @@ import type { ArchiveWriter } from "./writer.ts";
  *
  * @example The niche of an archived `bool`
  * ```ts
- * import type { Niche } from "./schema.ts";
+ * import assert from "node:assert/strict";
+ * import { bool, type Niche } from "./mod.ts";
  *
+ * // A bool uses 2 of a byte's 256 values; the other 254 are free for an enclosing Option.
  * const boolNiche: Niche = { offset: 0, size: 1, available: 254 };
- * console.log(boolNiche.available);
+ * assert.deepEqual(bool.niche, boolNiche);
  * ```
  */
 export interface Niche {
@@ -44,10 +46,12 @@ export interface Niche {
  *
  * @example Looking at a schema's archived layout
  * ```ts
- * import { struct, u8, u64 } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { struct, u64, u8 } from "./mod.ts";
  *
  * const padded = struct([["a", u8], ["b", u64]]);
- * console.log(padded.size, padded.align); // 16 8
+ * assert.equal(padded.size, 16);
+ * assert.equal(padded.align, 8);
  * ```
  */
 export interface Schema<T> {
@@ -83,11 +87,12 @@ export interface Schema<T> {
  *
  * @example
  * ```ts
- * import { type Infer, string, struct, u64 } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { decode, encode, type Infer, string, struct, u64 } from "./mod.ts";
  *
  * const account = struct([["owner", string], ["balance", u64]]);
  * const value: Infer<typeof account> = { owner: "alice", balance: 10n };
- * console.log(value.balance);
+ * assert.deepEqual(decode(account, encode(account, value)), value);
  * ```
  */
 export type Infer<S> = S extends Schema<infer T> ? T : never;

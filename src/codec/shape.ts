@@ -12,9 +12,12 @@ import { wrongType } from "./primitives.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { expectArray } from "./shape.ts";
  *
  * expectArray("(u8, u16)", [1, 2], 2);
+ * assert.throws(() => expectArray("(u8, u16)", [1], 2), RangeError);
+ * assert.throws(() => expectArray("(u8, u16)", "12", 2), TypeError);
  * ```
  *
  * @param type The Rust type being encoded.
@@ -37,9 +40,11 @@ export function expectArray(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { expectObject } from "./shape.ts";
  *
  * expectObject("Account", { balance: 1n });
+ * assert.throws(() => expectObject("Account", null), TypeError);
  * ```
  *
  * @param type The Rust type being encoded.
@@ -58,9 +63,11 @@ export function expectObject(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { expectBytes } from "./shape.ts";
  *
  * expectBytes("[u8; 2]", new Uint8Array(2), 2);
+ * assert.throws(() => expectBytes("[u8; 2]", new Uint8Array(3), 2), RangeError);
  * ```
  *
  * @param type The Rust type being encoded.

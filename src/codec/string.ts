@@ -25,9 +25,12 @@ const INLINE = -1;
  *
  * @example
  * ```ts
- * import { encode, string } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { decode, encode, string } from "./mod.ts";
  *
- * console.log(encode(string, "hi")); // Uint8Array(8) [ 104, 105, 0, 0, 0, 0, 0, 2 ]
+ * // Up to 8 bytes are stored inline: the bytes, then zeros.
+ * assert.deepEqual(encode(string, "hi"), new Uint8Array([104, 105, 0, 0, 0, 0, 0, 2]));
+ * assert.equal(decode(string, encode(string, "a longer string")), "a longer string");
  * ```
  */
 export const string: Schema<string> = {

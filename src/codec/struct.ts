@@ -15,10 +15,11 @@ import { expectObject } from "./shape.ts";
  *
  * @example
  * ```ts
- * import { type Field, u64 } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { type Field, struct, u64 } from "./mod.ts";
  *
  * const balance: Field = ["balance", u64];
- * console.log(balance[0]);
+ * assert.equal(struct([balance]).size, 8);
  * ```
  */
 export type Field = readonly [name: string, schema: Schema<unknown>];
@@ -29,10 +30,12 @@ export type Field = readonly [name: string, schema: Schema<unknown>];
  *
  * @example
  * ```ts
- * import { type StructValue, u64 } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { decode, encode, struct, type StructValue, u64 } from "./mod.ts";
  *
  * const value: StructValue<[["balance", typeof u64]]> = { balance: 1n };
- * console.log(value.balance);
+ * const schema = struct([["balance", u64]]);
+ * assert.deepEqual(decode(schema, encode(schema, value)), value);
  * ```
  */
 export type StructValue<F extends readonly Field[]> = {
@@ -44,10 +47,14 @@ export type StructValue<F extends readonly Field[]> = {
  *
  * @example
  * ```ts
- * import type { StructOptions } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { struct, type StructOptions, u16, u8 } from "./mod.ts";
  *
  * const options: StructOptions = { name: "Header", repr: "C" };
- * console.log(options.repr);
+ * // repr(C) keeps the declared order: u8, pad, u16.
+ * const header = struct([["kind", u8], ["length", u16]], options);
+ * assert.equal(header.name, "Header");
+ * assert.equal(header.size, 4);
  * ```
  */
 export interface StructOptions {
@@ -65,9 +72,11 @@ export interface StructOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkFieldNames } from "./struct.ts";
  *
  * checkFieldNames("Point", ["x", "y"]);
+ * assert.throws(() => checkFieldNames("Point", ["x", "x"]), TypeError);
  * ```
  *
  * @param type The Rust type, for messages.
@@ -94,11 +103,12 @@ export function checkFieldNames(type: string, names: readonly string[]): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decode, encode, string, struct, u64 } from "./mod.ts";
  *
  * const account = struct([["owner", string], ["balance", u64]], { name: "Account" });
  * const bytes = encode(account, { owner: "alice", balance: 5n });
- * console.log(decode(account, bytes)); // { owner: "alice", balance: 5n }
+ * assert.deepEqual(decode(account, bytes), { owner: "alice", balance: 5n });
  * ```
  *
  * @param fields `[name, schema]` pairs in declaration order.

@@ -15,10 +15,12 @@ import { expectArray } from "./shape.ts";
  *
  * @example
  * ```ts
- * import { string, type TupleValue, u32 } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { decode, encode, string, tuple, type TupleValue, u32 } from "./mod.ts";
  *
  * const pair: TupleValue<[typeof string, typeof u32]> = ["a", 1];
- * console.log(pair);
+ * const schema = tuple(string, u32);
+ * assert.deepEqual(decode(schema, encode(schema, pair)), pair);
  * ```
  */
 export type TupleValue<S extends readonly Schema<unknown>[]> = {
@@ -33,10 +35,11 @@ export type TupleValue<S extends readonly Schema<unknown>[]> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encode, tuple, u16, u32, u8 } from "./mod.ts";
  *
  * // (u8, u16, u32) is laid out u16, u8, pad, u32
- * console.log(encode(tuple(u8, u16, u32), [1, 2, 3])); // Uint8Array(8) [ 2, 0, 1, 0, 3, 0, 0, 0 ]
+ * assert.deepEqual(encode(tuple(u8, u16, u32), [1, 2, 3]), new Uint8Array([2, 0, 1, 0, 3, 0, 0, 0]));
  * ```
  *
  * @param elements The element schemas, in declaration order.

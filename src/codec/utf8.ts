@@ -12,9 +12,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { utf8Length } from "./utf8.ts";
  *
- * console.log(utf8Length("héllo 🦀")); // 11
+ * assert.equal(utf8Length("héllo 🦀"), 11);
+ * assert.equal(utf8Length("héllo 🦀"), new TextEncoder().encode("héllo 🦀").length);
  * ```
  *
  * @param text A string.
@@ -49,10 +51,12 @@ export function utf8Length(text: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeUtf8 } from "./utf8.ts";
  *
  * const bytes = new Uint8Array(4);
- * console.log(writeUtf8(bytes, 0, "é"), bytes); // 2 Uint8Array(4) [ 195, 169, 0, 0 ]
+ * assert.equal(writeUtf8(bytes, 0, "é"), 2);
+ * assert.deepEqual(bytes, new Uint8Array([195, 169, 0, 0]));
  * ```
  *
  * @param bytes Destination, with room for the encoded text.

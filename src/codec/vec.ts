@@ -48,10 +48,13 @@ const byteVec: Schema<Uint8Array> = {
  *
  * @example
  * ```ts
- * import { encode, u8, vec } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { decode, encode, u8, vec } from "./mod.ts";
  *
  * // [1, 2, 3], one pad byte, offset -4, count 3
- * console.log(encode(vec(u8), new Uint8Array([1, 2, 3])).length); // 12
+ * const bytes = encode(vec(u8), new Uint8Array([1, 2, 3]));
+ * assert.equal(bytes.length, 12);
+ * assert.deepEqual(decode(vec(u8), bytes), new Uint8Array([1, 2, 3]));
  * ```
  *
  * @param element The schema of T.

@@ -15,13 +15,14 @@ const MAX_ARCHIVE_BYTES = 0x7fff_ffff;
  *
  * @example Writing a `u32` by hand
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ArchiveWriter } from "./writer.ts";
  *
  * const writer = new ArchiveWriter(8);
  * writer.align(4);
  * const pos = writer.reserve(4);
  * writer.view.setUint32(pos, 7, true);
- * console.log(writer.finish()); // Uint8Array(4) [ 7, 0, 0, 0 ]
+ * assert.deepEqual(writer.finish(), new Uint8Array([7, 0, 0, 0]));
  * ```
  */
 export class ArchiveWriter {
@@ -45,6 +46,16 @@ export class ArchiveWriter {
   /**
    * Pads with zeros up to a multiple of `align` and returns the new position.
    *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ArchiveWriter } from "./writer.ts";
+   *
+   * const writer = new ArchiveWriter(8);
+   * writer.reserve(1);
+   * assert.equal(writer.align(4), 4);
+   * ```
+   *
    * @param align A power of two.
    */
   align(align: number): number {
@@ -56,6 +67,16 @@ export class ArchiveWriter {
   /**
    * Claims `size` zeroed bytes and returns where they start.
    *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ArchiveWriter } from "./writer.ts";
+   *
+   * const writer = new ArchiveWriter(4);
+   * assert.equal(writer.reserve(3), 0);
+   * assert.equal(writer.reserve(8), 3); // grows past the initial capacity
+   * ```
+   *
    * @param size Number of bytes.
    */
   reserve(size: number): number {
@@ -66,12 +87,38 @@ export class ArchiveWriter {
     return start;
   }
 
-  /** Returns a copy of the bytes written so far. */
+  /**
+   * Returns a copy of the bytes written so far.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ArchiveWriter } from "./writer.ts";
+   *
+   * const writer = new ArchiveWriter(8);
+   * writer.view.setUint8(writer.reserve(1), 9);
+   * assert.deepEqual(writer.finish(), new Uint8Array([9]));
+   * ```
+   */
   finish(): Uint8Array {
     return this.bytes.slice(0, this.pos);
   }
 
-  /** Zeroes what was written and starts over, keeping the buffer. */
+  /**
+   * Zeroes what was written and starts over, keeping the buffer.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ArchiveWriter } from "./writer.ts";
+   *
+   * const writer = new ArchiveWriter(8);
+   * writer.view.setUint8(writer.reserve(1), 9);
+   * writer.reset();
+   * assert.deepEqual(writer.finish(), new Uint8Array(0));
+   * assert.equal(writer.reserve(1), 0);
+   * ```
+   */
   reset(): void {
     this.bytes.fill(0, 0, this.pos);
     this.pos = 0;
