@@ -75,9 +75,16 @@ function checkSize(name: string, value: number, min: number, max: number): void 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { PiecrustError } from "../errors.ts";
  * import { Engine } from "./engine.ts";
  *
  * using engine = new Engine({ maxWasmStack: 512 * 1024 });
+ * assert.equal(engine.options.maxWasmStack, 512 * 1024);
+ * assert.throws(
+ *   () => new Engine({ maxWasmStack: -1 }),
+ *   (e) => e instanceof PiecrustError && e.kind === "ConfigError",
+ * );
  * ```
  */
 export class Engine {

@@ -65,7 +65,19 @@ function readFuncType(context: Deno.PointerObject, func: Deno.PointerObject): Fu
   }
 }
 
-/** Writes `value` of type `type` into the raw slot at `index`. */
+/**
+ * Writes `value` of type `type` into the raw slot at `index`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readSlot, writeSlot } from "./func.ts";
+ *
+ * const slots = new DataView(new ArrayBuffer(32));
+ * writeSlot(slots, 1, "i64", 7n);
+ * assert.equal(readSlot(slots, 1, "i64"), 7n);
+ * ```
+ */
 export function writeSlot(slots: DataView, index: number, type: ValType, value: WasmValue): void {
   const offset = index * StructSize.VAL_RAW;
   switch (type) {
@@ -84,7 +96,19 @@ export function writeSlot(slots: DataView, index: number, type: ValType, value: 
   }
 }
 
-/** Reads the raw slot at `index` as type `type`. */
+/**
+ * Reads the raw slot at `index` as type `type`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readSlot, writeSlot } from "./func.ts";
+ *
+ * const slots = new DataView(new ArrayBuffer(32));
+ * writeSlot(slots, 0, "f64", 1.5);
+ * assert.equal(readSlot(slots, 0, "f64"), 1.5);
+ * ```
+ */
 export function readSlot(slots: DataView, index: number, type: ValType): WasmValue {
   const offset = index * StructSize.VAL_RAW;
   switch (type) {
@@ -113,10 +137,27 @@ export function readSlot(slots: DataView, index: number, type: ValType): WasmVal
  * has run), or `HostError` with what a host function threw as the `cause`.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { PiecrustError } from "../errors.ts";
+ * import { Engine, Linker, Module, Store } from "./mod.ts";
+ *
+ * using engine = new Engine();
+ * using module = Module.compile(engine, contractBytecode("counter"));
+ * using linker = new Linker(engine);
+ * using store = new Store(engine);
+ * store.setFuel(1_000_000n); // instantiation evaluates initializers with fuel
+ * const instance = linker.instantiate(store, module);
  * const increment = instance.getFunc("increment");
  * store.setFuel(1_000_000n);
- * const returned = increment.callI32(0);
+ * assert.equal(increment.callI32(0), 0); // no result bytes
+ * assert.ok(store.getFuel() < 1_000_000n);
+ * store.setFuel(0n);
+ * assert.throws(
+ *   () => increment.callI32(0),
+ *   (e) => e instanceof PiecrustError && e.kind === "Trap" && e.details.trap === "OutOfFuel",
+ * );
  * ```
  */
 export class Func {

@@ -21,9 +21,20 @@ const KIND_NAMES = ["function", "global", "table", "memory"];
  * moved).
  *
  * @example
- * ```ts ignore
- * const memory = instance.getMemory("memory");
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { Engine, Linker, Module, Store } from "./mod.ts";
+ *
+ * using engine = new Engine();
+ * using module = Module.compile(engine, contractBytecode("counter"));
+ * using linker = new Linker(engine);
+ * using store = new Store(engine);
+ * store.setFuel(1_000_000n); // instantiation evaluates initializers with fuel
+ * const memory = linker.instantiate(store, module).getMemory("memory");
  * memory.data().set([1, 2, 3], 0);
+ * assert.deepEqual(memory.data().subarray(0, 3), new Uint8Array([1, 2, 3]));
+ * assert.equal(memory.byteLength % 65536, 0);
  * ```
  */
 export class Memory {
@@ -63,9 +74,23 @@ export class Memory {
  * its store.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { PiecrustError } from "../errors.ts";
+ * import { Engine, Linker, Module, Store } from "./mod.ts";
+ *
+ * using engine = new Engine();
+ * using module = Module.compile(engine, contractBytecode("counter"));
+ * using linker = new Linker(engine);
+ * using store = new Store(engine);
+ * store.setFuel(1_000_000n); // instantiation evaluates initializers with fuel
  * const instance = linker.instantiate(store, module);
- * const add = instance.getFunc("add");
+ * assert.equal(typeof instance.getGlobal("A"), "number"); // the argument buffer's address
+ * assert.throws(
+ *   () => instance.getFunc("nope"),
+ *   (e) => e instanceof PiecrustError && e.kind === "ExportNotFound",
+ * );
  * ```
  */
 export class Instance {

@@ -44,6 +44,20 @@ import type { Store } from "./store.ts";
  * The argument and result slots of one host call. Arguments are read by
  * index; results are written by index into the same slots, so read every
  * argument before writing the first result. Valid only during the call.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Engine, Linker } from "./mod.ts";
+ *
+ * using engine = new Engine();
+ * using linker = new Linker(engine);
+ * // A host function reads its arguments, then writes its results into the same slots.
+ * linker.defineFunc("env", "add", { params: ["i32", "i32"], results: ["i32"] }, (args) => {
+ *   args.setI32(0, args.i32(0) + args.i32(1));
+ * });
+ * assert.ok(linker.pointer !== null);
+ * ```
  */
 export class HostArgs {
   /** @internal the slots of the running call */
@@ -217,12 +231,27 @@ function checkValTypes(types: readonly ValType[], what: string): void {
  * resolved by module and field name.
  *
  * @example A host function that doubles its argument
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Engine, Linker, Module, Store } from "./mod.ts";
+ *
+ * // (module (import "env" "double" (func (param i32) (result i32)))
+ * //   (func (export "f") (param i32) (result i32) (call 0 (local.get 0))))
+ * const wasm = new Uint8Array([
+ *   0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 127, 1, 127, 2, 14, 1, 3, 101, 110, 118, 6, 100,
+ *   111, 117, 98, 108, 101, 0, 0, 3, 2, 1, 0, 7, 5, 1, 1, 102, 0, 1, 10, 8, 1, 6, 0, 32, 0, 16, 0,
+ *   11,
+ * ]);
+ * using engine = new Engine();
+ * using module = Module.compile(engine, wasm);
  * using linker = new Linker(engine);
  * linker.defineFunc("env", "double", { params: ["i32"], results: ["i32"] }, (args) => {
  *   args.setI32(0, args.i32(0) * 2);
  * });
+ * using store = new Store(engine);
+ * store.setFuel(1_000n);
  * const instance = linker.instantiate(store, module);
+ * assert.equal(instance.getFunc("f").callI32(21), 42);
  * ```
  */
 export class Linker {

@@ -55,12 +55,30 @@ export interface HostMemory {
  * Supplies linear memories to an {@linkcode Engine}.
  *
  * @example An anonymous-mapping creator (see tests/engine_test.ts for a full one)
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { ContractMemory } from "../memory/mod.ts";
+ * import { Engine, type HostMemoryCreator, Linker, Module, Store } from "./mod.ts";
+ *
+ * const memories: ContractMemory[] = [];
  * const creator: HostMemoryCreator = {
  *   newMemory(request) {
- *     return reserveAnonymous(request.reserved + request.guard, request.minimum);
+ *     const memory = new ContractMemory(request.reserved + request.guard);
+ *     memories.push(memory);
+ *     return memory.attach(request);
  *   },
  * };
+ * {
+ *   using engine = new Engine({ memoryCreator: creator });
+ *   using module = Module.compile(engine, contractBytecode("counter"));
+ *   using linker = new Linker(engine);
+ *   using store = new Store(engine);
+ *   store.setFuel(1_000_000n); // instantiation evaluates initializers with fuel
+ *   linker.instantiate(store, module).getMemory("memory").data()[0] = 7;
+ *   assert.equal(memories[0].view()[0], 7); // wasm's memory is ours
+ * }
+ * for (const memory of memories) memory.close();
  * ```
  */
 export interface HostMemoryCreator {
@@ -77,6 +95,19 @@ function errorPointer(error: unknown): Deno.PointerValue {
  * The native side of a {@linkcode HostMemoryCreator}: the callbacks and the
  * `wasmtime_memory_creator_t` struct. The callbacks must outlive every store
  * of the engine, so the engine closes this only after its last store.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ContractMemory } from "../memory/mod.ts";
+ * import { MemoryCreatorBridge } from "./memory_creator.ts";
+ *
+ * const bridge = new MemoryCreatorBridge({
+ *   newMemory: (request) => new ContractMemory(request.reserved + request.guard).attach(request),
+ * });
+ * assert.equal(bridge.struct.length > 0, true); // handed to the engine's config
+ * bridge.close();
+ * ```
  */
 export class MemoryCreatorBridge {
   readonly #creator: HostMemoryCreator;

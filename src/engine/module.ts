@@ -23,6 +23,8 @@ import type { Engine } from "./engine.ts";
  *
  * @example Compile once, cache to a file, load fast
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { PiecrustError } from "../errors.ts";
  * import { Engine } from "./engine.ts";
  * import { Module } from "./module.ts";
  *
@@ -33,6 +35,11 @@ import type { Engine } from "./engine.ts";
  * module.serializeToFile(path);
  * using cached = Module.deserializeFile(engine, path);
  * Deno.removeSync(path);
+ * assert.deepEqual(cached.serialize(), module.serialize());
+ * assert.throws(
+ *   () => Module.compile(engine, new Uint8Array([1, 2, 3])),
+ *   (e) => e instanceof PiecrustError && e.kind === "CompileError",
+ * );
  * ```
  */
 export class Module {

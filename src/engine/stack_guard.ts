@@ -30,6 +30,14 @@ const KiB = 1024;
  * its callee first; wasmtime's instantiation and the memory creator's
  * callback run there). The deepest of these was measured at about 40 KiB;
  * this is three times that.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HOST_STACK_RESERVE, stackHeadroom } from "./stack_guard.ts";
+ *
+ * assert.ok(stackHeadroom() > HOST_STACK_RESERVE);
+ * ```
  */
 export const HOST_STACK_RESERVE = 64 * KiB;
 
@@ -48,6 +56,16 @@ const RSP_LOW = UCONTEXT_RSP_OFFSET / 4;
  * The calling thread's native stack pointer (as seen by a libc call made
  * from here). A `number`: user-space addresses fit in 47 bits, and a number
  * keeps the check allocation-free.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { stackPointer } from "./stack_guard.ts";
+ *
+ * const outer = stackPointer();
+ * const inner = ((depth: number): number => depth === 0 ? stackPointer() : 0)(0);
+ * assert.ok(inner <= outer); // the stack grows down
+ * ```
  */
 export function stackPointer(): number {
   libc().getcontext(contextPointer ??= Deno.UnsafePointer.of(context));
@@ -136,6 +154,14 @@ export function stackHeadroom(): number {
 /**
  * The most stack this thread offers to code called from its outermost
  * frame: from the top of the thread's stack to the floor.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { stackHeadroom, threadStackBudget } from "./stack_guard.ts";
+ *
+ * assert.ok(threadStackBudget() >= stackHeadroom());
+ * ```
  */
 export function threadStackBudget(): number {
   const { floor, high } = threadBudget();
@@ -144,9 +170,21 @@ export function threadStackBudget(): number {
 
 /**
  * Throws a `Trap` {@linkcode PiecrustError} (`details.trap` is
- * `StackOverflow`) unless `bytes` of stack
- * are left above this thread's floor. Called before entering wasm; nothing
- * has run yet when it throws.
+ * `StackOverflow`) unless `bytes` of stack are left above this thread's
+ * floor. Called before entering wasm; nothing has run yet when it throws.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PiecrustError } from "../errors.ts";
+ * import { ensureStack, stackHeadroom } from "./stack_guard.ts";
+ *
+ * ensureStack(64 * 1024);
+ * assert.throws(
+ *   () => ensureStack(stackHeadroom() + 1024 * 1024),
+ *   (e) => e instanceof PiecrustError && e.kind === "Trap" && e.details.trap === "StackOverflow",
+ * );
+ * ```
  */
 export function ensureStack(bytes: number): void {
   const headroom = stackHeadroom();

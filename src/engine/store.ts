@@ -18,13 +18,14 @@ import type { Engine } from "./engine.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Engine } from "./engine.ts";
  * import { Store } from "./store.ts";
  *
  * using engine = new Engine();
  * using store = new Store(engine);
  * store.setFuel(1_000_000n);
- * console.log(store.getFuel()); // 1000000n
+ * assert.equal(store.getFuel(), 1_000_000n);
  * ```
  */
 export class Store {
