@@ -111,24 +111,30 @@ function checkMultiple(name: string, value: number, unit: number): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ContractMemory } from "./contract_memory.ts";
  *
  * using memory = new ContractMemory(2 ** 32, { byteLength: 65536 });
  * memory.snapshot();
  * memory.view()[10] = 42;
  * memory.revert();
- * console.log(memory.view()[10]); // 0
+ * assert.equal(memory.view()[10], 0);
  * ```
  *
  * @example Reusing address space from a pool
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ContractMemory } from "./contract_memory.ts";
  * import { ReservationPool } from "./reservation.ts";
  *
  * using pool = new ReservationPool();
- * new ContractMemory(pool.acquire(2 ** 32), { byteLength: 65536 }).close();
+ * const first = new ContractMemory(pool.acquire(2 ** 32), { byteLength: 65536 });
+ * first.view()[0] = 9;
+ * first.close(); // its reservation goes back to the pool, reset
+ * assert.equal(pool.idle, 1);
  * using memory = new ContractMemory(pool.acquire(2 ** 32), { byteLength: 65536 });
- * console.log(memory.view()[0], pool.idle); // 0 0
+ * assert.equal(memory.view()[0], 0);
+ * assert.equal(pool.idle, 0);
  * ```
  */
 export class ContractMemory {
@@ -221,12 +227,38 @@ export class ContractMemory {
     }
   }
 
-  /** Bytes currently accessible. */
+  /**
+   * Bytes currently accessible.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ContractMemory } from "./contract_memory.ts";
+   *
+   * using memory = new ContractMemory(2 ** 20, { byteLength: 65536 });
+   * assert.equal(memory.byteLength, 65536);
+   * ```
+   */
   get byteLength(): number {
     return this.#byteLength;
   }
 
-  /** Open snapshots. */
+  /**
+   * Open snapshots.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ContractMemory } from "./contract_memory.ts";
+   *
+   * using memory = new ContractMemory(2 ** 20);
+   * memory.snapshot();
+   * memory.snapshot();
+   * assert.equal(memory.depth, 2);
+   * memory.apply();
+   * assert.equal(memory.depth, 1);
+   * ```
+   */
   get depth(): number {
     return this.#points.length;
   }
@@ -238,6 +270,16 @@ export class ContractMemory {
    * one after {@linkcode close} (a pooled reservation then holds another
    * memory). Its `buffer` spans the whole reservation, mostly inaccessible:
    * index through the view only.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ContractMemory } from "./contract_memory.ts";
+   *
+   * using memory = new ContractMemory(2 ** 20, { byteLength: 65536 });
+   * memory.view().set([1, 2], 100);
+   * assert.deepEqual(memory.view().subarray(100, 102), new Uint8Array([1, 2]));
+   * ```
    */
   view(): Uint8Array {
     this.#checkOpen();
@@ -247,7 +289,24 @@ export class ContractMemory {
     return this.#view;
   }
 
-  /** Makes `newByteLength` bytes accessible; throws a `MemoryError` past the maximum. */
+  /**
+   * Makes `newByteLength` bytes accessible; throws a `MemoryError` past the maximum.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PiecrustError } from "../errors.ts";
+   * import { ContractMemory } from "./contract_memory.ts";
+   *
+   * using memory = new ContractMemory(2 ** 20, { maxByteLength: 2 * 65536 });
+   * memory.grow(2 * 65536);
+   * assert.equal(memory.view().length, 2 * 65536);
+   * assert.throws(
+   *   () => memory.grow(3 * 65536),
+   *   (e) => e instanceof PiecrustError && e.kind === "MemoryError",
+   * );
+   * ```
+   */
   grow(newByteLength: number): void {
     this.#checkOpen();
     checkMultiple("newByteLength", newByteLength, WASM_PAGE_SIZE);
@@ -262,7 +321,22 @@ export class ContractMemory {
     this.#byteLength = newByteLength;
   }
 
-  /** Starts a snapshot point that {@linkcode revert} returns to. */
+  /**
+   * Starts a snapshot point that {@linkcode revert} returns to.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ContractMemory } from "./contract_memory.ts";
+   *
+   * using memory = new ContractMemory(2 ** 20, { byteLength: 65536 });
+   * memory.view()[0] = 1;
+   * memory.snapshot();
+   * memory.view()[0] = 2;
+   * memory.revert();
+   * assert.equal(memory.view()[0], 1);
+   * ```
+   */
   snapshot(): void {
     this.#checkOpen();
     this.#flush();
@@ -279,6 +353,20 @@ export class ContractMemory {
    * it), and wasmtime's own bulk-memory code would fault on pages made
    * inaccessible under it, killing the process: so a memory whose instance
    * may run again must keep its length. Default false.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ContractMemory } from "./contract_memory.ts";
+   *
+   * using memory = new ContractMemory(2 ** 20, { byteLength: 65536 });
+   * memory.snapshot();
+   * memory.grow(2 * 65536);
+   * memory.view()[65536] = 5;
+   * memory.revert({ keepLength: true });
+   * assert.equal(memory.byteLength, 2 * 65536); // still grown
+   * assert.equal(memory.view()[65536], 0); // but zeroed
+   * ```
    */
   revert(options: { keepLength?: boolean } = {}): void {
     this.#checkOpen();
@@ -308,6 +396,19 @@ export class ContractMemory {
    * Keeps the changes since the latest open snapshot and closes it; an
    * enclosing snapshot can still revert them. Throws a `MemoryError` if no
    * snapshot is open.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ContractMemory } from "./contract_memory.ts";
+   *
+   * using memory = new ContractMemory(2 ** 20, { byteLength: 65536 });
+   * memory.snapshot();
+   * memory.view()[0] = 3;
+   * memory.apply();
+   * assert.equal(memory.view()[0], 3);
+   * assert.equal(memory.depth, 0);
+   * ```
    */
   apply(): void {
     this.#checkOpen();
@@ -326,6 +427,17 @@ export class ContractMemory {
   /**
    * Indices of the 64 KiB pages written since the memory was opened and not
    * reverted, ascending. Same-value writes count; reads never do.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ContractMemory } from "./contract_memory.ts";
+   *
+   * using memory = new ContractMemory(2 ** 20, { byteLength: 4 * 65536 });
+   * memory.view()[2 * 65536] = 0; // a write of the same value counts too
+   * void memory.view()[3 * 65536]; // a read does not
+   * assert.deepEqual(memory.writtenPages(), [2]);
+   * ```
    */
   writtenPages(): number[] {
     this.#checkOpen();
@@ -340,6 +452,18 @@ export class ContractMemory {
    * the reservation covers what compiled code assumes (reservation + guard)
    * and grows to the module's minimum. The memory stays open after wasmtime
    * releases it; {@linkcode close} refuses while an instance still uses it.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ContractMemory } from "./contract_memory.ts";
+   *
+   * using memory = new ContractMemory(2 ** 32 + 2 ** 31);
+   * const host = memory.attach({ minimum: 65536, maximum: 2 ** 32, reserved: 2 ** 32, guard: 2 ** 31 });
+   * assert.equal(host.base, memory.base);
+   * assert.equal(host.byteLength, 65536);
+   * host.release();
+   * ```
    */
   attach(request: MemoryRequest): HostMemory {
     this.#checkOpen();
@@ -360,6 +484,17 @@ export class ContractMemory {
   /**
    * Releases the reservation (back to its pool, reset, or unmapped) and
    * closes the memory's files. Idempotent; refuses while attached.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PiecrustError } from "../errors.ts";
+   * import { ContractMemory } from "./contract_memory.ts";
+   *
+   * const memory = new ContractMemory(2 ** 20);
+   * memory.close();
+   * assert.throws(() => memory.view(), (e) => e instanceof PiecrustError && e.kind === "Disposed");
+   * ```
    */
   close(): void {
     if (this.#closed) return;

@@ -29,6 +29,17 @@ import { at, checkMapped } from "../native/os.ts";
  * default: enough for a session that loaded 16 contracts to pass all its
  * ranges on to the next, while 16 wasm64 ranges (16 GiB each) stay a small
  * part of the 128 TiB address space.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_IDLE_RESERVATIONS, ReservationPool } from "./reservation.ts";
+ *
+ * using pool = new ReservationPool();
+ * const held = Array.from({ length: DEFAULT_IDLE_RESERVATIONS + 1 }, () => pool.acquire(2 ** 20));
+ * for (const reservation of held) reservation.release();
+ * assert.equal(pool.idle, DEFAULT_IDLE_RESERVATIONS); // the one beyond was unmapped
+ * ```
  */
 export const DEFAULT_IDLE_RESERVATIONS = 16;
 
@@ -100,10 +111,12 @@ let takeBack: (pool: ReservationPool, range: Range) => boolean;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Reservation } from "./reservation.ts";
  *
  * using reservation = Reservation.map(2 ** 20);
- * console.log(reservation.view(0).length); // 0
+ * assert.equal(reservation.byteLength, 2 ** 20);
+ * assert.equal(reservation.view(0).length, 0);
  * ```
  */
 export class Reservation {
@@ -127,10 +140,13 @@ export class Reservation {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Reservation } from "./reservation.ts";
    *
    * const reservation = Reservation.map(2 ** 32);
+   * assert.equal(reservation.released, false);
    * reservation.release();
+   * assert.equal(reservation.released, true);
    * ```
    */
   static map(byteLength: number): Reservation {
@@ -162,12 +178,14 @@ export class Reservation {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Reservation } from "./reservation.ts";
    *
    * const reservation = Reservation.map(2 ** 20);
    * const view = reservation.view(4096);
+   * assert.equal(view.length, 4096);
    * reservation.release();
-   * console.log(view.length); // 0
+   * assert.equal(view.length, 0); // detached with the mapping
    * ```
    */
   view(byteLength: number): Uint8Array {
@@ -221,6 +239,7 @@ export interface ReservationPoolOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ReservationPool } from "./reservation.ts";
  *
  * using pool = new ReservationPool({ maxIdle: 2 });
@@ -228,7 +247,8 @@ export interface ReservationPoolOptions {
  * const base = first.base;
  * first.release();
  * using second = pool.acquire(2 ** 20);
- * console.log(second.base === base, pool.idle); // true 0
+ * assert.equal(second.base, base); // the same address space, reused
+ * assert.equal(pool.idle, 0);
  * ```
  */
 export class ReservationPool {
@@ -260,6 +280,16 @@ export class ReservationPool {
    * A reservation of `byteLength` bytes in the state of a fresh one: a
    * released one of that size if the pool has it, else a new mapping.
    * Throws `Disposed` after {@linkcode close}.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ReservationPool } from "./reservation.ts";
+   *
+   * using pool = new ReservationPool();
+   * using reservation = pool.acquire(2 ** 20);
+   * assert.equal(reservation.byteLength, 2 ** 20);
+   * ```
    */
   acquire(byteLength: number): Reservation {
     if (this.#closed) throw new PiecrustError("Disposed", "the reservation pool is closed");

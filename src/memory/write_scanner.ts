@@ -29,7 +29,18 @@ import { libc } from "../native/library.ts";
 import { PiecrustError } from "../errors.ts";
 import { errno, osError } from "../native/os.ts";
 
-/** The OS page size that write tracking works at. */
+/**
+ * The OS page size that write tracking works at.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { WASM_PAGE_SIZE } from "../bytecode/abi.ts";
+ * import { OS_PAGE_SIZE } from "./write_scanner.ts";
+ *
+ * assert.equal(WASM_PAGE_SIZE / OS_PAGE_SIZE, 16); // write tracking is 16 times finer than pages
+ * ```
+ */
 export const OS_PAGE_SIZE = 4096;
 
 /** Receives a run of written pages: `count` pages from byte offset `offset`. */
@@ -52,6 +63,23 @@ const FALLBACK_ENTRIES = 131072;
 /**
  * Reports written pages of address ranges of this process. One per isolate;
  * see {@linkcode writeScanner}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ContractMemory } from "./contract_memory.ts";
+ * import { OS_PAGE_SIZE, WriteScanner } from "./write_scanner.ts";
+ *
+ * using memory = new ContractMemory(2 ** 20, { byteLength: 65536 });
+ * memory.view()[5 * OS_PAGE_SIZE] = 1;
+ * for (const method of ["pagemap-scan", "pagemap-read"] as const) {
+ *   const runs: [number, number][] = [];
+ *   new WriteScanner(method).scan(memory.base, memory.byteLength, (offset, count) => {
+ *     runs.push([offset, count]);
+ *   });
+ *   assert.deepEqual(runs, [[5 * OS_PAGE_SIZE, 1]]);
+ * }
+ * ```
  */
 export class WriteScanner {
   readonly #fd: number;
@@ -162,7 +190,17 @@ export class WriteScanner {
 
 let scanner: WriteScanner | undefined;
 
-/** The isolate's write scanner, opened on first use. */
+/**
+ * The isolate's write scanner, opened on first use.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { writeScanner } from "./write_scanner.ts";
+ *
+ * assert.equal(writeScanner(), writeScanner()); // one per isolate
+ * ```
+ */
 export function writeScanner(): WriteScanner {
   scanner ??= new WriteScanner();
   return scanner;

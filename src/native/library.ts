@@ -21,23 +21,67 @@ import {
   wasmtimeSymbols,
 } from "../../ffi/libwasmtime.ts";
 
-/** The wasmtime release this project is built against. */
+/**
+ * The wasmtime release this project is built against.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { WASMTIME_VERSION, wasmtimeCachePath } from "./library.ts";
+ *
+ * assert.ok(wasmtimeCachePath().endsWith(`libwasmtime-${WASMTIME_VERSION}.so`));
+ * ```
+ */
 export const WASMTIME_VERSION = "49.0.0";
 
 /**
  * SHA-256 of `wasmtime/linux-x86_64/_libwasmtime.so` in the official
  * `wasmtime==49.0.0` wheel.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sha256File, WASMTIME_SHA256, wasmtimeLibraryPath } from "./library.ts";
+ *
+ * assert.equal(sha256File(wasmtimeLibraryPath()), WASMTIME_SHA256);
+ * ```
  */
 export const WASMTIME_SHA256 = "9594714d3c73c3087ab3d42d9614cf72973b25c181b8625ffcc46a8a75972d7e";
 
-/** Environment variable naming a libwasmtime file to use instead of the cache. */
+/**
+ * Environment variable naming a libwasmtime file to use instead of the cache.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { WASMTIME_LIB_ENV, wasmtimeLibraryPath } from "./library.ts";
+ *
+ * const before = Deno.env.get(WASMTIME_LIB_ENV);
+ * try {
+ *   Deno.env.set(WASMTIME_LIB_ENV, "/opt/libwasmtime.so");
+ *   assert.equal(wasmtimeLibraryPath(), "/opt/libwasmtime.so");
+ * } finally {
+ *   if (before === undefined) Deno.env.delete(WASMTIME_LIB_ENV);
+ *   else Deno.env.set(WASMTIME_LIB_ENV, before);
+ * }
+ * ```
+ */
 export const WASMTIME_LIB_ENV = "PIECRUST_WASMTIME_LIB";
 
 const SETUP_HINT = "Run `deno task setup` (it fetches the official wasmtime " +
   `${WASMTIME_VERSION} wheel with pip), or set ${WASMTIME_LIB_ENV} to a ` +
   `libwasmtime ${WASMTIME_VERSION} file.`;
 
-/** Throws a `LibraryError` unless this platform has a pinned libwasmtime. */
+/**
+ * Throws a `LibraryError` unless this platform has a pinned libwasmtime.
+ *
+ * @example
+ * ```ts
+ * import { assertSupportedPlatform } from "./library.ts";
+ *
+ * assertSupportedPlatform(); // throws a LibraryError on anything but Linux x86-64
+ * ```
+ */
 export function assertSupportedPlatform(): void {
   if (Deno.build.os !== "linux" || Deno.build.arch !== "x86_64") {
     throw new PiecrustError(
@@ -53,6 +97,14 @@ export function assertSupportedPlatform(): void {
  * The cache file that `deno task setup` fills:
  * `$XDG_CACHE_HOME/piecrust-deno/libwasmtime-49.0.0.so`, with
  * `$HOME/.cache` when `XDG_CACHE_HOME` is unset.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { wasmtimeCachePath } from "./library.ts";
+ *
+ * assert.match(wasmtimeCachePath(), /\/piecrust-deno\/libwasmtime-49\.0\.0\.so$/);
+ * ```
  */
 export function wasmtimeCachePath(): string {
   const xdg = environment("XDG_CACHE_HOME");
@@ -68,7 +120,18 @@ export function wasmtimeCachePath(): string {
   return `${cacheHome}/piecrust-deno/libwasmtime-${WASMTIME_VERSION}.so`;
 }
 
-/** Hex SHA-256 of a file's contents. */
+/**
+ * Hex SHA-256 of a file's contents.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sha256File } from "./library.ts";
+ *
+ * const path = Deno.makeTempFileSync();
+ * assert.equal(sha256File(path), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+ * ```
+ */
 export function sha256File(path: string): string {
   return createHash("sha256").update(Deno.readFileSync(path)).digest("hex");
 }
@@ -76,6 +139,19 @@ export function sha256File(path: string): string {
 /**
  * Checks that the file at `path` has the expected SHA-256 and throws a
  * `LibraryError` that says what to do if it does not.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PiecrustError } from "../errors.ts";
+ * import { verifyLibrary } from "./library.ts";
+ *
+ * const path = Deno.makeTempFileSync();
+ * assert.throws(
+ *   () => verifyLibrary(path, "00".repeat(32)),
+ *   (e) => e instanceof PiecrustError && e.kind === "LibraryError",
+ * );
+ * ```
  */
 export function verifyLibrary(path: string, expectedSha256: string): void {
   let actual: string;
@@ -116,7 +192,18 @@ export interface OpenWasmtimeOptions {
   sha256?: string;
 }
 
-/** Where libwasmtime is expected: the override if set, else the cache file. */
+/**
+ * Where libwasmtime is expected: the override if set, else the cache file.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { verifyLibrary, WASMTIME_SHA256, wasmtimeLibraryPath } from "./library.ts";
+ *
+ * verifyLibrary(wasmtimeLibraryPath(), WASMTIME_SHA256); // `deno task setup` put it there
+ * assert.ok(Deno.statSync(wasmtimeLibraryPath()).isFile);
+ * ```
+ */
 export function wasmtimeLibraryPath(): string {
   const override = environment(WASMTIME_LIB_ENV);
   return override ? override : wasmtimeCachePath();
@@ -135,6 +222,20 @@ function environment(name: string): string | undefined {
  * Verifies and opens a libwasmtime. Prefer {@linkcode wasmtime}, which opens
  * the library once per isolate; this is for tools and tests that need a
  * specific file.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PiecrustError } from "../errors.ts";
+ * import { openWasmtime } from "./library.ts";
+ *
+ * const library = openWasmtime();
+ * library.close();
+ * assert.throws(
+ *   () => openWasmtime({ path: Deno.makeTempFileSync() }),
+ *   (e) => e instanceof PiecrustError && e.kind === "LibraryError",
+ * );
+ * ```
  */
 export function openWasmtime(
   options: OpenWasmtimeOptions = {},
@@ -168,7 +269,18 @@ let wasmtimeLibrary: WasmtimeSymbols | undefined;
 let wasmtimeReentrantLibrary: WasmtimeReentrantSymbols | undefined;
 let libcLibrary: LibcSymbols | undefined;
 
-/** The libwasmtime symbols of this isolate, opened and verified on first use. */
+/**
+ * The libwasmtime symbols of this isolate, opened and verified on first use.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { wasmtime } from "./library.ts";
+ *
+ * assert.equal(wasmtime(), wasmtime()); // opened once per isolate
+ * assert.equal(typeof wasmtime().wasm_engine_new_with_config, "function");
+ * ```
+ */
 export function wasmtime(): WasmtimeSymbols {
   wasmtimeLibrary ??= openWasmtime().symbols;
   return wasmtimeLibrary;
@@ -178,6 +290,14 @@ export function wasmtime(): WasmtimeSymbols {
  * The libwasmtime symbols that re-enter JS and return a value, as
  * `Deno.UnsafeFnPointer`s (never a V8 fast call; see `ffi/libwasmtime.ts`).
  * Resolved with `dlsym` in the library {@linkcode wasmtime} opened.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { wasmtimeReentrant } from "./library.ts";
+ *
+ * assert.ok(Object.keys(wasmtimeReentrant()).length > 0);
+ * ```
  */
 export function wasmtimeReentrant(): WasmtimeReentrantSymbols {
   if (wasmtimeReentrantLibrary === undefined) {
@@ -201,7 +321,17 @@ export function wasmtimeReentrant(): WasmtimeReentrantSymbols {
   return wasmtimeReentrantLibrary;
 }
 
-/** The libc symbols of this isolate, opened on first use. */
+/**
+ * The libc symbols of this isolate, opened on first use.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { libc } from "./library.ts";
+ *
+ * assert.equal(libc().kill(Deno.pid, 0), 0); // signal 0: the process exists
+ * ```
+ */
 export function libc(): LibcSymbols {
   if (libcLibrary === undefined) {
     assertSupportedPlatform();
