@@ -29,9 +29,10 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { blake3, HASH_LENGTH } from "./blake3.ts";
  *
- * console.log(blake3(new Uint8Array()).length === HASH_LENGTH); // true
+ * assert.equal(blake3(new Uint8Array()).length === HASH_LENGTH, true);
  * ```
  */
 export const HASH_LENGTH = 32;
@@ -51,10 +52,11 @@ const output = new Uint8Array(memory.buffer, outputPtr(), HASH_LENGTH);
  *
  * @example Hashing a page
  * ```ts
+ * import assert from "node:assert/strict";
  * import { blake3 } from "./blake3.ts";
  *
  * const leaf = blake3(new Uint8Array(65536));
- * console.log(leaf.length); // 32
+ * assert.equal(leaf.length, 32);
  * ```
  */
 export function blake3(data: Uint8Array): Uint8Array {
@@ -81,11 +83,12 @@ export function blake3(data: Uint8Array): Uint8Array {
  *
  * @example Hashing in two pieces
  * ```ts
+ * import assert from "node:assert/strict";
  * import { blake3, blake3Pieces } from "./blake3.ts";
  *
  * const pieces = [new Uint8Array([1]), new Uint8Array([2])];
  * const hash = blake3Pieces(() => pieces.shift() ?? null);
- * console.log(hash.join() === blake3(new Uint8Array([1, 2])).join()); // true
+ * assert.equal(hash.join() === blake3(new Uint8Array([1, 2])).join(), true);
  * ```
  */
 export function blake3Pieces(next: () => Uint8Array | null): Uint8Array {
@@ -110,12 +113,13 @@ export function blake3Pieces(next: () => Uint8Array | null): Uint8Array {
  *
  * @example Aggregating two child hashes
  * ```ts
+ * import assert from "node:assert/strict";
  * import { blake3, blake3Concat } from "./blake3.ts";
  *
  * const left = blake3(new Uint8Array([1]));
  * const right = new Uint8Array(32);
  * const parent = blake3Concat([left, right]);
- * console.log(parent.length); // 32
+ * assert.equal(parent.length, 32);
  * ```
  */
 export function blake3Concat(parts: readonly Uint8Array[]): Uint8Array {

@@ -13,9 +13,10 @@ import { equalBytes } from "./_bytes.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CONTRACT_ID_LENGTH, positionFromContract } from "./contract_positions.ts";
  *
- * console.log(positionFromContract(new Uint8Array(CONTRACT_ID_LENGTH))); // 0
+ * assert.equal(positionFromContract(new Uint8Array(CONTRACT_ID_LENGTH)), 0);
  * ```
  */
 export const CONTRACT_ID_LENGTH = 32;
@@ -37,13 +38,14 @@ function checkId(id: Uint8Array): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { positionFromContract } from "./contract_positions.ts";
  *
  * const id = new Uint8Array(32);
  * id[0] = 1;
  * id[4] = 2;
- * console.log(positionFromContract(id)); // 3
- * console.log(positionFromContract(new Uint8Array(32).fill(0xff))); // 4294967288
+ * assert.equal(positionFromContract(id), 3);
+ * assert.equal(positionFromContract(new Uint8Array(32).fill(0xff)), 4294967288);
  * ```
  */
 export function positionFromContract(id: Uint8Array): number {
@@ -70,13 +72,17 @@ interface Entry {
  *
  * @example Two contracts, in the order they are first committed
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ContractPositions } from "./contract_positions.ts";
  *
  * const a = new Uint8Array(32).fill(1);
  * const b = new Uint8Array(32).fill(2);
  * const [one, posA] = ContractPositions.EMPTY.assign(a);
  * const [two, posB] = one.assign(b);
- * console.log(posA, posB, two.size, one.get(b)); // 1 2 2 undefined
+ * assert.equal(posA, 1);
+ * assert.equal(posB, 2);
+ * assert.equal(two.size, 2);
+ * assert.equal(one.get(b), undefined);
  * ```
  */
 export class ContractPositions {
@@ -85,9 +91,10 @@ export class ContractPositions {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ContractPositions } from "./contract_positions.ts";
    *
-   * console.log(ContractPositions.EMPTY.size); // 0
+   * assert.equal(ContractPositions.EMPTY.size, 0);
    * ```
    */
   static readonly EMPTY: ContractPositions = new ContractPositions(new Map(), new Map());
@@ -103,13 +110,14 @@ export class ContractPositions {
    *
    * @example Loading two contracts, then deploying a third
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ContractPositions } from "./contract_positions.ts";
    *
    * const positions = ContractPositions.from([
    *   [new Uint8Array(32).fill(1), 2],
    *   [new Uint8Array(32).fill(2), 1],
    * ]);
-   * console.log(positions.assign(new Uint8Array(32).fill(3))[1]); // 3
+   * assert.equal(positions.assign(new Uint8Array(32).fill(3))[1], 3);
    * ```
    */
   static from(entries: Iterable<readonly [Uint8Array, number]>): ContractPositions {
@@ -144,10 +152,11 @@ export class ContractPositions {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ContractPositions } from "./contract_positions.ts";
    *
    * const [positions] = ContractPositions.EMPTY.assign(new Uint8Array(32));
-   * console.log(positions.size); // 1
+   * assert.equal(positions.size, 1);
    * ```
    */
   get size(): number {
@@ -162,11 +171,12 @@ export class ContractPositions {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ContractPositions } from "./contract_positions.ts";
    *
    * const id = new Uint8Array(32).fill(5);
    * const [positions] = ContractPositions.EMPTY.assign(id);
-   * console.log(positions.get(id)); // 1
+   * assert.equal(positions.get(id), 1);
    * ```
    */
   get(id: Uint8Array): number | undefined {
@@ -184,6 +194,7 @@ export class ContractPositions {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ContractPositions } from "./contract_positions.ts";
    *
    * const a = new Uint8Array(32);
@@ -191,7 +202,8 @@ export class ContractPositions {
    * const b = new Uint8Array(32);
    * b[4] = 1; // folds to 1 as well
    * const [positions] = ContractPositions.EMPTY.assign(a);
-   * console.log(positions.collision(b)?.[0], positions.collision(a)); // 1 undefined
+   * assert.equal(positions.collision(b)?.[0], 1);
+   * assert.equal(positions.collision(a), undefined);
    * ```
    */
   collision(id: Uint8Array): Uint8Array | undefined {
@@ -213,12 +225,15 @@ export class ContractPositions {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ContractPositions } from "./contract_positions.ts";
    *
    * const id = new Uint8Array(32).fill(7);
    * const [once, first] = ContractPositions.EMPTY.assign(id);
    * const [twice, again] = once.assign(id);
-   * console.log(first, again, twice === once); // 1 1 true
+   * assert.equal(first, 1);
+   * assert.equal(again, 1);
+   * assert.equal(twice === once, true);
    * ```
    */
   assign(id: Uint8Array): [ContractPositions, number] {

@@ -5,6 +5,7 @@
  *
  * @example A state with one contract, and a proof for one of its pages
  * ```ts
+ * import assert from "node:assert/strict";
  * import {
  *   ContractPositions,
  *   emptyContractsTree,
@@ -22,7 +23,7 @@
  * const [, leafIndex] = ContractPositions.EMPTY.assign(new Uint8Array(32).fill(1));
  * const state = emptyContractsTree().insert(leafIndex, pages.root());
  * const opening = openPage(state, leafIndex, pages, 1)!;
- * console.log(verifyPageOpening(opening, memory.subarray(65536))); // true
+ * assert.equal(verifyPageOpening(opening, memory.subarray(65536)), true);
  * ```
  *
  * @module

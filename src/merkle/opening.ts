@@ -20,13 +20,15 @@ import { equalBytes, isHash } from "./_bytes.ts";
  *
  * @example Where an opening points
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type Opening, openingPosition } from "./opening.ts";
  * import { MerkleTree } from "./tree.ts";
  *
  * const tree = MerkleTree.empty(2, 32).insert(1, new Uint8Array(32).fill(1));
  * const opening: Opening = tree.opening(1)!;
- * console.log(opening.branch.length, opening.branch[0].length); // 32 2
- * console.log(openingPosition(opening)); // 1
+ * assert.equal(opening.branch.length, 32);
+ * assert.equal(opening.branch[0].length, 2);
+ * assert.equal(openingPosition(opening), 1);
  * ```
  */
 export interface Opening {
@@ -65,13 +67,14 @@ function wellFormed(opening: Opening): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { verifyOpening } from "./opening.ts";
  * import { MerkleTree } from "./tree.ts";
  *
  * const leaf = new Uint8Array(32).fill(3);
  * const opening = MerkleTree.empty(2, 3).insert(4, leaf).opening(4)!;
- * console.log(verifyOpening(opening, leaf)); // true
- * console.log(verifyOpening(opening, new Uint8Array(32))); // false
+ * assert.equal(verifyOpening(opening, leaf), true);
+ * assert.equal(verifyOpening(opening, new Uint8Array(32)), false);
  * ```
  */
 export function verifyOpening(opening: Opening, leaf: Uint8Array): boolean {
@@ -93,11 +96,12 @@ export function verifyOpening(opening: Opening, leaf: Uint8Array): boolean {
  *
  * @example The page index of a page-tree opening
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openingPosition } from "./opening.ts";
  * import { MerkleTree } from "./tree.ts";
  *
  * const opening = MerkleTree.empty(4, 8).insert(65535, new Uint8Array(32)).opening(65535)!;
- * console.log(openingPosition(opening)); // 65535
+ * assert.equal(openingPosition(opening), 65535);
  * ```
  */
 export function openingPosition(opening: Opening): number {

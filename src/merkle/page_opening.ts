@@ -24,6 +24,7 @@ import type { MerkleTree } from "./tree.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openPage, verifyPageOpening } from "./page_opening.ts";
  * import { emptyContractsTree, emptyPageTree, pageLeaf } from "./state.ts";
  *
@@ -31,7 +32,7 @@ import type { MerkleTree } from "./tree.ts";
  * const pages = emptyPageTree("wasm32").insert(3, pageLeaf(page));
  * const state = emptyContractsTree().insert(1, pages.root());
  * const opening = openPage(state, 1, pages, 3)!;
- * console.log(verifyPageOpening(opening, page)); // true
+ * assert.equal(verifyPageOpening(opening, page), true);
  * ```
  */
 export interface PageOpening {
@@ -59,13 +60,14 @@ function hasShape(opening: Opening, arity: number, ...heights: number[]): boolea
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openPage } from "./page_opening.ts";
  * import { emptyContractsTree, emptyPageTree, pageLeaf } from "./state.ts";
  *
  * const pages = emptyPageTree("wasm64").insert(0, pageLeaf(new Uint8Array(65536)));
  * const state = emptyContractsTree().insert(1, pages.root());
- * console.log(openPage(state, 1, pages, 0)?.inner.positions.length); // 13
- * console.log(openPage(state, 1, pages, 1)); // undefined
+ * assert.equal(openPage(state, 1, pages, 0)?.inner.positions.length, 13);
+ * assert.equal(openPage(state, 1, pages, 1), undefined);
  * ```
  */
 export function openPage(
@@ -93,6 +95,7 @@ export function openPage(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openPage, verifyPageOpening } from "./page_opening.ts";
  * import { emptyContractsTree, emptyPageTree, pageLeaf } from "./state.ts";
  *
@@ -100,7 +103,7 @@ export function openPage(
  * const pages = emptyPageTree("wasm32").insert(0, pageLeaf(page));
  * const state = emptyContractsTree().insert(1, pages.root());
  * const opening = openPage(state, 1, pages, 0)!;
- * console.log(verifyPageOpening(opening, new Uint8Array(65536))); // false
+ * assert.equal(verifyPageOpening(opening, new Uint8Array(65536)), false);
  * ```
  */
 export function verifyPageOpening(opening: PageOpening, page: Uint8Array): boolean {

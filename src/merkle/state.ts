@@ -16,10 +16,11 @@ import { MerkleTree } from "./tree.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type MemoryWidth, PAGE_TREE_HEIGHT } from "./state.ts";
  *
  * const memory: MemoryWidth = "wasm64";
- * console.log(PAGE_TREE_HEIGHT[memory]); // 13
+ * assert.equal(PAGE_TREE_HEIGHT[memory], 13);
  * ```
  */
 export type MemoryWidth = "wasm32" | "wasm64";
@@ -29,9 +30,10 @@ export type MemoryWidth = "wasm32" | "wasm64";
  *
  * @example Pages a wasm32 page tree can hold
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PAGE_TREE_ARITY, PAGE_TREE_HEIGHT } from "./state.ts";
  *
- * console.log(PAGE_TREE_ARITY ** PAGE_TREE_HEIGHT.wasm32); // 65536
+ * assert.equal(PAGE_TREE_ARITY ** PAGE_TREE_HEIGHT.wasm32, 65536);
  * ```
  */
 export const PAGE_TREE_ARITY = 4;
@@ -42,9 +44,11 @@ export const PAGE_TREE_ARITY = 4;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PAGE_TREE_HEIGHT } from "./state.ts";
  *
- * console.log(PAGE_TREE_HEIGHT.wasm32, PAGE_TREE_HEIGHT.wasm64); // 8 13
+ * assert.equal(PAGE_TREE_HEIGHT.wasm32, 8);
+ * assert.equal(PAGE_TREE_HEIGHT.wasm64, 13);
  * ```
  */
 export const PAGE_TREE_HEIGHT: Readonly<Record<MemoryWidth, number>> = Object.freeze({
@@ -57,9 +61,10 @@ export const PAGE_TREE_HEIGHT: Readonly<Record<MemoryWidth, number>> = Object.fr
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CONTRACTS_TREE_ARITY, CONTRACTS_TREE_HEIGHT } from "./state.ts";
  *
- * console.log(CONTRACTS_TREE_ARITY ** CONTRACTS_TREE_HEIGHT); // 4294967296
+ * assert.equal(CONTRACTS_TREE_ARITY ** CONTRACTS_TREE_HEIGHT, 4294967296);
  * ```
  */
 export const CONTRACTS_TREE_ARITY = 2;
@@ -69,9 +74,10 @@ export const CONTRACTS_TREE_ARITY = 2;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CONTRACTS_TREE_HEIGHT } from "./state.ts";
  *
- * console.log(CONTRACTS_TREE_HEIGHT); // 32
+ * assert.equal(CONTRACTS_TREE_HEIGHT, 32);
  * ```
  */
 export const CONTRACTS_TREE_HEIGHT = 32;
@@ -86,10 +92,12 @@ export const CONTRACTS_TREE_HEIGHT = 32;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { emptyPageTree, pageLeaf } from "./state.ts";
  *
  * const tree = emptyPageTree("wasm32").insert(0, pageLeaf(new Uint8Array(65536)));
- * console.log(tree.height, tree.capacity); // 8 65536
+ * assert.equal(tree.height, 8);
+ * assert.equal(tree.capacity, 65536);
  * ```
  */
 export function emptyPageTree(memory: MemoryWidth): MerkleTree {
@@ -106,10 +114,12 @@ export function emptyPageTree(memory: MemoryWidth): MerkleTree {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { emptyContractsTree } from "./state.ts";
  *
  * const tree = emptyContractsTree();
- * console.log(tree.arity, tree.height); // 2 32
+ * assert.equal(tree.arity, 2);
+ * assert.equal(tree.height, 32);
  * ```
  */
 export function emptyContractsTree(): MerkleTree {
@@ -126,11 +136,12 @@ export function emptyContractsTree(): MerkleTree {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pageLeaf } from "./state.ts";
  *
  * const memory = new Uint8Array(3 * 65536);
  * const leaf = pageLeaf(memory.subarray(65536, 2 * 65536));
- * console.log(leaf.length); // 32
+ * assert.equal(leaf.length, 32);
  * ```
  */
 export function pageLeaf(page: Uint8Array): Uint8Array {

@@ -134,6 +134,7 @@ function* leavesOf(
  *
  * @example A page tree with two pages, and a fork
  * ```ts
+ * import assert from "node:assert/strict";
  * import { blake3 } from "./blake3.ts";
  * import { MerkleTree } from "./tree.ts";
  *
@@ -141,8 +142,9 @@ function* leavesOf(
  *   .insert(0, blake3(new Uint8Array(65536)))
  *   .insert(5, blake3(new Uint8Array(65536).fill(1)));
  * const fork = base.insert(7, blake3(new Uint8Array(65536).fill(2)));
- * console.log(base.size, fork.size); // 2 3
- * console.log(base.root().length); // 32
+ * assert.equal(base.size, 2);
+ * assert.equal(fork.size, 3);
+ * assert.equal(base.root().length, 32);
  * ```
  */
 export class MerkleTree {
@@ -164,10 +166,11 @@ export class MerkleTree {
    *
    * @example The contracts tree's shape
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MerkleTree } from "./tree.ts";
    *
    * const tree = MerkleTree.empty(2, 32);
-   * console.log(tree.capacity); // 4294967296
+   * assert.equal(tree.capacity, 4294967296);
    * ```
    */
   static empty(arity: number, height: number): MerkleTree {
@@ -193,9 +196,10 @@ export class MerkleTree {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MerkleTree } from "./tree.ts";
    *
-   * console.log(MerkleTree.empty(4, 8).arity); // 4
+   * assert.equal(MerkleTree.empty(4, 8).arity, 4);
    * ```
    */
   get arity(): number {
@@ -207,9 +211,10 @@ export class MerkleTree {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MerkleTree } from "./tree.ts";
    *
-   * console.log(MerkleTree.empty(4, 8).height); // 8
+   * assert.equal(MerkleTree.empty(4, 8).height, 8);
    * ```
    */
   get height(): number {
@@ -221,9 +226,10 @@ export class MerkleTree {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MerkleTree } from "./tree.ts";
    *
-   * console.log(MerkleTree.empty(4, 8).capacity); // 65536
+   * assert.equal(MerkleTree.empty(4, 8).capacity, 65536);
    * ```
    */
   get capacity(): number {
@@ -235,9 +241,10 @@ export class MerkleTree {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MerkleTree } from "./tree.ts";
    *
-   * console.log(MerkleTree.empty(2, 3).insert(5, new Uint8Array(32)).size); // 1
+   * assert.equal(MerkleTree.empty(2, 3).insert(5, new Uint8Array(32)).size, 1);
    * ```
    */
   get size(): number {
@@ -254,11 +261,14 @@ export class MerkleTree {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MerkleTree } from "./tree.ts";
    *
    * const empty = MerkleTree.empty(2, 3);
    * const one = empty.insert(6, new Uint8Array(32));
-   * console.log(empty.size, one.size, one.has(6)); // 0 1 true
+   * assert.equal(empty.size, 0);
+   * assert.equal(one.size, 1);
+   * assert.equal(one.has(6), true);
    * ```
    */
   insert(position: number, leaf: Uint8Array): MerkleTree {
@@ -281,10 +291,11 @@ export class MerkleTree {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MerkleTree } from "./tree.ts";
    *
    * const tree = MerkleTree.empty(2, 3).insert(1, new Uint8Array(32).fill(9));
-   * console.log(tree.remove(1).size); // 0
+   * assert.equal(tree.remove(1).size, 0);
    * ```
    */
   remove(position: number): MerkleTree {
@@ -301,10 +312,12 @@ export class MerkleTree {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MerkleTree } from "./tree.ts";
    *
    * const tree = MerkleTree.empty(4, 2).insert(3, new Uint8Array(32).fill(7));
-   * console.log(tree.get(3)?.[0], tree.get(4)); // 7 undefined
+   * assert.equal(tree.get(3)?.[0], 7);
+   * assert.equal(tree.get(4), undefined);
    * ```
    */
   get(position: number): Uint8Array | undefined {
@@ -319,10 +332,12 @@ export class MerkleTree {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MerkleTree } from "./tree.ts";
    *
    * const tree = MerkleTree.empty(4, 2).insert(3, new Uint8Array(32));
-   * console.log(tree.has(3), tree.has(2)); // true false
+   * assert.equal(tree.has(3), true);
+   * assert.equal(tree.has(2), false);
    * ```
    */
   has(position: number): boolean {
@@ -336,12 +351,13 @@ export class MerkleTree {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MerkleTree } from "./tree.ts";
    *
    * const tree = MerkleTree.empty(2, 4)
    *   .insert(9, new Uint8Array(32))
    *   .insert(2, new Uint8Array(32));
-   * console.log([...tree.leaves()].map(([position]) => position)); // [ 2, 9 ]
+   * assert.deepEqual([...tree.leaves()].map(([position]) => position), [2, 9]);
    * ```
    */
   *leaves(): Generator<[number, Uint8Array]> {
@@ -355,9 +371,10 @@ export class MerkleTree {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MerkleTree } from "./tree.ts";
    *
-   * console.log(MerkleTree.empty(2, 32).root().every((byte) => byte === 0)); // true
+   * assert.equal(MerkleTree.empty(2, 32).root().every((byte) => byte === 0), true);
    * ```
    */
   root(): Uint8Array {
@@ -377,14 +394,15 @@ export class MerkleTree {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { verifyOpening } from "./opening.ts";
    * import { MerkleTree } from "./tree.ts";
    *
    * const leaf = new Uint8Array(32).fill(1);
    * const tree = MerkleTree.empty(4, 8).insert(5, leaf);
    * const opening = tree.opening(5)!;
-   * console.log(opening.positions); // [ 0, 0, 0, 0, 0, 0, 1, 1 ]
-   * console.log(verifyOpening(opening, leaf)); // true
+   * assert.deepEqual(opening.positions, [0, 0, 0, 0, 0, 0, 1, 1]);
+   * assert.equal(verifyOpening(opening, leaf), true);
    * ```
    */
   opening(position: number): Opening | undefined {
