@@ -64,9 +64,10 @@ const ANSWER_TIMEOUT_MS = 60_000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { newReplyBuffer } from "./channel.ts";
  *
- * console.log(newReplyBuffer().byteLength > 0); // true
+ * assert.equal(newReplyBuffer().byteLength > 0, true);
  * ```
  */
 export function newReplyBuffer(): SharedArrayBuffer {
@@ -78,8 +79,15 @@ export function newReplyBuffer(): SharedArrayBuffer {
  * synchronous request and wakes the waiting Worker.
  *
  * @example
- * ```ts ignore
- * answer(handle.reply, { value: ["ab…"] });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { answer, newReplyBuffer, requestSync } from "./channel.ts";
+ *
+ * const reply = newReplyBuffer();
+ * // The owner answers from its event loop; here the port answers at once.
+ * const port = { postMessage: () => answer(reply, { value: ["ab"] }) } as unknown as MessagePort;
+ * const handle = { directory: "/vm", port, reply, liveness: "/vm/workers/x.lock" };
+ * assert.deepEqual(requestSync(handle, { op: "commits" }), ["ab"]);
  * ```
  */
 export function answer(
@@ -112,8 +120,19 @@ export function answer(
  * Marks the channel closed (the owner VM closed) and wakes a waiting Worker.
  *
  * @example
- * ```ts ignore
- * closeReply(handle.reply);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PiecrustError } from "../errors.ts";
+ * import { closeReply, newReplyBuffer, requestSync } from "./channel.ts";
+ *
+ * const reply = newReplyBuffer();
+ * closeReply(reply);
+ * const handle = { directory: "/vm", port: new MessageChannel().port1, reply, liveness: "" };
+ * assert.throws(
+ *   () => requestSync(handle, { op: "commits" }),
+ *   (e) => e instanceof PiecrustError && e.kind === "Disposed",
+ * );
+ * handle.port.close();
  * ```
  */
 export function closeReply(reply: SharedArrayBuffer): void {
@@ -127,8 +146,14 @@ export function closeReply(reply: SharedArrayBuffer): void {
  * free means its thread has ended.
  *
  * @example
- * ```ts ignore
- * markConnected(handle.reply);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isConnected, markConnected, newReplyBuffer } from "./channel.ts";
+ *
+ * const reply = newReplyBuffer();
+ * assert.equal(isConnected(reply), false);
+ * markConnected(reply);
+ * assert.equal(isConnected(reply), true);
  * ```
  */
 export function markConnected(reply: SharedArrayBuffer): void {
@@ -140,9 +165,10 @@ export function markConnected(reply: SharedArrayBuffer): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isConnected, newReplyBuffer } from "./channel.ts";
  *
- * console.log(isConnected(newReplyBuffer())); // false
+ * assert.equal(isConnected(newReplyBuffer()), false);
  * ```
  */
 export function isConnected(reply: SharedArrayBuffer): boolean {
@@ -199,8 +225,24 @@ export function revive(data: ErrorData): PiecrustError {
  * answer; throws the owner's error as a `PiecrustError` of the same kind.
  *
  * @example
- * ```ts ignore
- * const roots = requestSync(handle, { op: "commits" }) as string[];
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PiecrustError } from "../errors.ts";
+ * import { answer, newReplyBuffer, requestSync } from "./channel.ts";
+ *
+ * const reply = newReplyBuffer();
+ * const refuse = () =>
+ *   answer(reply, { error: new PiecrustError("CommitNotFound", "no commit ab", { details: { root: "ab" } }) });
+ * const handle = {
+ *   directory: "/vm",
+ *   port: { postMessage: refuse } as unknown as MessagePort,
+ *   reply,
+ *   liveness: "",
+ * };
+ * assert.throws(
+ *   () => requestSync(handle, { op: "hold", root: "ab" }),
+ *   (e) => e instanceof PiecrustError && e.kind === "CommitNotFound" && e.details.root === "ab",
+ * );
  * ```
  */
 export function requestSync(handle: DirectoryHandle, request: Request): unknown {

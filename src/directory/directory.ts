@@ -17,13 +17,15 @@ export type { CommitOperation };
  * The commits of a VM directory and their coordination.
  *
  * @example
- * ```ts ignore
- * directory.hold(base);
- * try {
- *   // ... read the base's state through directory.store ...
- * } finally {
- *   directory.release(base);
- * }
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Directory } from "./directory.ts";
+ * import { DirectoryOwner } from "./owner.ts";
+ *
+ * const directory: Directory = new DirectoryOwner(Deno.makeTempDirSync());
+ * assert.deepEqual(directory.commits(), []);
+ * assert.throws(() => directory.hold("ab".repeat(32)), /no commit/);
+ * directory.close();
  * ```
  */
 export interface Directory {

@@ -115,9 +115,19 @@ interface Connection {
  * session's base, since the Worker reads the base's files by path.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PiecrustError } from "../errors.ts";
+ * import { DirectoryOwner } from "./owner.ts";
+ *
+ * const dir = Deno.makeTempDirSync();
  * const owner = new DirectoryOwner(dir);
- * owner.hold(root);
+ * assert.throws(
+ *   () => new DirectoryOwner(dir), // one writer per directory
+ *   (e) => e instanceof PiecrustError && e.kind === "DirectoryInUse",
+ * );
+ * owner.close();
+ * new DirectoryOwner(dir).close();
  * ```
  */
 export class DirectoryOwner implements Directory {

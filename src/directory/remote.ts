@@ -25,9 +25,31 @@ import type { CommitOperation, Directory } from "./directory.ts";
  * A directory owned by a VM in another thread.
  *
  * @example
- * ```ts ignore
- * const directory = new RemoteDirectory(handle);
- * console.log(directory.commits());
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DirectoryOwner } from "./owner.ts";
+ *
+ * const owner = new DirectoryOwner(Deno.makeTempDirSync());
+ * // A Worker's end, here in the owner's thread: answers need the owner's event loop.
+ * const handle = owner.share();
+ * const worker = new Worker(
+ *   URL.createObjectURL(
+ *     new Blob([
+ *       `import { RemoteDirectory } from "${new URL("./remote.ts", import.meta.url)}";
+ *       self.onmessage = ({ data }) => {
+ *         const directory = new RemoteDirectory(data);
+ *         self.postMessage(directory.commits());
+ *         directory.close();
+ *       };`,
+ *     ]),
+ *   ),
+ *   { type: "module" },
+ * );
+ * worker.postMessage(handle, [handle.port]);
+ * const commits = await new Promise((resolve) => worker.onmessage = (e) => resolve(e.data));
+ * worker.terminate();
+ * assert.deepEqual(commits, []);
+ * owner.close();
  * ```
  */
 export class RemoteDirectory implements Directory {
