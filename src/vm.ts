@@ -344,13 +344,7 @@ export class VM {
    */
   verifyCommit(root: Uint8Array): void {
     this.#checkOpen();
-    checkBytes("root", root);
-    const key = root.toHex();
-    if (!isHex32(key)) {
-      throw new PiecrustError("CommitNotFound", `no commit ${key} in ${this.#path}`, {
-        details: { root: key },
-      });
-    }
+    const key = this.#commitKey("root", root);
     try {
       this.#directory.hold(key);
       try {
@@ -428,16 +422,22 @@ export class VM {
     return this.#schedule("finalize", root);
   }
 
+  /** `root` as the hex key of a commit; a `CommitNotFound` if it cannot be one. */
+  #commitKey(name: string, root: Uint8Array): string {
+    checkBytes(name, root);
+    const key = root.toHex();
+    if (!isHex32(key)) {
+      throw new PiecrustError("CommitNotFound", `no commit ${key} in ${this.#path}`, {
+        details: { root: key },
+      });
+    }
+    return key;
+  }
+
   #schedule(kind: CommitOperation, root: Uint8Array): Promise<void> {
     try {
       this.#checkOpen();
-      checkBytes("root", root);
-      const key = root.toHex();
-      if (!isHex32(key)) {
-        throw new PiecrustError("CommitNotFound", `no commit ${key} in ${this.#path}`, {
-          details: { root: key },
-        });
-      }
+      const key = this.#commitKey("root", root);
       return this.#directory.schedule(kind, key);
     } catch (error) {
       return Promise.reject(error);
@@ -616,13 +616,7 @@ export class VM {
     checkType("options", options, "object");
     let base: string | null = null;
     if (options.base !== undefined) {
-      checkBytes("options.base", options.base);
-      base = options.base.toHex();
-      if (!isHex32(base)) {
-        throw new PiecrustError("CommitNotFound", `no commit ${base} in ${this.#path}`, {
-          details: { root: base },
-        });
-      }
+      base = this.#commitKey("options.base", options.base);
       this.#directory.hold(base);
     }
     const host: SessionHost = {
