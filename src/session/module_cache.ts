@@ -211,6 +211,26 @@ function bindingOf(engine: Engine): string {
  * The bytecodes that contract `id` (lowercase hex) has in the commits of
  * `store`, by hash, each as a reader that checks the bytes against the hash.
  * Contracts deployed in a session that has not committed are not there.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode, VM } from "../../mod.ts";
+ * import { openCommitStore } from "../store/mod.ts";
+ * import { committedBytecodes } from "./module_cache.ts";
+ *
+ * const dir = Deno.makeTempDirSync();
+ * let id: string;
+ * {
+ *   using vm = VM.open(dir);
+ *   using session = vm.session();
+ *   id = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n).toString();
+ *   session.commit();
+ * }
+ * const readers = committedBytecodes(openCommitStore(dir), id);
+ * assert.equal(readers.size, 1);
+ * assert.deepEqual([...readers.values()][0](), contractBytecode("counter"));
+ * ```
  */
 export function committedBytecodes(store: CommitStore, id: string): Map<string, () => Uint8Array> {
   const bytecodes = new Map<string, () => Uint8Array>();
