@@ -23,6 +23,8 @@
  */
 
 export { VM, type VMHandle, type VMOptions, type VMSessionOptions } from "./src/vm.ts";
+export type { RuntimeOptions } from "./src/session/runtime.ts";
+export type { DirectoryHandle } from "./src/directory/channel.ts";
 export type { CallReceipt } from "./src/session/call_receipt.ts";
 export type { Encodable, TypedValue } from "./src/session/typed_value.ts";
 export {

@@ -172,14 +172,17 @@ export interface ErrorDetails {
   readonly name?: string;
   /** The commit concerned (lowercase hex root). */
   readonly root?: string;
-  /** A memory access: its start, its length and the memory's length, in bytes. */
+  /** Where a memory access started, in bytes. */
   readonly offset?: number;
+  /** How many bytes a memory access covered. */
   readonly length?: number;
+  /** The length of the memory accessed, in bytes. */
   readonly memoryLength?: number;
   /** How many memories a module exports. */
   readonly count?: number;
-  /** The folded Merkle position of a colliding contract, and the contract there (hex). */
+  /** The folded Merkle position a contract collides at. */
   readonly position?: number;
+  /** The contract that holds that position (lowercase hex id). */
   readonly occupant?: string;
   /** The wasm trap, for `Trap` and for a `RuntimeError` that was one. */
   readonly trap?: TrapName;

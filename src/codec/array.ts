@@ -94,6 +94,21 @@ export const contractId: Schema<Uint8Array> = { ...bytes(32), name: "ContractId"
  * @param length N.
  */
 export function array(element: U8Schema, length: number): Schema<Uint8Array>;
+/**
+ * `[T; N]` of any element type but `u8`: an array of `length` values.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { array, decode, encode, string } from "./mod.ts";
+ *
+ * const pair = array(string, 2);
+ * assert.deepEqual(decode(pair, encode(pair, ["a", "b"])), ["a", "b"]);
+ * ```
+ *
+ * @param element The schema of T.
+ * @param length N.
+ */
 export function array<T>(element: Schema<T>, length: number): Schema<T[]>;
 export function array(element: Schema<unknown>, length: number): Schema<unknown> {
   if (element.kind === "u8") return bytes(length);

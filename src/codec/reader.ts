@@ -212,15 +212,15 @@ export class ArchiveReader {
       let text = "";
       for (let i = from; i < to; i++) {
         const byte = this.bytes[i];
-        if (byte >= 0x80) return this.decodeUtf8(from, to);
+        if (byte >= 0x80) return this.#decodeUtf8(from, to);
         text += String.fromCharCode(byte);
       }
       return text;
     }
-    return this.decodeUtf8(from, to);
+    return this.#decodeUtf8(from, to);
   }
 
-  private decodeUtf8(from: number, to: number): string {
+  #decodeUtf8(from: number, to: number): string {
     try {
       return utf8Decoder.decode(this.bytes.subarray(from, to));
     } catch {

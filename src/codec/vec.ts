@@ -60,6 +60,19 @@ const byteVec: Schema<Uint8Array> = {
  * @param element The schema of T.
  */
 export function vec(element: U8Schema): Schema<Uint8Array>;
+/**
+ * `Vec<T>` of any element type but `u8`: an array of values.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decode, encode, u32, vec } from "./mod.ts";
+ *
+ * assert.deepEqual(decode(vec(u32), encode(vec(u32), [1, 2, 3])), [1, 2, 3]);
+ * ```
+ *
+ * @param element The schema of T.
+ */
 export function vec<T>(element: Schema<T>): Schema<T[]>;
 export function vec(element: Schema<unknown>): Schema<unknown> {
   if (element.kind === "u8") return byteVec;

@@ -82,7 +82,7 @@ export class ArchiveWriter {
   reserve(size: number): number {
     const start = this.pos;
     const end = start + size;
-    if (end > this.bytes.length) this.grow(end);
+    if (end > this.bytes.length) this.#grow(end);
     this.pos = end;
     return start;
   }
@@ -124,7 +124,7 @@ export class ArchiveWriter {
     this.pos = 0;
   }
 
-  private grow(needed: number): void {
+  #grow(needed: number): void {
     if (needed > MAX_ARCHIVE_BYTES) {
       throw new RangeError(
         `an archive of ${needed} bytes is too large: size_32 relative pointers reach 2 GiB`,

@@ -17,4 +17,9 @@ export {
   ReservationPool,
   type ReservationPoolOptions,
 } from "./reservation.ts";
-export { OS_PAGE_SIZE, type ScanMethod, WriteScanner } from "./write_scanner.ts";
+export {
+  OS_PAGE_SIZE,
+  type ScanMethod,
+  WriteScanner,
+  type WrittenRunCallback,
+} from "./write_scanner.ts";
