@@ -9,7 +9,8 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, contractFunction, i64, unit, VM } from "./mod.ts";
+ * import { contractFunction, i64, unit, VM } from "./mod.ts";
+ * import { contractBytecode } from "./src/testing/mod.ts";
  *
  * using vm = VM.ephemeral();
  * using session = vm.session();
@@ -44,11 +45,6 @@ export type { Event } from "./src/session/event.ts";
 export type { HostQuery } from "./src/session/host_query.ts";
 export { type PageOpening, verifyPageOpening } from "./src/merkle/page_opening.ts";
 export { type Opening, verifyOpening } from "./src/merkle/opening.ts";
-export {
-  contractBytecode,
-  type ContractBytecodeOptions,
-  type ContractTarget,
-} from "./src/contract_bytecode.ts";
 export {
   type ErrorDetails,
   type ErrorKind,

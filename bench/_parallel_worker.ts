@@ -27,16 +27,8 @@
  * @module
  */
 
-import {
-  contractBytecode,
-  contractFunction,
-  ContractId,
-  encode,
-  u32,
-  u64,
-  VM,
-  type VMHandle,
-} from "../mod.ts";
+import { contractFunction, ContractId, encode, u32, u64, VM, type VMHandle } from "../mod.ts";
+import { contractBytecode } from "../src/testing/mod.ts";
 import { liveHandles } from "../src/handles.ts";
 
 /** A request to the Worker. */

@@ -11,7 +11,8 @@
  * Run: `deno task bench` (or `deno bench -A bench/commit_bench.ts`).
  */
 
-import { contractBytecode, type ContractId, VM } from "../mod.ts";
+import { type ContractId, VM } from "../mod.ts";
+import { contractBytecode } from "../src/testing/mod.ts";
 import { assembleWat } from "../contracts/wat.ts";
 import { Engine } from "../src/engine/mod.ts";
 import { prepareContractModule } from "../src/bytecode/prepare.ts";

@@ -39,7 +39,8 @@
  * `deno bench --allow-ffi --allow-read --allow-write --allow-env bench/parallel_bench.ts`).
  */
 
-import { contractBytecode, contractFunction, u32, u64, VM, type VMHandle } from "../mod.ts";
+import { contractFunction, u32, u64, VM, type VMHandle } from "../mod.ts";
+import { contractBytecode } from "../src/testing/mod.ts";
 import { libc } from "../src/native/library.ts";
 import type { WorkerReply, WorkerRequest } from "./_parallel_worker.ts";
 

@@ -12,17 +12,8 @@
  * Run: `deno task bench` (or `deno bench -A bench/session_bench.ts`).
  */
 
-import {
-  contractBytecode,
-  contractFunction,
-  contractId,
-  encode,
-  i64,
-  u32,
-  u64,
-  unit,
-  VM,
-} from "../mod.ts";
+import { contractFunction, contractId, encode, i64, u32, u64, unit, VM } from "../mod.ts";
+import { contractBytecode } from "../src/testing/mod.ts";
 import { Engine, Linker, Module, Store } from "../src/engine/mod.ts";
 import { ContractMemory } from "../src/memory/mod.ts";
 import { prepareContractModule } from "../src/bytecode/prepare.ts";

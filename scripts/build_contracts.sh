@@ -7,8 +7,9 @@
 #   scripts/build_contracts.sh --clean    (with or without --check) use a fresh
 #                                         temporary cargo target directory (cold build)
 #
-# Outputs: contracts/build/wasm32/<name>.wasm, contracts/build/wasm64/<name>.wasm and
-# contracts/build/TOOLCHAIN (the exact `/usr/bin/rustc --version` used). The script owns
+# Outputs: contracts/build/wasm32/<name>.wasm, contracts/build/wasm64/<name>.wasm,
+# contracts/build/TOOLCHAIN (the exact `/usr/bin/rustc --version` used) and, through
+# scripts/bundle_contracts.ts, src/testing/_bundled.ts. The script owns
 # contracts/build/wasm32 and contracts/build/wasm64: .wasm files there that the
 # workspace no longer produces are removed by a build and reported by --check.
 #
@@ -129,6 +130,8 @@ if ((!CHECK)); then
     printf '  contracts/build/%-28s %6d B\n' "$rel" "$(stat -c %s "$OUT/$rel")" >&2
   done
   echo "build_contracts: wrote ${#PRODUCED[@]} files and contracts/build/TOOLCHAIN" >&2
+  # The package ships the builds inside src/testing/_bundled.ts.
+  npx --yes deno@2.9.6 run --allow-read --allow-write "$ROOT/scripts/bundle_contracts.ts"
   exit 0
 fi
 

@@ -10,16 +10,15 @@ import { WASM_PAGE_SIZE } from "../src/memory/mod.ts";
 import { WASMTIME_VERSION, wasmtimeLibraryPath } from "../src/native/library.ts";
 import {
   type CallReceipt,
-  contractBytecode,
   contractFunction,
   type ContractId,
-  type ContractTarget,
   i64,
   PiecrustError,
   type Session,
   unit,
   VM,
 } from "../mod.ts";
+import { contractBytecode, type ContractTarget } from "../src/testing/mod.ts";
 
 const GAS_LIMIT = 1_000_000n;
 const readValue = contractFunction("read_value", unit, i64);

@@ -24,16 +24,8 @@
 
 import { parseArgs } from "node:util";
 import { assembleWat } from "../contracts/wat.ts";
-import {
-  contractBytecode,
-  contractFunction,
-  type ContractId,
-  type ContractTarget,
-  i64,
-  PiecrustError,
-  unit,
-  VM,
-} from "../mod.ts";
+import { contractFunction, type ContractId, i64, PiecrustError, unit, VM } from "../mod.ts";
+import { contractBytecode, type ContractTarget } from "../src/testing/mod.ts";
 import { hostImportType } from "../src/bytecode/abi.ts";
 
 /** Options of {@linkcode fuzz}. */

@@ -224,7 +224,8 @@ const NO_DETAILS: ErrorDetails = Object.freeze({});
  * @example Telling a gas shortage apart
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, PiecrustError, VM } from "../mod.ts";
+ * import { PiecrustError, VM } from "../mod.ts";
+ * import { contractBytecode } from "./testing/mod.ts";
  *
  * using vm = VM.ephemeral();
  * using session = vm.session();

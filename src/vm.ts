@@ -62,7 +62,7 @@ export interface VMHandle extends DirectoryHandle {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../mod.ts";
+ * import { contractBytecode } from "./testing/mod.ts";
  * import { type VMSessionOptions, VM } from "./vm.ts";
  *
  * using vm = VM.ephemeral();
@@ -90,7 +90,8 @@ export interface VMSessionOptions extends SessionOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, contractFunction, i64, unit } from "../mod.ts";
+ * import { contractFunction, i64, unit } from "../mod.ts";
+ * import { contractBytecode } from "./testing/mod.ts";
  * import { VM } from "./vm.ts";
  *
  * const readValue = contractFunction("read_value", unit, i64);
@@ -150,7 +151,7 @@ export class VM {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode } from "../mod.ts";
+   * import { contractBytecode } from "./testing/mod.ts";
    * import { VM } from "./vm.ts";
    *
    * const directory = Deno.makeTempDirSync();
@@ -189,7 +190,8 @@ export class VM {
    *
    * // The Worker's module; it imports the VM by URL, as any module would.
    * const source = `
-   *   import { contractBytecode, VM } from "${new URL("../mod.ts", import.meta.url)}";
+   *   import { VM } from "${new URL("../mod.ts", import.meta.url)}";
+   *   import { contractBytecode } from "${new URL("./testing/mod.ts", import.meta.url)}";
    *   self.onmessage = ({ data: handle }) => {
    *     const vm = VM.connect(handle);
    *     const session = vm.session();
@@ -298,7 +300,7 @@ export class VM {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode } from "../mod.ts";
+   * import { contractBytecode } from "./testing/mod.ts";
    * import { VM } from "./vm.ts";
    *
    * using vm = VM.ephemeral();
@@ -323,7 +325,8 @@ export class VM {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode, PiecrustError, VM } from "../mod.ts";
+   * import { PiecrustError, VM } from "../mod.ts";
+   * import { contractBytecode } from "./testing/mod.ts";
    *
    * const dir = Deno.makeTempDirSync();
    * using vm = VM.open(dir);
@@ -371,7 +374,8 @@ export class VM {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode, PiecrustError } from "../mod.ts";
+   * import { PiecrustError } from "../mod.ts";
+   * import { contractBytecode } from "./testing/mod.ts";
    * import { VM } from "./vm.ts";
    *
    * using vm = VM.ephemeral();
@@ -403,7 +407,7 @@ export class VM {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode } from "../mod.ts";
+   * import { contractBytecode } from "./testing/mod.ts";
    * import { VM } from "./vm.ts";
    *
    * using vm = VM.ephemeral();
@@ -473,7 +477,8 @@ export class VM {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode, contractFunction, i64, PiecrustError, unit } from "../mod.ts";
+   * import { contractFunction, i64, PiecrustError, unit } from "../mod.ts";
+   * import { contractBytecode } from "./testing/mod.ts";
    * import { VM } from "./vm.ts";
    *
    * const readValue = contractFunction("read_value", unit, i64);
@@ -514,7 +519,8 @@ export class VM {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode, contractFunction, i64, unit } from "../mod.ts";
+   * import { contractFunction, i64, unit } from "../mod.ts";
+   * import { contractBytecode } from "./testing/mod.ts";
    * import { VM } from "./vm.ts";
    *
    * using vm = VM.ephemeral();
@@ -558,7 +564,8 @@ export class VM {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode, contractFunction, string, tuple, u8, vec } from "../mod.ts";
+   * import { contractFunction, string, tuple, u8, vec } from "../mod.ts";
+   * import { contractBytecode } from "./testing/mod.ts";
    * import { VM } from "./vm.ts";
    *
    * using vm = VM.ephemeral();
@@ -593,7 +600,8 @@ export class VM {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode, PiecrustError } from "../mod.ts";
+   * import { PiecrustError } from "../mod.ts";
+   * import { contractBytecode } from "./testing/mod.ts";
    * import { VM } from "./vm.ts";
    *
    * using vm = VM.ephemeral();

@@ -4,7 +4,6 @@ import assert from "node:assert/strict";
 import { PiecrustError, type TrapName } from "../src/errors.ts";
 import { liveHandles } from "../src/handles.ts";
 import {
-  contractBytecode,
   contractFunction,
   ContractId,
   i64,
@@ -13,6 +12,7 @@ import {
   unit,
   VM,
 } from "../mod.ts";
+import { contractBytecode } from "../src/testing/mod.ts";
 
 /** Asserts that every engine, store, module and linker has been closed. */
 export function assertNoLiveHandles(): void {

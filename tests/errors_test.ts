@@ -7,7 +7,6 @@
 
 import assert from "node:assert/strict";
 import {
-  contractBytecode,
   contractFunction,
   ContractId,
   type DeployOptions,
@@ -22,6 +21,7 @@ import {
   vec,
   VM,
 } from "../mod.ts";
+import { contractBytecode } from "../src/testing/mod.ts";
 import { assembleWat } from "../contracts/wat.ts";
 import {
   assertNoLiveHandles,

@@ -11,7 +11,7 @@ Deno.test("README examples run and print what their comments say", async () => {
     .map((match) => match[1])
     .filter((code) => code.includes(`from "./mod.ts"`));
   assert.ok(blocks.length > 0, "the README has a runnable example");
-  const modUrl = new URL("../mod.ts", import.meta.url).href;
+  const rootUrl = new URL("../", import.meta.url);
   const dir = await Deno.makeTempDir({ prefix: "piecrust-readme-" });
   const original = console.log;
   try {
@@ -22,7 +22,12 @@ Deno.test("README examples run and print what their comments say", async () => {
         printed.push(values.map((value) => Deno.inspect(value)).join(" "));
       };
       const path = `${dir}/example_${index}.ts`;
-      await Deno.writeTextFile(path, code.replaceAll(`"./mod.ts"`, JSON.stringify(modUrl)));
+      // The README's imports are relative to the repository root.
+      const resolved = code.replaceAll(
+        /from "(\.\/[^"]+)"/g,
+        (_, specifier: string) => `from ${JSON.stringify(new URL(specifier, rootUrl).href)}`,
+      );
+      await Deno.writeTextFile(path, resolved);
       await import(new URL(`file://${path}`).href);
       console.log = original;
       assert.deepEqual(printed, expected, `README example ${index + 1}`);

@@ -691,7 +691,7 @@ function decodeCodeSection(bytes: Uint8Array, pos: number, end: number, edits: E
  * @example Pricing a contract before compiling it
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { Engine, Module } from "../engine/mod.ts";
  * import { meterStores } from "./meter_stores.ts";
  *

@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { prepareContractModule } from "./mod.ts";
  *
  * const prepared = prepareContractModule(contractBytecode("counter"), { debug: false });

@@ -56,7 +56,7 @@ export const INSTANTIATION_FUEL = 1n << 48n;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { type PreparedModule, prepareContractModule } from "./prepare.ts";
  *
  * const prepared: PreparedModule = prepareContractModule(contractBytecode("counter"), {
@@ -91,7 +91,7 @@ export interface PreparedModule {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { PiecrustError } from "../errors.ts";
  * import { prepareContractModule } from "./prepare.ts";
  *

@@ -16,7 +16,7 @@ import { inspectModule, type ModuleInfo } from "./wasm_reader.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { type StrippedModule, stripActiveDataSegments } from "./strip_data.ts";
  *
  * const bytes = contractBytecode("counter");
@@ -59,7 +59,7 @@ export interface StrippedModule {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { stripActiveDataSegments } from "./strip_data.ts";
  *
  * const bytes = contractBytecode("counter");

@@ -20,7 +20,7 @@ import type { DataSegment, FuncSignature, ModuleInfo, ValueType } from "./wasm_r
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { MAX_TABLE_ELEMENTS } from "./validate.ts";
  * import { inspectModule } from "./wasm_reader.ts";
  *
@@ -47,7 +47,7 @@ function sameTypes(a: readonly ValueType[], b: readonly ValueType[]): boolean {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { type ValidateContractOptions, validateContract } from "./validate.ts";
  * import { inspectModule } from "./wasm_reader.ts";
  *
@@ -71,7 +71,7 @@ export interface ValidateContractOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { type ContractInterface, validateContract } from "./validate.ts";
  * import { inspectModule } from "./wasm_reader.ts";
  *
@@ -137,7 +137,7 @@ export interface ContractInterface {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { validateContract } from "./validate.ts";
  * import { inspectModule } from "./wasm_reader.ts";
  *

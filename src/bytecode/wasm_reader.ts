@@ -35,7 +35,7 @@ export type ValueType = "i32" | "i64" | "f32" | "f64" | "v128" | "funcref" | "ex
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { type FuncSignature, inspectModule } from "./wasm_reader.ts";
  *
  * const contractFunction: FuncSignature = { params: ["i32"], results: ["i32"] };
@@ -58,7 +58,7 @@ export interface FuncSignature {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { inspectModule, type MemoryType } from "./wasm_reader.ts";
  *
  * const [memory]: readonly MemoryType[] = inspectModule(contractBytecode("counter")).memories;
@@ -106,7 +106,7 @@ export interface TableType {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { type GlobalType, inspectModule } from "./wasm_reader.ts";
  *
  * const argumentBuffer: GlobalType = { type: "i32", mutable: false };
@@ -128,7 +128,7 @@ export interface GlobalType {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { type Import, inspectModule } from "./wasm_reader.ts";
  *
  * const info = inspectModule(contractBytecode("host"));
@@ -159,7 +159,7 @@ export type Import =
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { inspectModule } from "./wasm_reader.ts";
  *
  * const info = inspectModule(contractBytecode("counter"));
@@ -201,7 +201,7 @@ export type Export =
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { inspectModule } from "./wasm_reader.ts";
  *
  * const info = inspectModule(contractBytecode("counter"));
@@ -284,7 +284,7 @@ export type ElementSegment =
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { inspectModule } from "./wasm_reader.ts";
  *
  * const info = inspectModule(contractBytecode("counter"));
@@ -312,7 +312,7 @@ export interface Section {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { inspectModule } from "./wasm_reader.ts";
  *
  * const info = inspectModule(contractBytecode("counter", { target: "wasm64" }));
@@ -691,7 +691,7 @@ class WasmReader {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { PiecrustError } from "../errors.ts";
  * import { inspectModule } from "./wasm_reader.ts";
  *

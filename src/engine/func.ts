@@ -139,7 +139,7 @@ export function readSlot(slots: DataView, index: number, type: ValType): WasmVal
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { PiecrustError } from "../errors.ts";
  * import { Engine, Linker, Module, Store } from "./mod.ts";
  *

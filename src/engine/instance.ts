@@ -23,7 +23,7 @@ const KIND_NAMES = ["function", "global", "table", "memory"];
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { Engine, Linker, Module, Store } from "./mod.ts";
  *
  * using engine = new Engine();
@@ -76,7 +76,7 @@ export class Memory {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { PiecrustError } from "../errors.ts";
  * import { Engine, Linker, Module, Store } from "./mod.ts";
  *

@@ -57,7 +57,7 @@ export interface HostMemory {
  * @example An anonymous-mapping creator (see tests/engine_test.ts for a full one)
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { ContractMemory } from "../memory/mod.ts";
  * import { Engine, type HostMemoryCreator, Linker, Module, Store } from "./mod.ts";
  *

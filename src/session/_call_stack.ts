@@ -24,7 +24,8 @@ import type { Runtime } from "./runtime.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, contractFunction, MAX_CALL_DEPTH, u32, vec, contractId, VM } from "../../mod.ts";
+ * import { contractFunction, MAX_CALL_DEPTH, u32, vec, contractId, VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  *
  * using vm = VM.ephemeral();
  * using session = vm.session({ debug: true });

@@ -13,7 +13,8 @@ import type { Event } from "./event.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, VM } from "../../mod.ts";
+ * import { VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  *
  * using vm = VM.ephemeral();
  * using session = vm.session();

@@ -13,7 +13,8 @@ import type { ContractId } from "./contract_id.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { type CallTreeElem, contractBytecode, contractFunction, i64, unit, VM } from "../../mod.ts";
+ * import { type CallTreeElem, contractFunction, i64, unit, VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  *
  * using vm = VM.ephemeral();
  * using session = vm.session();
@@ -53,7 +54,8 @@ export interface CallNode {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, contractFunction, contractId, i64, VM } from "../../mod.ts";
+ * import { contractFunction, contractId, i64, VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  *
  * using vm = VM.ephemeral();
  * using session = vm.session({ debug: true }); // callcenter imports hdebug

@@ -13,7 +13,8 @@ import type { ContractId } from "./contract_id.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, contractFunction, u32, unit, VM } from "../../mod.ts";
+ * import { contractFunction, u32, unit, VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  *
  * using vm = VM.ephemeral();
  * using session = vm.session();

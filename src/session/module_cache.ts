@@ -46,7 +46,7 @@ interface Sidecar {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode } from "../contract_bytecode.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { Engine } from "../engine/mod.ts";
  * import { ModuleCache } from "./module_cache.ts";
  *
@@ -215,7 +215,8 @@ function bindingOf(engine: Engine): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, VM } from "../../mod.ts";
+ * import { VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { openCommitStore } from "../store/mod.ts";
  * import { committedBytecodes } from "./module_cache.ts";
  *

@@ -30,7 +30,8 @@ export { MAX_CALL_DEPTH } from "./_call_stack.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, ContractId, type DeployOptions, u8, VM } from "../../mod.ts";
+ * import { ContractId, type DeployOptions, u8, VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  *
  * const options: DeployOptions<number> = {
  *   initArg: { schema: u8, value: 0xab },
@@ -58,7 +59,8 @@ export interface DeployOptions<I = unknown> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, type MigrateOptions, VM } from "../../mod.ts";
+ * import { type MigrateOptions, VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  *
  * using vm = VM.ephemeral();
  * using session = vm.session();
@@ -102,7 +104,8 @@ export interface ContractFunction<A, R> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, contractFunction, i64, unit, VM } from "../../mod.ts";
+ * import { contractFunction, i64, unit, VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  *
  * const readValue = contractFunction("read_value", unit, i64);
  * assert.equal(readValue.name, "read_value");
@@ -126,7 +129,8 @@ export function contractFunction<A, R>(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, type MemoryPage, verifyPageOpening, VM } from "../../mod.ts";
+ * import { type MemoryPage, verifyPageOpening, VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  *
  * using vm = VM.ephemeral();
  * using session = vm.session();
@@ -185,7 +189,8 @@ export interface SessionOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, VM } from "../../mod.ts";
+ * import { VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  *
  * using vm = VM.ephemeral();
  * using session = vm.session();
@@ -228,7 +233,8 @@ export class Session {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode, ContractId, PiecrustError, VM } from "../../mod.ts";
+   * import { ContractId, PiecrustError, VM } from "../../mod.ts";
+   * import { contractBytecode } from "../testing/mod.ts";
    *
    * using vm = VM.ephemeral();
    * using session = vm.session();
@@ -246,7 +252,8 @@ export class Session {
    * @example With a typed init argument and a chosen id
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode, contractFunction, ContractId, u8, unit, VM } from "../../mod.ts";
+   * import { contractFunction, ContractId, u8, unit, VM } from "../../mod.ts";
+   * import { contractBytecode } from "../testing/mod.ts";
    *
    * using vm = VM.ephemeral();
    * using session = vm.session();
@@ -281,7 +288,8 @@ export class Session {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode, VM } from "../../mod.ts";
+   * import { VM } from "../../mod.ts";
+   * import { contractBytecode } from "../testing/mod.ts";
    *
    * using vm = VM.ephemeral();
    * using session = vm.session();
@@ -350,7 +358,8 @@ export class Session {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode, contractFunction, i64, tuple, unit, VM } from "../../mod.ts";
+   * import { contractFunction, i64, tuple, unit, VM } from "../../mod.ts";
+   * import { contractBytecode } from "../testing/mod.ts";
    *
    * const readValue = contractFunction("read_value", unit, i64);
    * const readValues = contractFunction("read_values", unit, tuple(i64, i64));
@@ -424,7 +433,8 @@ export class Session {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode, PiecrustError, VM } from "../../mod.ts";
+   * import { PiecrustError, VM } from "../../mod.ts";
+   * import { contractBytecode } from "../testing/mod.ts";
    *
    * using vm = VM.ephemeral();
    * using session = vm.session();
@@ -454,7 +464,8 @@ export class Session {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode, contractFunction, i64, unit, VM } from "../../mod.ts";
+   * import { contractFunction, i64, unit, VM } from "../../mod.ts";
+   * import { contractBytecode } from "../testing/mod.ts";
    *
    * const increment = contractFunction("increment", unit, unit);
    * const readValue = contractFunction("read_value", unit, i64);
@@ -485,7 +496,8 @@ export class Session {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode, encode, u32, VM } from "../../mod.ts";
+   * import { encode, u32, VM } from "../../mod.ts";
+   * import { contractBytecode } from "../testing/mod.ts";
    *
    * using vm = VM.ephemeral();
    * using session = vm.session();
@@ -534,7 +546,8 @@ export class Session {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode, encode, u32, VM } from "../../mod.ts";
+   * import { encode, u32, VM } from "../../mod.ts";
+   * import { contractBytecode } from "../testing/mod.ts";
    *
    * using vm = VM.ephemeral();
    * using session = vm.session();
@@ -565,7 +578,8 @@ export class Session {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode, contractFunction, decode, u32, unit, VM } from "../../mod.ts";
+   * import { contractFunction, decode, u32, unit, VM } from "../../mod.ts";
+   * import { contractBytecode } from "../testing/mod.ts";
    *
    * using vm = VM.ephemeral();
    * using session = vm.session();
@@ -594,7 +608,8 @@ export class Session {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode, ContractId, VM } from "../../mod.ts";
+   * import { ContractId, VM } from "../../mod.ts";
+   * import { contractBytecode } from "../testing/mod.ts";
    *
    * using vm = VM.ephemeral();
    * using session = vm.session();
@@ -682,7 +697,8 @@ export class Session {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode, contractFunction, string, unit, VM } from "../../mod.ts";
+   * import { contractFunction, string, unit, VM } from "../../mod.ts";
+   * import { contractBytecode } from "../testing/mod.ts";
    *
    * const debug = contractFunction("debug", string, unit);
    * using vm = VM.ephemeral();
@@ -704,7 +720,8 @@ export class Session {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode, VM } from "../../mod.ts";
+   * import { VM } from "../../mod.ts";
+   * import { contractBytecode } from "../testing/mod.ts";
    *
    * using vm = VM.ephemeral();
    * using session = vm.session();
@@ -727,7 +744,8 @@ export class Session {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode, verifyPageOpening, VM } from "../../mod.ts";
+   * import { verifyPageOpening, VM } from "../../mod.ts";
+   * import { contractBytecode } from "../testing/mod.ts";
    *
    * using vm = VM.ephemeral();
    * using session = vm.session();
@@ -768,7 +786,8 @@ export class Session {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { contractBytecode, contractFunction, i64, unit, VM } from "../../mod.ts";
+   * import { contractFunction, i64, unit, VM } from "../../mod.ts";
+   * import { contractBytecode } from "../testing/mod.ts";
    *
    * const readValue = contractFunction("read_value", unit, i64);
    * using vm = VM.ephemeral();

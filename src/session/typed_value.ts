@@ -16,7 +16,8 @@ import { typeName } from "./_arguments.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, type TypedValue, u64, VM } from "../../mod.ts";
+ * import { type TypedValue, u64, VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  *
  * const height: TypedValue<bigint> = { schema: u64, value: 7n };
  * using vm = VM.ephemeral();
@@ -37,7 +38,8 @@ export interface TypedValue<T> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, type Encodable, u32, VM } from "../../mod.ts";
+ * import { type Encodable, u32, VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  *
  * using vm = VM.ephemeral();
  * using session = vm.session();

@@ -51,7 +51,8 @@ import {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, VM } from "../../mod.ts";
+ * import { VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { openCommitStore } from "./commit_store.ts";
  *
  * const dir = Deno.makeTempDirSync();

@@ -150,7 +150,8 @@ export function resolveContract(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, VM } from "../../mod.ts";
+ * import { VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { openCommitStore } from "./commit_store.ts";
  *
  * const dir = Deno.makeTempDirSync();

@@ -98,7 +98,8 @@ export function deleteCommit(index: CommitIndex, root: string): void {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, contractFunction, unit, VM } from "../../mod.ts";
+ * import { contractFunction, unit, VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { openCommitStore } from "./commit_store.ts";
  *
  * const dir = Deno.makeTempDirSync();

@@ -38,7 +38,8 @@ function treeCache(index: CommitIndex, root: string): TreeCache {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, VM } from "../../mod.ts";
+ * import { VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { openCommitStore } from "./commit_store.ts";
  *
  * const dir = Deno.makeTempDirSync();
@@ -152,7 +153,8 @@ export function cacheTrees(index: CommitIndex, root: string, trees: CommitTrees)
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, VM } from "../../mod.ts";
+ * import { VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { openCommitStore } from "./commit_store.ts";
  *
  * const dir = Deno.makeTempDirSync();
@@ -193,7 +195,8 @@ export function verifyPacks(index: CommitIndex, state: ContractState): void {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, VM } from "../../mod.ts";
+ * import { VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { readBytecode } from "./trees.ts";
  * import { openCommitStore } from "./commit_store.ts";
  *
@@ -228,7 +231,8 @@ export function readBytecode(state: ContractState): Uint8Array {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { contractBytecode, VM } from "../../mod.ts";
+ * import { VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
  * import { openCommitStore } from "./commit_store.ts";
  *
  * const dir = Deno.makeTempDirSync();

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import wabtInit from "wabt";
-import type { ContractTarget } from "../../src/contract_bytecode.ts";
+import type { ContractTarget } from "../../src/testing/mod.ts";
 import { inspectModule, type ModuleInfo, stripActiveDataSegments } from "../../src/bytecode/mod.ts";
 import { assertBytes } from "../_helpers.ts";
 

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { watFixture } from "../../contracts/wat.ts";
-import { contractBytecode } from "../../src/contract_bytecode.ts";
+import { contractBytecode } from "../../src/testing/mod.ts";
 import { inspectModule, validateContract } from "../../src/bytecode/mod.ts";
 import { assertThrowsKind } from "../_helpers.ts";
 import {

@@ -3,7 +3,8 @@ import { createHash } from "node:crypto";
 import { watFixture } from "../../contracts/wat.ts";
 import { OpenFlags } from "../../ffi/libc.ts";
 import { libc } from "../../src/native/library.ts";
-import { contractBytecode, contractFunction, i64, unit, VM } from "../../mod.ts";
+import { contractFunction, i64, unit, VM } from "../../mod.ts";
+import { contractBytecode } from "../../src/testing/mod.ts";
 import { Engine, Linker, Module, Store } from "../../src/engine/mod.ts";
 import { liveHandles } from "../../src/handles.ts";
 import {

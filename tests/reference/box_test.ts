@@ -4,16 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  contractBytecode,
-  contractFunction,
-  type ContractTarget,
-  decode,
-  encode,
-  i16,
-  option,
-  unit,
-} from "../../mod.ts";
+import { contractFunction, decode, encode, i16, option, unit } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { withSession } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32);

@@ -6,12 +6,10 @@
 import assert from "node:assert/strict";
 import {
   bool,
-  contractBytecode,
   contractError,
   contractFunction,
   ContractId,
   contractId,
-  type ContractTarget,
   decode,
   i64,
   option,
@@ -24,6 +22,7 @@ import {
   unit,
   vec,
 } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { assertBytes, withSession } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32);

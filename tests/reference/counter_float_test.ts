@@ -1,14 +1,8 @@
 /** Port of piecrust's `tests/counter_float.rs`: an `f64` counter. */
 
 import assert from "node:assert/strict";
-import {
-  contractBytecode,
-  contractFunction,
-  type ContractTarget,
-  f64,
-  unit,
-  VM,
-} from "../../mod.ts";
+import { contractFunction, f64, unit, VM } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { assertNoLiveHandles } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32);

@@ -5,16 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  ARGBUF_LEN,
-  bool,
-  contractBytecode,
-  contractFunction,
-  contractId,
-  type ContractTarget,
-  i64,
-  unit,
-} from "../../mod.ts";
+import { ARGBUF_LEN, bool, contractFunction, contractId, i64, unit } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { assertThrowsKind, withSession } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32);

@@ -6,12 +6,10 @@
 
 import assert from "node:assert/strict";
 import {
-  contractBytecode,
   contractError,
   contractFunction,
   ContractId,
   contractId,
-  type ContractTarget,
   i32,
   i64,
   result,
@@ -19,6 +17,7 @@ import {
   tuple,
   unit,
 } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { withSession } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32);

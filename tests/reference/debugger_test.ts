@@ -4,14 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  contractBytecode,
-  contractFunction,
-  type ContractTarget,
-  string,
-  unit,
-  VM,
-} from "../../mod.ts";
+import { contractFunction, string, unit, VM } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { assertNoLiveHandles } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32);

@@ -10,12 +10,10 @@
 import assert from "node:assert/strict";
 import { assembleWat } from "../../contracts/wat.ts";
 import {
-  contractBytecode,
   contractError,
   contractFunction,
   ContractId,
   contractId,
-  type ContractTarget,
   encode,
   i64,
   PiecrustError,
@@ -25,6 +23,7 @@ import {
   u8,
   unit,
 } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { blake3 } from "../../src/merkle/mod.ts";
 import { assertThrowsKind, withSession } from "../_helpers.ts";
 

@@ -6,11 +6,9 @@
 import assert from "node:assert/strict";
 import {
   bool,
-  contractBytecode,
   contractError,
   contractFunction,
   contractId,
-  type ContractTarget,
   decode,
   PiecrustError,
   result,
@@ -19,6 +17,7 @@ import {
   tuple,
   unit,
 } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { assertBytes, assertThrowsKind, withSession } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32);

@@ -6,11 +6,9 @@
 
 import assert from "node:assert/strict";
 import {
-  contractBytecode,
   contractError,
   contractFunction,
   contractId,
-  type ContractTarget,
   encode,
   result,
   type Session,
@@ -21,6 +19,7 @@ import {
   unit,
   vec,
 } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { withSession } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32);

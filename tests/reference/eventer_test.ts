@@ -5,10 +5,8 @@
 
 import assert from "node:assert/strict";
 import {
-  contractBytecode,
   contractFunction,
   type ContractId,
-  type ContractTarget,
   type Event,
   tuple,
   u32,
@@ -17,6 +15,7 @@ import {
   unit,
   vec,
 } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { assertBytes, withSession } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32);

@@ -2,9 +2,7 @@
 
 import assert from "node:assert/strict";
 import {
-  contractBytecode,
   contractFunction,
-  type ContractTarget,
   encode,
   option,
   type Session,
@@ -13,6 +11,7 @@ import {
   unit,
   VM,
 } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { assertNoLiveHandles } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32);

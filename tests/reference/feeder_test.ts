@@ -4,16 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  contractBytecode,
-  contractFunction,
-  type ContractTarget,
-  decode,
-  encode,
-  u32,
-  unit,
-  VM,
-} from "../../mod.ts";
+import { contractFunction, decode, encode, u32, unit, VM } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { assertThrowsKind, withSession } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32);

@@ -1,14 +1,8 @@
 /** Port of piecrust's `tests/fibonacci.rs`: recursive Fibonacci numbers. */
 
 import assert from "node:assert/strict";
-import {
-  contractBytecode,
-  contractFunction,
-  type ContractTarget,
-  u32,
-  u64,
-  VM,
-} from "../../mod.ts";
+import { contractFunction, u32, u64, VM } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { assertNoLiveHandles } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32);

@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { ARGBUF_LEN, contractBytecode, type ContractTarget, VM } from "../../mod.ts";
+import { ARGBUF_LEN, VM } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { assertBytes, assertNoLiveHandles, assertThrowsKind, withSession } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32);

@@ -10,12 +10,10 @@
 import assert from "node:assert/strict";
 import {
   bytes,
-  contractBytecode,
   contractError,
   contractFunction,
   ContractId,
   contractId,
-  type ContractTarget,
   decode,
   encode,
   type HostQuery,
@@ -29,6 +27,7 @@ import {
   vec,
   VM,
 } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { blake3 } from "../../src/merkle/blake3.ts";
 import { assertBytes, assertNoLiveHandles, assertThrowsKind } from "../_helpers.ts";
 

@@ -6,16 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  contractBytecode,
-  contractFunction,
-  contractId,
-  type ContractTarget,
-  encode,
-  i64,
-  u8,
-  unit,
-} from "../../mod.ts";
+import { contractFunction, contractId, encode, i64, u8, unit } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { assertThrowsKind, withSession } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32);

@@ -7,15 +7,14 @@
 import assert from "node:assert/strict";
 import {
   bytes,
-  contractBytecode,
   contractFunction,
   ContractId,
   contractId,
-  type ContractTarget,
   option,
   type Session,
   unit,
 } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { assertBytes, assertThrowsKind, withSession } from "../_helpers.ts";
 
 const LIMIT = 1_000_000n;

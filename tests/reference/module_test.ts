@@ -6,17 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  contractBytecode,
-  contractFunction,
-  ContractId,
-  type ContractTarget,
-  i16,
-  i64,
-  option,
-  unit,
-  VM,
-} from "../../mod.ts";
+import { contractFunction, ContractId, i16, i64, option, unit, VM } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { blake3 } from "../../src/merkle/blake3.ts";
 import { assertNoLiveHandles, assertThrowsKind, withDirectory } from "../_helpers.ts";
 

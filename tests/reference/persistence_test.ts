@@ -8,11 +8,9 @@
 import assert from "node:assert/strict";
 import {
   bytes,
-  contractBytecode,
   contractFunction,
   ContractId,
   contractId,
-  type ContractTarget,
   i16,
   i64,
   option,
@@ -22,6 +20,7 @@ import {
   verifyPageOpening,
   VM,
 } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { blake3 } from "../../src/merkle/blake3.ts";
 import { openingPosition } from "../../src/merkle/mod.ts";
 import {

@@ -14,15 +14,14 @@ import { watFixture } from "../../contracts/wat.ts";
 import {
   ARGBUF_LEN,
   bytes,
-  contractBytecode,
   contractFunction,
   type ContractId,
-  type ContractTarget,
   i64,
   type Session,
   u32,
   unit,
 } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { assertThrowsKind, withSession } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32);

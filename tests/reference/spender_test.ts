@@ -6,11 +6,9 @@
 
 import assert from "node:assert/strict";
 import {
-  contractBytecode,
   contractError,
   contractFunction,
   contractId,
-  type ContractTarget,
   i64,
   result,
   type Session,
@@ -19,6 +17,7 @@ import {
   unit,
   VM,
 } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { assertNoLiveHandles, assertThrowsKind } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32);

@@ -4,15 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  contractBytecode,
-  contractFunction,
-  type ContractTarget,
-  i32,
-  option,
-  u32,
-  unit,
-} from "../../mod.ts";
+import { contractFunction, i32, option, u32, unit } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { withSession } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32);

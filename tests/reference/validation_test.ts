@@ -7,16 +7,15 @@
 import assert from "node:assert/strict";
 import { assembleWat, watFixture } from "../../contracts/wat.ts";
 import {
-  contractBytecode,
   contractFunction,
   ContractId,
-  type ContractTarget,
   i64,
   PiecrustError,
   type Session,
   unit,
   VM,
 } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { assertNoLiveHandles, assertThrowsKind } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32);

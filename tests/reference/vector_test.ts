@@ -1,15 +1,8 @@
 /** Port of piecrust's `tests/vector.rs`: a `Vec<i16>` pushed and popped. */
 
 import assert from "node:assert/strict";
-import {
-  contractBytecode,
-  contractFunction,
-  type ContractTarget,
-  i16,
-  option,
-  unit,
-  VM,
-} from "../../mod.ts";
+import { contractFunction, i16, option, unit, VM } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { assertNoLiveHandles } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32);

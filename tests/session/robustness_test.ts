@@ -9,12 +9,10 @@ import assert from "node:assert/strict";
 import { assembleWat, watFixture } from "../../contracts/wat.ts";
 import {
   bool,
-  contractBytecode,
   contractError,
   contractFunction,
   ContractId,
   contractId,
-  type ContractTarget,
   encode,
   i64,
   MAX_CALL_DEPTH,
@@ -29,6 +27,7 @@ import {
   VM,
   type VMOptions,
 } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { assertNoLiveHandles, assertThrowsKind, assertTraps } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { watFixture } from "../../contracts/wat.ts";
 import { i64, u8, unit } from "../../src/codec/mod.ts";
-import { contractBytecode, type ContractTarget } from "../../src/contract_bytecode.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { ContractId } from "../../src/session/contract_id.ts";
 import { contractFunction } from "../../src/session/session.ts";
 import { verifyPageOpening } from "../../src/merkle/page_opening.ts";

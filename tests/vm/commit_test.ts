@@ -4,16 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  contractBytecode,
-  contractFunction,
-  ContractId,
-  type ContractTarget,
-  i64,
-  unit,
-  verifyPageOpening,
-  VM,
-} from "../../mod.ts";
+import { contractFunction, ContractId, i64, unit, verifyPageOpening, VM } from "../../mod.ts";
+import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { assertBytes, assertThrowsKind, withDirectory } from "../_helpers.ts";
 import { assembleWat } from "../../contracts/wat.ts";
 

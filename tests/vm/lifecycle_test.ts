@@ -8,15 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  contractBytecode,
-  contractFunction,
-  type ContractId,
-  i64,
-  unit,
-  verifyPageOpening,
-  VM,
-} from "../../mod.ts";
+import { contractFunction, type ContractId, i64, unit, verifyPageOpening, VM } from "../../mod.ts";
+import { contractBytecode } from "../../src/testing/mod.ts";
 import { assembleWat } from "../../contracts/wat.ts";
 import { commitCounter, COUNTER, counterAt, runFixture, withDirectoryAsync } from "../_helpers.ts";
 
