@@ -26,6 +26,12 @@
 export { VM, type VMHandle, type VMOptions, type VMSessionOptions } from "./src/vm.ts";
 export type { RuntimeOptions } from "./src/session/runtime.ts";
 export type { DirectoryHandle } from "./src/directory/channel.ts";
+export {
+  type ProvisionOptions,
+  type ProvisionSource,
+  provisionWasmtime,
+} from "./src/native/provision.ts";
+export { WASMTIME_LIB_ENV, WASMTIME_SHA256, WASMTIME_VERSION } from "./src/native/library.ts";
 export type { CallReceipt } from "./src/session/call_receipt.ts";
 export type { Encodable, TypedValue } from "./src/session/typed_value.ts";
 export {
