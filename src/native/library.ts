@@ -205,8 +205,30 @@ export interface OpenWasmtimeOptions {
  * ```
  */
 export function wasmtimeLibraryPath(): string {
-  const override = environment(WASMTIME_LIB_ENV);
-  return override ? override : wasmtimeCachePath();
+  return wasmtimeOverride() ?? wasmtimeCachePath();
+}
+
+/**
+ * The file `PIECRUST_WASMTIME_LIB` names, or undefined when it is unset or
+ * empty.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { WASMTIME_LIB_ENV, wasmtimeOverride } from "./library.ts";
+ *
+ * const before = Deno.env.get(WASMTIME_LIB_ENV);
+ * try {
+ *   Deno.env.set(WASMTIME_LIB_ENV, "");
+ *   assert.equal(wasmtimeOverride(), undefined);
+ * } finally {
+ *   if (before === undefined) Deno.env.delete(WASMTIME_LIB_ENV);
+ *   else Deno.env.set(WASMTIME_LIB_ENV, before);
+ * }
+ * ```
+ */
+export function wasmtimeOverride(): string | undefined {
+  return environment(WASMTIME_LIB_ENV) || undefined;
 }
 
 /** The environment variable `name`; a `PermissionError` naming it without `--allow-env`. */

@@ -17,6 +17,7 @@ import {
   WASMTIME_SHA256,
   WASMTIME_VERSION,
   wasmtimeCachePath,
+  wasmtimeOverride,
 } from "./library.ts";
 import { zipMember } from "./wheel.ts";
 
@@ -44,14 +45,6 @@ const INDEX_URL = "https://pypi.org/simple/wasmtime/";
 
 function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
-}
-
-function environment(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch (error) {
-    throw systemError(error, `provisioning libwasmtime (reading ${name})`);
-  }
 }
 
 function isVerifiedCopy(path: string): boolean {
@@ -184,8 +177,8 @@ export async function provisionWasmtime(options: ProvisionOptions = {}): Promise
     ((message: string) => console.error(`piecrust: ${message}`));
   const sources = options.sources ?? ["pip", "download"];
   assertSupportedPlatform();
-  const override = environment(WASMTIME_LIB_ENV);
-  if (override) {
+  const override = wasmtimeOverride();
+  if (override !== undefined) {
     verifyLibrary(override, WASMTIME_SHA256);
     return override;
   }

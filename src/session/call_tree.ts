@@ -36,12 +36,43 @@ export interface CallTreeElem {
   readonly memLen: number;
 }
 
-/** A node while the tree is being built; `spent` is inclusive until {@linkcode CallTree.finish}. */
+/**
+ * A call while the tree is being built: its `spent` includes its children's
+ * until the {@linkcode CallTree} constructor makes it exclusive.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type CallNode, CallTree } from "./call_tree.ts";
+ * import { ContractId } from "./contract_id.ts";
+ *
+ * const child: CallNode = {
+ *   contractId: new ContractId(new Uint8Array(32).fill(1)),
+ *   limit: 400n,
+ *   spent: 150n,
+ *   memLen: 65536,
+ *   children: [],
+ * };
+ * const root: CallNode = {
+ *   contractId: new ContractId(new Uint8Array(32)),
+ *   limit: 1_000n,
+ *   spent: 500n, // the child's 150 included
+ *   memLen: 65536,
+ *   children: [child],
+ * };
+ * assert.equal(new CallTree(root).root!.spent, 350n);
+ * ```
+ */
 export interface CallNode {
+  /** The contract called. */
   contractId: ContractId;
+  /** The gas limit the call got. */
   limit: bigint;
+  /** Gas spent by the call, its sub-calls included. */
   spent: bigint;
+  /** The contract's memory length when the call started. */
   memLen: number;
+  /** Its successful sub-calls, in call order. */
   children: CallNode[];
 }
 
@@ -76,6 +107,24 @@ export class CallTree implements Iterable<CallTreeElem> {
   /**
    * Wraps a finished tree. `root.spent` and every node's `spent` must be
    * inclusive of their children; they are made exclusive here.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { type CallNode, CallTree } from "./call_tree.ts";
+   * import { ContractId } from "./contract_id.ts";
+   *
+   * const call = (n: number, spent: bigint, children: CallNode[] = []): CallNode => ({
+   *   contractId: new ContractId(new Uint8Array(32).fill(n)),
+   *   limit: 1_000n,
+   *   spent,
+   *   memLen: 65536,
+   *   children,
+   * });
+   * // Contract 1 spent 600 in all, of which its calls to 2 and 3 spent 100 and 200.
+   * const tree = new CallTree(call(1, 600n, [call(2, 100n), call(3, 200n)]));
+   * assert.deepEqual([...tree].map((elem) => elem.spent), [200n, 100n, 300n]);
+   * ```
    */
   constructor(root: CallNode | undefined) {
     this.#root = root;
@@ -97,7 +146,28 @@ export class CallTree implements Iterable<CallTreeElem> {
     return this.#root === undefined ? undefined : toElem(this.#root);
   }
 
-  /** Calls in reverse post-order: children right to left, each before its parent. */
+  /**
+   * Calls in reverse post-order: children right to left, each before its parent.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { type CallNode, CallTree } from "./call_tree.ts";
+   * import { ContractId } from "./contract_id.ts";
+   *
+   * const call = (n: number, children: CallNode[] = []): CallNode => ({
+   *   contractId: new ContractId(new Uint8Array(32).fill(n)),
+   *   limit: 100n,
+   *   spent: 0n,
+   *   memLen: 0,
+   *   children,
+   * });
+   * // 1 called 2, which called 4, and then 1 called 3.
+   * const tree = new CallTree(call(1, [call(2, [call(4)]), call(3)]));
+   * assert.deepEqual([...tree].map((elem) => elem.contractId.toBytes()[0]), [3, 4, 2, 1]);
+   * assert.deepEqual([...new CallTree(undefined)], []);
+   * ```
+   */
   *[Symbol.iterator](): Iterator<CallTreeElem> {
     if (this.#root === undefined) return;
     const stack: { node: CallNode; next: number }[] = [{

@@ -62,7 +62,19 @@ interface Sidecar {
 export class ModuleCache {
   readonly #directory: string;
 
-  /** A cache in `directory`, created if missing. */
+  /**
+   * A cache in `directory`, created if missing.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ModuleCache } from "./module_cache.ts";
+   *
+   * const directory = `${Deno.makeTempDirSync()}/modules`;
+   * new ModuleCache(directory);
+   * assert.ok(Deno.statSync(directory).isDirectory);
+   * ```
+   */
   constructor(directory: string) {
     this.#directory = directory;
     try {
@@ -76,6 +88,23 @@ export class ModuleCache {
    * The module for `key` (the bytecode's hash) on `engine`: loaded from the
    * cache if its artifact is current and intact, else compiled from
    * `wasm()` and stored. Fails with `ModuleRemoved` while `key` is removed.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { contractBytecode } from "../testing/mod.ts";
+   * import { Engine, Module } from "../engine/mod.ts";
+   * import { ModuleCache } from "./module_cache.ts";
+   *
+   * const directory = Deno.makeTempDirSync();
+   * using engine = new Engine();
+   * new ModuleCache(directory).load(engine, "counter", () => contractBytecode("counter")).close();
+   * // Another cache on the same directory loads the stored artifact.
+   * using module = new ModuleCache(directory).load(engine, "counter", () => {
+   *   throw new Error("not compiled again");
+   * });
+   * assert.ok(module instanceof Module);
+   * ```
    */
   load(engine: Engine, key: string, wasm: () => Uint8Array): Module {
     if (this.#isRemoved(key)) {
@@ -105,6 +134,26 @@ export class ModuleCache {
   /**
    * Marks `key` removed, then deletes its artifacts for every engine
    * configuration. Modules already loaded stay usable.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { contractBytecode } from "../testing/mod.ts";
+   * import { Engine } from "../engine/mod.ts";
+   * import { PiecrustError } from "../errors.ts";
+   * import { ModuleCache } from "./module_cache.ts";
+   *
+   * const cache = new ModuleCache(Deno.makeTempDirSync());
+   * using engine = new Engine();
+   * const wasm = () => contractBytecode("counter");
+   * using module = cache.load(engine, "counter", wasm);
+   * cache.remove("counter");
+   * assert.throws(
+   *   () => cache.load(engine, "counter", wasm),
+   *   (e) => e instanceof PiecrustError && e.kind === "ModuleRemoved",
+   * );
+   * assert.ok(module.serialize().length > 0); // the module loaded before stays usable
+   * ```
    */
   remove(key: string): void {
     try {
@@ -130,6 +179,30 @@ export class ModuleCache {
    * Compiles `wasm` (the prepared bytecode of `key`) on `engine`, replaces
    * the artifact and its sidecar, and then clears the marker of
    * {@linkcode remove}, if any.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { contractBytecode } from "../testing/mod.ts";
+   * import { Engine, Module } from "../engine/mod.ts";
+   * import { PiecrustError } from "../errors.ts";
+   * import { ModuleCache } from "./module_cache.ts";
+   *
+   * const cache = new ModuleCache(Deno.makeTempDirSync());
+   * using engine = new Engine();
+   * const wasm = () => contractBytecode("counter");
+   * cache.remove("counter");
+   * assert.throws(
+   *   () => cache.load(engine, "counter", wasm),
+   *   (e) => e instanceof PiecrustError && e.kind === "ModuleRemoved",
+   * );
+   * cache.recompile(engine, "counter", wasm());
+   * // Loadable again, from the artifact recompile stored.
+   * using module = cache.load(engine, "counter", () => {
+   *   throw new Error("not compiled again");
+   * });
+   * assert.ok(module instanceof Module);
+   * ```
    */
   recompile(engine: Engine, key: string, wasm: Uint8Array): void {
     const path = this.#artifactPath(engine, key);
