@@ -28,7 +28,21 @@ export class ContractId {
   readonly #bytes: Uint8Array;
   #hex: string | undefined;
 
-  /** Copies `bytes`, which must be exactly 32 bytes. */
+  /**
+   * Copies `bytes`, which must be exactly 32 bytes.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ContractId } from "./contract_id.ts";
+   *
+   * const bytes = new Uint8Array(32);
+   * const id = new ContractId(bytes);
+   * bytes[0] = 1; // copied: the id does not change
+   * assert.equal(id.toString(), "00".repeat(32));
+   * assert.throws(() => new ContractId(new Uint8Array(33)), TypeError);
+   * ```
+   */
   constructor(bytes: Uint8Array) {
     if (!(bytes instanceof Uint8Array) || bytes.length !== CONTRACT_ID_BYTES) {
       throw new TypeError(`a contract id is ${CONTRACT_ID_BYTES} bytes`);

@@ -16,7 +16,21 @@ import { defineHostFunctions } from "./_host_functions.ts";
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 
-/** Options of a VM's runtime. */
+/**
+ * Options of a VM's runtime.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Runtime, type RuntimeOptions } from "./runtime.ts";
+ *
+ * const options: RuntimeOptions = { memory64Reservation: 2 ** 33, maxWasmStack: 256 * 1024 };
+ * const runtime = new Runtime(options);
+ * assert.equal(runtime.maxByteLength(true), 2 ** 33);
+ * assert.equal(runtime.engine(false).options.maxWasmStack, 256 * 1024);
+ * runtime.close();
+ * ```
+ */
 export interface RuntimeOptions {
   /**
    * Address space reserved per 64-bit contract memory, and so the most a
@@ -60,7 +74,19 @@ export class Runtime {
   readonly #reservations: ReservationPool;
   /** The memory the next instantiation gets. */
   #pendingMemory: ContractMemory | undefined;
-  /** The call stack of the running top-level call; host functions act on it. */
+  /**
+   * The call stack of the running top-level call; host functions act on it.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Runtime } from "./runtime.ts";
+   *
+   * const runtime = new Runtime();
+   * assert.equal(runtime.active, undefined); // no session call runs
+   * runtime.close();
+   * ```
+   */
   active: CallStack | undefined;
   /** Hands host functions the running call stack. */
   readonly #running = (): CallStack => {
@@ -70,6 +96,20 @@ export class Runtime {
     return this.active;
   };
 
+  /**
+   * Creates both engines and linkers, the host imports defined under `env`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Runtime } from "./runtime.ts";
+   *
+   * const runtime = new Runtime();
+   * assert.equal(runtime.maxByteLength(true), 16 * 2 ** 30); // the default reservation
+   * assert.equal(runtime.engine(false).options.maxWasmStack, 512 * 1024);
+   * runtime.close();
+   * ```
+   */
   constructor(options: RuntimeOptions = {}) {
     const reservation64 = options.memory64Reservation ?? 16 * GiB;
     this.#reservations = new ReservationPool({ maxIdle: options.idleReservations });
@@ -98,7 +138,27 @@ export class Runtime {
     defineHostFunctions(this.#linkers[1], true, this.#running);
   }
 
-  /** Makes the host imports available under `module` too, for contracts that use it. */
+  /**
+   * Makes the host imports available under `module` too, for contracts that use it.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PiecrustError } from "../errors.ts";
+   * import { Runtime } from "./runtime.ts";
+   *
+   * const runtime = new Runtime();
+   * runtime.defineImportModule(false, "hd");
+   * runtime.defineImportModule(false, "hd"); // already there: nothing happens
+   * // Every host import is now defined under "hd" too, so none can be defined again.
+   * const type = { params: [], results: ["i32" as const] };
+   * assert.throws(
+   *   () => runtime.linker(false).defineFunc("hd", "caller", type, () => 0),
+   *   (e) => e instanceof PiecrustError && e.kind === "WasmtimeError",
+   * );
+   * runtime.close();
+   * ```
+   */
   defineImportModule(is64: boolean, module: string): void {
     const defined = this.#importModules[is64 ? 1 : 0];
     if (defined.has(module)) return;
@@ -106,17 +166,58 @@ export class Runtime {
     defined.add(module);
   }
 
-  /** The engine for memories of the given width. */
+  /**
+   * The engine for memories of the given width.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Runtime } from "./runtime.ts";
+   *
+   * const runtime = new Runtime({ memory64Reservation: 2 ** 33 });
+   * assert.equal(runtime.engine(false).options.memoryReservation, 2 ** 32);
+   * assert.equal(runtime.engine(true).options.memoryReservation, 2 ** 33);
+   * runtime.close();
+   * ```
+   */
   engine(is64: boolean): Engine {
     return this.#engines[is64 ? 1 : 0];
   }
 
-  /** The linker for memories of the given width. */
+  /**
+   * The linker for memories of the given width.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Linker } from "../engine/mod.ts";
+   * import { Runtime } from "./runtime.ts";
+   *
+   * const runtime = new Runtime();
+   * assert.ok(runtime.linker(false) instanceof Linker);
+   * assert.notEqual(runtime.linker(false), runtime.linker(true));
+   * runtime.close();
+   * ```
+   */
   linker(is64: boolean): Linker {
     return this.#linkers[is64 ? 1 : 0];
   }
 
-  /** Bytes a contract memory of the given width must reserve: reservation + guard. */
+  /**
+   * Bytes a contract memory of the given width must reserve: reservation + guard.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Runtime } from "./runtime.ts";
+   *
+   * const runtime = new Runtime({ memory64Reservation: 2 ** 33 });
+   * const guard = 32 * 2 ** 20;
+   * assert.equal(runtime.reservation(false), 2 ** 32 + guard);
+   * assert.equal(runtime.reservation(true), 2 ** 33 + guard);
+   * runtime.close();
+   * ```
+   */
   reservation(is64: boolean): number {
     const options = this.engine(is64).options;
     return options.memoryReservation + options.memoryGuardSize;
@@ -125,17 +226,73 @@ export class Runtime {
   /**
    * A reservation for a contract memory of the given width, in the state of
    * a fresh one; the memory that takes it gives it back to the pool.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Runtime } from "./runtime.ts";
+   *
+   * const runtime = new Runtime();
+   * const reservation = runtime.leaseReservation(false);
+   * assert.equal(reservation.byteLength, runtime.reservation(false));
+   * reservation.release(); // back to the pool
+   * assert.equal(reservation.released, true);
+   * runtime.close();
+   * ```
    */
   leaseReservation(is64: boolean): Reservation {
     return this.#reservations.acquire(this.reservation(is64));
   }
 
-  /** The largest byte length a memory of the given width may have. */
+  /**
+   * The largest byte length a memory of the given width may have.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Runtime } from "./runtime.ts";
+   *
+   * const runtime = new Runtime({ memory64Reservation: 2 ** 33 });
+   * assert.equal(runtime.maxByteLength(false), 2 ** 32);
+   * assert.equal(runtime.maxByteLength(true), 2 ** 33);
+   * runtime.close();
+   * ```
+   */
   maxByteLength(is64: boolean): number {
     return is64 ? this.engine(true).options.memoryReservation : 4 * GiB;
   }
 
-  /** Sets the memory that the next instantiation receives. */
+  /**
+   * Sets the memory that the next instantiation receives.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Module, Store } from "../engine/mod.ts";
+   * import { ContractMemory } from "../memory/mod.ts";
+   * import { Runtime } from "./runtime.ts";
+   *
+   * const runtime = new Runtime();
+   * const memory = new ContractMemory(runtime.leaseReservation(false), {
+   *   maxByteLength: runtime.maxByteLength(false),
+   * });
+   * // (module (memory (export "memory") 1))
+   * const wasm = new Uint8Array([
+   *   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x05, 0x03, 0x01, 0x00, 0x01,
+   *   0x07, 0x0a, 0x01, 0x06, ...new TextEncoder().encode("memory"), 0x02, 0x00,
+   * ]);
+   * {
+   *   using module = Module.compile(runtime.engine(false), wasm);
+   *   using store = new Store(runtime.engine(false));
+   *   runtime.setPendingMemory(memory);
+   *   runtime.linker(false).instantiate(store, module);
+   * }
+   * // The instance got the contract memory: its one 64 KiB page.
+   * assert.equal(memory.byteLength, 65536);
+   * memory.close();
+   * runtime.close();
+   * ```
+   */
   setPendingMemory(memory: ContractMemory | undefined): void {
     this.#pendingMemory = memory;
   }
@@ -143,6 +300,17 @@ export class Runtime {
   /**
    * Frees the engines, linkers and pooled reservations; memories still open
    * unmap theirs when they close.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Runtime } from "./runtime.ts";
+   *
+   * const runtime = new Runtime();
+   * const engine = runtime.engine(false);
+   * runtime.close();
+   * assert.equal(engine.closed, true);
+   * ```
    */
   close(): void {
     this.#reservations.close();
