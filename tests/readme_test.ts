@@ -2,16 +2,20 @@ import assert from "node:assert/strict";
 import { assertNoLiveHandles } from "./_helpers.ts";
 
 /**
- * Runs every ```ts block of the README that imports "./mod.ts", and checks
- * that each `console.log(...); // expected` prints what its comment says.
+ * Runs every ```ts block of the README that imports the package, with its
+ * specifiers resolved through this repository's `deno.json` exports, and
+ * checks that each `console.log(...); // expected` prints what its comment says.
  */
 Deno.test("README examples run and print what their comments say", async () => {
   const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
   const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)]
     .map((match) => match[1])
-    .filter((code) => code.includes(`from "./mod.ts"`));
+    .filter((code) => code.includes(`from "@piecrust/deno"`));
   assert.ok(blocks.length > 0, "the README has a runnable example");
   const rootUrl = new URL("../", import.meta.url);
+  const { name, exports } = JSON.parse(
+    await Deno.readTextFile(new URL("deno.json", rootUrl)),
+  ) as { name: string; exports: Record<string, string> };
   const dir = await Deno.makeTempDir({ prefix: "piecrust-readme-" });
   const original = console.log;
   try {
@@ -22,11 +26,11 @@ Deno.test("README examples run and print what their comments say", async () => {
         printed.push(values.map((value) => Deno.inspect(value)).join(" "));
       };
       const path = `${dir}/example_${index}.ts`;
-      // The README's imports are relative to the repository root.
-      const resolved = code.replaceAll(
-        /from "(\.\/[^"]+)"/g,
-        (_, specifier: string) => `from ${JSON.stringify(new URL(specifier, rootUrl).href)}`,
-      );
+      const resolved = code.replaceAll(/from "(@[^"]+)"/g, (_, specifier: string) => {
+        const target = exports[`.${specifier.slice(name.length)}`];
+        assert.ok(specifier.startsWith(name) && target, `${specifier} is not an export`);
+        return `from ${JSON.stringify(new URL(target, rootUrl).href)}`;
+      });
       await Deno.writeTextFile(path, resolved);
       await import(new URL(`file://${path}`).href);
       console.log = original;

@@ -2,9 +2,10 @@
  * Locating, verifying and opening the native libraries.
  *
  * libwasmtime is looked up, in order, at `PIECRUST_WASMTIME_LIB` and in the
- * user's cache folder, where `deno task setup` puts it. Whatever is found must
- * have the pinned SHA-256 before it is opened: a native library runs with the
- * full rights of the process, so an unverified one is never loaded.
+ * user's cache folder; when neither has it, the first use fetches it into the
+ * cache (`provision.ts`, run as a child process). Whatever is found must have
+ * the pinned SHA-256 before it is opened: a native library runs with the full
+ * rights of the process, so an unverified one is never loaded.
  *
  * This is the only module that calls `Deno.dlopen`. Each isolate (the main
  * thread and every Worker) opens the libraries once.
@@ -68,9 +69,25 @@ export const WASMTIME_SHA256 = "9594714d3c73c3087ab3d42d9614cf72973b25c181b8625f
  */
 export const WASMTIME_LIB_ENV = "PIECRUST_WASMTIME_LIB";
 
-const SETUP_HINT = "Run `deno task setup` (it fetches the official wasmtime " +
-  `${WASMTIME_VERSION} wheel with pip), or set ${WASMTIME_LIB_ENV} to a ` +
-  `libwasmtime ${WASMTIME_VERSION} file.`;
+/**
+ * The permissions `provision.ts` needs to fetch the library: the cache and a
+ * temporary folder, `pip` where present, else PyPI itself.
+ */
+const PROVISION_FLAGS = [
+  "--allow-env",
+  "--allow-read",
+  "--allow-write",
+  "--allow-run=python3",
+  "--allow-net=pypi.org,files.pythonhosted.org",
+] as const;
+
+/** The module that fetches the library when run as a program, wherever this package is served from. */
+const PROVISION_MODULE = new URL("./provision.ts", import.meta.url).href;
+
+const SETUP_HINT = `Fetch it once with \`deno run ${PROVISION_FLAGS.join(" ")} ` +
+  `${PROVISION_MODULE}\` (in this package's repository: \`deno task setup\`) or ` +
+  `\`await provisionWasmtime()\`, or set ${WASMTIME_LIB_ENV} to a libwasmtime ` +
+  `${WASMTIME_VERSION} file.`;
 
 /**
  * Throws a `LibraryError` unless this platform has a pinned libwasmtime.
@@ -94,7 +111,7 @@ export function assertSupportedPlatform(): void {
 }
 
 /**
- * The cache file that `deno task setup` fills:
+ * The cache file that provisioning fills:
  * `$XDG_CACHE_HOME/piecrust-deno/libwasmtime-49.0.0.so`, with
  * `$HOME/.cache` when `XDG_CACHE_HOME` is unset.
  *
@@ -200,7 +217,7 @@ export interface OpenWasmtimeOptions {
  * import assert from "node:assert/strict";
  * import { verifyLibrary, WASMTIME_SHA256, wasmtimeLibraryPath } from "./library.ts";
  *
- * verifyLibrary(wasmtimeLibraryPath(), WASMTIME_SHA256); // `deno task setup` put it there
+ * verifyLibrary(wasmtimeLibraryPath(), WASMTIME_SHA256); // provisioned before the tests
  * assert.ok(Deno.statSync(wasmtimeLibraryPath()).isFile);
  * ```
  */
@@ -293,6 +310,11 @@ let libcLibrary: LibcSymbols | undefined;
 
 /**
  * The libwasmtime symbols of this isolate, opened and verified on first use.
+ * When neither `PIECRUST_WASMTIME_LIB` nor the cache has the library, the
+ * first use fetches it into the cache as {@linkcode provisionWasmtime} does,
+ * in a child Deno process (loading is synchronous, fetching is not) whose
+ * progress goes to standard error. That needs `--allow-run` for the Deno
+ * executable; without it the error says how to fetch the library ahead of time.
  *
  * @example
  * ```ts
@@ -304,8 +326,60 @@ let libcLibrary: LibcSymbols | undefined;
  * ```
  */
 export function wasmtime(): WasmtimeSymbols {
-  wasmtimeLibrary ??= openWasmtime().symbols;
+  if (wasmtimeLibrary === undefined) {
+    if (wasmtimeOverride() === undefined && !fileExists(wasmtimeCachePath())) {
+      provisionInChildProcess(wasmtimeCachePath());
+    }
+    wasmtimeLibrary = openWasmtime().symbols;
+  }
   return wasmtimeLibrary;
+}
+
+function fileExists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw systemError(error, `looking for libwasmtime at ${path}`);
+  }
+}
+
+/**
+ * Runs `provision.ts` as a program and waits for it: fetching is
+ * asynchronous, but the first use of the library is inside synchronous calls
+ * (`VM.open`, `new Engine()`), so the fetch runs in a process of its own.
+ */
+function provisionInChildProcess(cachePath: string): void {
+  const deno = Deno.execPath();
+  const fetchAhead = `libwasmtime ${WASMTIME_VERSION} is not in ${cachePath}. To fetch it on ` +
+    `first use, allow this program to run ${deno} (--allow-run). ${SETUP_HINT}`;
+  if (Deno.permissions.querySync({ name: "run", command: deno }).state === "denied") {
+    throw new PiecrustError("LibraryError", fetchAhead);
+  }
+  let status: Deno.CommandOutput;
+  try {
+    status = new Deno.Command(deno, {
+      args: ["run", "--quiet", "--no-config", ...PROVISION_FLAGS, PROVISION_MODULE],
+      stdin: "null",
+      stdout: "null",
+      stderr: "inherit",
+    }).outputSync();
+  } catch (error) {
+    throw new PiecrustError(
+      error instanceof Deno.errors.NotCapable ? "PermissionError" : "LibraryError",
+      error instanceof Deno.errors.NotCapable
+        ? fetchAhead
+        : `Fetching libwasmtime with ${deno} failed: ${(error as Error).message}. ${SETUP_HINT}`,
+      { cause: error },
+    );
+  }
+  if (!status.success) {
+    throw new PiecrustError(
+      "LibraryError",
+      `Fetching libwasmtime ${WASMTIME_VERSION} failed (the reasons are printed above). ${SETUP_HINT}`,
+    );
+  }
 }
 
 /**

@@ -56,14 +56,28 @@ function isVerifiedCopy(path: string): boolean {
   }
 }
 
-/** The wheel, fetched with the machine's pip. */
+/** Calls `onLine` with each line of `stream` as it arrives. */
+async function forEachLine(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<void> {
+  let pending = "";
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    const lines = (pending + text).split(/\r?\n|\r/);
+    pending = lines.pop()!;
+    for (const line of lines) if (line.trim() !== "") onLine(line.trim());
+  }
+  if (pending.trim() !== "") onLine(pending.trim());
+}
+
+/** The wheel, fetched with the machine's pip, its output passed on line by line as it runs. */
 async function wheelWithPip(progress: (message: string) => void): Promise<Uint8Array> {
   const work = await Deno.makeTempDir({ prefix: "piecrust-wheel-" });
   try {
-    progress(`fetching the wasmtime ${WASMTIME_VERSION} wheel with pip`);
-    let output: Deno.CommandOutput;
+    progress(`fetching the wasmtime ${WASMTIME_VERSION} wheel (10 MB) with pip`);
+    let child: Deno.ChildProcess;
     try {
-      output = await new Deno.Command("python3", {
+      child = new Deno.Command("python3", {
         args: [
           "-m",
           "pip",
@@ -78,20 +92,25 @@ async function wheelWithPip(progress: (message: string) => void): Promise<Uint8A
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
-      }).output();
+      }).spawn();
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) throw new Error("python3 was not found");
       throw systemError(error, "running python3 -m pip");
     }
-    const stderr = new TextDecoder().decode(output.stderr);
-    for (const line of new TextDecoder().decode(output.stdout).split("\n")) {
-      if (line.trim() !== "") progress(`pip: ${line.trim()}`);
-    }
-    if (!output.success) {
-      if (stderr.includes("No module named pip")) {
+    const errors: string[] = [];
+    const [status] = await Promise.all([
+      child.status,
+      forEachLine(child.stdout, (line) => progress(`pip: ${line}`)),
+      forEachLine(child.stderr, (line) => {
+        errors.push(line);
+        progress(`pip: ${line}`);
+      }),
+    ]);
+    if (!status.success) {
+      if (errors.some((line) => line.includes("No module named pip"))) {
         throw new Error("python3 has no pip (Debian and Ubuntu: apt-get install python3-pip)");
       }
-      throw new Error(`pip download failed: ${stderr.trim().split("\n").at(-1)}`);
+      throw new Error(`pip download failed: ${errors.at(-1) ?? `exit code ${status.code}`}`);
     }
     const wheels = [...Deno.readDirSync(work)].filter((entry) => entry.name.endsWith(".whl"));
     if (wheels.length !== 1) throw new Error(`pip left ${wheels.length} wheels, not one`);
@@ -159,7 +178,10 @@ async function downloadWheel(progress: (message: string) => void): Promise<Uint8
  * said and what to do; a missing permission is a `PermissionError` naming
  * it (`--allow-run=python3` for pip, `--allow-net=pypi.org,files.pythonhosted.org`
  * for the download, `--allow-read`/`--allow-write` on the cache folder).
- * `deno task setup` is this function as a command.
+ *
+ * The first use of the library does the same on its own; this is for programs
+ * that want to fetch it ahead of time. Run as a program, this module is the
+ * command form (`deno task setup` in this repository).
  *
  * @example
  * ```ts
@@ -185,6 +207,9 @@ export async function provisionWasmtime(options: ProvisionOptions = {}): Promise
   const target = wasmtimeCachePath();
   if (isVerifiedCopy(target)) return target;
   const failures: string[] = [];
+  if (sources.length > 0) {
+    progress(`libwasmtime ${WASMTIME_VERSION} is not in ${target}; fetching it`);
+  }
   for (const source of sources) {
     try {
       const wheel = source === "pip" ? await wheelWithPip(progress) : await downloadWheel(progress);
@@ -214,7 +239,25 @@ export async function provisionWasmtime(options: ProvisionOptions = {}): Promise
     "LibraryError",
     `libwasmtime ${WASMTIME_VERSION} is not in ${target}, and it could not be fetched` +
       (failures.length > 0 ? ` (${failures.join("; ")})` : " (no source to fetch it from)") +
-      `. Run \`deno task setup\` where pip or PyPI is reachable, or set ${WASMTIME_LIB_ENV} ` +
+      `. Run it again where pip or PyPI is reachable, or set ${WASMTIME_LIB_ENV} ` +
       `to a libwasmtime ${WASMTIME_VERSION} file.`,
   );
+}
+
+if (import.meta.main) {
+  try {
+    let fetched = false;
+    const path = await provisionWasmtime({
+      onProgress: (message) => {
+        fetched = true;
+        console.error(`piecrust: ${message}`);
+      },
+    });
+    if (!fetched) {
+      console.error(`piecrust: libwasmtime ${WASMTIME_VERSION} is ready: ${path} (verified)`);
+    }
+  } catch (error) {
+    console.error(`piecrust: ${error instanceof Error ? error.message : String(error)}`);
+    Deno.exit(1);
+  }
 }

@@ -23,7 +23,8 @@ Deno.test("openWasmtime refuses a library with a wrong checksum", () => {
     Deno.writeFileSync(tampered, bytes);
     const error = assertThrowsKind(() => openWasmtime({ path: tampered }), "LibraryError");
     assert.match(error.message, /Refusing to load .*SHA-256/);
-    assert.match(error.message, /deno task setup/);
+    assert.match(error.message, /deno run .*\/src\/native\/provision\.ts/);
+    assert.match(error.message, /provisionWasmtime\(\)/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
@@ -44,5 +45,47 @@ Deno.test("openWasmtime opens the verified library", () => {
     assert.equal(typeof library.symbols.wasm_engine_new_with_config, "function");
   } finally {
     library.close();
+  }
+});
+
+Deno.test("wasmtime without the library or --allow-run says how to fetch it ahead of time", async () => {
+  const cache = Deno.makeTempDirSync({ prefix: "piecrust-empty-cache-" });
+  try {
+    const library = new URL("../../src/native/library.ts", import.meta.url).href;
+    const script = `${cache}/first_use.ts`;
+    Deno.writeTextFileSync(
+      script,
+      `import { wasmtime } from "${library}";
+      try { wasmtime(); } catch (error) { console.log(error.kind); console.log(error.message); }`,
+    );
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-prompt",
+        "--allow-ffi",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        script,
+      ],
+      env: { XDG_CACHE_HOME: `${cache}/cache` },
+      stdin: "null",
+    }).output();
+    const [kind, message] = new TextDecoder().decode(stdout).split("\n");
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    assert.equal(kind, "PermissionError");
+    assert.match(
+      message,
+      /libwasmtime 49\.0\.0 is not in .*piecrust-deno\/libwasmtime-49\.0\.0\.so/,
+    );
+    assert.match(message, /--allow-run/);
+    assert.match(message, /deno run --allow-env .* file:\/\/.*\/src\/native\/provision\.ts/);
+    assert.throws(
+      () => Deno.statSync(`${cache}/cache/piecrust-deno`),
+      Deno.errors.NotFound,
+      "nothing was fetched",
+    );
+  } finally {
+    Deno.removeSync(cache, { recursive: true });
   }
 });
