@@ -12,7 +12,7 @@ import type { HostMemory, MemoryRequest } from "../engine/memory_creator.ts";
 import { PiecrustError, systemError } from "../errors.ts";
 import { trackHandle, untrackHandle } from "../handles.ts";
 import { at, checkMapped, errno, osError } from "../native/os.ts";
-import { Reservation } from "./reservation.ts";
+import { type AdoptedReservation, adoptReservation, Reservation } from "./reservation.ts";
 import { OS_PAGE_SIZE, type WriteScanner, writeScanner } from "./write_scanner.ts";
 import { WASM_PAGE_SIZE } from "../bytecode/abi.ts";
 
@@ -82,9 +82,6 @@ function tempDirectory(): string {
   }
 }
 
-/** Reservations some memory took, so that two memories never share one. */
-const taken = new WeakSet<Reservation>();
-
 function checkMultiple(name: string, value: number, unit: number): void {
   if (!Number.isSafeInteger(value) || value < 0 || value % unit !== 0) {
     throw new RangeError(`${name} must be a non-negative multiple of ${unit}, got ${value}`);
@@ -145,7 +142,7 @@ export class ContractMemory {
   /** The most bytes {@linkcode grow} allows. */
   readonly maxByteLength: number;
   #byteLength: number;
-  readonly #reservation: Reservation;
+  readonly #reservation: AdoptedReservation;
   #closed = false;
   #attached = 0;
   #view: Uint8Array | undefined;
@@ -170,20 +167,17 @@ export class ContractMemory {
       checkMultiple("reservation", reservation, WASM_PAGE_SIZE);
       ContractMemory.#validate(reservation, options);
       reservation = Reservation.map(reservation);
+      this.#reservation = adoptReservation(reservation);
     } else {
-      if (reservation.released || taken.has(reservation)) {
-        throw new PiecrustError("MemoryError", "the reservation is released or used elsewhere");
-      }
-      taken.add(reservation);
+      this.#reservation = adoptReservation(reservation);
       try {
         checkMultiple("reservation", reservation.byteLength, WASM_PAGE_SIZE);
         ContractMemory.#validate(reservation.byteLength, options);
       } catch (error) {
-        reservation.release();
+        this.#reservation.release();
         throw error;
       }
     }
-    this.#reservation = reservation;
     this.#writeScanner = options.writeScanner;
     this.base = reservation.base;
     this.reservation = reservation.byteLength;

@@ -101,6 +101,48 @@ function unmapRange(range: Range): void {
 
 let lease: (range: Range, pool: ReservationPool) => Reservation;
 let takeBack: (pool: ReservationPool, range: Range) => boolean;
+let adopt: (reservation: Reservation) => AdoptedReservation;
+
+/**
+ * What the one {@linkcode ContractMemory} that adopted a reservation may do
+ * with it. Views exist only here: the range is `PROT_NONE` until that memory
+ * makes a prefix accessible, and touching an inaccessible byte through a view
+ * would kill the process, so no view is handed to anyone else.
+ */
+export interface AdoptedReservation {
+  /**
+   * A view of the first `byteLength` bytes, which the adopter has made
+   * accessible. Views share one `ArrayBuffer` over the whole range (index
+   * through the view only); they are detached when the range is unmapped.
+   */
+  view(byteLength: number): Uint8Array;
+  /** Releases the reservation as {@linkcode Reservation.release} would. */
+  release(): void;
+}
+
+/**
+ * Makes `reservation` the adopter's: from now on only the returned handle can
+ * view or release it (a direct `release()` throws a `MemoryError` instead of
+ * unmapping memory in use). Throws a `MemoryError` if the reservation is
+ * released or adopted already.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { adoptReservation, Reservation } from "./reservation.ts";
+ *
+ * const reservation = Reservation.map(2 ** 20);
+ * const adopted = adoptReservation(reservation);
+ * assert.throws(() => reservation.release(), /belongs to a ContractMemory/);
+ * assert.throws(() => adoptReservation(reservation), /released or used elsewhere/);
+ * assert.equal(adopted.view(0).length, 0);
+ * adopted.release();
+ * assert.equal(reservation.released, true);
+ * ```
+ */
+export function adoptReservation(reservation: Reservation): AdoptedReservation {
+  return adopt(reservation);
+}
 
 /**
  * Address space reserved for one contract memory: `byteLength` bytes from
@@ -116,16 +158,18 @@ let takeBack: (pool: ReservationPool, range: Range) => boolean;
  *
  * using reservation = Reservation.map(2 ** 20);
  * assert.equal(reservation.byteLength, 2 ** 20);
- * assert.equal(reservation.view(0).length, 0);
+ * assert.equal(reservation.released, false);
  * ```
  */
 export class Reservation {
   readonly #range: Range;
   readonly #pool: ReservationPool | undefined;
   #released = false;
+  #adopted = false;
 
   static {
     lease = (range, pool) => new Reservation(range, pool);
+    adopt = (reservation) => reservation.#adopt();
   }
 
   private constructor(range: Range, pool: ReservationPool | undefined) {
@@ -169,26 +213,21 @@ export class Reservation {
     return this.#released;
   }
 
-  /**
-   * A view of the first `byteLength` bytes. Views share one `ArrayBuffer`
-   * over the whole range (its `buffer` is that large: index through the view
-   * only). Never use a view after {@linkcode release}: while the range is
-   * pooled or leased again it aliases the next user's bytes; once the range
-   * is unmapped, the view is detached (length 0).
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { Reservation } from "./reservation.ts";
-   *
-   * const reservation = Reservation.map(2 ** 20);
-   * const view = reservation.view(4096);
-   * assert.equal(view.length, 4096);
-   * reservation.release();
-   * assert.equal(view.length, 0); // detached with the mapping
-   * ```
-   */
-  view(byteLength: number): Uint8Array {
+  #adopt(): AdoptedReservation {
+    if (this.#released || this.#adopted) {
+      throw new PiecrustError("MemoryError", "the reservation is released or used elsewhere");
+    }
+    this.#adopted = true;
+    return {
+      view: (byteLength) => this.#view(byteLength),
+      release: () => {
+        this.#adopted = false;
+        this.release();
+      },
+    };
+  }
+
+  #view(byteLength: number): Uint8Array {
     if (this.#released) {
       throw new PiecrustError("Disposed", "the reservation was used after it was released");
     }
@@ -205,11 +244,18 @@ export class Reservation {
   /**
    * Ends this lease: hands the range back to its pool, reset to the state of
    * a fresh reservation, or unmaps it if there is no pool or no room in it.
-   * Idempotent. The caller must have stopped every use of the range (no wasm
-   * instance running on it, no view kept).
+   * Idempotent. A reservation given to a {@linkcode ContractMemory} is that
+   * memory's: closing the memory releases it, and releasing it directly
+   * while the memory is open throws a `MemoryError`.
    */
   release(): void {
     if (this.#released) return;
+    if (this.#adopted) {
+      throw new PiecrustError(
+        "MemoryError",
+        "the reservation belongs to a ContractMemory that is open; close the memory, which releases it",
+      );
+    }
     this.#released = true;
     if (this.#pool !== undefined && takeBack(this.#pool, this.#range)) return;
     unmapRange(this.#range);

@@ -16,6 +16,7 @@ import {
   WASM_PAGE_SIZE,
 } from "../../src/memory/mod.ts";
 import { type ScanMethod, WriteScanner, writeScanner } from "../../src/memory/write_scanner.ts";
+import { adoptReservation } from "../../src/memory/reservation.ts";
 import { Runtime } from "../../src/session/runtime.ts";
 import { assertBytes, assertNoLiveHandles, assertThrowsKind, assertTraps } from "../_helpers.ts";
 
@@ -693,7 +694,7 @@ Deno.test("ReservationPool.acquire reuses the latest released range of the size,
     assert.equal(liveHandles().reservation, 2, "and unmapped its range");
     c.release(); // idempotent: a released lease cannot touch the range again
     assert.equal(pool.idle, 2);
-    assertThrowsKind(() => c.view(0), "Disposed");
+    assertThrowsKind(() => adoptReservation(c), "MemoryError");
 
     const other = pool.acquire(2 * MiB);
     assert.ok(![a.base, b.base].includes(other.base), "a size the pool lacks is mapped anew");
@@ -712,23 +713,39 @@ Deno.test("ReservationPool.acquire reuses the latest released range of the size,
   assertNoLiveHandles();
 });
 
-Deno.test("Reservation.view shares one ArrayBuffer as large as the reservation across leases", () => {
+Deno.test("adoptReservation views share one ArrayBuffer as large as the reservation across leases", () => {
   for (const bytes of [4 * GiB + 32 * MiB, 16 * GiB + 32 * MiB]) {
     using pool = new ReservationPool();
-    const first = pool.acquire(bytes);
+    const first = adoptReservation(pool.acquire(bytes));
     const buffer = first.view(PAGE).buffer;
     assert.equal(buffer.byteLength, bytes);
     assert.equal(first.view(2 * PAGE).buffer, buffer);
     assert.equal(first.view(0).length, 0);
     assert.throws(() => first.view(bytes + PAGE), RangeError);
     first.release();
-    using second = pool.acquire(bytes);
+    assertThrowsKind(() => first.view(PAGE), "Disposed");
+    const second = adoptReservation(pool.acquire(bytes));
     assert.equal(second.view(PAGE).buffer, buffer, "no new external buffer for a new lease");
+    second.release();
   }
-  const unpooled = Reservation.map(MiB);
+  const unpooled = adoptReservation(Reservation.map(MiB));
   const view = unpooled.view(PAGE);
   unpooled.release();
   assert.equal(view.length, 0, "an unmapped range's views are detached");
+  assertNoLiveHandles();
+});
+
+Deno.test("Reservation.release refuses while a ContractMemory holds the reservation", () => {
+  {
+    const reservation = Reservation.map(GiB);
+    const memory = scannedMemory(reservation, { byteLength: PAGE });
+    assertThrowsKind(() => reservation.release(), "MemoryError");
+    assert.equal(reservation.released, false);
+    memory.view()[PAGE - 1] = 1; // still mapped
+    memory.close();
+    assert.equal(reservation.released, true);
+    reservation.release(); // idempotent once the memory let go
+  }
   assertNoLiveHandles();
 });
 
