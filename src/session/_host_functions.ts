@@ -195,40 +195,53 @@ function call(
   const limit = requested > 0n && requested < remaining
     ? requested
     : (remaining / 100n) * GAS_PASS_PCT + (remaining % 100n) * GAS_PASS_PCT / 100n;
-  let callee: CallFrame | undefined;
+  // Bad pointers and lengths trap the caller, as in the reference.
+  const calleeBytes = stack.bytes(calleePtr, CONTRACT_ID_BYTES);
+  const nameBytes = stack.bytes(namePtr, nameLen);
+  const argBytes = stack.argBuffer(argLen);
+  let callee: CallFrame;
+  let fn: string;
+  let arg: Uint8Array;
   let reentered: LiveInstance | undefined;
   let outerFuel = 0n;
   try {
-    const id = new ContractId(stack.bytes(calleePtr, CONTRACT_ID_BYTES));
-    const fn = text(stack.bytes(namePtr, nameLen));
-    const arg = stack.argBuffer(argLen).slice();
+    const id = new ContractId(calleeBytes);
+    fn = text(nameBytes);
+    arg = argBytes.slice();
     const contract = stack.scope.contracts.get(id.toString());
     if (contract === undefined) {
       throw new PiecrustError("ContractDoesNotExist", `no contract ${id}`, {
         details: { contract: id.toString() },
       });
     }
-    if (fn === "init") {
-      throw new PiecrustError("InitializationError", "init can only be called by deploy");
-    }
     // A re-entered contract shares its store with the outer frame: keep its fuel aside.
     reentered = stack.instances.get(id.toString());
     outerFuel = reentered?.store.getFuel() ?? 0n;
     callee = stack.push(contract, limit, caller);
+  } catch (thrown) {
+    // The callee never started (bad name, no such contract, depth limit):
+    // as in the reference, the caller is charged nothing for the attempt.
+    if (uncontained(thrown) !== undefined) throw thrown;
+    return writeError(stack, normalize(thrown));
+  }
+  try {
+    if (fn === "init") {
+      throw new PiecrustError("InitializationError", "init can only be called by deploy");
+    }
     const ret = stack.enter(callee, fn, arg);
     const spent = limit - callee.live.store.getFuel();
     reentered?.store.setFuel(outerFuel);
     callee.node.spent = spent;
     stack.frames.pop();
-    const result = stack.contractBytes(contract, contract.argBuffer, ret).slice();
+    const result = stack.contractBytes(callee.live.contract, callee.live.contract.argBuffer, ret)
+      .slice();
     stack.argBuffer(ret).set(result);
     callerStore.setFuel(remaining - spent);
     return ret;
   } catch (thrown) {
-    if (callee !== undefined) {
-      stack.unwind(callee);
-      caller.node.children.pop();
-    }
+    // The callee started: it is undone, and the caller pays its whole limit.
+    stack.unwind(callee);
+    caller.node.children.pop();
     reentered?.store.setFuel(outerFuel);
     callerStore.setFuel(remaining > limit ? remaining - limit : 0n);
     if (uncontained(thrown) !== undefined) throw thrown;
