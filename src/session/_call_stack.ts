@@ -51,6 +51,12 @@ export interface SessionScope {
   readonly hostQueries: ReadonlyMap<string, HostQuery>;
   /** See `SessionOptions.containHostQueryPanics`. */
   readonly containHostQueryPanics: boolean;
+  /**
+   * The events of failed top-level calls, marked reverted, that the next
+   * successful call's receipt will lead with: the reference keeps them in
+   * its session until a call succeeds and takes them all.
+   */
+  readonly carriedEvents: Event[];
 }
 
 /** A contract instantiated for the current top-level call. */
@@ -166,6 +172,7 @@ export class CallStack {
         ret = stack.enter(frame, fn, arg);
       } catch (error) {
         stack.unwind(frame);
+        scope.carriedEvents.push(...stack.events);
         throw uncontained(error) ?? normalize(error);
       }
       const data = stack.contractBytes(contract, contract.argBuffer, ret).slice();
@@ -177,7 +184,9 @@ export class CallStack {
         data,
         gasSpent: gasLimit - remaining,
         gasLimit,
-        events: stack.events,
+        events: scope.carriedEvents.length === 0
+          ? stack.events
+          : [...scope.carriedEvents.splice(0), ...stack.events],
         callTree: new CallTree(frame.node),
       };
     } finally {

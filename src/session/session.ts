@@ -222,6 +222,7 @@ export class Session {
       debug: options.debug ? [] : undefined,
       hostQueries: host.hostQueries,
       containHostQueryPanics: options.containHostQueryPanics ?? true,
+      carriedEvents: [],
     };
   }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { watFixture } from "../../contracts/wat.ts";
-import { i64, u8, unit } from "../../src/codec/mod.ts";
+import { i64, u32, u8, unit } from "../../src/codec/mod.ts";
 import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { ContractId } from "../../src/session/contract_id.ts";
 import { contractFunction } from "../../src/session/session.ts";
@@ -128,6 +128,22 @@ Deno.test("Session.callRaw returns -3 to a caller of a missing contract, chargin
     assert.equal(session.callRaw(center, "call_increment", arg, GAS).gasSpent, receipt.gasSpent);
     assert.ok(receipt.gasSpent < 5000n, "the callee limit is not charged");
     assert.deepEqual([...receipt.callTree].length, 1, "the failed call is pruned");
+  });
+});
+
+Deno.test("Session.call receipts lead with the reverted events of failed calls before them", () => {
+  withSession((session) => {
+    const eventer = session.deploy(contractBytecode("eventer"), OWNER, GAS);
+    const emitEvents = contractFunction("emit_events", u32, unit);
+    // Runs out of gas after emitting a few of its hundred events.
+    assertThrowsKind(() => session.call(eventer, emitEvents, 100, 10_000n), "OutOfGas");
+    const next = session.call(eventer, emitEvents, 2, GAS);
+    const carried = next.events.filter((event) => event.reverted);
+    assert.ok(carried.length > 0, "the failed call's events come with the next receipt");
+    assert.deepEqual(next.events.slice(0, carried.length), carried, "first, as in the reference");
+    assert.equal(next.events.length - carried.length, 2);
+    // Taken once: the receipt after holds only its own events.
+    assert.equal(session.call(eventer, emitEvents, 2, GAS).events.length, 2);
   });
 });
 
