@@ -298,6 +298,11 @@ export const wasmtimeReentrantSymbols = {
     parameters: ["pointer", "pointer"],
     result: "usize",
   },
+  /** wasmtime_error_t* wasmtime_memory_grow(wasmtime_context_t*, const wasmtime_memory_t*, uint64_t delta, uint64_t* prev_size). Re-enters JS: a host memory's grow_memory. */
+  wasmtime_memory_grow: {
+    parameters: ["pointer", "pointer", "u64", "pointer"],
+    result: "pointer",
+  },
 } as const satisfies Record<string, Deno.ForeignFunction>;
 
 /** The loaded libwasmtime symbols. */

@@ -27,7 +27,13 @@ export {
   SCRATCH_BUF_BYTES,
   WASM_PAGE_SIZE,
 } from "./abi.ts";
-export { meterStores, STORE_COSTS, type StoreOperator } from "./meter_stores.ts";
+export {
+  BULK_MEMORY_IMPORTS,
+  BULK_MEMORY_MODULE,
+  meter,
+  STORE_COSTS,
+  type StoreOperator,
+} from "./meter.ts";
 export {
   INSTANTIATION_FUEL,
   MAX_BYTECODE_BYTES,

@@ -8,7 +8,7 @@
  */
 
 import { PiecrustError } from "../errors.ts";
-import { meterStores } from "./meter_stores.ts";
+import { meter } from "./meter.ts";
 import { stripActiveDataSegments } from "./strip_data.ts";
 import { validateContract } from "./validate.ts";
 import { inspectModule } from "./wasm_reader.ts";
@@ -69,12 +69,14 @@ export const INSTANTIATION_FUEL = 1n << 48n;
 export interface PreparedModule {
   /** Whether the memory is 64-bit. */
   readonly is64: boolean;
-  /** The module to compile: no active data segments, stores priced by width. */
+  /** The module to compile: no active data segments, metered as the reference (see `meter`). */
   readonly wasm: Uint8Array;
   /** The memory's initial size in bytes. */
   readonly memoryMinimum: number;
   /** Offset of the argument buffer `A`. */
   readonly argBuffer: number;
+  /** The name the memory is exported under. */
+  readonly memoryExport: string;
   /** Exported function names. */
   readonly functions: ReadonlySet<string>;
   /** Module names the imports come from (piecrust ignores them; builds use `env`). */
@@ -119,9 +121,10 @@ export function prepareContractModule(
   const { wasm, segments } = stripActiveDataSegments(bytecode, info);
   return {
     is64: contract.is64,
-    wasm: meterStores(wasm),
+    wasm: meter(wasm),
     memoryMinimum: contract.memoryMinimum,
     argBuffer: contract.argBuffer,
+    memoryExport: contract.memoryExport,
     functions: new Set(contract.functions),
     importModules: new Set(contract.imports.map((entry) => entry.module)),
     segments: segments.map(({ offset, bytes }) => ({ offset: Number(offset), bytes })),

@@ -8,7 +8,7 @@
 import { ExternKind, StructSize, ValKind } from "../../ffi/libwasmtime.ts";
 import { wasmtime, wasmtimeReentrant } from "../native/library.ts";
 import { PiecrustError } from "../errors.ts";
-import { pointerOf, throwDisposed, utf8 } from "./_wasmtime.ts";
+import { pointerOf, throwDisposed, throwError, utf8 } from "./_wasmtime.ts";
 import { Func, type FuncType, type WasmValue } from "./func.ts";
 import type { Store } from "./store.ts";
 
@@ -55,6 +55,43 @@ export class Memory {
     return Number(
       wasmtimeReentrant().wasmtime_memory_data_size.call(this.#store.context, this.#memory),
     );
+  }
+
+  /**
+   * Grows the memory by `pages` wasm pages, as `memory.grow` does, and
+   * returns its previous size in pages. Throws a `MemoryError` if it cannot
+   * grow (beyond its maximum, or the memory's host refused).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Engine, Linker, Module, PiecrustError, Store } from "./mod.ts";
+   *
+   * // (module (memory (export "memory") 1 2))
+   * const wasm = new Uint8Array([
+   *   0, 97, 115, 109, 1, 0, 0, 0, 5, 4, 1, 1, 1, 2, 7, 10, 1, 6, 109, 101, 109, 111, 114, 121, 2, 0,
+   * ]);
+   * using engine = new Engine();
+   * using module = Module.compile(engine, wasm);
+   * using linker = new Linker(engine);
+   * using store = new Store(engine);
+   * const memory = linker.instantiate(store, module).getMemory("memory");
+   * assert.equal(memory.grow(1n), 1n);
+   * assert.equal(memory.byteLength, 2 * 65536);
+   * assert.throws(() => memory.grow(1n), (e) => e instanceof PiecrustError && e.kind === "MemoryError");
+   * ```
+   */
+  grow(pages: bigint): bigint {
+    if (this.#store.closed) throwDisposed("store");
+    const previous = new BigUint64Array(1);
+    const error = wasmtimeReentrant().wasmtime_memory_grow.call(
+      this.#store.context,
+      this.#memory,
+      pages,
+      pointerOf(previous),
+    );
+    if (error !== null) throwError("MemoryError", `growing the memory by ${pages} pages`, error);
+    return previous[0];
   }
 
   /**

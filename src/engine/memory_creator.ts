@@ -86,9 +86,24 @@ export interface HostMemoryCreator {
   newMemory(request: MemoryRequest): HostMemory;
 }
 
+/**
+ * What the message of every error a {@linkcode HostMemoryCreator}'s memory
+ * reports to wasmtime starts with, so that callers can tell its failures from
+ * wasmtime's own refusals (such as growing past a memory's maximum).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HOST_MEMORY_ERROR } from "./memory_creator.ts";
+ *
+ * assert.equal(HOST_MEMORY_ERROR, "host memory:");
+ * ```
+ */
+export const HOST_MEMORY_ERROR = "host memory:";
+
 function errorPointer(error: unknown): Deno.PointerValue {
   const message = error instanceof Error ? error.message : String(error);
-  return wasmtime().wasmtime_error_new(cString(`host memory: ${message}`));
+  return wasmtime().wasmtime_error_new(cString(`${HOST_MEMORY_ERROR} ${message}`));
 }
 
 /**

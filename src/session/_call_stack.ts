@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Func, type FuncType, type Instance, Store } from "../engine/mod.ts";
+import { type Func, type FuncType, type Instance, type Memory, Store } from "../engine/mod.ts";
 import { PiecrustError } from "../errors.ts";
 import type { ContractMemory } from "../memory/mod.ts";
 import type { LoadedContract, SessionContracts } from "./_contracts.ts";
@@ -65,6 +65,8 @@ export interface LiveInstance {
   readonly store: Store;
   readonly instance: Instance;
   readonly funcs: Map<string, Func>;
+  /** The exported memory, looked up on the first `memory.grow`. */
+  memory: Memory | undefined;
 }
 
 /** One call on the stack. */
@@ -335,7 +337,7 @@ export class CallStack {
       // Free, as in the reference; `enter` sets the call's own fuel.
       store.setFuel(INSTANTIATION_FUEL);
       const instance = runtime.linker(contract.is64).instantiate(store, contract.module);
-      const live: LiveInstance = { contract, store, instance, funcs: new Map() };
+      const live: LiveInstance = { contract, store, instance, funcs: new Map(), memory: undefined };
       this.instances.set(contract.id.toString(), live);
       return live;
     } catch (error) {

@@ -25,6 +25,8 @@ export interface LoadedContract {
   readonly memory: ContractMemory;
   /** Offset of the argument buffer `A` in the memory. */
   readonly argBuffer: number;
+  /** The name the memory is exported under. */
+  readonly memoryExport: string;
   /** Exported function names, for a clear error on a missing one. */
   readonly functions: ReadonlySet<string>;
   /** The compiled module, for the engine of its width. */
@@ -142,6 +144,7 @@ export class SessionContracts {
       is64: prepared.is64,
       memory,
       argBuffer: prepared.argBuffer,
+      memoryExport: prepared.memoryExport,
       functions: prepared.functions,
       module,
       bytecodeHash,
@@ -269,6 +272,7 @@ export class SessionContracts {
       is64: state.is64,
       memory,
       argBuffer: prepared.argBuffer,
+      memoryExport: prepared.memoryExport,
       functions: prepared.functions,
       module,
       bytecodeHash: state.bytecodeHash,

@@ -11,6 +11,7 @@ import { Engine, Linker } from "../engine/mod.ts";
 import { PiecrustError } from "../errors.ts";
 import { type ContractMemory, type Reservation, ReservationPool } from "../memory/mod.ts";
 import type { CallStack } from "./_call_stack.ts";
+import { defineBulkMemory } from "./_bulk_memory.ts";
 import { defineHostFunctions } from "./_host_functions.ts";
 
 const MiB = 2 ** 20;
@@ -134,8 +135,10 @@ export class Runtime {
     });
     this.#engines = [engine32, engine64];
     this.#linkers = [new Linker(engine32), new Linker(engine64)];
-    defineHostFunctions(this.#linkers[0], false, this.#running);
-    defineHostFunctions(this.#linkers[1], true, this.#running);
+    for (const [width, linker] of this.#linkers.entries()) {
+      defineHostFunctions(linker, width === 1, this.#running);
+      defineBulkMemory(linker, width === 1, this.#running);
+    }
   }
 
   /**

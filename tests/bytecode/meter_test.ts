@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import wabtInit from "wabt";
 import { assembleWat } from "../../contracts/wat.ts";
 import { Engine, Linker, Module, PiecrustError, Store } from "../../src/engine/mod.ts";
-import { meterStores, STORE_COSTS, type StoreOperator } from "../../src/bytecode/meter_stores.ts";
+import {
+  BULK_MEMORY_IMPORTS,
+  BULK_MEMORY_MODULE,
+  meter,
+  STORE_COSTS,
+  type StoreOperator,
+} from "../../src/bytecode/meter.ts";
+import { inspectModule } from "../../src/bytecode/wasm_reader.ts";
+import type { Memory } from "../../src/engine/mod.ts";
 import { assertBytes, assertNoLiveHandles, assertThrowsKind } from "../_helpers.ts";
 
 const wabt = await wabtInit();
@@ -32,13 +40,71 @@ interface Run {
   memory: Uint8Array;
 }
 
+/** Whether `wasm` imports the bulk memory functions that `meter` routes instructions to. */
+function importsBulkMemory(wasm: Uint8Array): boolean {
+  return inspectModule(wasm).imports.some((entry) => entry.module === BULK_MEMORY_MODULE);
+}
+
+/**
+ * Defines the bulk memory imports on `linker` as a plain embedder would:
+ * each does what its instruction does on the instance's memory.
+ */
+function defineBulkMemory(linker: Linker, is64: boolean, memory: () => Memory): void {
+  const address = is64 ? "i64" : "i32";
+  const read = (args: { i32(i: number): number; i64(i: number): bigint }, i: number) =>
+    is64 ? Number(args.i64(i)) : args.i32(i) >>> 0;
+  const checked = (end: number) => {
+    if (end > memory().byteLength) {
+      throw new PiecrustError("Trap", "out of bounds", { details: { trap: "MemoryOutOfBounds" } });
+    }
+  };
+  const { fill, copy, grow } = BULK_MEMORY_IMPORTS;
+  linker.defineFunc(
+    BULK_MEMORY_MODULE,
+    fill,
+    { params: [address, "i32", address], results: [] },
+    (args) => {
+      const [to, length] = [read(args, 0), read(args, 2)];
+      checked(to + length);
+      memory().data().fill(args.i32(1), to, to + length);
+    },
+  );
+  linker.defineFunc(
+    BULK_MEMORY_MODULE,
+    copy,
+    { params: [address, address, address], results: [] },
+    (args) => {
+      const [to, from, length] = [read(args, 0), read(args, 1), read(args, 2)];
+      checked(Math.max(to, from) + length);
+      memory().data().copyWithin(to, from, from + length);
+    },
+  );
+  linker.defineFunc(BULK_MEMORY_MODULE, grow, { params: [address], results: [address] }, (args) => {
+    let previous: bigint;
+    try {
+      previous = memory().grow(BigInt(read(args, 0)));
+    } catch {
+      previous = -1n;
+    }
+    if (is64) args.setI64(0, previous);
+    else args.setI32(0, Number(previous));
+  });
+}
+
 /** Instantiates `wasm` in a fresh store, calls `name(arg)` with `fuel`, and reports. */
 function run(wasm: Uint8Array, name: string, arg: number, fuel = 10_000_000n): Run {
   using engine = new Engine();
   using module = Module.compile(engine, wasm);
   using linker = new Linker(engine);
   using store = new Store(engine);
+  // The bulk memory imports act on the instance's memory, which exists once it does.
+  const instanceMemory: { current?: Memory } = {};
+  if (importsBulkMemory(wasm)) {
+    const is64 = inspectModule(wasm).memories[0]?.is64 ?? false;
+    defineBulkMemory(linker, is64, () => instanceMemory.current!);
+  }
   const instance = linker.instantiate(store, module);
+  instanceMemory.current = instance.getMemory("memory");
   store.setFuel(fuel);
   let result: number | undefined;
   let trap: string | undefined;
@@ -46,7 +112,11 @@ function run(wasm: Uint8Array, name: string, arg: number, fuel = 10_000_000n): R
     result = instance.getFunc(name).callI32(arg);
   } catch (error) {
     assert.ok(error instanceof PiecrustError, String(error));
-    trap = error.kind === "Trap" ? error.details.trap : error.kind;
+    // A bulk memory import's trap comes back as the cause of a HostError.
+    const failure = error.kind === "HostError" && error.cause instanceof PiecrustError
+      ? error.cause
+      : error;
+    trap = failure.kind === "Trap" ? failure.details.trap : failure.kind;
   }
   const used = fuel - store.getFuel();
   return { result, trap, used, memory: instance.getMemory("memory").data().slice() };
@@ -74,13 +144,50 @@ function storeOperator(line: string): StoreOperator | undefined {
 }
 
 /**
+ * Undoes, in wabt's text of a metered module, the routing of bulk memory:
+ * drops the added types and imports, turns their calls back into the
+ * instructions and moves every other function index down by three.
+ */
+function unrouteBulkMemory(lines: string[], original: Uint8Array): string[] {
+  const info = inspectModule(original);
+  const imported = info.imports.filter((entry) => entry.kind === "func").length;
+  const types = info.types.length;
+  const names = Object.values(BULK_MEMORY_IMPORTS);
+  const index = (n: string): string =>
+    String(Number(n) >= imported + 3 ? Number(n) - 3 : Number(n));
+  return lines
+    .filter((line) => !line.startsWith(`(import "${BULK_MEMORY_MODULE}"`))
+    .filter((line) => !(/^\(type \(;(\d+);\)/.exec(line) && Number(/\d+/.exec(line)![0]) >= types))
+    .map((line) => {
+      const bulk = /^call (\d+)(\)*)$/.exec(line);
+      if (bulk && Number(bulk[1]) >= imported && Number(bulk[1]) < imported + 3) {
+        return names[Number(bulk[1]) - imported] + bulk[2];
+      }
+      return line
+        .replace(/^(call|return_call|ref\.func) (\d+)/, (_, op, n) => `${op} ${index(n)}`)
+        .replace(/\(func \(;(\d+);\)/, (_, n) => `(func (;${index(n)};)`)
+        .replace(/\(func (\d+)\)/g, (_, n) => `(func ${index(n)})`)
+        .replace(/\(ref\.func (\d+)\)/g, (_, n) => `(ref.func ${index(n)})`)
+        .replace(/^\(start (\d+)\)/, (_, n) => `(start ${index(n)})`)
+        .replace(
+          / func((?: \d+)+)/,
+          (_, list: string) => ` func${list.replace(/\d+/g, (n) => index(n))}`,
+        );
+    });
+}
+
+/**
  * Checks with wabt's disassembler that `instrumented` is `original` with
  * exactly `i32.const 0`, `i32.eqz` × (cost − 2), `drop` in front of each
- * store, and nothing else changed. Returns the number of stores.
+ * store, bulk memory routed through the host imports when it imports them,
+ * and nothing else changed. Returns the number of stores.
  */
 function assertInstrumentedLike(original: Uint8Array, instrumented: Uint8Array): number {
   const before = disassemble(original);
-  const after = disassemble(instrumented);
+  const routed = importsBulkMemory(instrumented);
+  const after = routed
+    ? unrouteBulkMemory(disassemble(instrumented), original)
+    : disassemble(instrumented);
   const stripped: string[] = [];
   let stores = 0;
   let inserted = 0;
@@ -102,9 +209,11 @@ function assertInstrumentedLike(original: Uint8Array, instrumented: Uint8Array):
   for (let i = 0; i < before.length; i++) assert.equal(stripped[i], before[i], `line ${i}`);
   // wabt's reader stops silently at what it cannot read: the stores it saw
   // must account for the growth, up to size LEBs that got wider.
-  const functions = before.filter((line) => line.startsWith("(func")).length;
-  const slack = instrumented.length - original.length - inserted;
-  assert.ok(slack >= 0 && slack <= 4 * (functions + 1), `${slack} bytes unaccounted for`);
+  if (!routed) {
+    const functions = before.filter((line) => line.startsWith("(func")).length;
+    const slack = instrumented.length - original.length - inserted;
+    assert.ok(slack >= 0 && slack <= 4 * (functions + 1), `${slack} bytes unaccounted for`);
+  }
   return stores;
 }
 
@@ -226,10 +335,10 @@ function storesModule(k: number, is64: boolean): string {
 
 for (const is64 of [false, true]) {
   const label = is64 ? "memory64" : "wasm32";
-  Deno.test(`meterStores adds exactly cost − 1 fuel per store (${label})`, async () => {
+  Deno.test(`meter adds exactly cost − 1 fuel per store (${label})`, async () => {
     for (const k of [1, 3]) {
       const original = await assembleWat(storesModule(k, is64));
-      const instrumented = meterStores(original);
+      const instrumented = meter(original);
       for (const op of RUNNABLE) {
         const before = run(original, op, 0x12345678);
         const after = run(instrumented, op, 0x12345678);
@@ -263,9 +372,9 @@ const LOOP_WAT = (handPriced: boolean): string => {
     (local.get $i)))`;
 };
 
-Deno.test("meterStores charges a store on every execution", async () => {
+Deno.test("meter charges a store on every execution", async () => {
   const original = await assembleWat(LOOP_WAT(false));
-  const instrumented = meterStores(original);
+  const instrumented = meter(original);
   const once = run(instrumented, "fill", 1).used - run(original, "fill", 1).used;
   const many = run(instrumented, "fill", 100).used - run(original, "fill", 100).used;
   assert.equal(once, 15n + 31n + 63n);
@@ -273,8 +382,8 @@ Deno.test("meterStores charges a store on every execution", async () => {
   assertNoLiveHandles();
 });
 
-Deno.test("meterStores runs out of fuel where a hand-priced module does", async () => {
-  const instrumented = meterStores(await assembleWat(LOOP_WAT(false)));
+Deno.test("meter runs out of fuel where a hand-priced module does", async () => {
+  const instrumented = meter(await assembleWat(LOOP_WAT(false)));
   const handPriced = await assembleWat(LOOP_WAT(true));
   const full = run(handPriced, "fill", 50);
   assert.equal(run(instrumented, "fill", 50).used, full.used);
@@ -292,7 +401,7 @@ Deno.test("meterStores runs out of fuel where a hand-priced module does", async 
   assertNoLiveHandles();
 });
 
-Deno.test("meterStores keeps a trapping store's fuel as a hand-priced module does", async () => {
+Deno.test("meter keeps a trapping store's fuel as a hand-priced module does", async () => {
   const wat = (handPriced: boolean): string =>
     `(module (memory (export "memory") 1)
     (func (export "f") (param i32) (result i32)
@@ -301,7 +410,7 @@ Deno.test("meterStores keeps a trapping store's fuel as a hand-priced module doe
       ${handPriced ? "(drop (i32.const 0))".repeat(31) : ""}
       (i64.store (local.get 0) (i64.const 2))
       (i32.const 0)))`;
-  const instrumented = meterStores(await assembleWat(wat(false)));
+  const instrumented = meter(await assembleWat(wat(false)));
   const handPriced = await assembleWat(wat(true));
   for (const address of [8, 65536]) {
     const expected = run(handPriced, "f", address);
@@ -314,7 +423,7 @@ Deno.test("meterStores keeps a trapping store's fuel as a hand-priced module doe
   assertNoLiveHandles();
 });
 
-Deno.test("meterStores keeps stores in unreachable code valid and free", async () => {
+Deno.test("meter keeps stores in unreachable code valid and free", async () => {
   const original = await assembleWat(`(module (memory (export "memory") 1)
     (func (export "f") (param i32) (result i32)
       (block
@@ -328,7 +437,7 @@ Deno.test("meterStores keeps stores in unreachable code valid and free", async (
         (i32.const 5)
         (br 0)
         (i64.store (i32.const 0) (i64.const 1)))))`);
-  const instrumented = meterStores(original);
+  const instrumented = meter(original);
   assertInstrumentedLike(original, instrumented);
   const before = run(original, "f", 1);
   const after = run(instrumented, "f", 1);
@@ -341,21 +450,24 @@ Deno.test("meterStores keeps stores in unreachable code valid and free", async (
 // ---------------------------------------------------------------------------
 // Bundled contracts
 
-Deno.test("meterStores instruments and compiles every bundled contract", async () => {
+Deno.test("meter instruments and compiles every bundled contract", async () => {
   let contracts = 0;
   for (const arch of ["wasm32", "wasm64"]) {
     const dir = new URL(`../../contracts/build/${arch}/`, import.meta.url);
     for await (const entry of Deno.readDir(dir)) {
       if (!entry.name.endsWith(".wasm")) continue;
       const original = await Deno.readFile(new URL(entry.name, dir));
-      const instrumented = meterStores(original);
+      const instrumented = meter(original);
       const label = `${arch}/${entry.name}`;
-      // Every section but the code section is byte-identical.
-      const a = sections(original);
-      const b = sections(instrumented);
+      // Sections that name no function are byte-identical; the others
+      // differ only as assertInstrumentedLike allows.
+      const unchanged = (wasm: Uint8Array) =>
+        sections(wasm).filter((s) => [3, 4, 5, 11, 12].includes(s.id));
+      const a = unchanged(original);
+      const b = unchanged(instrumented);
       assert.deepEqual(b.map((s) => s.id), a.map((s) => s.id), label);
       for (let i = 0; i < a.length; i++) {
-        if (a[i].id !== 10) assertBytes(b[i].content, a[i].content, `${label} section ${i}`);
+        assertBytes(b[i].content, a[i].content, `${label} section ${a[i].id}`);
       }
       const stores = assertInstrumentedLike(original, instrumented);
       if (entry.name !== "invalid.wasm") assert.ok(stores > 0, label);
@@ -373,7 +485,7 @@ Deno.test("meterStores instruments and compiles every bundled contract", async (
 // ---------------------------------------------------------------------------
 // Decoding
 
-Deno.test("meterStores returns identical bytes for a module without stores", async () => {
+Deno.test("meter returns identical bytes for a module without stores or bulk memory", async () => {
   const source = `(module
     (type $pair (func (param i32) (result i32 i32)))
     (memory (export "memory") 1)
@@ -387,8 +499,6 @@ Deno.test("meterStores returns identical bytes for a module without stores", asy
         (v128.load offset=70000 (i32.const 0)) (v128.const i64x2 -1 1)))
       (drop (i32x4.extract_lane 3 (v128.load64_zero (i32.const 16))))
       (drop (v128.load8_lane 15 (i32.const 0) (local.get 3)))
-      (memory.copy (i32.const 0) (i32.const 8) (i32.const 4))
-      (memory.fill (i32.const 0) (i32.const 1) (i32.const 4))
       (memory.init $d (i32.const 0) (i32.const 0) (i32.const 3))
       (data.drop $d)
       (table.init $e (i32.const 0) (i32.const 0) (i32.const 1))
@@ -404,14 +514,14 @@ Deno.test("meterStores returns identical bytes for a module without stores", asy
       (drop)
       (i32.load8_s offset=3 (i32.const 0))))`;
   const wasm = await assembleWat(source);
-  assertBytes(meterStores(wasm), wasm);
+  assertBytes(meter(wasm), wasm);
   // Padded section and body sizes, as LLVM writes them.
   const parsed = wabt.parseWat("padded.wat", source, ALL_FEATURES);
   try {
     parsed.resolveNames();
     const padded = parsed.toBinary({ canonicalize_lebs: false }).buffer;
     assert.ok(padded.length > wasm.length);
-    const result = meterStores(padded);
+    const result = meter(padded);
     assertBytes(result, padded);
     assert.notEqual(result, padded, "a copy");
   } finally {
@@ -419,7 +529,7 @@ Deno.test("meterStores returns identical bytes for a module without stores", asy
   }
 });
 
-Deno.test("meterStores keeps padded size LEBs at their width", async () => {
+Deno.test("meter keeps padded size LEBs at their width", async () => {
   const source = `(module (memory 1)
     (func (param i32) (i32.store (i32.const 0) (local.get 0)))
     (func (param i32) (drop (local.get 0))))`;
@@ -427,10 +537,10 @@ Deno.test("meterStores keeps padded size LEBs at their width", async () => {
   try {
     parsed.resolveNames();
     const padded = parsed.toBinary({ canonicalize_lebs: false }).buffer;
-    const instrumented = meterStores(padded);
+    const instrumented = meter(padded);
     assert.equal(instrumented.length, padded.length + 17);
     assertInstrumentedLike(padded, instrumented);
-    const canonical = meterStores(await assembleWat(source));
+    const canonical = meter(await assembleWat(source));
     assertInstrumentedLike(await assembleWat(source), canonical);
   } finally {
     parsed.destroy();
@@ -439,7 +549,7 @@ Deno.test("meterStores keeps padded size LEBs at their width", async () => {
 
 for (const is64 of [false, true]) {
   const label = is64 ? "memory64" : "wasm32";
-  Deno.test(`meterStores decodes and runs padded LEBs everywhere (${label})`, () => {
+  Deno.test(`meter decodes and runs padded LEBs everywhere (${label})`, () => {
     const p5 = (value: number): number[] => leb(value, 5);
     const address = (value: number): number[] =>
       is64 ? [0x42, ...leb(value, 10)] : [0x41, ...p5(value)];
@@ -520,27 +630,30 @@ for (const is64 of [false, true]) {
       0x0b,
     ];
     const original = moduleWithBody(body, { is64, width: 5 });
-    const instrumented = meterStores(original);
-    assert.equal(instrumented.length, original.length + 17 + 33 + 65);
+    const instrumented = meter(original);
+    // Three fuel sequences; the bulk types (17 bytes) and a new import
+    // section (72); memory.copy (8 bytes with its padded subopcode) → call 1 (2).
+    assert.equal(instrumented.length, original.length + 17 + 33 + 65 + 17 + 72 - 6);
     assertInstrumentedLike(original, instrumented);
     const before = run(original, "f", 0x1234);
     const after = run(instrumented, "f", 0x1234);
     assert.equal(before.result, 0x1234 + 0x1235);
     assert.equal(after.result, before.result);
-    assert.equal(after.used - before.used, 15n + 31n + 63n);
+    // The stores' prices, less the 8 bytes wasmtime charges memory.copy on top of its unit.
+    assert.equal(after.used - before.used, 15n + 31n + 63n - 8n);
     assertBytes(after.memory, before.memory);
     assertNoLiveHandles();
   });
 }
 
-Deno.test("meterStores reads memory64 offsets beyond 32 bits", async () => {
+Deno.test("meter reads memory64 offsets beyond 32 bits", async () => {
   const original = await assembleWat(`(module (memory (export "memory") i64 1)
     (func (export "f") (param i32) (result i32)
       (if (local.get 0) (then
         (i64.store offset=0x100000010 (i64.const 0) (i64.const 1))))
       (v128.store32_lane offset=0xfffffffffff0 2 (i64.const 0) (v128.const i64x2 0 0))
       (i32.const 0)))`);
-  const instrumented = meterStores(original);
+  const instrumented = meter(original);
   assert.equal(assertInstrumentedLike(original, instrumented), 2);
   assert.equal(run(instrumented, "f", 1).trap, "MemoryOutOfBounds");
   assertNoLiveHandles();
@@ -668,7 +781,7 @@ function everyOpcodeModule(): { wasm: Uint8Array; instructions: number; sentinel
   return { wasm, instructions, sentinels };
 }
 
-Deno.test("meterStores decodes every MVP, bulk, SIMD, atomic and tail-call opcode", () => {
+Deno.test("meter decodes every MVP, bulk, SIMD, atomic and tail-call opcode", () => {
   const { wasm, instructions, sentinels } = everyOpcodeModule();
   // wabt's reader stops silently at what it cannot read: make sure it read everything.
   const lines = disassemble(wasm);
@@ -690,21 +803,26 @@ Deno.test("meterStores decodes every MVP, bulk, SIMD, atomic and tail-call opcod
   }
   // 9 plain stores, 5 SIMD stores, 7 atomic stores and the sentinels; wabt
   // agrees on every boundary.
-  const instrumented = meterStores(wasm);
+  const instrumented = meter(wasm);
   assert.equal(assertInstrumentedLike(wasm, instrumented), 21 + sentinels);
-  assert.equal(instrumented.length, wasm.length + 17 * (7 + sentinels) + 33 * 9 + 65 * 5);
+  // The fuel sequences; the bulk types (17 bytes) and a new import section
+  // (72); memory.grow (2 bytes) → call (2), memory.copy (4) and memory.fill (3) → call (2).
+  assert.equal(
+    instrumented.length,
+    wasm.length + 17 * (7 + sentinels) + 33 * 9 + 65 * 5 + 17 + 72 - 2 - 1,
+  );
   for (const sub of SIMD_GAPS) {
     const gap = moduleWithBody([0x00, 0xfd, ...leb(sub), 0x0b]);
     // wabt does not know it either (its reader stops without printing it).
     const gapLines = disassemble(gap);
     const func = gapLines.findIndex((line) => line.startsWith("(func"));
     assert.ok(gapLines[func + 1].startsWith("("), `wabt knows 0xfd ${hex(sub)}`);
-    const error = assertThrowsKind(() => meterStores(gap), "CompileError");
+    const error = assertThrowsKind(() => meter(gap), "CompileError");
     assert.match(error.message, new RegExp(`unknown opcode 0xfd ${hex(sub)}`));
   }
 });
 
-Deno.test("meterStores decodes a WAT mix of SIMD, bulk memory and atomics", async () => {
+Deno.test("meter decodes a WAT mix of SIMD, bulk memory and atomics", async () => {
   const original = await assembleWat(
     `(module (memory 1 1 shared)
     (func $g (param i32) (result i32)
@@ -719,13 +837,13 @@ Deno.test("meterStores decodes a WAT mix of SIMD, bulk memory and atomics", asyn
       (return_call $g (local.get 0))))`,
     { features: ["threads", "tail_call"] },
   );
-  assert.equal(assertInstrumentedLike(original, meterStores(original)), 4);
+  assert.equal(assertInstrumentedLike(original, meter(original)), 4);
 });
 
 // ---------------------------------------------------------------------------
 // Errors
 
-Deno.test("meterStores rejects malformed bodies with CompileError at a byte", () => {
+Deno.test("meter rejects malformed bodies with CompileError at a byte", () => {
   // The body starts right after its size, at this offset in moduleWithBody's output.
   const bodyAt = moduleWithBody([]).length;
   const cases: [body: number[], message: RegExp, at?: number][] = [
@@ -762,7 +880,7 @@ Deno.test("meterStores rejects malformed bodies with CompileError at a byte", ()
   ];
   for (const [body, message, at] of cases) {
     const error = assertThrowsKind(
-      () => meterStores(moduleWithBody(body)),
+      () => meter(moduleWithBody(body)),
       "CompileError",
     );
     assert.match(error.message, message, `${body}`);
@@ -773,7 +891,7 @@ Deno.test("meterStores rejects malformed bodies with CompileError at a byte", ()
   }
 });
 
-Deno.test("meterStores rejects malformed modules with CompileError", () => {
+Deno.test("meter rejects malformed modules with CompileError", () => {
   const valid = moduleWithBody([0x00, 0x0b]);
   const tagSection = [0x0d, 0x03, 0x01, 0x00, 0x00];
   const cases: [Uint8Array, RegExp][] = [
@@ -797,9 +915,110 @@ Deno.test("meterStores rejects malformed modules with CompileError", () => {
     ],
   ];
   for (const [wasm, message] of cases) {
-    const error = assertThrowsKind(() => meterStores(wasm), "CompileError");
+    const error = assertThrowsKind(() => meter(wasm), "CompileError");
     assert.match(error.message, message);
     assert.match(error.message, /\(at byte \d+\)$/);
   }
-  assert.throws(() => meterStores([0] as unknown as Uint8Array), TypeError);
+  assert.throws(() => meter([0] as unknown as Uint8Array), TypeError);
+});
+
+// ---------------------------------------------------------------------------
+// Bulk memory
+
+for (const is64 of [false, true]) {
+  const label = is64 ? "memory64" : "wasm32";
+  Deno.test(`meter prices memory.fill, memory.copy and memory.grow as one instruction each (${label})`, async () => {
+    const a = is64 ? "i64" : "i32";
+    const n = is64 ? "(i64.extend_i32_u (local.get 0))" : "(local.get 0)";
+    const original = await assembleWat(`(module (memory (export "memory") ${is64 ? "i64 " : ""}1 8)
+      (func (export "fill") (param i32) (result i32)
+        (memory.fill (${a}.const 16) (i32.const 0x1ab) ${n})
+        (i32.load (${a}.const 16)))
+      (func (export "copy") (param i32) (result i32)
+        (i32.store (${a}.const 0) (i32.const 0x01020304))
+        (memory.copy (${a}.const 2) (${a}.const 0) ${n})
+        (i32.load (${a}.const 0)))
+      (func (export "grow") (param i32) (result i32)
+        ${is64 ? "(i32.wrap_i64 (memory.grow " + n + "))" : "(memory.grow " + n + ")"}))`);
+    const metered = meter(original);
+    for (
+      const [fn, n] of [["fill", 0], ["fill", 4], ["fill", 60000], ["copy", 4], ["copy", 6000], [
+        "grow",
+        0,
+      ], ["grow", 3]] as const
+    ) {
+      const before = run(original, fn, n);
+      const after = run(metered, fn, n);
+      assert.equal(after.result, before.result, `${fn}(${n})`);
+      assertBytes(after.memory, before.memory, `${fn}(${n})`);
+      // wasmtime 49 charges n bytes or pages on top; the reference and the metered module do not.
+      const storeFuel = fn === "copy" ? 15n : 0n;
+      assert.equal(after.used, before.used - BigInt(n) + storeFuel, `${fn}(${n})`);
+    }
+    // Out of bounds traps as the instructions do; growth past the maximum is -1.
+    assert.equal(run(metered, "fill", 65536).trap, "MemoryOutOfBounds");
+    assert.equal(run(metered, "copy", 65535).trap, "MemoryOutOfBounds");
+    assert.equal(run(metered, "grow", 8).result, -1);
+    assertNoLiveHandles();
+  });
+}
+
+Deno.test("meter moves every index of a defined function when it routes bulk memory", () => {
+  const source = `(module
+    (import "env" "twice" (func $twice (param i32) (result i32)))
+    (memory (export "memory") 1)
+    (table 3 funcref)
+    (global $f (export "g") funcref (ref.func $inc))
+    (elem (i32.const 0) func $inc $dec)
+    (elem declare func $inc)
+    (type $unary (func (param i32) (result i32)))
+    (func $inc (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+    (func $dec (param i32) (result i32) (i32.sub (local.get 0) (i32.const 1)))
+    (func (export "f") (param i32) (result i32)
+      (memory.fill (i32.const 0) (i32.const 1) (i32.const 8))
+      (call $twice
+        (call_indirect (type $unary) (call $inc (local.get 0)) (i32.rem_u (local.get 0) (i32.const 2))))))`;
+  const parsed = wabt.parseWat("names.wat", source, ALL_FEATURES);
+  let original: Uint8Array;
+  try {
+    parsed.resolveNames();
+    original = parsed.toBinary({ write_debug_names: true }).buffer;
+  } finally {
+    parsed.destroy();
+  }
+  const metered = meter(original);
+  assertInstrumentedLike(original, metered);
+  // The name section followed the functions: each name labels the same body.
+  const named = (wasm: Uint8Array) => {
+    const module = wabt.readWasm(wasm, { ...ALL_FEATURES, readDebugNames: true });
+    try {
+      module.applyNames();
+      const text = module.toText({ foldExprs: true, inlineExport: false });
+      return ["$inc", "$dec", "$twice"].map((name) =>
+        text.split("\n").find((line) => line.includes(`(func ${name} `))?.trim()
+      );
+    } finally {
+      module.destroy();
+    }
+  };
+  assert.ok(named(original).every((line) => line !== undefined));
+  assert.deepEqual(named(metered), named(original));
+  const results = (wasm: Uint8Array) => {
+    using engine = new Engine();
+    using module = Module.compile(engine, wasm);
+    using linker = new Linker(engine);
+    using store = new Store(engine);
+    const memory: { current?: Memory } = {};
+    linker.defineFunc("env", "twice", { params: ["i32"], results: ["i32"] }, (args) => {
+      args.setI32(0, args.i32(0) * 2);
+    });
+    if (importsBulkMemory(wasm)) defineBulkMemory(linker, false, () => memory.current!);
+    store.setFuel(1_000_000n);
+    const instance = linker.instantiate(store, module);
+    memory.current = instance.getMemory("memory");
+    return [4, 5].map((n) => instance.getFunc("f").callI32(n));
+  };
+  assert.deepEqual(results(metered), results(original));
+  assert.deepEqual(results(metered), [(5 + 1) * 2, (6 - 1) * 2]);
+  assertNoLiveHandles();
 });

@@ -1,0 +1,96 @@
+/**
+ * The host side of the bulk memory imports that metering puts in place of
+ * `memory.fill`, `memory.copy` and `memory.grow` (see `src/bytecode/meter.ts`):
+ * each does what its instruction does, on the running contract's memory.
+ * The call costs 1 fuel and host code none, so the instruction costs what it
+ * costs in the reference, whatever its size.
+ *
+ * @module
+ */
+
+import type { HostArgs, Linker } from "../engine/mod.ts";
+import { PiecrustError } from "../errors.ts";
+import { BULK_MEMORY_IMPORTS, BULK_MEMORY_MODULE } from "../bytecode/meter.ts";
+import { HOST_MEMORY_ERROR } from "../engine/memory_creator.ts";
+import type { CallStack } from "./_call_stack.ts";
+
+/** Reads argument `i` as an address or length of the memory's index type. */
+type AddressArg = (args: HostArgs, i: number) => number;
+
+const address32: AddressArg = (args, i) => args.i32(i) >>> 0;
+/** Beyond 2^53 an address is out of bounds anyway: Infinity fails every check. */
+const address64: AddressArg = (args, i) => {
+  const value = BigInt.asUintN(64, args.i64(i));
+  return value > BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(value);
+};
+
+function outOfBounds(): PiecrustError {
+  return new PiecrustError("Trap", "wasm trap: out of bounds memory access", {
+    details: { trap: "MemoryOutOfBounds" },
+  });
+}
+
+/**
+ * Defines {@linkcode BULK_MEMORY_IMPORTS} on `linker`, for memories of the
+ * given width; `running` is the call stack whose top frame called.
+ */
+export function defineBulkMemory(linker: Linker, is64: boolean, running: () => CallStack): void {
+  const address = is64 ? "i64" : "i32";
+  const read = is64 ? address64 : address32;
+  linker.defineFunc(
+    BULK_MEMORY_MODULE,
+    BULK_MEMORY_IMPORTS.fill,
+    { params: [address, "i32", address], results: [] },
+    (args) => {
+      const memory = running().top.live.contract.memory;
+      const [destination, length] = [read(args, 0), read(args, 2)];
+      // Checked before anything is written, as the instruction does.
+      if (destination > memory.byteLength || length > memory.byteLength - destination) {
+        throw outOfBounds();
+      }
+      memory.view().fill(args.i32(1) & 0xff, destination, destination + length);
+    },
+  );
+  linker.defineFunc(
+    BULK_MEMORY_MODULE,
+    BULK_MEMORY_IMPORTS.copy,
+    { params: [address, address, address], results: [] },
+    (args) => {
+      const memory = running().top.live.contract.memory;
+      const [destination, source, length] = [read(args, 0), read(args, 1), read(args, 2)];
+      const size = memory.byteLength;
+      if (
+        destination > size || source > size || length > size - destination ||
+        length > size - source
+      ) {
+        throw outOfBounds();
+      }
+      memory.view().copyWithin(destination, source, source + length);
+    },
+  );
+  linker.defineFunc(
+    BULK_MEMORY_MODULE,
+    BULK_MEMORY_IMPORTS.grow,
+    { params: [address], results: [address] },
+    (args) => {
+      const live = running().top.live;
+      live.memory ??= live.instance.getMemory(live.contract.memoryExport);
+      const pages = is64 ? BigInt.asUintN(64, args.i64(0)) : BigInt(args.i32(0) >>> 0);
+      let previous: bigint;
+      try {
+        previous = live.memory.grow(pages);
+      } catch (error) {
+        // A refused growth is -1, as for the instruction; our memory failing is not.
+        if (
+          !(error instanceof PiecrustError) || error.kind !== "MemoryError" ||
+          error.message.includes(HOST_MEMORY_ERROR)
+        ) {
+          throw error;
+        }
+        previous = -1n;
+      }
+      if (is64) args.setI64(0, previous);
+      else args.setI32(0, Number(previous));
+    },
+  );
+}
