@@ -1,7 +1,9 @@
 /**
- * `deno task demo`: opens a VM over a fresh local directory, deploys the
- * bundled counter contract (wasm32 and wasm64), calls it, commits, reopens
- * the directory in a new VM and reads the values back from the commit.
+ * `deno task demo [DIR]`: opens a VM over a local directory (DIR, or a new
+ * temporary folder), deploys the bundled counter contract (wasm32 and
+ * wasm64), calls it, commits, reopens the directory in a new VM and reads the
+ * values back from the commit. The directory stays, with a note on how to
+ * look inside it.
  *
  * @module
  */
@@ -54,8 +56,8 @@ function runCounter(session: Session, target: ContractTarget): ContractId {
 }
 
 console.log(`piecrust for Deno: libwasmtime ${WASMTIME_VERSION} from ${wasmtimeLibraryPath()}`);
-const directory = Deno.makeTempDirSync({ prefix: "piecrust-demo-" });
-try {
+const directory = Deno.args[0] ?? Deno.makeTempDirSync({ prefix: "piecrust-demo-" });
+{
   let root: Uint8Array;
   let counters: ContractId[];
   {
@@ -74,6 +76,11 @@ try {
     const value = session.call(counter, readValue, undefined, GAS_LIMIT).data;
     console.log(`  ${counter.toString().slice(0, 8)}… read_value() -> ${value}`);
   }
-} finally {
-  Deno.removeSync(directory, { recursive: true });
 }
+
+console.log(`
+The VM directory stays in ${directory}:
+  ls -R ${directory}              commits/<root>/: manifest.json, each contract's <id>.wasm and <id>.pages
+  deno task demo ${directory}     runs again there (the same state commits to the same root)
+  rm -r ${directory}              removes it
+From code: VM.open("${directory}").commits() lists the roots; vm.session({ base: root }) opens one.`);

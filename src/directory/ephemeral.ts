@@ -71,7 +71,12 @@ export function makeEphemeralFolder(): string {
  */
 export function removeEphemeralFolder(path: string): void {
   open.delete(path);
-  Deno.removeSync(path, { recursive: true });
+  try {
+    Deno.removeSync(path, { recursive: true });
+  } catch (error) {
+    // Gone already (the unload listener ran first, or someone cleaned the temporary folder).
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
 }
 
 /**
