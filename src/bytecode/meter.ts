@@ -86,9 +86,10 @@
  * wasmtime 49 charges `memory.fill` and `memory.copy` 1 fuel per byte and
  * `memory.grow` 1 per page on top of the instruction's unit; the reference's
  * wasmtime 21 charged the instruction only (measured side by side). The C
- * API cannot change that, so these instructions become calls of host
- * imports that do the same work ({@linkcode BULK_MEMORY_IMPORTS}): a call
- * costs 1, and host code consumes no fuel. A call is not a point where
+ * API cannot change that, so these instructions, and `memory.size` with
+ * them, become calls of host imports that do the same work
+ * ({@linkcode BULK_MEMORY_IMPORTS}): a call costs 1, and host code consumes
+ * no fuel. A call is not a point where
  * wasmtime checks fuel either, so out-of-gas traps stay where they were.
  * `memory.init` and the `table.*` bulk instructions, which wasmtime 49 also
  * charges per element, are left alone: Rust and C toolchains do not emit
@@ -215,6 +216,7 @@ const K_FUNC = 27; // a function index (call, return_call, ref.func)
 const K_GROW = 28; // memory.grow: a reserved 0x00 byte
 const K_FILL = 29; // memory.fill: a reserved 0x00 byte
 const K_COPY = 30; // memory.copy: two reserved 0x00 bytes
+const K_SIZE = 31; // memory.size: a reserved 0x00 byte
 
 const MAIN = new Uint8Array(256);
 const FC = new Uint8Array(18);
@@ -245,7 +247,7 @@ MAIN[0x1f] = K_EXCEPTION; // try_table
 kinds(MAIN, 0x20, 0x26, K_INDEX); // local.*, global.*, table.get/set
 kinds(MAIN, 0x28, 0x35, K_MEMARG); // loads
 kinds(MAIN, 0x36, 0x3e, K_STORE); // stores
-MAIN[0x3f] = K_ZERO; // memory.size
+MAIN[0x3f] = K_SIZE;
 MAIN[0x40] = K_GROW;
 MAIN[0x41] = K_I32;
 MAIN[0x42] = K_I64;
@@ -471,8 +473,8 @@ interface CodeRewrite {
   /** Function imports of the input: indices below this do not move. */
   readonly importedFunctions: number;
   readonly shift: number;
-  /** `call` instructions for `memory.fill`, `memory.copy`, `memory.grow`; undefined keeps them. */
-  readonly bulkCalls: readonly [Uint8Array, Uint8Array, Uint8Array] | undefined;
+  /** `call` instructions for `memory.fill`, `.copy`, `.grow`, `.size`; undefined keeps them. */
+  readonly bulkCalls: readonly Uint8Array[] | undefined;
   /** Set when a bulk memory instruction was seen. */
   usesBulkMemory: boolean;
 }
@@ -578,6 +580,9 @@ function decodeExpression(
         break;
       case K_GROW:
         pos = bulkMemory(at, zeroByte(bytes, pos, end), GROW, edits, rewrite);
+        break;
+      case K_SIZE:
+        pos = bulkMemory(at, zeroByte(bytes, pos, end), SIZE, edits, rewrite);
         break;
       case K_STORE:
         pos = memarg(bytes, pos, end);
@@ -1055,19 +1060,26 @@ function customName(wasm: Uint8Array, section: SectionSpan): string | undefined 
 // Bulk memory through the host
 
 /**
- * The host imports that replace `memory.fill`, `memory.copy` and
- * `memory.grow` in a metered module, in the module `piecrust` (which no
- * contract may import from: deploy accepts only the ABI's imports). Each has
- * the instruction's operands and result, addresses in the memory's index
- * type, and does what the instruction does; being a call, it costs 1 fuel,
- * as the instruction does in the reference.
+ * The host imports that replace `memory.fill`, `memory.copy`,
+ * `memory.grow` and `memory.size` in a metered module, in the module
+ * `piecrust` (which no contract may import from: deploy accepts only the
+ * ABI's imports). Each has the instruction's operands and result, addresses
+ * in the memory's index type, and does what the instruction does; being a
+ * call, it costs 1 fuel, as the instruction does in the reference.
+ * `memory.size` is routed for the length: after a failed sub-call the
+ * host's length of a memory can be below the one wasmtime keeps.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { BULK_MEMORY_IMPORTS } from "./meter.ts";
  *
- * assert.deepEqual(Object.values(BULK_MEMORY_IMPORTS), ["memory.fill", "memory.copy", "memory.grow"]);
+ * assert.deepEqual(Object.values(BULK_MEMORY_IMPORTS), [
+ *   "memory.fill",
+ *   "memory.copy",
+ *   "memory.grow",
+ *   "memory.size",
+ * ]);
  * ```
  */
 export const BULK_MEMORY_IMPORTS = Object.freeze(
@@ -1075,6 +1087,7 @@ export const BULK_MEMORY_IMPORTS = Object.freeze(
     fill: "memory.fill",
     copy: "memory.copy",
     grow: "memory.grow",
+    size: "memory.size",
   } as const,
 );
 
@@ -1084,6 +1097,9 @@ export const BULK_MEMORY_MODULE = "piecrust";
 const FILL = 0;
 const COPY = 1;
 const GROW = 2;
+const SIZE = 3;
+/** How many imports routing adds: every defined function's index moves up by this. */
+const ROUTED = Object.keys(BULK_MEMORY_IMPORTS).length;
 
 function encodeName(name: string): number[] {
   const bytes = new TextEncoder().encode(name);
@@ -1103,6 +1119,7 @@ function bulkTypes(is64: boolean): Uint8Array {
     ...[0x60, 3, address, 0x7f, address, 0],
     ...[0x60, 3, address, address, address, 0],
     ...[0x60, 1, address, 1, address],
+    ...[0x60, 0, 1, address],
   ]);
 }
 
@@ -1149,7 +1166,7 @@ function editSection(section: SectionSpan, edits: Edits, record: () => void): vo
 /**
  * The edits that route bulk memory through {@linkcode BULK_MEMORY_IMPORTS}:
  * their types and imports appended, every index of a defined function moved
- * up by three, the instructions replaced by calls, stores priced.
+ * up by four, the instructions replaced by calls, stores priced.
  */
 function routeBulkMemory(wasm: Uint8Array, sections: readonly SectionSpan[]): Edits {
   const layout = layoutOf(wasm, sections);
@@ -1157,8 +1174,8 @@ function routeBulkMemory(wasm: Uint8Array, sections: readonly SectionSpan[]): Ed
   const call = (index: number) => new Uint8Array([0x10, ...lebBytes(first + index)]);
   const rewrite: CodeRewrite = {
     importedFunctions: first,
-    shift: 3,
-    bulkCalls: [call(FILL), call(COPY), call(GROW)],
+    shift: ROUTED,
+    bulkCalls: [call(FILL), call(COPY), call(GROW), call(SIZE)],
     usesBulkMemory: false,
   };
   const edits = new Edits();
@@ -1167,9 +1184,9 @@ function routeBulkMemory(wasm: Uint8Array, sections: readonly SectionSpan[]): Ed
   for (const section of sections) {
     switch (section.id) {
       case 1:
-        appendToVector(wasm, section, 3, bulkTypes(layout.is64), edits);
+        appendToVector(wasm, section, ROUTED, bulkTypes(layout.is64), edits);
         if (!hasImports) {
-          const content = new Uint8Array([...lebBytes(3), ...imports]);
+          const content = new Uint8Array([...lebBytes(ROUTED), ...imports]);
           edits.replace(
             section.end,
             0,
@@ -1178,7 +1195,7 @@ function routeBulkMemory(wasm: Uint8Array, sections: readonly SectionSpan[]): Ed
         }
         break;
       case 2:
-        appendToVector(wasm, section, 3, imports, edits);
+        appendToVector(wasm, section, ROUTED, imports, edits);
         break;
       case 6:
       case 7:
@@ -1213,12 +1230,12 @@ function routeBulkMemory(wasm: Uint8Array, sections: readonly SectionSpan[]): Ed
  *   `drop`, worth exactly cost − 1 fuel without any other effect (see the
  *   module documentation);
  * - `memory.fill`, `memory.copy` and `memory.grow`, which wasmtime 49
- *   charges 1 fuel per byte or page on top of the instruction, become calls
- *   of {@linkcode BULK_MEMORY_IMPORTS}, which cost 1, as the instructions do
- *   in the reference. Their types and imports are appended and every index
- *   of a defined function moves up by three (calls, `ref.func`, exports, the
- *   start function, element segments, global initializers, the name
- *   section).
+ *   charges 1 fuel per byte or page on top of the instruction, and
+ *   `memory.size`, become calls of {@linkcode BULK_MEMORY_IMPORTS}, which
+ *   cost 1, as the instructions do in the reference. Their types and imports
+ *   are appended and every index of a defined function moves up by four
+ *   (calls, `ref.func`, exports, the start function, element segments,
+ *   global initializers, the name section).
  *
  * Every other byte is kept. A module with neither stores nor bulk memory
  * comes back byte-identical.
@@ -1243,7 +1260,12 @@ function routeBulkMemory(wasm: Uint8Array, sections: readonly SectionSpan[]): Ed
  * const metered = meter(bytecode);
  * assert.ok(metered.length > bytecode.length, "fuel is added in front of each store");
  * const imports = inspectModule(metered).imports.map((entry) => `${entry.module}.${entry.name}`);
- * assert.deepEqual(imports.slice(-3), ["piecrust.memory.fill", "piecrust.memory.copy", "piecrust.memory.grow"]);
+ * assert.deepEqual(imports.slice(-4), [
+ *   "piecrust.memory.fill",
+ *   "piecrust.memory.copy",
+ *   "piecrust.memory.grow",
+ *   "piecrust.memory.size",
+ * ]);
  * using engine = new Engine();
  * using module = Module.compile(engine, metered);
  * assert.throws(() => meter(new Uint8Array([0, 0x61])), /magic/);

@@ -142,6 +142,8 @@ export class ContractMemory {
   /** The most bytes {@linkcode grow} allows. */
   readonly maxByteLength: number;
   #byteLength: number;
+  /** Readable and writable: {@linkcode byteLength}, or more after a revert that kept the length. */
+  #accessibleLength: number;
   readonly #reservation: AdoptedReservation;
   #closed = false;
   #attached = 0;
@@ -183,11 +185,12 @@ export class ContractMemory {
     this.reservation = reservation.byteLength;
     this.maxByteLength = options.maxByteLength ?? reservation.byteLength;
     this.#byteLength = 0;
+    this.#accessibleLength = 0;
     trackHandle("memory");
     try {
       this.#openOverlay(options.scratchDirectory ?? tempDirectory());
       this.#protect(0, options.byteLength ?? 0, ProtFlags.READ | ProtFlags.WRITE);
-      this.#byteLength = options.byteLength ?? 0;
+      this.#byteLength = this.#accessibleLength = options.byteLength ?? 0;
       for (const file of ContractMemory.#sortedFiles(options)) this.#mapFile(file);
     } catch (error) {
       this.close();
@@ -222,7 +225,8 @@ export class ContractMemory {
   }
 
   /**
-   * Bytes currently accessible.
+   * The memory's length: what `memory.size` reports, what host functions may
+   * touch and what a commit keeps.
    *
    * @example
    * ```ts
@@ -235,6 +239,28 @@ export class ContractMemory {
    */
   get byteLength(): number {
     return this.#byteLength;
+  }
+
+  /**
+   * Bytes that are readable and writable: {@linkcode byteLength}, or more
+   * after a `revert({ keepLength: true })`, until the memory grows over them
+   * or a new instance attaches. It is the length wasmtime sees.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ContractMemory } from "./contract_memory.ts";
+   *
+   * using memory = new ContractMemory(2 ** 20, { byteLength: 65536 });
+   * memory.snapshot();
+   * memory.grow(2 * 65536);
+   * memory.revert({ keepLength: true });
+   * assert.equal(memory.byteLength, 65536);
+   * assert.equal(memory.accessibleLength, 2 * 65536);
+   * ```
+   */
+  get accessibleLength(): number {
+    return this.#accessibleLength;
   }
 
   /**
@@ -284,7 +310,9 @@ export class ContractMemory {
   }
 
   /**
-   * Makes `newByteLength` bytes accessible; throws a `MemoryError` past the maximum.
+   * Grows the memory to `newByteLength` bytes, fresh zero pages past the old
+   * length (also where a kept length left pages accessible); throws a
+   * `MemoryError` past the maximum.
    *
    * @example
    * ```ts
@@ -311,8 +339,15 @@ export class ContractMemory {
       );
     }
     if (newByteLength <= this.#byteLength) return;
-    this.#protect(this.#byteLength, newByteLength, ProtFlags.READ | ProtFlags.WRITE);
+    const reused = Math.min(newByteLength, this.#accessibleLength);
+    if (reused > this.#byteLength) {
+      // Past the length, code that ignored the bounds may have written: start from zeros.
+      const first = this.#byteLength / OS_PAGE_SIZE;
+      this.#mapRun(first, reused / OS_PAGE_SIZE - first, ZERO, reused);
+    }
+    this.#protect(this.#accessibleLength, newByteLength, ProtFlags.READ | ProtFlags.WRITE);
     this.#byteLength = newByteLength;
+    this.#accessibleLength = Math.max(this.#accessibleLength, newByteLength);
   }
 
   /**
@@ -341,12 +376,13 @@ export class ContractMemory {
    * Returns contents and length to the latest open snapshot and closes it.
    * Throws a `MemoryError` if no snapshot is open.
    *
-   * With `keepLength`, the length stays as it is and the pages grown since
-   * the snapshot stay accessible, zeroed. A wasm instance that uses the
-   * memory keeps the length it last grew to (wasmtime has no way to shrink
-   * it), and wasmtime's own bulk-memory code would fault on pages made
-   * inaccessible under it, killing the process: so a memory whose instance
-   * may run again must keep its length. Default false.
+   * With `keepLength`, the length returns to the snapshot's, but the pages
+   * grown since stay accessible, zeroed ({@linkcode accessibleLength}): a
+   * wasm instance that uses the memory keeps the length it last grew to
+   * (wasmtime has no way to shrink it), and code of wasmtime's that trusts
+   * that length would fault on pages made inaccessible under it, killing the
+   * process. So a memory whose instance may run again keeps them, until it
+   * grows over them or a new instance attaches. Default false.
    *
    * @example
    * ```ts
@@ -358,8 +394,8 @@ export class ContractMemory {
    * memory.grow(2 * 65536);
    * memory.view()[65536] = 5;
    * memory.revert({ keepLength: true });
-   * assert.equal(memory.byteLength, 2 * 65536); // still grown
-   * assert.equal(memory.view()[65536], 0); // but zeroed
+   * assert.equal(memory.byteLength, 65536);
+   * assert.equal(memory.accessibleLength, 2 * 65536); // still accessible, zeroed
    * ```
    */
   revert(options: { keepLength?: boolean } = {}): void {
@@ -374,16 +410,15 @@ export class ContractMemory {
     const targets = sorted.map((page) =>
       point.saved.get(page) ?? this.#current.get(page) ?? this.#committedSource(page)
     );
-    const byteLength = options.keepLength ? this.#byteLength : point.byteLength;
-    this.#remap(sorted, targets, byteLength);
+    const accessibleAfter = options.keepLength ? this.#accessibleLength : point.byteLength;
+    this.#remap(sorted, targets, accessibleAfter);
     for (let i = 0; i < sorted.length; i++) {
       if (targets[i] === this.#committedSource(sorted[i])) this.#current.delete(sorted[i]);
       else this.#current.set(sorted[i], targets[i]);
     }
-    if (byteLength < this.#byteLength) {
-      this.#protect(byteLength, this.#byteLength, ProtFlags.NONE);
-      this.#byteLength = byteLength;
-    }
+    this.#protect(accessibleAfter, this.#accessibleLength, ProtFlags.NONE);
+    this.#accessibleLength = accessibleAfter;
+    this.#byteLength = point.byteLength;
   }
 
   /**
@@ -467,6 +502,12 @@ export class ContractMemory {
         `the engine needs ${request.reserved + request.guard} bytes reserved per memory, ` +
           `this memory has ${this.reservation}`,
       );
+    }
+    if (this.#attached === 0 && this.#accessibleLength > this.#byteLength) {
+      // A new instance sees the length: what a kept length left accessible goes.
+      const first = this.#byteLength / OS_PAGE_SIZE;
+      this.#mapRun(first, this.#accessibleLength / OS_PAGE_SIZE - first, ZERO);
+      this.#accessibleLength = this.#byteLength;
     }
     if (request.minimum > this.#byteLength) this.grow(request.minimum);
     this.#attached++;
@@ -714,7 +755,7 @@ class Attachment implements HostMemory {
   }
 
   get byteLength(): number {
-    return this.memory.byteLength;
+    return this.memory.accessibleLength;
   }
 
   grow(newByteLength: number): void {

@@ -1,13 +1,18 @@
 /**
- * The host side of the bulk memory imports that metering puts in place of
- * `memory.fill`, `memory.copy` and `memory.grow` (see `src/bytecode/meter.ts`):
- * each does what its instruction does, on the running contract's memory.
- * The call costs 1 fuel and host code none, so the instruction costs what it
- * costs in the reference, whatever its size.
+ * The host side of the imports that metering puts in place of `memory.fill`,
+ * `memory.copy`, `memory.grow` and `memory.size` (see
+ * `src/bytecode/meter.ts`): each does what its instruction does, on the
+ * running contract's memory. The call costs 1 fuel and host code none, so
+ * the instruction costs what it costs in the reference, whatever its size.
+ *
+ * Lengths are the memory's own (`ContractMemory.byteLength`), which a failed
+ * sub-call returns to where they were, as in the reference, even though the
+ * wasmtime instance keeps the length it grew to (`accessibleLength`).
  *
  * @module
  */
 
+import { WASM_PAGE_SIZE } from "../bytecode/abi.ts";
 import type { HostArgs, Linker } from "../engine/mod.ts";
 import { PiecrustError } from "../errors.ts";
 import { BULK_MEMORY_IMPORTS, BULK_MEMORY_MODULE } from "../bytecode/meter.ts";
@@ -74,23 +79,44 @@ export function defineBulkMemory(linker: Linker, is64: boolean, running: () => C
     { params: [address], results: [address] },
     (args) => {
       const live = running().top.live;
-      live.memory ??= live.instance.getMemory(live.contract.memoryExport);
+      const memory = live.contract.memory;
       const pages = is64 ? BigInt.asUintN(64, args.i64(0)) : BigInt(args.i32(0) >>> 0);
-      let previous: bigint;
-      try {
-        previous = live.memory.grow(pages);
-      } catch (error) {
-        // A refused growth is -1, as for the instruction; our memory failing is not.
-        if (
-          !(error instanceof PiecrustError) || error.kind !== "MemoryError" ||
-          error.message.includes(HOST_MEMORY_ERROR)
-        ) {
-          throw error;
+      const previous = BigInt(memory.byteLength / WASM_PAGE_SIZE);
+      const target = memory.byteLength + Number(pages) * WASM_PAGE_SIZE;
+      let result = previous;
+      if (pages > BigInt(memory.maxByteLength / WASM_PAGE_SIZE) || target > memory.maxByteLength) {
+        result = -1n;
+      } else if (target <= memory.accessibleLength) {
+        // Pages the instance kept after a revert: no need to ask wasmtime.
+        memory.grow(target);
+      } else {
+        live.memory ??= live.instance.getMemory(live.contract.memoryExport);
+        const more = BigInt((target - memory.accessibleLength) / WASM_PAGE_SIZE);
+        try {
+          live.memory.grow(more);
+        } catch (error) {
+          // A refused growth is -1, as for the instruction; our memory failing is not.
+          if (
+            !(error instanceof PiecrustError) || error.kind !== "MemoryError" ||
+            error.message.includes(HOST_MEMORY_ERROR)
+          ) {
+            throw error;
+          }
+          result = -1n;
         }
-        previous = -1n;
       }
-      if (is64) args.setI64(0, previous);
-      else args.setI32(0, Number(previous));
+      if (is64) args.setI64(0, result);
+      else args.setI32(0, Number(result));
+    },
+  );
+  linker.defineFunc(
+    BULK_MEMORY_MODULE,
+    BULK_MEMORY_IMPORTS.size,
+    { params: [], results: [address] },
+    (args) => {
+      const pages = running().top.live.contract.memory.byteLength / WASM_PAGE_SIZE;
+      if (is64) args.setI64(0, BigInt(pages));
+      else args.setI32(0, pages);
     },
   );
 }

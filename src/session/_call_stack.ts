@@ -272,8 +272,9 @@ export class CallStack {
 
   /** Reverts the memories of `frame` and everything pushed after it; marks their events. */
   unwind(frame: CallFrame): void {
-    // Instances live until the top-level call ends and keep the lengths
-    // their memories grew to; only a failed top-level call can shrink them.
+    // Instances live until the top-level call ends, and wasmtime cannot shrink
+    // their memories: a failed sub-call returns a memory's length, but leaves
+    // the pages accessible for its instance (see ContractMemory.revert).
     const keepLength = frame !== this.frames[0];
     while (this.snapshots.length > frame.snapshotIndex) {
       this.snapshots.pop()!.revert({ keepLength });

@@ -58,7 +58,7 @@ function defineBulkMemory(linker: Linker, is64: boolean, memory: () => Memory): 
       throw new PiecrustError("Trap", "out of bounds", { details: { trap: "MemoryOutOfBounds" } });
     }
   };
-  const { fill, copy, grow } = BULK_MEMORY_IMPORTS;
+  const { fill, copy, grow, size } = BULK_MEMORY_IMPORTS;
   linker.defineFunc(
     BULK_MEMORY_MODULE,
     fill,
@@ -88,6 +88,11 @@ function defineBulkMemory(linker: Linker, is64: boolean, memory: () => Memory): 
     }
     if (is64) args.setI64(0, previous);
     else args.setI32(0, Number(previous));
+  });
+  linker.defineFunc(BULK_MEMORY_MODULE, size, { params: [], results: [address] }, (args) => {
+    const pages = memory().byteLength / 65536;
+    if (is64) args.setI64(0, BigInt(pages));
+    else args.setI32(0, pages);
   });
 }
 
@@ -146,21 +151,22 @@ function storeOperator(line: string): StoreOperator | undefined {
 /**
  * Undoes, in wabt's text of a metered module, the routing of bulk memory:
  * drops the added types and imports, turns their calls back into the
- * instructions and moves every other function index down by three.
+ * instructions and moves every other function index down by four.
  */
 function unrouteBulkMemory(lines: string[], original: Uint8Array): string[] {
   const info = inspectModule(original);
   const imported = info.imports.filter((entry) => entry.kind === "func").length;
   const types = info.types.length;
   const names = Object.values(BULK_MEMORY_IMPORTS);
+  const routed = names.length;
   const index = (n: string): string =>
-    String(Number(n) >= imported + 3 ? Number(n) - 3 : Number(n));
+    String(Number(n) >= imported + routed ? Number(n) - routed : Number(n));
   return lines
     .filter((line) => !line.startsWith(`(import "${BULK_MEMORY_MODULE}"`))
     .filter((line) => !(/^\(type \(;(\d+);\)/.exec(line) && Number(/\d+/.exec(line)![0]) >= types))
     .map((line) => {
       const bulk = /^call (\d+)(\)*)$/.exec(line);
-      if (bulk && Number(bulk[1]) >= imported && Number(bulk[1]) < imported + 3) {
+      if (bulk && Number(bulk[1]) >= imported && Number(bulk[1]) < imported + routed) {
         return names[Number(bulk[1]) - imported] + bulk[2];
       }
       return line
@@ -631,9 +637,10 @@ for (const is64 of [false, true]) {
     ];
     const original = moduleWithBody(body, { is64, width: 5 });
     const instrumented = meter(original);
-    // Three fuel sequences; the bulk types (17 bytes) and a new import
-    // section (72); memory.copy (8 bytes with its padded subopcode) → call 1 (2).
-    assert.equal(instrumented.length, original.length + 17 + 33 + 65 + 17 + 72 - 6);
+    // Three fuel sequences; the bulk types (21 bytes) and a new import
+    // section (95); memory.copy (8 bytes with its padded subopcode) → call (2);
+    // memory.size (2) → call (2).
+    assert.equal(instrumented.length, original.length + 17 + 33 + 65 + 21 + 95 - 6);
     assertInstrumentedLike(original, instrumented);
     const before = run(original, "f", 0x1234);
     const after = run(instrumented, "f", 0x1234);
@@ -805,11 +812,12 @@ Deno.test("meter decodes every MVP, bulk, SIMD, atomic and tail-call opcode", ()
   // agrees on every boundary.
   const instrumented = meter(wasm);
   assert.equal(assertInstrumentedLike(wasm, instrumented), 21 + sentinels);
-  // The fuel sequences; the bulk types (17 bytes) and a new import section
-  // (72); memory.grow (2 bytes) → call (2), memory.copy (4) and memory.fill (3) → call (2).
+  // The fuel sequences; the bulk types (21 bytes) and a new import section
+  // (95); memory.grow and memory.size (2 bytes) → call (2), memory.copy (4)
+  // and memory.fill (3) → call (2).
   assert.equal(
     instrumented.length,
-    wasm.length + 17 * (7 + sentinels) + 33 * 9 + 65 * 5 + 17 + 72 - 2 - 1,
+    wasm.length + 17 * (7 + sentinels) + 33 * 9 + 65 * 5 + 21 + 95 - 2 - 1,
   );
   for (const sub of SIMD_GAPS) {
     const gap = moduleWithBody([0x00, 0xfd, ...leb(sub), 0x0b]);

@@ -817,3 +817,33 @@ Deno.test("VM sessions on one base never see each other's uncommitted writes", (
   }
   assertNoLiveHandles();
 });
+
+Deno.test("ContractMemory.revert with keepLength returns the length and keeps the pages accessible", () => {
+  {
+    using memory = new ContractMemory(GiB, { byteLength: PAGE });
+    memory.snapshot();
+    memory.grow(4 * PAGE);
+    memory.view()[3 * PAGE] = 9;
+    memory.revert({ keepLength: true });
+    assert.equal(memory.byteLength, PAGE);
+    assert.equal(memory.accessibleLength, 4 * PAGE);
+    assert.equal(memory.view().length, PAGE, "host access stops at the length");
+    // What ignores the length (wasm of an instance that kept it) can still touch the pages...
+    const beyond = new Uint8Array(
+      Deno.UnsafePointerView.getArrayBuffer(Deno.UnsafePointer.create(memory.base)!, 4 * PAGE),
+    );
+    assert.equal(beyond[3 * PAGE], 0, "zeroed by the revert");
+    beyond[2 * PAGE] = 5;
+    // ...and growing over them starts from zeros again, without a new mapping past them.
+    memory.grow(3 * PAGE);
+    assert.equal(memory.byteLength, 3 * PAGE);
+    assert.equal(memory.accessibleLength, 4 * PAGE);
+    assert.equal(memory.view()[2 * PAGE], 0);
+    // A new instance sees the length only.
+    const host = memory.attach({ minimum: PAGE, maximum: GiB, reserved: GiB, guard: 0 });
+    assert.equal(host.byteLength, 3 * PAGE);
+    assert.equal(memory.accessibleLength, 3 * PAGE);
+    host.release();
+  }
+  assertNoLiveHandles();
+});
