@@ -37,6 +37,7 @@ export type { Encodable, TypedValue } from "./src/session/typed_value.ts";
 export {
   type ContractFunction,
   contractFunction,
+  type ContractMetadata,
   type DeployOptions,
   MAX_CALL_DEPTH,
   type MemoryPage,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build the Rust test contracts (workspace contracts/rust/) for wasm32 and wasm64.
+# Build the Rust test contracts (workspace contracts/rust/) for wasm32 and wasm64, each
+# with the compiler's default wasm features and without bulk memory ("nobulk").
 #
 #   scripts/build_contracts.sh            build and update contracts/build/
 #   scripts/build_contracts.sh --check    build into a temporary directory and compare
@@ -7,11 +8,13 @@
 #   scripts/build_contracts.sh --clean    (with or without --check) use a fresh
 #                                         temporary cargo target directory (cold build)
 #
-# Outputs: contracts/build/wasm32/<name>.wasm, contracts/build/wasm64/<name>.wasm,
-# contracts/build/TOOLCHAIN (the exact `/usr/bin/rustc --version` used) and, through
-# scripts/bundle_contracts.ts, src/testing/_bundled.ts. The script owns
-# contracts/build/wasm32 and contracts/build/wasm64: .wasm files there that the
-# workspace no longer produces are removed by a build and reported by --check.
+# Outputs: contracts/build/{wasm32,wasm64}/<name>.wasm, the same built without bulk
+# memory in contracts/build/{wasm32,wasm64}-nobulk/ (Rust >= 1.87 turns memcpy/memset
+# into memory.copy/memory.fill; Dusk's pinned Rust 1.85 did not, and the parity tests
+# run both), contracts/build/TOOLCHAIN (the exact `/usr/bin/rustc --version` used) and,
+# through scripts/bundle_contracts.ts, src/testing/_bundled.ts (the default builds
+# only). The script owns those four folders: .wasm files there that the workspace no
+# longer produces are removed by a build and reported by --check.
 #
 # Every workspace member is built for every target, unless its Cargo.toml restricts it:
 #   [package.metadata.piecrust]
@@ -76,12 +79,17 @@ for m in "${MANIFESTS[@]}"; do
 done
 
 # --- build -----------------------------------------------------------------------------
+# The nobulk flavour: the wasm features LLVM >= 20 turns on by default, off (its own
+# target directory, as -Zbuild-std rebuilds the standard library with them).
+FLAVOURS=("" -nobulk)
+NOBULK_FEATURES="-bulk-memory,-bulk-memory-opt,-nontrapping-fptoint,-call-indirect-overlong"
 echo "build_contracts: $RUSTC_VERSION; $(cargo --version); targets: ${TARGETS[*]}" >&2
+for flavour in "${FLAVOURS[@]}"; do
 for t in "${TARGETS[@]}"; do
   CARGO_ARGS=(
     build --release --workspace
     --manifest-path "$WS/Cargo.toml"
-    --target-dir "$TARGET_DIR"
+    --target-dir "$TARGET_DIR$flavour"
     --target "$t"
     -Zbuild-std=core,alloc,panic_abort
     -Zbuild-std-features=compiler-builtins-mem
@@ -89,43 +97,57 @@ for t in "${TARGETS[@]}"; do
     --message-format=json-render-diagnostics
     "${LOCKED[@]}"
   )
+  [[ -n "$flavour" ]] && CARGO_ARGS+=(--config "target.$t.rustflags=[\"-C\", \"target-feature=$NOBULK_FEATURES\"]")
   for pkg in "${!ONLY_TARGETS[@]}"; do
     [[ " ${ONLY_TARGETS[$pkg]} " == *" $t "* ]] || CARGO_ARGS+=(--exclude "$pkg")
   done
   # stdout: JSON messages; stderr: progress and rendered diagnostics.
-  if ! (cd "$WS" && cargo "${CARGO_ARGS[@]}") >>"$TMP/cargo.json"; then
+  if ! (cd "$WS" && cargo "${CARGO_ARGS[@]}") >>"$TMP/cargo$flavour.json"; then
     die "cargo build failed; command (run in $WS): RUSTC=$RUSTC_BIN RUSTC_BOOTSTRAP=1 cargo ${CARGO_ARGS[*]@Q}"
   fi
 done
-
-# Artifacts: every .wasm listed in a compiler-artifact message.
-mapfile -t ARTIFACTS < <(grep '"reason":"compiler-artifact"' "$TMP/cargo.json" |
-  grep -o '"[^"]*\.wasm"' | tr -d '"' | sort -u)
-((${#ARTIFACTS[@]} > 0)) || die "cargo produced no .wasm files (no cdylib members in $WS?)"
-
-mkdir -p "$DEST/wasm32" "$DEST/wasm64"
-declare -A PRODUCED=()
-for f in "${ARTIFACTS[@]}"; do
-  case "$f" in
-    */wasm32-unknown-unknown/release/*) arch=wasm32 ;;
-    */wasm64-unknown-unknown/release/*) arch=wasm64 ;;
-    *) die "unexpected artifact path: $f" ;;
-  esac
-  rel="$arch/$(basename "$f")"
-  install -m 0644 "$f" "$DEST/$rel"
-  PRODUCED["$rel"]=1
 done
+
+declare -A PRODUCED=()
+for flavour in "${FLAVOURS[@]}"; do
+  # Artifacts: every .wasm listed in a compiler-artifact message.
+  mapfile -t ARTIFACTS < <(grep '"reason":"compiler-artifact"' "$TMP/cargo$flavour.json" |
+    grep -o '"[^"]*\.wasm"' | tr -d '"' | sort -u)
+  ((${#ARTIFACTS[@]} > 0)) || die "cargo produced no .wasm files (no cdylib members in $WS?)"
+  mkdir -p "$DEST/wasm32$flavour" "$DEST/wasm64$flavour"
+  for f in "${ARTIFACTS[@]}"; do
+    case "$f" in
+      */wasm32-unknown-unknown/release/*) arch=wasm32 ;;
+      */wasm64-unknown-unknown/release/*) arch=wasm64 ;;
+      *) die "unexpected artifact path: $f" ;;
+    esac
+    rel="$arch$flavour/$(basename "$f")"
+    install -m 0644 "$f" "$DEST/$rel"
+    PRODUCED["$rel"]=1
+  done
+done
+OWNED=(wasm32 wasm64 wasm32-nobulk wasm64-nobulk)
+
+# The .wasm files in the folders this script owns.
+owned_wasm() {
+  local dir f
+  for dir in "${OWNED[@]}"; do
+    for f in "$OUT/$dir"/*.wasm; do
+      [[ -e "$f" ]] && printf '%s\n' "$f"
+    done
+  done
+  return 0
+}
 printf '%s\n' "$RUSTC_VERSION" >"$DEST/TOOLCHAIN"
 
 if ((!CHECK)); then
-  for f in "$OUT"/wasm32/*.wasm "$OUT"/wasm64/*.wasm; do
-    [[ -e "$f" ]] || continue
+  while read -r f; do
     rel="${f#"$OUT"/}"
     if [[ -z "${PRODUCED[$rel]:-}" ]]; then
       echo "build_contracts: removing contracts/build/$rel (no longer produced)" >&2
       rm -f "$f"
     fi
-  done
+  done < <(owned_wasm)
   for rel in $(printf '%s\n' "${!PRODUCED[@]}" | sort); do
     printf '  contracts/build/%-28s %6d B\n' "$rel" "$(stat -c %s "$OUT/$rel")" >&2
   done
@@ -154,11 +176,10 @@ for rel in $(printf '%s\n' "${!PRODUCED[@]}" | sort); do
     BAD+=("stale:   contracts/build/$rel ($(stat -c %s "$OUT/$rel") B committed, $(stat -c %s "$DEST/$rel") B built)")
   fi
 done
-for f in "$OUT"/wasm32/*.wasm "$OUT"/wasm64/*.wasm; do
-  [[ -e "$f" ]] || continue
+while read -r f; do
   rel="${f#"$OUT"/}"
   [[ -n "${PRODUCED[$rel]:-}" ]] || BAD+=("extra:   contracts/build/$rel (not produced by the workspace)")
-done
+done < <(owned_wasm)
 
 if ((${#BAD[@]})); then
   echo "build_contracts: contracts/build is out of date:" >&2

@@ -80,6 +80,12 @@ export interface VMHandle extends DirectoryHandle {
 export interface VMSessionOptions extends SessionOptions {
   /** The commit to start from (its 32-byte root). Default: the empty state. */
   base?: Uint8Array;
+  /**
+   * Registered host queries this session does not offer (the reference's
+   * `exclude_hq`): a contract that asks for one fails with
+   * `MissingHostQuery`, as if it were not registered. Default: none.
+   */
+  excludeHostQueries?: readonly string[];
 }
 
 /**
@@ -622,6 +628,16 @@ export class VM {
   session(options: VMSessionOptions = {}): Session {
     this.#checkOpen();
     checkType("options", options, "object");
+    const hostQueries = new Map(this.#hostQueries);
+    if (options.excludeHostQueries !== undefined) {
+      if (!Array.isArray(options.excludeHostQueries)) {
+        throw new TypeError("options.excludeHostQueries must be an array of host query names");
+      }
+      for (const name of options.excludeHostQueries) {
+        checkType("options.excludeHostQueries[]", name, "string");
+        hostQueries.delete(name);
+      }
+    }
     let base: string | null = null;
     if (options.base !== undefined) {
       base = this.#commitKey("options.base", options.base);
@@ -633,7 +649,7 @@ export class VM {
       modules: this.#modules,
       base,
       commit: (commit, trees) => this.#directory.commit(commit, trees),
-      hostQueries: new Map(this.#hostQueries),
+      hostQueries,
       scratchDirectory: this.#path,
       release: (): void => {
         this.#sessions.delete(session);

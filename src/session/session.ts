@@ -200,6 +200,29 @@ export interface SessionOptions {
  * assert.notDeepEqual(session.root(), before);
  * ```
  */
+/**
+ * What {@linkcode Session.contractMetadata} returns: a contract's id and the
+ * owner it was deployed with.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ContractId, type ContractMetadata } from "../../mod.ts";
+ *
+ * const metadata: ContractMetadata = {
+ *   contractId: new ContractId(new Uint8Array(32)),
+ *   owner: new Uint8Array(32),
+ * };
+ * assert.equal(metadata.owner.length, 32);
+ * ```
+ */
+export interface ContractMetadata {
+  /** The contract's id. */
+  readonly contractId: ContractId;
+  /** The owner bytes it was deployed with. */
+  readonly owner: Uint8Array;
+}
+
 export class Session {
   readonly #host: SessionHost;
   readonly #contracts: SessionContracts;
@@ -623,6 +646,35 @@ export class Session {
     this.#checkOpen();
     checkContractId("contract", contract);
     return this.#contracts.get(contract.toString())?.memory.byteLength;
+  }
+
+  /**
+   * A deployed contract's id and owner, or undefined if it is not deployed
+   * (the reference's `contract_metadata`). The owner is a copy.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ContractId, VM } from "../../mod.ts";
+   * import { contractBytecode } from "../testing/mod.ts";
+   *
+   * using vm = VM.ephemeral();
+   * using session = vm.session();
+   * const owner = new Uint8Array(32).fill(5);
+   * const counter = session.deploy(contractBytecode("counter"), owner, 1_000_000n);
+   * const metadata = session.contractMetadata(counter)!;
+   * assert.ok(metadata.contractId.equals(counter));
+   * assert.deepEqual(metadata.owner, owner);
+   * assert.equal(session.contractMetadata(new ContractId(new Uint8Array(32))), undefined);
+   * ```
+   */
+  contractMetadata(contract: ContractId): ContractMetadata | undefined {
+    this.#checkOpen();
+    checkContractId("contract", contract);
+    const loaded = this.#contracts.get(contract.toString());
+    return loaded === undefined
+      ? undefined
+      : { contractId: loaded.id, owner: loaded.owner.slice() };
   }
 
   /**

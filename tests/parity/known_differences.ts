@@ -23,12 +23,12 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
     why: "a wasm64 module with a 64-bit table (what LLVM ≥ 20 emits): the reference's " +
       "wasmtime 21 refuses it, ours runs it",
   },
-  {
+  ...["wasm64", "wasm64-nobulk"].map((build) => ({
     // not_out_of_bounds, with each argument shape and gas limit, before and after the reopening.
-    scenario: "wasm64/c_example",
+    scenario: `${build}/c_example`,
     steps: [12, 13, 14, 15, 16, 17, 18, 19, 42, 43, 44, 45, 46, 47, 48, 49],
     why: "a host function given a pointer past the memory's length (inside the 4 TiB " +
       "wasm64 mapping): the reference reads the mapping's zero pages, ours fails with " +
       "MemoryAccessOutOfBounds, as wasm itself traps there",
-  },
+  })),
 ];

@@ -19,13 +19,13 @@ import {
   type HostQuery,
   result,
   type Session,
-  type SessionOptions,
   string,
   tuple,
   u8,
   unit,
   vec,
   VM,
+  type VMSessionOptions,
 } from "../../mod.ts";
 import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts";
 import { blake3 } from "../../src/merkle/blake3.ts";
@@ -80,7 +80,7 @@ const panicInExecute: HostQuery = {
 };
 
 function withHostSession(
-  options: SessionOptions,
+  options: VMSessionOptions,
   body: (session: Session, host: ContractId) => void,
   target: ContractTarget,
 ): void {
@@ -180,6 +180,28 @@ for (const target of TARGETS) {
       const digest = session.call(host, hostHash, new Uint8Array([0, 1, 2]), LIMIT).data;
       assertBytes(digest, blake3(new Uint8Array([0, 1, 2])));
     }, target);
+  });
+
+  Deno.test(`host (${target}) a session that excludes a query does not offer it (exclude_hq)`, () => {
+    withHostSession({ excludeHostQueries: ["hash"] }, (session, host) => {
+      assertThrowsKind(
+        () => session.call(host, hostHash, new Uint8Array([0, 1, 2]), LIMIT),
+        "MissingHostQuery",
+      );
+      // The others stay.
+      assertThrowsKind(() => session.call(host, hostVeryExpensive, undefined, LIMIT), "OutOfGas");
+    }, target);
+    withHostSession({}, (session, host) => {
+      assertBytes(
+        session.call(host, hostHash, new Uint8Array([1]), LIMIT).data,
+        blake3(new Uint8Array([1])),
+      );
+    }, target);
+    using vm = VM.ephemeral();
+    assert.throws(
+      () => vm.session({ excludeHostQueries: "hash" as unknown as string[] }),
+      TypeError,
+    );
   });
 
   // host_very_expensive_oog
