@@ -34,7 +34,9 @@ export {
 export { WASMTIME_LIB_ENV, WASMTIME_SHA256, WASMTIME_VERSION } from "./src/native/library.ts";
 export type { CallReceipt } from "./src/session/call_receipt.ts";
 export type { Encodable, TypedValue } from "./src/session/typed_value.ts";
+export type { CallHook, HookedCall } from "./src/session/call_hook.ts";
 export {
+  type CallOptions,
   type ContractFunction,
   contractFunction,
   type ContractMetadata,

@@ -17,6 +17,8 @@ import { INSTANTIATION_FUEL } from "../bytecode/prepare.ts";
 import type { Event } from "./event.ts";
 import type { HostQuery } from "./host_query.ts";
 import type { Runtime } from "./runtime.ts";
+import type { CallHook } from "./call_hook.ts";
+import type { ContractId } from "./contract_id.ts";
 
 /**
  * Frames deeper than this fail with `SessionError`, as in the reference VM.
@@ -86,6 +88,10 @@ export interface TopLevelOptions {
   allowInit?: boolean;
   /** Receives what `feed` sends, during a feeder call. */
   feeder?: (bytes: Uint8Array) => void;
+  /** Sees each inter-contract call before it starts; see `CallHook`. */
+  callHook?: CallHook;
+  /** The synthetic caller of a top-level call made with one: the root frame's caller. */
+  rootCaller?: ContractId;
 }
 
 /** A failure inside a frame, normalized to the reference's error variants. */
@@ -131,11 +137,15 @@ export class CallStack {
   readonly events: Event[] = [];
   readonly feeder: ((bytes: Uint8Array) => void) | undefined;
   readonly allowInit: boolean;
+  readonly callHook: CallHook | undefined;
+  readonly rootCaller: ContractId | undefined;
 
   private constructor(scope: SessionScope, options: TopLevelOptions) {
     this.scope = scope;
     this.feeder = options.feeder;
     this.allowInit = options.allowInit ?? false;
+    this.callHook = options.callHook;
+    this.rootCaller = options.rootCaller;
   }
 
   /**
@@ -197,6 +207,20 @@ export class CallStack {
     }
   }
 
+  /**
+   * The callers of the running frame, the immediate one first, then a
+   * synthetic root caller (what `callstack()` returns); with the running
+   * frame itself first when `includeTop`.
+   */
+  callStack(includeTop: boolean): ContractId[] {
+    const ids: ContractId[] = [];
+    for (let i = this.frames.length - (includeTop ? 1 : 2); i >= 0; i--) {
+      ids.push(this.frames[i].live.contract.id);
+    }
+    if (this.rootCaller !== undefined) ids.push(this.rootCaller);
+    return ids;
+  }
+
   /** The running frame. */
   get top(): CallFrame {
     const frame = this.frames.at(-1);
@@ -206,7 +230,8 @@ export class CallStack {
 
   /** Instantiates `contract` for this top-level call if needed and pushes a frame. */
   push(contract: LoadedContract, limit: bigint, parent: CallFrame | undefined): CallFrame {
-    if (this.frames.length >= MAX_CALL_DEPTH) {
+    // A synthetic root caller takes a level, as in the reference.
+    if (this.frames.length + (this.rootCaller === undefined ? 0 : 1) >= MAX_CALL_DEPTH) {
       throw new PiecrustError("SessionError", `call depth exceeds ${MAX_CALL_DEPTH}`);
     }
     const live = this.instances.get(contract.id.toString()) ?? this.#instantiate(contract);

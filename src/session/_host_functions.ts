@@ -105,24 +105,19 @@ const HOST_FUNCTIONS: Readonly<Record<HostImportName, HostFunction>> = {
     }
     stack.feeder(stack.argBuffer(args.i32(0)).slice());
   },
-  // `caller`: writes the calling contract's id into `A`; 0 for a call from the host.
+  // `caller`: writes the calling contract's id into `A` (a synthetic root
+  // caller for the root frame of a call made with one); 0 for a call from the host.
   caller: (stack, args) => {
-    const frames = stack.frames;
-    const calledByContract = frames.length >= 2;
-    if (calledByContract) {
-      frames[frames.length - 2].live.contract.id.copyTo(stack.argBuffer(CONTRACT_ID_BYTES));
-    }
-    args.setI32(0, calledByContract ? 1 : 0);
+    const caller = stack.callStack(false)[0];
+    if (caller !== undefined) caller.copyTo(stack.argBuffer(CONTRACT_ID_BYTES));
+    args.setI32(0, caller === undefined ? 0 : 1);
   },
   // `callstack`: writes every caller's id, the immediate caller first; returns the count.
   callstack: (stack, args) => {
-    const frames = stack.frames;
-    const count = frames.length - 1;
-    const buffer = stack.argBuffer(count * CONTRACT_ID_BYTES);
-    for (let i = 0; i < count; i++) {
-      frames[frames.length - 2 - i].live.contract.id.copyTo(buffer, i * CONTRACT_ID_BYTES);
-    }
-    args.setI32(0, count);
+    const callers = stack.callStack(false);
+    const buffer = stack.argBuffer(callers.length * CONTRACT_ID_BYTES);
+    callers.forEach((id, i) => id.copyTo(buffer, i * CONTRACT_ID_BYTES));
+    args.setI32(0, callers.length);
   },
   limit: (stack, args) => args.setI64(0, stack.top.limit),
   // `spent`: gas the running frame has spent, its sub-calls included.
@@ -208,6 +203,13 @@ function call(
     const id = new ContractId(calleeBytes);
     fn = text(nameBytes);
     arg = argBytes.slice();
+    const refusal = stack.callHook?.({
+      contract: id,
+      fn,
+      arg: arg.slice(),
+      callStack: stack.callStack(true),
+    });
+    if (typeof refusal === "string") throw new PiecrustError("Panic", refusal);
     const contract = stack.scope.contracts.get(id.toString());
     if (contract === undefined) {
       throw new PiecrustError("ContractDoesNotExist", `no contract ${id}`, {

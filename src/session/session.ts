@@ -15,6 +15,7 @@ import { CallStack, type SessionScope, type TopLevelOptions } from "./_call_stac
 import { type LoadedContract, SessionContracts } from "./_contracts.ts";
 import { assembleCommit, type StateTrees, stateTrees } from "./_state_trees.ts";
 import type { CallReceipt } from "./call_receipt.ts";
+import type { CallHook, HookedCall } from "./call_hook.ts";
 import { ARGBUF_LEN, WASM_PAGE_SIZE } from "../bytecode/abi.ts";
 import { ContractId } from "./contract_id.ts";
 import type { SessionHost } from "./session_host.ts";
@@ -223,6 +224,30 @@ export interface ContractMetadata {
   readonly owner: Uint8Array;
 }
 
+/**
+ * Options of {@linkcode Session.callRaw} and {@linkcode Session.call}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type CallOptions, ContractId } from "../../mod.ts";
+ *
+ * const options: CallOptions = { syntheticCaller: new ContractId(new Uint8Array(32).fill(7)) };
+ * assert.ok(options.syntheticCaller !== undefined);
+ * ```
+ */
+export interface CallOptions {
+  /**
+   * A deployed contract that the called contract sees as its caller
+   * (`caller()`, `callstack()`), and the call hook as the root of the call
+   * stack, without running as a frame: the reference's
+   * `call_raw_with_root_context`, for host code that acts on behalf of a
+   * contract. It takes one of the call depth's levels. Default: none, the
+   * call comes from the host.
+   */
+  syntheticCaller?: ContractId;
+}
+
 export class Session {
   readonly #host: SessionHost;
   readonly #contracts: SessionContracts;
@@ -230,6 +255,8 @@ export class Session {
   readonly #scope: SessionScope;
   /** Whether a top-level call of this session runs. */
   #calling = false;
+  #callHook: CallHook | undefined;
+  #hookFailure: PiecrustError | undefined;
   #migrating = false;
   #closed = false;
 
@@ -477,9 +504,39 @@ export class Session {
     fn: string,
     arg: Uint8Array,
     gasLimit: bigint,
+    options: CallOptions = {},
   ): CallReceipt<Uint8Array> {
     checkCall(contract, fn, arg, gasLimit);
-    return this.#call(contract, fn, arg, gasLimit, {});
+    checkType("options", options, "object");
+    const rootCaller = options.syntheticCaller;
+    if (rootCaller === undefined) return this.#call(contract, fn, arg, gasLimit, {});
+    checkContractId("options.syntheticCaller", rootCaller);
+    // The reference's order: init, an idle session, the synthetic caller, the hook.
+    this.#checkOpen();
+    if (fn === "init") {
+      throw new PiecrustError("InitializationError", "init can only be called by deploy");
+    }
+    if (this.#calling) {
+      throw new PiecrustError(
+        "SessionError",
+        "a call with a synthetic caller needs an idle session",
+      );
+    }
+    if (this.#contracts.get(rootCaller.toString()) === undefined) {
+      throw new PiecrustError("ContractDoesNotExist", `no contract ${rootCaller}`, {
+        details: { contract: rootCaller.toString() },
+      });
+    }
+    let refusal: string | undefined | void;
+    try {
+      refusal = this.#runCallHook({ contract, fn, arg: arg.slice(), callStack: [rootCaller] });
+    } catch (error) {
+      const failure = this.#hookFailure ?? error;
+      this.#hookFailure = undefined;
+      throw failure;
+    }
+    if (typeof refusal === "string") throw new PiecrustError("Panic", refusal);
+    return this.#call(contract, fn, arg, gasLimit, { rootCaller });
   }
 
   /**
@@ -505,9 +562,10 @@ export class Session {
     fn: ContractFunction<A, R>,
     arg: A,
     gasLimit: bigint,
+    options: CallOptions = {},
   ): CallReceipt<R> {
     checkType("fn", fn, "object");
-    const receipt = this.callRaw(contract, fn.name, encode(fn.arg, arg), gasLimit);
+    const receipt = this.callRaw(contract, fn.name, encode(fn.arg, arg), gasLimit, options);
     return { ...receipt, data: decode(fn.returns, receipt.data) };
   }
 
@@ -646,6 +704,64 @@ export class Session {
     this.#checkOpen();
     checkContractId("contract", contract);
     return this.#contracts.get(contract.toString())?.memory.byteLength;
+  }
+
+  /**
+   * Sets the hook that sees every inter-contract call, and every call with a
+   * synthetic caller, before it starts, and may refuse it (see
+   * {@linkcode CallHook}); returns the hook it replaces. Not from inside a
+   * call of this session (`SessionError`).
+   *
+   * @example Recording inter-contract calls
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { contractFunction, contractId, type HookedCall, i64, VM } from "../../mod.ts";
+   * import { contractBytecode } from "../testing/mod.ts";
+   *
+   * using vm = VM.ephemeral();
+   * using session = vm.session({ debug: true });
+   * const counter = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
+   * const center = session.deploy(contractBytecode("callcenter"), new Uint8Array(32), 1_000_000n);
+   * const seen: HookedCall[] = [];
+   * assert.equal(session.setCallHook((call) => void seen.push(call)), undefined);
+   * const queryCounter = contractFunction("query_counter", contractId, i64);
+   * assert.equal(session.call(center, queryCounter, counter.toBytes(), 1_000_000n).data, 0xfcn);
+   * assert.equal(seen.length, 1);
+   * assert.ok(seen[0].contract.equals(counter) && seen[0].callStack[0].equals(center));
+   * assert.equal(seen[0].fn, "read_value");
+   * ```
+   */
+  setCallHook(hook: CallHook): CallHook | undefined {
+    this.#checkOpen();
+    checkType("hook", hook, "function");
+    this.#checkIdle("set a call hook");
+    const previous = this.#callHook;
+    this.#callHook = hook;
+    return previous;
+  }
+
+  /**
+   * Removes the call hook, if any, and returns it.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { type CallHook, VM } from "../../mod.ts";
+   *
+   * using vm = VM.ephemeral();
+   * using session = vm.session();
+   * const hook: CallHook = () => "no calls";
+   * session.setCallHook(hook);
+   * assert.equal(session.clearCallHook(), hook);
+   * assert.equal(session.clearCallHook(), undefined);
+   * ```
+   */
+  clearCallHook(): CallHook | undefined {
+    this.#checkOpen();
+    this.#checkIdle("clear the call hook");
+    const previous = this.#callHook;
+    this.#callHook = undefined;
+    return previous;
   }
 
   /**
@@ -953,10 +1069,36 @@ export class Session {
       throw new PiecrustError("SessionError", "a session call is already running");
     }
     this.#calling = true;
+    this.#hookFailure = undefined;
     try {
-      return CallStack.run(this.#scope, contract, fn, arg, gasLimit, options);
+      const callHook = this.#callHook === undefined
+        ? undefined
+        : (call: HookedCall) => this.#runCallHook(call);
+      return CallStack.run(this.#scope, contract, fn, arg, gasLimit, { ...options, callHook });
+    } catch (error) {
+      throw this.#hookFailure ?? error;
     } finally {
       this.#calling = false;
+      this.#hookFailure = undefined;
+    }
+  }
+
+  /**
+   * Runs the call hook. If it throws, the call it sees must end entirely:
+   * what is thrown here is no PiecrustError (which a calling contract would
+   * receive as an error code), and `#topLevel` throws the recorded HostError.
+   */
+  #runCallHook(call: HookedCall): string | undefined | void {
+    const hook = this.#callHook;
+    if (hook === undefined) return undefined;
+    try {
+      return hook(call);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.#hookFailure = new PiecrustError("HostError", `the call hook threw: ${reason}`, {
+        cause: error,
+      });
+      throw new Error("the call hook threw");
     }
   }
 
@@ -982,7 +1124,7 @@ export class Session {
     if (this.#calling) {
       throw new PiecrustError(
         "SessionError",
-        `cannot ${what} while a call of this session runs (from a host query or a feeder callback)`,
+        `cannot ${what} while a call of this session runs (from a host query, a feeder callback or a call hook)`,
       );
     }
   }
