@@ -51,7 +51,7 @@ export { ARGBUF_LEN, CONTRACT_ID_BYTES, SCRATCH_BUF_BYTES } from "./src/bytecode
 export { ContractId } from "./src/session/contract_id.ts";
 export { CallTree, type CallTreeElem } from "./src/session/call_tree.ts";
 export type { Event } from "./src/session/event.ts";
-export type { HostQuery } from "./src/session/host_query.ts";
+export type { HostQuery, PricedHostQuery } from "./src/session/host_query.ts";
 export { type PageOpening, verifyPageOpening } from "./src/merkle/page_opening.ts";
 export { type Opening, verifyOpening } from "./src/merkle/opening.ts";
 export {

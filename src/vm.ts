@@ -589,13 +589,13 @@ export class VM {
    * assert.deepEqual(receipt.data, new Uint8Array([42]));
    * ```
    */
-  registerHostQuery(name: string, query: HostQuery): void {
+  registerHostQuery<S>(name: string, query: HostQuery<S>): void {
     this.#checkOpen();
     checkType("name", name, "string");
     checkType("query", query, "object");
     checkType("query.price", query.price, "function");
     checkType("query.execute", query.execute, "function");
-    this.#hostQueries.set(name, query);
+    this.#hostQueries.set(name, query as HostQuery);
   }
 
   /**

@@ -331,7 +331,10 @@ Deno.test("VM methods refuse arguments of the wrong type, naming them", async ()
     [() => vm.removeModule(bad("07")), "id must be a ContractId, got string"],
     [() => vm.recompileModule(bad(undefined)), "id must be a ContractId, got undefined"],
     [() => vm.registerHostQuery(bad(1), query), "name must be a string, got number"],
-    [() => vm.registerHostQuery("q", bad(undefined)), "query must be an object, got undefined"],
+    [
+      () => vm.registerHostQuery("q", bad<HostQuery>(undefined)),
+      "query must be an object, got undefined",
+    ],
     [
       () => vm.registerHostQuery("q", { ...query, price: bad(5n) }),
       "query.price must be a function, got bigint",

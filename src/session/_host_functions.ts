@@ -25,6 +25,7 @@ import {
   hostImportType,
 } from "../bytecode/abi.ts";
 import { ContractId } from "./contract_id.ts";
+import type { PricedHostQuery } from "./host_query.ts";
 
 /** Percent of its remaining gas a caller passes on when it asks for no or too much gas. */
 const GAS_PASS_PCT = 93n;
@@ -278,7 +279,11 @@ function hostQuery(stack: CallStack, namePtr: number, nameLen: number, argLen: n
     throw new PiecrustError("MissingHostQuery", `no host query "${name}"`, { details: { name } });
   }
   const arg = stack.argBuffer(argLen).slice();
-  const price: unknown = containPanics(stack, () => query.price(arg));
+  const priced: unknown = containPanics(stack, () => query.price(arg));
+  // A price alone, or a price with the state that `execute` receives.
+  const [price, state] = typeof priced === "object" && priced !== null
+    ? [(priced as PricedHostQuery<unknown>).gas, (priced as PricedHostQuery<unknown>).state]
+    : [priced, undefined];
   if (typeof price !== "bigint" || price < 0n || price >= PRICE_END) {
     throw new PiecrustError(
       "Panic",
@@ -287,7 +292,10 @@ function hostQuery(stack: CallStack, namePtr: number, nameLen: number, argLen: n
     );
   }
   stack.charge(price);
-  const length = containPanics(stack, () => query.execute(arg, stack.argBuffer(ARGBUF_LEN)));
+  const length = containPanics(
+    stack,
+    () => query.execute(arg, stack.argBuffer(ARGBUF_LEN), state),
+  );
   if (!Number.isInteger(length) || length < 0 || length > ARGBUF_LEN) {
     throw new PiecrustError("Panic", `host query "${name}" returned length ${length}`);
   }

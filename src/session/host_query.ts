@@ -37,12 +37,51 @@
  * assert.deepEqual(buffer.subarray(0, 4), new Uint8Array([6, 0, 0, 0]));
  * ```
  */
-export interface HostQuery {
-  /** The gas price (a u64) of running the query on `arg` (the contract's argument bytes). */
-  price(arg: Uint8Array): bigint;
+export interface HostQuery<S = unknown> {
+  /**
+   * The gas price (a u64) of running the query on `arg` (the contract's
+   * argument bytes); or, to hand what pricing worked out (a parsed argument)
+   * to {@linkcode execute}, the price with that state, as the reference's
+   * `deserialize_and_price` does.
+   */
+  price(arg: Uint8Array): bigint | PricedHostQuery<S>;
   /**
    * Runs the query on `arg`; writes the result at the start of `buffer` (the
-   * contract's whole 64 KiB argument buffer) and returns its length.
+   * contract's whole 64 KiB argument buffer) and returns its length. `state`
+   * is what `price` returned with the price, if anything.
    */
-  execute(arg: Uint8Array, buffer: Uint8Array): number;
+  execute(arg: Uint8Array, buffer: Uint8Array, state?: S): number;
+}
+
+/**
+ * A price with the state that {@linkcode HostQuery.execute} receives.
+ *
+ * @example A query that parses its argument once, when pricing it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { HostQuery } from "./host_query.ts";
+ *
+ * const words: HostQuery<string[]> = {
+ *   price(arg) {
+ *     const parsed = new TextDecoder().decode(arg).split(" ");
+ *     return { gas: BigInt(parsed.length) * 10n, state: parsed };
+ *   },
+ *   execute(_arg, buffer, parsed) {
+ *     buffer[0] = parsed!.length;
+ *     return 1;
+ *   },
+ * };
+ * const priced = words.price(new TextEncoder().encode("a b c"));
+ * assert.ok(typeof priced === "object");
+ * assert.equal(priced.gas, 30n);
+ * const buffer = new Uint8Array(65536);
+ * assert.equal(words.execute(new Uint8Array(), buffer, priced.state), 1);
+ * assert.equal(buffer[0], 3);
+ * ```
+ */
+export interface PricedHostQuery<S> {
+  /** The gas price, a bigint from 0 to 2^64 − 1. */
+  readonly gas: bigint;
+  /** What `execute` receives. */
+  readonly state: S;
 }

@@ -182,26 +182,6 @@ export interface SessionOptions {
 }
 
 /**
- * A session: a private, mutable view of the VM's state in which contracts
- * are deployed and called. Failed calls leave no trace in memory, memory
- * lengths or the root. Sessions of one VM may be interleaved freely.
- * Started with `vm.session()`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { VM } from "../../mod.ts";
- * import { contractBytecode } from "../testing/mod.ts";
- *
- * using vm = VM.ephemeral();
- * using session = vm.session();
- * const counter = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
- * const before = session.root();
- * session.callRaw(counter, "increment", new Uint8Array(0), 1_000_000n);
- * assert.notDeepEqual(session.root(), before);
- * ```
- */
-/**
  * What {@linkcode Session.contractMetadata} returns: a contract's id and the
  * owner it was deployed with.
  *
@@ -248,6 +228,26 @@ export interface CallOptions {
   syntheticCaller?: ContractId;
 }
 
+/**
+ * A session: a private, mutable view of the VM's state in which contracts
+ * are deployed and called. Failed calls leave no trace in memory, memory
+ * lengths or the root. Sessions of one VM may be interleaved freely.
+ * Started with `vm.session()`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
+ *
+ * using vm = VM.ephemeral();
+ * using session = vm.session();
+ * const counter = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
+ * const before = session.root();
+ * session.callRaw(counter, "increment", new Uint8Array(0), 1_000_000n);
+ * assert.notDeepEqual(session.root(), before);
+ * ```
+ */
 export class Session {
   readonly #host: SessionHost;
   readonly #contracts: SessionContracts;

@@ -204,6 +204,33 @@ for (const target of TARGETS) {
     );
   });
 
+  Deno.test(`host (${target}) a query's price can hand a state to its execution`, () => {
+    {
+      using vm = VM.ephemeral();
+      const executed: unknown[] = [];
+      vm.registerHostQuery<{ doubled: number }>("parse_once", {
+        price: (arg) => ({ gas: 1_000n, state: { doubled: arg[0] * 2 } }),
+        execute(_arg, buffer, state): number {
+          executed.push(state);
+          buffer[0] = state!.doubled;
+          return 1;
+        },
+      });
+      using session = vm.session();
+      const host = session.deploy(contractBytecode("host", { target }), OWNER, LIMIT);
+      const cheap = session.call(host, hostQueryRaw, ["parse_once", new Uint8Array([21])], LIMIT);
+      assert.deepEqual(cheap.data, new Uint8Array([42]));
+      assert.deepEqual(executed, [{ doubled: 42 }]);
+      // The price is charged as a plain one is: not enough gas, no execution.
+      assertThrowsKind(
+        () => session.call(host, hostQueryRaw, ["parse_once", new Uint8Array([1])], 900n),
+        "OutOfGas",
+      );
+      assert.equal(executed.length, 1);
+    }
+    assertNoLiveHandles();
+  });
+
   // host_very_expensive_oog
   Deno.test(`host (${target}) query priced at u64::MAX fails with OutOfGas`, () => {
     withHostSession({}, (session, host) => {
