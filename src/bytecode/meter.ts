@@ -934,14 +934,8 @@ function constExpression(
         if (leb.value !== 0x0c) throw malformed(at, "invalid constant expression");
         pos += 16;
         break;
-      case 0x6a:
-      case 0x6b:
-      case 0x6c:
-      case 0x7c:
-      case 0x7d:
-      case 0x7e:
-        break;
       default:
+        // Extended constant expressions included: deploy refuses them (see wasm_reader).
         throw malformed(at, `invalid constant expression opcode ${hex(op)}`);
     }
   }
