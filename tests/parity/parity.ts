@@ -14,6 +14,7 @@
  * @module
  */
 
+import { watFixture } from "../../contracts/wat.ts";
 import { KNOWN_DIFFERENCES } from "./known_differences.ts";
 import { runOurs } from "./run_ours.ts";
 import { type Builds, committedBuilds, scenarios } from "./scenarios.ts";
@@ -97,9 +98,11 @@ if (import.meta.main) {
   const seen = new Set<string>();
   try {
     const builds = runnableBuilds(`${work}/builds`);
-    const natives = scenarios(`${work}/native`, builds)
+    const probe = `${work}/bulk_probe.wasm`;
+    Deno.writeFileSync(probe, await watFixture("bulk_probe"));
+    const natives = scenarios(`${work}/native`, builds, probe)
       .filter((scenario) => scenario.name.includes(filter));
-    const ours = scenarios(`${work}/ours`, builds)
+    const ours = scenarios(`${work}/ours`, builds, probe)
       .filter((scenario) => scenario.name.includes(filter));
     for (const [index, scenario] of natives.entries()) {
       const expected = await runNative(harness, toJsonLines(scenario.steps));

@@ -253,12 +253,48 @@ function knownDifferences(dir: string): ParityScenario {
 }
 
 /**
+ * The bulk instructions metering leaves alone, on `n` elements each
+ * (`contracts/wat/bulk_probe.wat`, assembled at `wasm`): wasmtime 49 charges
+ * them per element, the reference per instruction.
+ */
+function bulkProbe(dir: string, wasm: string): ParityScenario {
+  const exports = [
+    "memory_init",
+    "data_drop",
+    "table_grow",
+    "table_fill",
+    "table_copy",
+    "table_init",
+  ];
+  return {
+    name: "probe/bulk",
+    steps: [
+      { op: "open", dir },
+      { op: "session" },
+      { op: "deploy", as: "probe", wasm, owner: OWNER, gas: GAS },
+      ...exports.flatMap((fn) =>
+        [0, 1, 16].map((n): ParityStep => ({
+          op: "call",
+          to: "probe",
+          fn,
+          arg: hexOf(u8, n),
+          gas: GAS,
+        }))
+      ),
+    ],
+  };
+}
+
+/**
  * Every scenario over `builds`, each with its own VM directory under `root`
  * (the same paths for both VMs would collide: run each side with its own
- * root).
+ * root); `probe` is the assembled `bulk_probe.wat`.
  */
-export function scenarios(root: string, builds: Builds): ParityScenario[] {
-  const all: ParityScenario[] = [knownDifferences(`${root}/known`)];
+export function scenarios(root: string, builds: Builds, probe: string): ParityScenario[] {
+  const all: ParityScenario[] = [
+    knownDifferences(`${root}/known`),
+    bulkProbe(`${root}/probe`, probe),
+  ];
   for (const [name, dir] of Object.entries(builds)) {
     const build = { name, dir };
     for (const contract of contractsOf(build)) {
