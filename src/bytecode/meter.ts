@@ -83,17 +83,18 @@
  *
  * ## Bulk memory
  *
- * wasmtime 49 charges `memory.fill` and `memory.copy` 1 fuel per byte and
- * `memory.grow` 1 per page on top of the instruction's unit; the reference's
- * wasmtime 21 charged the instruction only (measured side by side). The C
- * API cannot change that, so these instructions, and `memory.size` with
- * them, become calls of host imports that do the same work
- * ({@linkcode BULK_MEMORY_IMPORTS}): a call costs 1, and host code consumes
- * no fuel. A call is not a point where
- * wasmtime checks fuel either, so out-of-gas traps stay where they were.
- * `memory.init` and the `table.*` bulk instructions, which wasmtime 49 also
+ * wasmtime 49 charges `memory.fill`, `memory.copy` and `memory.init` 1 fuel
+ * per byte and `memory.grow` 1 per page on top of the instruction's unit;
+ * the reference's wasmtime 21 charged the instruction only (measured side by
+ * side). The C API cannot change that, so these instructions, and
+ * `memory.size` and `data.drop` with them, become calls of host imports that
+ * do the same work ({@linkcode BULK_MEMORY_IMPORTS}, and one
+ * {@linkcode dataSegmentImport} per data segment that `memory.init` or
+ * `data.drop` names): a call costs 1, and host code consumes no fuel. A call
+ * is not a point where wasmtime checks fuel either, so out-of-gas traps stay
+ * where they were. The `table.*` bulk instructions, which wasmtime 49 also
  * charges per element, are left alone: Rust and C toolchains do not emit
- * them for contracts, and each costs at most its element count more than in
+ * them for contracts, and each costs exactly its element count more than in
  * the reference.
  *
  * Only what must change changes: the inserted bytes, the replaced
@@ -211,12 +212,13 @@ const K_LANE = 21; // one lane byte
 const K_MEMARG_LANE = 22;
 const K_STORE_LANE = 23;
 const K_ZERO = 24; // one reserved 0x00 byte: a memory index (no multi-memory), atomic.fence
-const K_INDEX_ZERO = 25; // a u32 and a reserved 0x00 byte (memory.init)
 const K_FUNC = 27; // a function index (call, return_call, ref.func)
 const K_GROW = 28; // memory.grow: a reserved 0x00 byte
 const K_FILL = 29; // memory.fill: a reserved 0x00 byte
 const K_COPY = 30; // memory.copy: two reserved 0x00 bytes
 const K_SIZE = 31; // memory.size: a reserved 0x00 byte
+const K_MEMORY_INIT = 32; // memory.init: a data segment index and a reserved 0x00 byte
+const K_DATA_DROP = 33; // data.drop: a data segment index
 
 const MAIN = new Uint8Array(256);
 const FC = new Uint8Array(18);
@@ -264,8 +266,8 @@ MAIN[0xfd] = K_PREFIX_FD;
 MAIN[0xfe] = K_PREFIX_FE;
 
 kinds(FC, 0, 7, K_NONE); // saturating float-to-int
-FC[8] = K_INDEX_ZERO; // memory.init data, memory
-FC[9] = K_INDEX; // data.drop
+FC[8] = K_MEMORY_INIT;
+FC[9] = K_DATA_DROP;
 FC[10] = K_COPY;
 FC[11] = K_FILL;
 FC[12] = K_INDEX2; // table.init
@@ -475,8 +477,15 @@ interface CodeRewrite {
   readonly shift: number;
   /** `call` instructions for `memory.fill`, `.copy`, `.grow`, `.size`; undefined keeps them. */
   readonly bulkCalls: readonly Uint8Array[] | undefined;
+  /** `call` instructions for `memory.init` and `data.drop`, by segment index. */
+  readonly segmentCalls: {
+    readonly init: Map<number, Uint8Array>;
+    readonly drop: Map<number, Uint8Array>;
+  };
   /** Set when a bulk memory instruction was seen. */
   usesBulkMemory: boolean;
+  /** The data segments that `memory.init` and `data.drop` name. */
+  readonly segments: { readonly init: Set<number>; readonly drop: Set<number> };
 }
 
 /** Records the move of the function index LEB at `pos`; returns the next position. */
@@ -491,6 +500,22 @@ function functionIndex(
   if (rewrite.shift !== 0 && leb.value >= rewrite.importedFunctions) {
     edits.leb(pos, next - pos, leb.value + rewrite.shift);
   }
+  return next;
+}
+
+/** Replaces `memory.init` or `data.drop` of `segment` (`[at, next)`) with its host call, or notes its use. */
+function segmentInstruction(
+  at: number,
+  next: number,
+  kind: "init" | "drop",
+  segment: number,
+  edits: Edits,
+  rewrite: CodeRewrite,
+): number {
+  rewrite.usesBulkMemory = true;
+  rewrite.segments[kind].add(segment);
+  const call = rewrite.segmentCalls[kind].get(segment);
+  if (rewrite.bulkCalls !== undefined && call !== undefined) edits.replace(at, next - at, call);
   return next;
 }
 
@@ -670,8 +695,22 @@ function decodeExpression(
               rewrite,
             );
             break;
-          case K_INDEX_ZERO:
-            pos = zeroByte(bytes, skipLeb(bytes, pos, end, 5), end);
+          case K_MEMORY_INIT: {
+            pos = readU32(bytes, pos, end, unexpectedEnd);
+            const segment = leb.value;
+            pos = segmentInstruction(
+              at,
+              zeroByte(bytes, pos, end),
+              "init",
+              segment,
+              edits,
+              rewrite,
+            );
+            break;
+          }
+          case K_DATA_DROP:
+            pos = readU32(bytes, pos, end, unexpectedEnd);
+            pos = segmentInstruction(at, pos, "drop", leb.value, edits, rewrite);
             break;
           default:
             throw malformed(at, `unknown opcode 0xfc ${code}`);
@@ -1092,8 +1131,27 @@ const FILL = 0;
 const COPY = 1;
 const GROW = 2;
 const SIZE = 3;
-/** How many imports routing adds: every defined function's index moves up by this. */
-const ROUTED = Object.keys(BULK_MEMORY_IMPORTS).length;
+
+/**
+ * The name of the import that replaces `memory.init` (`"init"`) or
+ * `data.drop` (`"drop"`) of data segment `segment`, in
+ * {@linkcode BULK_MEMORY_MODULE}: one import per segment, because passing
+ * the segment as an operand would cost a unit of gas more than the
+ * instruction. `memory.init:k` takes the instruction's operands
+ * (destination, source offset, length), `data.drop:k` none.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dataSegmentImport } from "./meter.ts";
+ *
+ * assert.equal(dataSegmentImport("init", 2), "memory.init:2");
+ * assert.equal(dataSegmentImport("drop", 0), "data.drop:0");
+ * ```
+ */
+export function dataSegmentImport(kind: "init" | "drop", segment: number): string {
+  return `${kind === "init" ? "memory.init" : "data.drop"}:${segment}`;
+}
 
 function encodeName(name: string): number[] {
   const bytes = new TextEncoder().encode(name);
@@ -1106,24 +1164,51 @@ function lebBytes(value: number): Uint8Array {
   return out;
 }
 
-/** The function types of the bulk imports, for a memory of the given width. */
-function bulkTypes(is64: boolean): Uint8Array {
-  const address = is64 ? 0x7e : 0x7f;
-  return new Uint8Array([
-    ...[0x60, 3, address, 0x7f, address, 0],
-    ...[0x60, 3, address, address, address, 0],
-    ...[0x60, 1, address, 1, address],
-    ...[0x60, 0, 1, address],
-  ]);
+/** The imports routing adds, in order, each with the index of its type among `types`. */
+interface RoutedImports {
+  names: string[];
+  typeOf: number[];
+  /** Encoded function types, appended to the module's. */
+  types: Uint8Array;
+  typeCount: number;
 }
 
-/** The import entries of the bulk imports, whose types start at `firstType`. */
-function bulkImports(firstType: number): Uint8Array {
-  const entries: number[] = [];
-  for (const [index, name] of Object.values(BULK_MEMORY_IMPORTS).entries()) {
-    entries.push(...encodeName(BULK_MEMORY_MODULE), ...encodeName(name), 0x00);
-    entries.push(...lebBytes(firstType + index));
+function routedImports(is64: boolean, segments: CodeRewrite["segments"]): RoutedImports {
+  const address = is64 ? 0x7e : 0x7f;
+  const types: number[][] = [
+    [0x60, 3, address, 0x7f, address, 0],
+    [0x60, 3, address, address, address, 0],
+    [0x60, 1, address, 1, address],
+    [0x60, 0, 1, address],
+  ];
+  const names: string[] = Object.values(BULK_MEMORY_IMPORTS);
+  const typeOf = [FILL, COPY, GROW, SIZE];
+  const inits = [...segments.init].sort((a, b) => a - b);
+  const drops = [...segments.drop].sort((a, b) => a - b);
+  if (inits.length > 0) {
+    types.push([0x60, 3, address, 0x7f, 0x7f, 0]);
+    for (const segment of inits) {
+      names.push(dataSegmentImport("init", segment));
+      typeOf.push(types.length - 1);
+    }
   }
+  if (drops.length > 0) {
+    types.push([0x60, 0, 0]);
+    for (const segment of drops) {
+      names.push(dataSegmentImport("drop", segment));
+      typeOf.push(types.length - 1);
+    }
+  }
+  return { names, typeOf, types: new Uint8Array(types.flat()), typeCount: types.length };
+}
+
+/** The import entries of `routed`, whose types start at `firstType`. */
+function importEntries(routed: RoutedImports, firstType: number): Uint8Array {
+  const entries: number[] = [];
+  routed.names.forEach((name, index) => {
+    entries.push(...encodeName(BULK_MEMORY_MODULE), ...encodeName(name), 0x00);
+    entries.push(...lebBytes(firstType + routed.typeOf[index]));
+  });
   return new Uint8Array(entries);
 }
 
@@ -1160,27 +1245,41 @@ function editSection(section: SectionSpan, edits: Edits, record: () => void): vo
 /**
  * The edits that route bulk memory through {@linkcode BULK_MEMORY_IMPORTS}:
  * their types and imports appended, every index of a defined function moved
- * up by four, the instructions replaced by calls, stores priced.
+ * up by as many, the instructions replaced by calls, stores priced.
  */
-function routeBulkMemory(wasm: Uint8Array, sections: readonly SectionSpan[]): Edits {
+function routeBulkMemory(
+  wasm: Uint8Array,
+  sections: readonly SectionSpan[],
+  segments: CodeRewrite["segments"],
+): Edits {
   const layout = layoutOf(wasm, sections);
   const first = layout.importedFunctions;
+  const routed = routedImports(layout.is64, segments);
   const call = (index: number) => new Uint8Array([0x10, ...lebBytes(first + index)]);
+  const callsOf = (kind: "init" | "drop") =>
+    new Map(
+      [...segments[kind]].map((
+        segment,
+      ) => [segment, call(routed.names.indexOf(dataSegmentImport(kind, segment)))]),
+    );
   const rewrite: CodeRewrite = {
     importedFunctions: first,
-    shift: ROUTED,
+    shift: routed.names.length,
     bulkCalls: [call(FILL), call(COPY), call(GROW), call(SIZE)],
+    segmentCalls: { init: callsOf("init"), drop: callsOf("drop") },
     usesBulkMemory: false,
+    segments: { init: new Set(), drop: new Set() },
   };
   const edits = new Edits();
-  const imports = bulkImports(layout.types);
+  const imports = importEntries(routed, layout.types);
+  const added = routed.names.length;
   const hasImports = sections.some((section) => section.id === 2);
   for (const section of sections) {
     switch (section.id) {
       case 1:
-        appendToVector(wasm, section, ROUTED, bulkTypes(layout.is64), edits);
+        appendToVector(wasm, section, routed.typeCount, routed.types, edits);
         if (!hasImports) {
-          const content = new Uint8Array([...lebBytes(ROUTED), ...imports]);
+          const content = new Uint8Array([...lebBytes(added), ...imports]);
           edits.replace(
             section.end,
             0,
@@ -1189,7 +1288,7 @@ function routeBulkMemory(wasm: Uint8Array, sections: readonly SectionSpan[]): Ed
         }
         break;
       case 2:
-        appendToVector(wasm, section, ROUTED, imports, edits);
+        appendToVector(wasm, section, added, imports, edits);
         break;
       case 6:
       case 7:
@@ -1223,13 +1322,14 @@ function routeBulkMemory(wasm: Uint8Array, sections: readonly SectionSpan[]): Ed
  * - every store is preceded by `i32.const 0`, `i32.eqz` × (cost − 2),
  *   `drop`, worth exactly cost − 1 fuel without any other effect (see the
  *   module documentation);
- * - `memory.fill`, `memory.copy` and `memory.grow`, which wasmtime 49
- *   charges 1 fuel per byte or page on top of the instruction, and
- *   `memory.size`, become calls of {@linkcode BULK_MEMORY_IMPORTS}, which
+ * - `memory.fill`, `memory.copy`, `memory.init` and `memory.grow`, which
+ *   wasmtime 49 charges 1 fuel per byte or page on top of the instruction,
+ *   and `memory.size` and `data.drop`, become calls of host imports
+ *   ({@linkcode BULK_MEMORY_IMPORTS}, {@linkcode dataSegmentImport}), which
  *   cost 1, as the instructions do in the reference. Their types and imports
- *   are appended and every index of a defined function moves up by four
- *   (calls, `ref.func`, exports, the start function, element segments,
- *   global initializers, the name section).
+ *   are appended and every index of a defined function moves up by the
+ *   number of imports added (calls, `ref.func`, exports, the start function,
+ *   element segments, global initializers, the name section).
  *
  * Every other byte is kept. A module with neither stores nor bulk memory
  * comes back byte-identical.
@@ -1274,7 +1374,9 @@ export function meter(wasm: Uint8Array): Uint8Array {
     importedFunctions: 0,
     shift: 0,
     bulkCalls: undefined,
+    segmentCalls: { init: new Map(), drop: new Map() },
     usesBulkMemory: false,
+    segments: { init: new Set(), drop: new Set() },
   };
   let edits = new Edits();
   for (const section of sections) {
@@ -1285,7 +1387,7 @@ export function meter(wasm: Uint8Array): Uint8Array {
       () => decodeCodeSection(wasm, section.contentAt, section.end, edits, probe),
     );
   }
-  if (probe.usesBulkMemory) edits = routeBulkMemory(wasm, sections);
+  if (probe.usesBulkMemory) edits = routeBulkMemory(wasm, sections, probe.segments);
   if (edits.at.length === 0) return wasm.slice();
   return apply(wasm, edits, wasm.length + edits.growthAfter(-1));
 }

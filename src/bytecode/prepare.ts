@@ -8,7 +8,7 @@
  */
 
 import { PiecrustError } from "../errors.ts";
-import { meter } from "./meter.ts";
+import { BULK_MEMORY_MODULE, meter } from "./meter.ts";
 import { stripActiveDataSegments } from "./strip_data.ts";
 import { validateContract } from "./validate.ts";
 import { inspectModule } from "./wasm_reader.ts";
@@ -83,6 +83,13 @@ export interface PreparedModule {
   readonly importModules: ReadonlySet<string>;
   /** Bytes to write into the fresh memory at deploy, in order. */
   readonly segments: readonly { readonly offset: number; readonly bytes: Uint8Array }[];
+  /**
+   * Each data segment's bytes as `memory.init` sees them: a passive
+   * segment's own, none for an active one (applied at deploy, then dropped).
+   */
+  readonly dataSegments: readonly Uint8Array[];
+  /** The per-segment imports of `memory.init` and `data.drop` that metering added. */
+  readonly segmentImports: readonly string[];
 }
 
 /**
@@ -119,14 +126,22 @@ export function prepareContractModule(
   const info = inspectModule(bytecode);
   const contract = validateContract(info, { debug: options.debug });
   const { wasm, segments } = stripActiveDataSegments(bytecode, info);
+  const metered = meter(wasm);
+  const segmentImports = inspectModule(metered).imports
+    .filter((entry) => entry.module === BULK_MEMORY_MODULE && entry.name.includes(":"))
+    .map((entry) => entry.name);
   return {
     is64: contract.is64,
-    wasm: meter(wasm),
+    wasm: metered,
     memoryMinimum: contract.memoryMinimum,
     argBuffer: contract.argBuffer,
     memoryExport: contract.memoryExport,
     functions: new Set(contract.functions),
     importModules: new Set(contract.imports.map((entry) => entry.module)),
     segments: segments.map(({ offset, bytes }) => ({ offset: Number(offset), bytes })),
+    dataSegments: info.dataSegments.map((segment) =>
+      segment.mode === "passive" ? segment.bytes.slice() : new Uint8Array()
+    ),
+    segmentImports,
   };
 }

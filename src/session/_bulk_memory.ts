@@ -120,3 +120,45 @@ export function defineBulkMemory(linker: Linker, is64: boolean, running: () => C
     },
   );
 }
+
+/**
+ * Defines `name`, a per-segment import of `memory.init` or `data.drop`
+ * (see `dataSegmentImport`), on `linker`.
+ */
+export function defineDataSegmentImport(
+  linker: Linker,
+  is64: boolean,
+  name: string,
+  running: () => CallStack,
+): void {
+  const [instruction, index] = name.split(":");
+  const segment = Number(index);
+  if (instruction === "data.drop") {
+    linker.defineFunc(BULK_MEMORY_MODULE, name, { params: [], results: [] }, () => {
+      running().top.live.droppedSegments.add(segment);
+    });
+    return;
+  }
+  const read = is64 ? address64 : address32;
+  linker.defineFunc(
+    BULK_MEMORY_MODULE,
+    name,
+    { params: [is64 ? "i64" : "i32", "i32", "i32"], results: [] },
+    (args) => {
+      const live = running().top.live;
+      const memory = live.contract.memory;
+      const bytes = live.droppedSegments.has(segment)
+        ? new Uint8Array()
+        : live.contract.dataSegments[segment];
+      const [destination, offset, length] = [read(args, 0), address32(args, 1), address32(args, 2)];
+      // Both ranges are checked before anything is written, as the instruction does.
+      if (
+        offset > bytes.length || length > bytes.length - offset ||
+        destination > memory.byteLength || length > memory.byteLength - destination
+      ) {
+        throw outOfBounds();
+      }
+      memory.view().set(bytes.subarray(offset, offset + length), destination);
+    },
+  );
+}

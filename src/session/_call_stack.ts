@@ -69,6 +69,8 @@ export interface LiveInstance {
   readonly funcs: Map<string, Func>;
   /** The exported memory, looked up on the first `memory.grow`. */
   memory: Memory | undefined;
+  /** The data segments `data.drop` dropped in this instance. */
+  readonly droppedSegments: Set<number>;
 }
 
 /** One call on the stack. */
@@ -363,7 +365,14 @@ export class CallStack {
       // Free, as in the reference; `enter` sets the call's own fuel.
       store.setFuel(INSTANTIATION_FUEL);
       const instance = runtime.linker(contract.is64).instantiate(store, contract.module);
-      const live: LiveInstance = { contract, store, instance, funcs: new Map(), memory: undefined };
+      const live: LiveInstance = {
+        contract,
+        store,
+        instance,
+        funcs: new Map(),
+        memory: undefined,
+        droppedSegments: new Set(),
+      };
       this.instances.set(contract.id.toString(), live);
       return live;
     } catch (error) {

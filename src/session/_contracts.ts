@@ -27,6 +27,8 @@ export interface LoadedContract {
   readonly argBuffer: number;
   /** The name the memory is exported under. */
   readonly memoryExport: string;
+  /** Each data segment's bytes as `memory.init` sees them. */
+  readonly dataSegments: readonly Uint8Array[];
   /** Exported function names, for a clear error on a missing one. */
   readonly functions: ReadonlySet<string>;
   /** The compiled module, for the engine of its width. */
@@ -145,6 +147,7 @@ export class SessionContracts {
       memory,
       argBuffer: prepared.argBuffer,
       memoryExport: prepared.memoryExport,
+      dataSegments: prepared.dataSegments,
       functions: prepared.functions,
       module,
       bytecodeHash,
@@ -273,6 +276,7 @@ export class SessionContracts {
       memory,
       argBuffer: prepared.argBuffer,
       memoryExport: prepared.memoryExport,
+      dataSegments: prepared.dataSegments,
       functions: prepared.functions,
       module,
       bytecodeHash: state.bytecodeHash,
@@ -293,6 +297,7 @@ export class SessionContracts {
   ): { module: Module; memory: ContractMemory } {
     const runtime = this.#host.runtime;
     for (const name of prepared.importModules) runtime.defineImportModule(prepared.is64, name);
+    for (const name of prepared.segmentImports) runtime.defineSegmentImport(prepared.is64, name);
     const module = this.#host.modules.load(
       runtime.engine(prepared.is64),
       bytecodeHash,

@@ -30,9 +30,9 @@ import type { CommitStore } from "../store/commit_store.ts";
 
 /**
  * Changes whenever the bytecode rewrite at deploy changes (data segments,
- * store costs, bulk memory), so artifacts of an older rewrite are recompiled.
+ * store costs, bulk memory, data segments), so artifacts of an older rewrite are recompiled.
  */
-const REWRITE_VERSION = 2;
+const REWRITE_VERSION = 3;
 
 /** What a cache entry's sidecar records. */
 interface Sidecar {

@@ -11,7 +11,7 @@ import { Engine, Linker } from "../engine/mod.ts";
 import { PiecrustError } from "../errors.ts";
 import { type ContractMemory, type Reservation, ReservationPool } from "../memory/mod.ts";
 import type { CallStack } from "./_call_stack.ts";
-import { defineBulkMemory } from "./_bulk_memory.ts";
+import { defineBulkMemory, defineDataSegmentImport } from "./_bulk_memory.ts";
 import { defineHostFunctions } from "./_host_functions.ts";
 
 const MiB = 2 ** 20;
@@ -72,6 +72,7 @@ export class Runtime {
   readonly #linkers: [Linker, Linker];
   /** Import module names whose host functions are defined, per width. */
   readonly #importModules: [Set<string>, Set<string>] = [new Set(["env"]), new Set(["env"])];
+  readonly #segmentImports: [Set<string>, Set<string>] = [new Set(), new Set()];
   readonly #reservations: ReservationPool;
   /** The memory the next instantiation gets. */
   #pendingMemory: ContractMemory | undefined;
@@ -139,6 +140,34 @@ export class Runtime {
       defineHostFunctions(linker, width === 1, this.#running);
       defineBulkMemory(linker, width === 1, this.#running);
     }
+  }
+
+  /**
+   * Defines the per-segment import `name` (`memory.init:k` or `data.drop:k`,
+   * see `dataSegmentImport`) that metering gave a module, once per width.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PiecrustError } from "../errors.ts";
+   * import { Runtime } from "./runtime.ts";
+   *
+   * const runtime = new Runtime();
+   * runtime.defineSegmentImport(false, "memory.init:3");
+   * runtime.defineSegmentImport(false, "memory.init:3"); // already there: nothing happens
+   * const type = { params: [], results: [] };
+   * assert.throws(
+   *   () => runtime.linker(false).defineFunc("piecrust", "memory.init:3", type, () => {}),
+   *   (e) => e instanceof PiecrustError && e.kind === "WasmtimeError",
+   * );
+   * runtime.close();
+   * ```
+   */
+  defineSegmentImport(is64: boolean, name: string): void {
+    const defined = this.#segmentImports[is64 ? 1 : 0];
+    if (defined.has(name)) return;
+    defineDataSegmentImport(this.linker(is64), is64, name, this.#running);
+    defined.add(name);
   }
 
   /**

@@ -96,6 +96,33 @@ function defineBulkMemory(linker: Linker, is64: boolean, memory: () => Memory): 
   });
 }
 
+/**
+ * Defines the per-segment `memory.init:k` / `data.drop:k` imports of a
+ * metered wasm32 module as a plain embedder would, from its passive segments.
+ */
+function defineSegmentImports(linker: Linker, wasm: Uint8Array, memory: () => Memory): void {
+  const info = inspectModule(wasm);
+  const dropped = new Set<number>();
+  for (const { module, name } of info.imports) {
+    if (module !== BULK_MEMORY_MODULE || !name.includes(":")) continue;
+    const segment = Number(name.split(":")[1]);
+    if (name.startsWith("data.drop")) {
+      linker.defineFunc(module, name, { params: [], results: [] }, () => void dropped.add(segment));
+      continue;
+    }
+    linker.defineFunc(module, name, { params: ["i32", "i32", "i32"], results: [] }, (args) => {
+      const bytes = dropped.has(segment) ? new Uint8Array() : info.dataSegments[segment].bytes;
+      const [to, from, length] = [args.i32(0) >>> 0, args.i32(1) >>> 0, args.i32(2) >>> 0];
+      if (from + length > bytes.length || to + length > memory().byteLength) {
+        throw new PiecrustError("Trap", "out of bounds", {
+          details: { trap: "MemoryOutOfBounds" },
+        });
+      }
+      memory().data().set(bytes.subarray(from, from + length), to);
+    });
+  }
+}
+
 /** Instantiates `wasm` in a fresh store, calls `name(arg)` with `fuel`, and reports. */
 function run(wasm: Uint8Array, name: string, arg: number, fuel = 10_000_000n): Run {
   using engine = new Engine();
@@ -107,6 +134,7 @@ function run(wasm: Uint8Array, name: string, arg: number, fuel = 10_000_000n): R
   if (importsBulkMemory(wasm)) {
     const is64 = inspectModule(wasm).memories[0]?.is64 ?? false;
     defineBulkMemory(linker, is64, () => instanceMemory.current!);
+    defineSegmentImports(linker, wasm, () => instanceMemory.current!);
   }
   const instance = linker.instantiate(store, module);
   instanceMemory.current = instance.getMemory("memory");
@@ -153,11 +181,13 @@ function storeOperator(line: string): StoreOperator | undefined {
  * drops the added types and imports, turns their calls back into the
  * instructions and moves every other function index down by four.
  */
-function unrouteBulkMemory(lines: string[], original: Uint8Array): string[] {
+function unrouteBulkMemory(lines: string[], original: Uint8Array, metered: Uint8Array): string[] {
   const info = inspectModule(original);
   const imported = info.imports.filter((entry) => entry.kind === "func").length;
   const types = info.types.length;
-  const names = Object.values(BULK_MEMORY_IMPORTS);
+  const names = inspectModule(metered).imports
+    .filter((entry) => entry.module === BULK_MEMORY_MODULE)
+    .map((entry) => entry.name);
   const routed = names.length;
   const index = (n: string): string =>
     String(Number(n) >= imported + routed ? Number(n) - routed : Number(n));
@@ -167,7 +197,8 @@ function unrouteBulkMemory(lines: string[], original: Uint8Array): string[] {
     .map((line) => {
       const bulk = /^call (\d+)(\)*)$/.exec(line);
       if (bulk && Number(bulk[1]) >= imported && Number(bulk[1]) < imported + routed) {
-        return names[Number(bulk[1]) - imported] + bulk[2];
+        // `memory.init:3` was `memory.init 3`.
+        return names[Number(bulk[1]) - imported].replace(":", " ") + bulk[2];
       }
       return line
         .replace(/^(call|return_call|ref\.func) (\d+)/, (_, op, n) => `${op} ${index(n)}`)
@@ -192,7 +223,7 @@ function assertInstrumentedLike(original: Uint8Array, instrumented: Uint8Array):
   const before = disassemble(original);
   const routed = importsBulkMemory(instrumented);
   const after = routed
-    ? unrouteBulkMemory(disassemble(instrumented), original)
+    ? unrouteBulkMemory(disassemble(instrumented), original, instrumented)
     : disassemble(instrumented);
   const stripped: string[] = [];
   let stores = 0;
@@ -505,8 +536,6 @@ Deno.test("meter returns identical bytes for a module without stores or bulk mem
         (v128.load offset=70000 (i32.const 0)) (v128.const i64x2 -1 1)))
       (drop (i32x4.extract_lane 3 (v128.load64_zero (i32.const 16))))
       (drop (v128.load8_lane 15 (i32.const 0) (local.get 3)))
-      (memory.init $d (i32.const 0) (i32.const 0) (i32.const 3))
-      (data.drop $d)
       (table.init $e (i32.const 0) (i32.const 0) (i32.const 1))
       (elem.drop $e)
       (drop (i32.trunc_sat_f32_u (local.get 1)))
@@ -812,13 +841,15 @@ Deno.test("meter decodes every MVP, bulk, SIMD, atomic and tail-call opcode", ()
   // agrees on every boundary.
   const instrumented = meter(wasm);
   assert.equal(assertInstrumentedLike(wasm, instrumented), 21 + sentinels);
-  // The fuel sequences; the bulk types (21 bytes) and a new import section
-  // (95); memory.grow and memory.size (2 bytes) → call (2), memory.copy (4)
-  // and memory.fill (3) → call (2).
+  // The fuel sequences; the bulk types (21 bytes, 30 with those of memory.init
+  // and data.drop) and a new import section (4 + 2 imports: 146 bytes);
+  // memory.grow and memory.size (2 bytes) → call (2), memory.copy (4),
+  // memory.fill (3), memory.init 65 (4) and data.drop 65 (3) → call (2).
   assert.equal(
     instrumented.length,
-    wasm.length + 17 * (7 + sentinels) + 33 * 9 + 65 * 5 + 21 + 95 - 2 - 1,
+    wasm.length + 17 * (7 + sentinels) + 33 * 9 + 65 * 5 + 30 + 146 - 2 - 1 - 2 - 1,
   );
+
   for (const sub of SIMD_GAPS) {
     const gap = moduleWithBody([0x00, 0xfd, ...leb(sub), 0x0b]);
     // wabt does not know it either (its reader stops without printing it).
@@ -1028,5 +1059,35 @@ Deno.test("meter moves every index of a defined function when it routes bulk mem
   };
   assert.deepEqual(results(metered), results(original));
   assert.deepEqual(results(metered), [(5 + 1) * 2, (6 - 1) * 2]);
+  assertNoLiveHandles();
+});
+
+Deno.test("meter prices memory.init and data.drop as one instruction each", async () => {
+  const original = await assembleWat(`(module (memory (export "memory") 1)
+    (data $a "0123456789abcdef")
+    (data $b "xyz")
+    (func (export "init") (param i32) (result i32)
+      (memory.init $a (i32.const 8) (i32.const 2) (local.get 0))
+      (memory.init $b (i32.const 0) (i32.const 0) (i32.const 3))
+      (i32.load (i32.const 8)))
+    (func (export "drop") (param i32) (result i32)
+      (data.drop $a)
+      (memory.init $a (i32.const 0) (i32.const 0) (local.get 0))
+      (i32.const 0)))`);
+  const metered = meter(original);
+  const imports = inspectModule(metered).imports.map((entry) => entry.name);
+  assert.deepEqual(imports.slice(4), ["memory.init:0", "memory.init:1", "data.drop:0"]);
+  assertInstrumentedLike(original, metered);
+  for (const [fn, n] of [["init", 0], ["init", 4], ["init", 14], ["drop", 0]] as const) {
+    const before = run(original, fn, n);
+    const after = run(metered, fn, n);
+    assert.equal(after.result, before.result, `${fn}(${n})`);
+    assertBytes(after.memory, before.memory, `${fn}(${n})`);
+    // wasmtime 49 charges the bytes on top of each memory.init; the reference does not.
+    assert.equal(after.used, before.used - BigInt(n) - (fn === "init" ? 3n : 0n), `${fn}(${n})`);
+  }
+  // Out of the segment, or after data.drop: the trap of the instruction.
+  assert.equal(run(metered, "init", 15).trap, "MemoryOutOfBounds");
+  assert.equal(run(metered, "drop", 1).trap, "MemoryOutOfBounds");
   assertNoLiveHandles();
 });
