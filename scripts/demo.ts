@@ -79,8 +79,10 @@ const directory = Deno.args[0] ?? Deno.makeTempDirSync({ prefix: "piecrust-demo-
 }
 
 console.log(`
-The VM directory stays in ${directory}:
-  ls -R ${directory}              commits/<root>/: manifest.json, each contract's <id>.wasm and <id>.pages
-  deno task demo ${directory}     runs again there (the same state commits to the same root)
-  rm -r ${directory}              removes it
-From code: VM.open("${directory}").commits() lists the roots; vm.session({ base: root }) opens one.`);
+The VM directory stays in ${directory}
+(commits/<root>/ holds manifest.json and each contract's <id>.wasm and <id>.pages):
+  look inside:     ls -R ${directory}
+  run again there: deno task demo ${directory} (same state, same root)
+  read it back:    VM.open(${JSON.stringify(directory)}).commits() lists the roots,
+                   vm.session({ base: root }) opens one
+  remove it:       rm -r ${directory}`);

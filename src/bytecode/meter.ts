@@ -93,9 +93,11 @@
  * `data.drop` names): a call costs 1, and host code consumes no fuel. A call
  * is not a point where wasmtime checks fuel either, so out-of-gas traps stay
  * where they were. The `table.*` bulk instructions, which wasmtime 49 also
- * charges per element, are left alone: Rust and C toolchains do not emit
- * them for contracts, and each costs exactly its element count more than in
- * the reference.
+ * charges per element, need the table itself, which host code cannot reach
+ * when the module does not export it: a call of
+ * {@linkcode tableElementsImport} goes in front of each instead, takes the
+ * element count from the stack, refunds it and its own unit, and puts the
+ * count back, so the pair costs 1, as the instruction does in the reference.
  *
  * Only what must change changes: the inserted bytes, the replaced
  * instructions, moved function indices and the sizes around them. A size or
@@ -219,6 +221,9 @@ const K_COPY = 30; // memory.copy: two reserved 0x00 bytes
 const K_SIZE = 31; // memory.size: a reserved 0x00 byte
 const K_MEMORY_INIT = 32; // memory.init: a data segment index and a reserved 0x00 byte
 const K_DATA_DROP = 33; // data.drop: a data segment index
+const K_TABLE_INIT = 34; // table.init: an element segment and a table index
+const K_TABLE_COPY = 35; // table.copy: two table indices
+const K_TABLE_COUNT = 36; // table.grow, table.fill: a table index; the element count on top
 
 const MAIN = new Uint8Array(256);
 const FC = new Uint8Array(18);
@@ -270,10 +275,12 @@ FC[8] = K_MEMORY_INIT;
 FC[9] = K_DATA_DROP;
 FC[10] = K_COPY;
 FC[11] = K_FILL;
-FC[12] = K_INDEX2; // table.init
+FC[12] = K_TABLE_INIT;
 FC[13] = K_INDEX; // elem.drop
-FC[14] = K_INDEX2; // table.copy
-kinds(FC, 15, 17, K_INDEX); // table.grow, table.size, table.fill
+FC[14] = K_TABLE_COPY;
+FC[15] = K_TABLE_COUNT; // table.grow
+FC[16] = K_INDEX; // table.size
+FC[17] = K_TABLE_COUNT; // table.fill
 
 kinds(FD, 0x00, 0x0a, K_MEMARG); // v128.load*
 FD[0x0b] = K_STORE; // v128.store
@@ -486,6 +493,12 @@ interface CodeRewrite {
   usesBulkMemory: boolean;
   /** The data segments that `memory.init` and `data.drop` name. */
   readonly segments: { readonly init: Set<number>; readonly drop: Set<number> };
+  /** Whether each table (by index, imports first) is 64-bit. */
+  readonly tables64: readonly boolean[];
+  /** `call` instructions that refund a table instruction's element count, by its width. */
+  readonly tableCalls: { readonly i32?: Uint8Array; readonly i64?: Uint8Array };
+  /** The widths of the element counts of the table instructions seen. */
+  readonly tableCounts: Set<"i32" | "i64">;
 }
 
 /** Records the move of the function index LEB at `pos`; returns the next position. */
@@ -517,6 +530,20 @@ function segmentInstruction(
   const call = rewrite.segmentCalls[kind].get(segment);
   if (rewrite.bulkCalls !== undefined && call !== undefined) edits.replace(at, next - at, call);
   return next;
+}
+
+/**
+ * Puts a call of `table.elements` before the table instruction at `at`, or
+ * notes its use. wasmtime 49 charges the instruction its element count on top
+ * of its unit; the call takes the count from the stack, refunds it and its
+ * own unit, and puts the count back, so the pair costs what the reference
+ * charges the instruction alone.
+ */
+function tableElements(at: number, is64: boolean, edits: Edits, rewrite: CodeRewrite): void {
+  rewrite.usesBulkMemory = true;
+  rewrite.tableCounts.add(is64 ? "i64" : "i32");
+  const call = rewrite.tableCalls[is64 ? "i64" : "i32"];
+  if (rewrite.bulkCalls !== undefined && call !== undefined) edits.replace(at, 0, call);
 }
 
 /** Replaces the bulk memory instruction `[at, next)` with its host call, or notes its use. */
@@ -712,6 +739,27 @@ function decodeExpression(
             pos = readU32(bytes, pos, end, unexpectedEnd);
             pos = segmentInstruction(at, pos, "drop", leb.value, edits, rewrite);
             break;
+          case K_TABLE_INIT:
+            pos = readU32(bytes, skipLeb(bytes, pos, end, 5), end, unexpectedEnd);
+            tableElements(at, rewrite.tables64[leb.value] ?? false, edits, rewrite);
+            break;
+          case K_TABLE_COPY: {
+            pos = readU32(bytes, pos, end, unexpectedEnd);
+            const destination64 = rewrite.tables64[leb.value] ?? false;
+            pos = readU32(bytes, pos, end, unexpectedEnd);
+            // The count is 64-bit only between two 64-bit tables.
+            tableElements(
+              at,
+              destination64 && (rewrite.tables64[leb.value] ?? false),
+              edits,
+              rewrite,
+            );
+            break;
+          }
+          case K_TABLE_COUNT:
+            pos = readU32(bytes, pos, end, unexpectedEnd);
+            tableElements(at, rewrite.tables64[leb.value] ?? false, edits, rewrite);
+            break;
           default:
             throw malformed(at, `unknown opcode 0xfc ${code}`);
         }
@@ -897,10 +945,12 @@ interface Layout {
   importedFunctions: number;
   /** Whether the module's memory is 64-bit (the host imports take its address type). */
   is64: boolean;
+  /** Whether each table is 64-bit, imports first. */
+  tables64: boolean[];
 }
 
 function layoutOf(wasm: Uint8Array, sections: readonly SectionSpan[]): Layout {
-  const layout: Layout = { types: 0, importedFunctions: 0, is64: false };
+  const layout: Layout = { types: 0, importedFunctions: 0, is64: false, tables64: [] };
   for (const { id, contentAt, end } of sections) {
     if (id === 1) {
       readU32(wasm, contentAt, end, unexpectedEnd);
@@ -915,7 +965,9 @@ function layoutOf(wasm: Uint8Array, sections: readonly SectionSpan[]): Layout {
           layout.importedFunctions++;
           pos = skipLeb(wasm, pos, end, 5);
         } else if (kind === 1) {
-          pos = skipLimits(wasm, pos + 1, end).next;
+          const limits = skipLimits(wasm, pos + 1, end);
+          layout.tables64.push(limits.is64);
+          pos = limits.next;
         } else if (kind === 2) {
           const limits = skipLimits(wasm, pos, end);
           layout.is64 = limits.is64;
@@ -925,6 +977,13 @@ function layoutOf(wasm: Uint8Array, sections: readonly SectionSpan[]): Layout {
         } else {
           throw malformed(pos - 1, `invalid import kind ${hex(kind)}`);
         }
+      }
+    } else if (id === 4) {
+      let pos = readU32(wasm, contentAt, end, unexpectedEnd);
+      for (let count = leb.value; count > 0; count--) {
+        const limits = skipLimits(wasm, pos + 1, end); // after the reference type
+        layout.tables64.push(limits.is64);
+        pos = limits.next;
       }
     } else if (id === 5) {
       const pos = readU32(wasm, contentAt, end, unexpectedEnd);
@@ -1173,7 +1232,11 @@ interface RoutedImports {
   typeCount: number;
 }
 
-function routedImports(is64: boolean, segments: CodeRewrite["segments"]): RoutedImports {
+function routedImports(
+  is64: boolean,
+  segments: CodeRewrite["segments"],
+  tableCounts: ReadonlySet<"i32" | "i64">,
+): RoutedImports {
   const address = is64 ? 0x7e : 0x7f;
   const types: number[][] = [
     [0x60, 3, address, 0x7f, address, 0],
@@ -1199,7 +1262,33 @@ function routedImports(is64: boolean, segments: CodeRewrite["segments"]): Routed
       typeOf.push(types.length - 1);
     }
   }
+  for (const width of ["i32", "i64"] as const) {
+    if (!tableCounts.has(width)) continue;
+    const type = width === "i64" ? 0x7e : 0x7f;
+    types.push([0x60, 1, type, 1, type]);
+    names.push(tableElementsImport(width));
+    typeOf.push(types.length - 1);
+  }
   return { names, typeOf, types: new Uint8Array(types.flat()), typeCount: types.length };
+}
+
+/**
+ * The name of the import that precedes a table instruction whose element
+ * count is of type `width` (`table.grow`, `table.fill`, `table.copy`,
+ * `table.init`), in {@linkcode BULK_MEMORY_MODULE}: `(count) -> count`, it
+ * refunds the count wasmtime 49 charges on top of the instruction, and its
+ * own unit.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tableElementsImport } from "./meter.ts";
+ *
+ * assert.equal(tableElementsImport("i32"), "table.elements:i32");
+ * ```
+ */
+export function tableElementsImport(width: "i32" | "i64"): string {
+  return `table.elements:${width}`;
 }
 
 /** The import entries of `routed`, whose types start at `firstType`. */
@@ -1250,12 +1339,17 @@ function editSection(section: SectionSpan, edits: Edits, record: () => void): vo
 function routeBulkMemory(
   wasm: Uint8Array,
   sections: readonly SectionSpan[],
-  segments: CodeRewrite["segments"],
+  layout: Layout,
+  probe: CodeRewrite,
 ): Edits {
-  const layout = layoutOf(wasm, sections);
+  const { segments, tableCounts } = probe;
   const first = layout.importedFunctions;
-  const routed = routedImports(layout.is64, segments);
+  const routed = routedImports(layout.is64, segments, tableCounts);
   const call = (index: number) => new Uint8Array([0x10, ...lebBytes(first + index)]);
+  const tableCall = (width: "i32" | "i64") => {
+    const index = routed.names.indexOf(tableElementsImport(width));
+    return index < 0 ? undefined : call(index);
+  };
   const callsOf = (kind: "init" | "drop") =>
     new Map(
       [...segments[kind]].map((
@@ -1269,6 +1363,9 @@ function routeBulkMemory(
     segmentCalls: { init: callsOf("init"), drop: callsOf("drop") },
     usesBulkMemory: false,
     segments: { init: new Set(), drop: new Set() },
+    tables64: layout.tables64,
+    tableCalls: { i32: tableCall("i32"), i64: tableCall("i64") },
+    tableCounts: new Set(),
   };
   const edits = new Edits();
   const imports = importEntries(routed, layout.types);
@@ -1368,6 +1465,7 @@ function routeBulkMemory(
 export function meter(wasm: Uint8Array): Uint8Array {
   if (!(wasm instanceof Uint8Array)) throw new TypeError("a module must be a Uint8Array");
   const sections = sectionsOf(wasm);
+  const layout = layoutOf(wasm, sections);
   // Most of the work is store pricing; bulk memory needs a second pass that
   // also moves function indices, and only when the module uses it.
   const probe: CodeRewrite = {
@@ -1377,6 +1475,9 @@ export function meter(wasm: Uint8Array): Uint8Array {
     segmentCalls: { init: new Map(), drop: new Map() },
     usesBulkMemory: false,
     segments: { init: new Set(), drop: new Set() },
+    tables64: layout.tables64,
+    tableCalls: {},
+    tableCounts: new Set(),
   };
   let edits = new Edits();
   for (const section of sections) {
@@ -1387,7 +1488,7 @@ export function meter(wasm: Uint8Array): Uint8Array {
       () => decodeCodeSection(wasm, section.contentAt, section.end, edits, probe),
     );
   }
-  if (probe.usesBulkMemory) edits = routeBulkMemory(wasm, sections, probe.segments);
+  if (probe.usesBulkMemory) edits = routeBulkMemory(wasm, sections, layout, probe);
   if (edits.at.length === 0) return wasm.slice();
   return apply(wasm, edits, wasm.length + edits.growthAfter(-1));
 }

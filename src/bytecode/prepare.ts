@@ -128,7 +128,9 @@ export function prepareContractModule(
   const { wasm, segments } = stripActiveDataSegments(bytecode, info);
   const metered = meter(wasm);
   const segmentImports = inspectModule(metered).imports
-    .filter((entry) => entry.module === BULK_MEMORY_MODULE && entry.name.includes(":"))
+    .filter((entry) =>
+      entry.module === BULK_MEMORY_MODULE && /^(memory\.init|data\.drop):/.test(entry.name)
+    )
     .map((entry) => entry.name);
   return {
     is64: contract.is64,

@@ -15,7 +15,7 @@
 import { WASM_PAGE_SIZE } from "../bytecode/abi.ts";
 import type { HostArgs, Linker } from "../engine/mod.ts";
 import { PiecrustError } from "../errors.ts";
-import { BULK_MEMORY_IMPORTS, BULK_MEMORY_MODULE } from "../bytecode/meter.ts";
+import { BULK_MEMORY_IMPORTS, BULK_MEMORY_MODULE, tableElementsImport } from "../bytecode/meter.ts";
 import { HOST_MEMORY_ERROR } from "../engine/memory_creator.ts";
 import type { CallStack } from "./_call_stack.ts";
 
@@ -109,6 +109,22 @@ export function defineBulkMemory(linker: Linker, is64: boolean, running: () => C
       else args.setI32(0, Number(result));
     },
   );
+  // Before a table instruction: refunds the element count wasmtime 49 charges
+  // it on top of its unit, and the call's own unit, and hands the count back.
+  for (const width of ["i32", "i64"] as const) {
+    linker.defineFunc(
+      BULK_MEMORY_MODULE,
+      tableElementsImport(width),
+      { params: [width], results: [width] },
+      (args) => {
+        const store = running().top.live.store;
+        const count = width === "i64" ? BigInt.asUintN(64, args.i64(0)) : BigInt(args.i32(0) >>> 0);
+        store.setFuel(store.getFuel() + count + 1n);
+        if (width === "i64") args.setI64(0, args.i64(0));
+        else args.setI32(0, args.i32(0));
+      },
+    );
+  }
   linker.defineFunc(
     BULK_MEMORY_MODULE,
     BULK_MEMORY_IMPORTS.size,

@@ -8,6 +8,7 @@ import {
   meter,
   STORE_COSTS,
   type StoreOperator,
+  tableElementsImport,
 } from "../../src/bytecode/meter.ts";
 import { inspectModule } from "../../src/bytecode/wasm_reader.ts";
 import type { Memory } from "../../src/engine/mod.ts";
@@ -49,7 +50,12 @@ function importsBulkMemory(wasm: Uint8Array): boolean {
  * Defines the bulk memory imports on `linker` as a plain embedder would:
  * each does what its instruction does on the instance's memory.
  */
-function defineBulkMemory(linker: Linker, is64: boolean, memory: () => Memory): void {
+function defineBulkMemory(
+  linker: Linker,
+  is64: boolean,
+  memory: () => Memory,
+  store: () => Store,
+): void {
   const address = is64 ? "i64" : "i32";
   const read = (args: { i32(i: number): number; i64(i: number): bigint }, i: number) =>
     is64 ? Number(args.i64(i)) : args.i32(i) >>> 0;
@@ -89,6 +95,15 @@ function defineBulkMemory(linker: Linker, is64: boolean, memory: () => Memory): 
     if (is64) args.setI64(0, previous);
     else args.setI32(0, Number(previous));
   });
+  for (const width of ["i32", "i64"] as const) {
+    const name = tableElementsImport(width);
+    linker.defineFunc(BULK_MEMORY_MODULE, name, { params: [width], results: [width] }, (args) => {
+      const count = width === "i64" ? args.i64(0) : BigInt(args.i32(0) >>> 0);
+      store().setFuel(store().getFuel() + count + 1n);
+      if (width === "i64") args.setI64(0, args.i64(0));
+      else args.setI32(0, args.i32(0));
+    });
+  }
   linker.defineFunc(BULK_MEMORY_MODULE, size, { params: [], results: [address] }, (args) => {
     const pages = memory().byteLength / 65536;
     if (is64) args.setI64(0, BigInt(pages));
@@ -104,7 +119,7 @@ function defineSegmentImports(linker: Linker, wasm: Uint8Array, memory: () => Me
   const info = inspectModule(wasm);
   const dropped = new Set<number>();
   for (const { module, name } of info.imports) {
-    if (module !== BULK_MEMORY_MODULE || !name.includes(":")) continue;
+    if (module !== BULK_MEMORY_MODULE || !/^(memory\.init|data\.drop):/.test(name)) continue;
     const segment = Number(name.split(":")[1]);
     if (name.startsWith("data.drop")) {
       linker.defineFunc(module, name, { params: [], results: [] }, () => void dropped.add(segment));
@@ -133,9 +148,10 @@ function run(wasm: Uint8Array, name: string, arg: number, fuel = 10_000_000n): R
   const instanceMemory: { current?: Memory } = {};
   if (importsBulkMemory(wasm)) {
     const is64 = inspectModule(wasm).memories[0]?.is64 ?? false;
-    defineBulkMemory(linker, is64, () => instanceMemory.current!);
+    defineBulkMemory(linker, is64, () => instanceMemory.current!, () => store);
     defineSegmentImports(linker, wasm, () => instanceMemory.current!);
   }
+  store.setFuel(fuel); // active element segments cost fuel at instantiation
   const instance = linker.instantiate(store, module);
   instanceMemory.current = instance.getMemory("memory");
   store.setFuel(fuel);
@@ -197,8 +213,11 @@ function unrouteBulkMemory(lines: string[], original: Uint8Array, metered: Uint8
     .map((line) => {
       const bulk = /^call (\d+)(\)*)$/.exec(line);
       if (bulk && Number(bulk[1]) >= imported && Number(bulk[1]) < imported + routed) {
+        const name = names[Number(bulk[1]) - imported];
+        // Put in front of a table instruction, which stays.
+        if (name.startsWith("table.elements:")) return undefined;
         // `memory.init:3` was `memory.init 3`.
-        return names[Number(bulk[1]) - imported].replace(":", " ") + bulk[2];
+        return name.replace(":", " ") + bulk[2];
       }
       return line
         .replace(/^(call|return_call|ref\.func) (\d+)/, (_, op, n) => `${op} ${index(n)}`)
@@ -210,7 +229,8 @@ function unrouteBulkMemory(lines: string[], original: Uint8Array, metered: Uint8
           / func((?: \d+)+)/,
           (_, list: string) => ` func${list.replace(/\d+/g, (n) => index(n))}`,
         );
-    });
+    })
+    .filter((line): line is string => line !== undefined);
 }
 
 /**
@@ -536,7 +556,6 @@ Deno.test("meter returns identical bytes for a module without stores or bulk mem
         (v128.load offset=70000 (i32.const 0)) (v128.const i64x2 -1 1)))
       (drop (i32x4.extract_lane 3 (v128.load64_zero (i32.const 16))))
       (drop (v128.load8_lane 15 (i32.const 0) (local.get 3)))
-      (table.init $e (i32.const 0) (i32.const 0) (i32.const 1))
       (elem.drop $e)
       (drop (i32.trunc_sat_f32_u (local.get 1)))
       (drop (i64.extend32_s (global.get $g)))
@@ -841,13 +860,14 @@ Deno.test("meter decodes every MVP, bulk, SIMD, atomic and tail-call opcode", ()
   // agrees on every boundary.
   const instrumented = meter(wasm);
   assert.equal(assertInstrumentedLike(wasm, instrumented), 21 + sentinels);
-  // The fuel sequences; the bulk types (21 bytes, 30 with those of memory.init
-  // and data.drop) and a new import section (4 + 2 imports: 146 bytes);
-  // memory.grow and memory.size (2 bytes) → call (2), memory.copy (4),
-  // memory.fill (3), memory.init 65 (4) and data.drop 65 (3) → call (2).
+  // The fuel sequences; the routed types (21 bytes, 35 with those of memory.init,
+  // data.drop and table.elements:i32) and a new import section (4 + 3 imports:
+  // 176 bytes); memory.grow and memory.size (2 bytes) → call (2), memory.copy (4),
+  // memory.fill (3), memory.init 65 (4) and data.drop 65 (3) → call (2); a call
+  // (2) in front of table.init, table.copy, table.grow and table.fill.
   assert.equal(
     instrumented.length,
-    wasm.length + 17 * (7 + sentinels) + 33 * 9 + 65 * 5 + 30 + 146 - 2 - 1 - 2 - 1,
+    wasm.length + 17 * (7 + sentinels) + 33 * 9 + 65 * 5 + 35 + 176 - 2 - 1 - 2 - 1 + 4 * 2,
   );
 
   for (const sub of SIMD_GAPS) {
@@ -1051,7 +1071,9 @@ Deno.test("meter moves every index of a defined function when it routes bulk mem
     linker.defineFunc("env", "twice", { params: ["i32"], results: ["i32"] }, (args) => {
       args.setI32(0, args.i32(0) * 2);
     });
-    if (importsBulkMemory(wasm)) defineBulkMemory(linker, false, () => memory.current!);
+    if (importsBulkMemory(wasm)) {
+      defineBulkMemory(linker, false, () => memory.current!, () => store);
+    }
     store.setFuel(1_000_000n);
     const instance = linker.instantiate(store, module);
     memory.current = instance.getMemory("memory");
@@ -1089,5 +1111,33 @@ Deno.test("meter prices memory.init and data.drop as one instruction each", asyn
   // Out of the segment, or after data.drop: the trap of the instruction.
   assert.equal(run(metered, "init", 15).trap, "MemoryOutOfBounds");
   assert.equal(run(metered, "drop", 1).trap, "MemoryOutOfBounds");
+  assertNoLiveHandles();
+});
+
+Deno.test("meter prices table.grow, table.fill, table.copy and table.init as one instruction each", async () => {
+  const original = await assembleWat(`(module (memory (export "memory") 1)
+    (table $t 8 64 funcref)
+    (elem $e func $one $one $one $one $one $one $one $one)
+    (func $one (result i32) (i32.const 1))
+    (func (export "grow") (param i32) (result i32) (table.grow $t (ref.null func) (local.get 0)))
+    (func (export "fill") (param i32) (result i32)
+      (table.fill $t (i32.const 0) (ref.func $one) (local.get 0)) (table.size $t))
+    (func (export "copy") (param i32) (result i32)
+      (table.copy $t $t (i32.const 1) (i32.const 0) (local.get 0)) (table.size $t))
+    (func (export "init") (param i32) (result i32)
+      (table.init $t $e (i32.const 0) (i32.const 0) (local.get 0)) (table.size $t)))`);
+  const metered = meter(original);
+  assertInstrumentedLike(original, metered);
+  for (
+    const [fn, n] of [["grow", 0], ["grow", 5], ["fill", 7], ["copy", 6], ["init", 8]] as const
+  ) {
+    const before = run(original, fn, n);
+    const after = run(metered, fn, n);
+    assert.equal(after.result, before.result, `${fn}(${n})`);
+    // wasmtime 49 charges the elements on top of the instruction; the reference does not.
+    assert.equal(after.used, before.used - BigInt(n), `${fn}(${n})`);
+  }
+  assert.equal(run(metered, "grow", 57).result, -1, "past the maximum, as the instruction");
+  assert.equal(run(metered, "fill", 9).trap, "TableOutOfBounds");
   assertNoLiveHandles();
 });

@@ -23,14 +23,6 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
     why: "a wasm64 module with a 64-bit table (what LLVM ≥ 20 emits): the reference's " +
       "wasmtime 21 refuses it, ours runs it",
   },
-  {
-    // table_grow, table_fill, table_copy, table_init with n = 1 and 16 elements.
-    scenario: "probe/bulk",
-    steps: [11, 12, 14, 17, 20],
-    why: "the table.* bulk instructions: wasmtime 49 charges 1 gas per element on top of " +
-      "the instruction, the reference does not; the difference is exactly the element count " +
-      "(the probe measures +1 and +16). Toolchains do not emit them for contracts.",
-  },
   ...["wasm64", "wasm64-nobulk"].map((build) => ({
     // not_out_of_bounds, with each argument shape and gas limit, before and after the reopening.
     scenario: `${build}/c_example`,
