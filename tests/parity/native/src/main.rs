@@ -13,6 +13,7 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::io::{self, BufRead, Write};
 use std::sync::mpsc;
+use std::time::Instant;
 
 use piecrust::{CallReceipt, ContractId, Error, HostQuery, Session, SessionData, VM};
 use serde_json::Value;
@@ -217,6 +218,24 @@ impl Runner {
                 Err(error) => format!("commit err {}", describe(&error)),
             },
             "root" => format!("root {}", hex(&self.session().root())),
+            // Timing, for `deno task bench:native`: `iterations` calls after
+            // `warmup` untimed ones; prints the nanoseconds per call.
+            "time" => {
+                let contract = self.contract(step);
+                let name = step["fn"].as_str().expect("fn").to_string();
+                let arg = unhex(step["arg"].as_str().unwrap_or(""));
+                let gas = step["gas"].as_u64().expect("gas");
+                let iterations = step["iterations"].as_u64().expect("iterations");
+                let session = self.session();
+                for _ in 0..step["warmup"].as_u64().unwrap_or(0) {
+                    session.call_raw(contract, &name, arg.clone(), gas).expect("the timed call succeeds");
+                }
+                let started = Instant::now();
+                for _ in 0..iterations {
+                    session.call_raw(contract, &name, arg.clone(), gas).expect("the timed call succeeds");
+                }
+                format!("time {}", started.elapsed().as_nanos() / u128::from(iterations))
+            }
             "memlen" => {
                 let contract = self.contract(step);
                 let label = self.label(&contract);
