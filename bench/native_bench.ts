@@ -10,78 +10,105 @@
  * ```
  *
  * Each round runs the reference in a fresh process and ours in this one,
- * each on a fresh ephemeral VM: deploy, warm up, then time a number of
- * calls inside the VM (process start and deploys are not timed).
+ * each on a fresh VM (ephemeral, or a new directory in the temporary folder
+ * for commits): deploy, warm up, then time calls, deploys or
+ * session-call-commit cycles inside the VM (process start is not timed).
  *
  * @module
  */
 
 import { encode } from "../src/codec/mod.ts";
 import { blake3 } from "../src/merkle/mod.ts";
-import { type ContractId, contractId, u32, VM } from "../mod.ts";
+import { ContractId, contractId, u32, VM } from "../mod.ts";
 import { buildHarness, runNative } from "../tests/parity/native_harness.ts";
 
 const BUILD = new URL("../contracts/build/wasm32/", import.meta.url);
 const OWNER = "00".repeat(32);
 const GAS = 1_000_000_000;
 
-/** A timed workload: the contracts to deploy, then the call to time. */
+/** What a row times, after its contracts are deployed. */
+type Workload =
+  /** `iterations` calls after `warmup` untimed ones. */
+  | { kind: "call"; to: string; fn: string; arg: Uint8Array; warmup: number; iterations: number }
+  /** Deploys of `wasm` under new ids; `distinct`: each bytecode unlike the others. */
+  | { kind: "deploy"; wasm: string; distinct: boolean; iterations: number }
+  /** Sessions on the last commit (in a VM directory), each one call and a commit. */
+  | { kind: "commit"; to: string; fn: string; iterations: number };
+
+/** A timed workload and the contracts deployed before it. */
 interface Row {
   name: string;
   deploy: string[];
-  to: string;
-  fn: string;
-  arg: Uint8Array;
-  warmup: number;
-  iterations: number;
+  workload: Workload;
 }
 
 const wasmPath = (name: string) => new URL(`${name}.wasm`, BUILD).pathname;
 const idOf = (name: string) => blake3(Deno.readFileSync(wasmPath(name)));
 
+const call = (to: string, fn: string, arg: Uint8Array, iterations: number): Workload => ({
+  kind: "call",
+  to,
+  fn,
+  arg,
+  warmup: Math.ceil(iterations / 10),
+  iterations,
+});
+
 const ROWS: Row[] = [
   {
     name: "counter increment (top-level call)",
     deploy: ["counter"],
-    to: "counter",
-    fn: "increment",
-    arg: new Uint8Array(),
-    warmup: 300,
-    iterations: 3000,
+    workload: call("counter", "increment", new Uint8Array(), 3000),
   },
   {
     name: "counter read_value (query)",
     deploy: ["counter"],
-    to: "counter",
-    fn: "read_value",
-    arg: new Uint8Array(),
-    warmup: 300,
-    iterations: 3000,
+    workload: call("counter", "read_value", new Uint8Array(), 3000),
   },
   {
     name: "callcenter → counter (inter-contract call)",
     deploy: ["counter", "callcenter"],
-    to: "callcenter",
-    fn: "query_counter",
-    arg: encode(contractId, idOf("counter")),
-    warmup: 100,
-    iterations: 1000,
+    workload: call("callcenter", "query_counter", encode(contractId, idOf("counter")), 1000),
   },
   {
     name: "fibonacci nth(27) (compute)",
     deploy: ["fibonacci"],
-    to: "fibonacci",
-    fn: "nth",
-    arg: encode(u32, 27),
-    warmup: 3,
-    iterations: 20,
+    workload: call("fibonacci", "nth", encode(u32, 27), 20),
+  },
+  {
+    name: "session on a base + 1 call + commit",
+    deploy: ["counter"],
+    workload: { kind: "commit", to: "counter", fn: "increment", iterations: 50 },
+  },
+  {
+    name: "deploy, new bytecode (counter)",
+    deploy: [],
+    workload: { kind: "deploy", wasm: "counter", distinct: true, iterations: 20 },
+  },
+  {
+    name: "deploy, same bytecode again (callcenter)",
+    deploy: [],
+    workload: { kind: "deploy", wasm: "callcenter", distinct: false, iterations: 10 },
   },
 ];
 
-/** Nanoseconds per call of `row` on the reference, in a fresh process. */
-async function native(harness: string, row: Row): Promise<number> {
+/** `wasm` with a custom section holding `i`, as the native harness makes it for `distinct` deploys. */
+function distinctBytecode(wasm: Uint8Array, i: number): Uint8Array {
+  const section = new Uint8Array([0, 10, 1, 0x70, ...new Uint8Array(8)]);
+  new DataView(section.buffer).setBigUint64(4, BigInt(i), true);
+  return new Uint8Array([...wasm, ...section]);
+}
+
+/** Nanoseconds per iteration of `row` on the reference, in a fresh process. */
+async function native(harness: string, row: Row, dir: string): Promise<number> {
+  const { workload } = row;
+  const timed = workload.kind === "call"
+    ? { op: "time", ...workload, arg: workload.arg.toHex(), gas: GAS }
+    : workload.kind === "deploy"
+    ? { op: "time_deploy", ...workload, wasm: wasmPath(workload.wasm), gas: GAS }
+    : { op: "time_commit", ...workload, gas: GAS };
   const steps = [
-    { op: "ephemeral" },
+    workload.kind === "commit" ? { op: "open", dir } : { op: "ephemeral" },
     { op: "session" },
     ...row.deploy.map((name) => ({
       op: "deploy",
@@ -90,43 +117,65 @@ async function native(harness: string, row: Row): Promise<number> {
       owner: OWNER,
       gas: GAS,
     })),
-    {
-      op: "time",
-      to: row.to,
-      fn: row.fn,
-      arg: row.arg.toHex(),
-      gas: GAS,
-      warmup: row.warmup,
-      iterations: row.iterations,
-    },
+    ...(workload.kind === "commit" ? [{ op: "commit" }] : []),
+    timed,
   ];
   const lines = await runNative(
     harness,
     steps.map((step) => JSON.stringify(step)).join("\n") + "\n",
   );
-  const timed = lines.find((line) => line.startsWith("time "));
-  if (timed === undefined) {
+  const line = lines.find((line) => line.startsWith("time "));
+  if (line === undefined) {
     throw new Error(`the native harness did not time ${row.name}: ${lines.join("\n")}`);
   }
-  return Number(timed.slice(5));
+  return Number(line.slice(5));
 }
 
-/** Nanoseconds per call of `row` on this VM. */
-function ours(row: Row): number {
-  using vm = VM.ephemeral();
-  using session = vm.session({ debug: true });
+/** Nanoseconds per iteration of `row` on this VM. */
+function ours(row: Row, dir: string): number {
+  const { workload } = row;
+  using vm = workload.kind === "commit" ? VM.open(dir) : VM.ephemeral();
   const ids = new Map<string, ContractId>();
-  for (const name of row.deploy) {
-    ids.set(
-      name,
-      session.deploy(Deno.readFileSync(wasmPath(name)), new Uint8Array(32), BigInt(GAS)),
-    );
+  let base: Uint8Array;
+  {
+    using session = vm.session({ debug: true });
+    for (const name of row.deploy) {
+      ids.set(
+        name,
+        session.deploy(Deno.readFileSync(wasmPath(name)), new Uint8Array(32), BigInt(GAS)),
+      );
+    }
+    if (workload.kind === "deploy") {
+      const wasm = Deno.readFileSync(wasmPath(workload.wasm));
+      const started = performance.now();
+      for (let i = 0; i < workload.iterations; i++) {
+        const id = new Uint8Array(32).fill(0xd0);
+        new DataView(id.buffer).setBigUint64(0, BigInt(i), true);
+        const bytecode = workload.distinct ? distinctBytecode(wasm, i) : wasm;
+        session.deploy(bytecode, new Uint8Array(32), BigInt(GAS), {
+          contractId: new ContractId(id),
+        });
+      }
+      return ((performance.now() - started) * 1e6) / workload.iterations;
+    }
+    if (workload.kind === "call") {
+      const target = ids.get(workload.to)!;
+      const { fn, arg } = workload;
+      for (let i = 0; i < workload.warmup; i++) session.callRaw(target, fn, arg, BigInt(GAS));
+      const started = performance.now();
+      for (let i = 0; i < workload.iterations; i++) session.callRaw(target, fn, arg, BigInt(GAS));
+      return ((performance.now() - started) * 1e6) / workload.iterations;
+    }
+    base = session.commit();
   }
-  const target = ids.get(row.to)!;
-  for (let i = 0; i < row.warmup; i++) session.callRaw(target, row.fn, row.arg, BigInt(GAS));
+  const target = ids.get(workload.to)!;
   const started = performance.now();
-  for (let i = 0; i < row.iterations; i++) session.callRaw(target, row.fn, row.arg, BigInt(GAS));
-  return ((performance.now() - started) * 1e6) / row.iterations;
+  for (let i = 0; i < workload.iterations; i++) {
+    using session = vm.session({ base });
+    session.callRaw(target, workload.fn, new Uint8Array(), BigInt(GAS));
+    base = session.commit();
+  }
+  return ((performance.now() - started) * 1e6) / workload.iterations;
 }
 
 function summary(values: number[]): { min: number; median: number; max: number } {
@@ -148,8 +197,15 @@ if (import.meta.main) {
     const ourTimes: number[] = [];
     const ratios: number[] = [];
     for (let round = 0; round < rounds; round++) {
-      const n = await native(harness, row);
-      const o = ours(row);
+      const dirs = [0, 1].map(() => Deno.makeTempDirSync({ prefix: "piecrust-bench-native-" }));
+      let n: number;
+      let o: number;
+      try {
+        n = await native(harness, row, dirs[0]);
+        o = ours(row, dirs[1]);
+      } finally {
+        for (const dir of dirs) Deno.removeSync(dir, { recursive: true });
+      }
       nativeTimes.push(n);
       ourTimes.push(o);
       ratios.push(o / n);

@@ -236,6 +236,45 @@ impl Runner {
                 }
                 format!("time {}", started.elapsed().as_nanos() / u128::from(iterations))
             }
+            // Deploys of `wasm`, each under a new id; with `distinct`, each
+            // with a custom section of its own, so no two bytecodes are alike.
+            "time_deploy" => {
+                let bytecode = std::fs::read(step["wasm"].as_str().expect("wasm")).expect("wasm file");
+                let iterations = step["iterations"].as_u64().expect("iterations");
+                let distinct = step["distinct"].as_bool().unwrap_or(false);
+                let gas = step["gas"].as_u64().expect("gas");
+                let session = self.session();
+                let started = Instant::now();
+                for i in 0..iterations {
+                    let mut id = [0xd0u8; 32];
+                    id[..8].copy_from_slice(&i.to_le_bytes());
+                    let mut bytes = bytecode.clone();
+                    if distinct {
+                        bytes.extend_from_slice(&[0, 10, 1, b'p']);
+                        bytes.extend_from_slice(&i.to_le_bytes());
+                    }
+                    session
+                        .deploy_raw(Some(ContractId::from_bytes(id)), &bytes, None, vec![0; 32], gas)
+                        .expect("the timed deploy succeeds");
+                }
+                format!("time {}", started.elapsed().as_nanos() / u128::from(iterations))
+            }
+            // Sessions on the last commit, each with one call and a commit.
+            "time_commit" => {
+                let contract = self.contract(step);
+                let name = step["fn"].as_str().expect("fn").to_string();
+                let gas = step["gas"].as_u64().expect("gas");
+                let iterations = step["iterations"].as_u64().expect("iterations");
+                let started = Instant::now();
+                for _ in 0..iterations {
+                    let base = self.last_commit.expect("a commit before");
+                    let vm = self.vm.as_ref().expect("a VM");
+                    let mut session = vm.session(SessionData::builder().base(base)).expect("session");
+                    session.call_raw(contract, &name, Vec::new(), gas).expect("the timed call succeeds");
+                    self.last_commit = Some(session.commit().expect("commit"));
+                }
+                format!("time {}", started.elapsed().as_nanos() / u128::from(iterations))
+            }
             "memlen" => {
                 let contract = self.contract(step);
                 let label = self.label(&contract);
