@@ -189,6 +189,10 @@ function micros(ns: number): string {
 
 if (import.meta.main) {
   const rounds = Number(Deno.args[0] ?? 7);
+  if (!Number.isSafeInteger(rounds) || rounds < 1) {
+    console.error(`bench:native: ROUNDS must be a positive integer, got ${Deno.args[0]}`);
+    Deno.exit(2);
+  }
   const harness = await buildHarness();
   console.log(`| workload | native (median) | ours (median) | ours ÷ native: min / median / max |`);
   console.log(`| --- | --- | --- | --- |`);

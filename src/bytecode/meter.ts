@@ -94,10 +94,9 @@
  * is not a point where wasmtime checks fuel either, so out-of-gas traps stay
  * where they were. The `table.*` bulk instructions, which wasmtime 49 also
  * charges per element, need the table itself, which host code cannot reach
- * when the module does not export it: a call of
- * {@linkcode tableElementsImport} goes in front of each instead, takes the
- * element count from the stack, refunds it and its own unit, and puts the
- * count back, so the pair costs 1, as the instruction does in the reference.
+ * when the module does not export it: calls of {@linkcode tableImport}
+ * around each refund what wasmtime charges on top of the instruction, so
+ * they cost 1 together, as the instruction does in the reference.
  *
  * Only what must change changes: the inserted bytes, the replaced
  * instructions, moved function indices and the sizes around them. A size or
@@ -223,7 +222,8 @@ const K_MEMORY_INIT = 32; // memory.init: a data segment index and a reserved 0x
 const K_DATA_DROP = 33; // data.drop: a data segment index
 const K_TABLE_INIT = 34; // table.init: an element segment and a table index
 const K_TABLE_COPY = 35; // table.copy: two table indices
-const K_TABLE_COUNT = 36; // table.grow, table.fill: a table index; the element count on top
+const K_TABLE_COUNT = 36; // table.fill: a table index; the element count on top
+const K_TABLE_GROW = 37; // table.grow: a table index; the element count on top
 
 const MAIN = new Uint8Array(256);
 const FC = new Uint8Array(18);
@@ -278,7 +278,7 @@ FC[11] = K_FILL;
 FC[12] = K_TABLE_INIT;
 FC[13] = K_INDEX; // elem.drop
 FC[14] = K_TABLE_COPY;
-FC[15] = K_TABLE_COUNT; // table.grow
+FC[15] = K_TABLE_GROW;
 FC[16] = K_INDEX; // table.size
 FC[17] = K_TABLE_COUNT; // table.fill
 
@@ -495,10 +495,10 @@ interface CodeRewrite {
   readonly segments: { readonly init: Set<number>; readonly drop: Set<number> };
   /** Whether each table (by index, imports first) is 64-bit. */
   readonly tables64: readonly boolean[];
-  /** `call` instructions that refund a table instruction's element count, by its width. */
-  readonly tableCalls: { readonly i32?: Uint8Array; readonly i64?: Uint8Array };
-  /** The widths of the element counts of the table instructions seen. */
-  readonly tableCounts: Set<"i32" | "i64">;
+  /** `call` instructions of the table imports (see `tableImport`), by import name. */
+  readonly tableCalls: ReadonlyMap<string, Uint8Array>;
+  /** The table imports the table instructions seen need. */
+  readonly tableImports: Set<string>;
 }
 
 /** Records the move of the function index LEB at `pos`; returns the next position. */
@@ -532,18 +532,24 @@ function segmentInstruction(
   return next;
 }
 
+/** Puts a call of the table import `name` at `at`, or notes that it is needed. */
+function tableCall(at: number, name: string, edits: Edits, rewrite: CodeRewrite): void {
+  rewrite.usesBulkMemory = true;
+  rewrite.tableImports.add(name);
+  const call = rewrite.tableCalls.get(name);
+  if (rewrite.bulkCalls !== undefined && call !== undefined) edits.replace(at, 0, call);
+}
+
 /**
- * Puts a call of `table.elements` before the table instruction at `at`, or
- * notes its use. wasmtime 49 charges the instruction its element count on top
- * of its unit; the call takes the count from the stack, refunds it and its
- * own unit, and puts the count back, so the pair costs what the reference
- * charges the instruction alone.
+ * Puts a call of `table.elements` before the table instruction at `at`.
+ * wasmtime 49 charges the instruction its element count on top of its unit;
+ * the call takes the count from the stack, refunds it and its own unit, and
+ * puts the count back, so the pair costs what the reference charges the
+ * instruction alone (if it traps, the call fails, and what it spent does not
+ * show).
  */
 function tableElements(at: number, is64: boolean, edits: Edits, rewrite: CodeRewrite): void {
-  rewrite.usesBulkMemory = true;
-  rewrite.tableCounts.add(is64 ? "i64" : "i32");
-  const call = rewrite.tableCalls[is64 ? "i64" : "i32"];
-  if (rewrite.bulkCalls !== undefined && call !== undefined) edits.replace(at, 0, call);
+  tableCall(at, tableImport("elements", is64 ? "i64" : "i32"), edits, rewrite);
 }
 
 /** Replaces the bulk memory instruction `[at, next)` with its host call, or notes its use. */
@@ -760,6 +766,16 @@ function decodeExpression(
             pos = readU32(bytes, pos, end, unexpectedEnd);
             tableElements(at, rewrite.tables64[leb.value] ?? false, edits, rewrite);
             break;
+          case K_TABLE_GROW: {
+            // wasmtime 49 charges the count only for a growth that happens:
+            // `table.grow` refunds both calls' units and keeps the count,
+            // `table.grown` refunds it if the result is not -1.
+            pos = readU32(bytes, pos, end, unexpectedEnd);
+            const width = rewrite.tables64[leb.value] ? "i64" : "i32";
+            tableCall(at, tableImport("grow", width), edits, rewrite);
+            tableCall(pos, tableImport("grown", width), edits, rewrite);
+            break;
+          }
           default:
             throw malformed(at, `unknown opcode 0xfc ${code}`);
         }
@@ -1235,7 +1251,7 @@ interface RoutedImports {
 function routedImports(
   is64: boolean,
   segments: CodeRewrite["segments"],
-  tableCounts: ReadonlySet<"i32" | "i64">,
+  tableImports: ReadonlySet<string>,
 ): RoutedImports {
   const address = is64 ? 0x7e : 0x7f;
   const types: number[][] = [
@@ -1263,32 +1279,44 @@ function routedImports(
     }
   }
   for (const width of ["i32", "i64"] as const) {
-    if (!tableCounts.has(width)) continue;
+    const needed = TABLE_ROLES.map((role) => tableImport(role, width))
+      .filter((name) => tableImports.has(name));
+    if (needed.length === 0) continue;
     const type = width === "i64" ? 0x7e : 0x7f;
     types.push([0x60, 1, type, 1, type]);
-    names.push(tableElementsImport(width));
-    typeOf.push(types.length - 1);
+    for (const name of needed) {
+      names.push(name);
+      typeOf.push(types.length - 1);
+    }
   }
   return { names, typeOf, types: new Uint8Array(types.flat()), typeCount: types.length };
 }
 
+const TABLE_ROLES = ["elements", "grow", "grown"] as const;
+
 /**
- * The name of the import that precedes a table instruction whose element
- * count is of type `width` (`table.grow`, `table.fill`, `table.copy`,
- * `table.init`), in {@linkcode BULK_MEMORY_MODULE}: `(count) -> count`, it
- * refunds the count wasmtime 49 charges on top of the instruction, and its
- * own unit.
+ * The name of an import, in {@linkcode BULK_MEMORY_MODULE}, that undoes the
+ * element count wasmtime 49 charges a table instruction whose count is of
+ * type `width`; each is `(value) -> value`, handing its operand back:
+ *
+ * - `elements`, before `table.fill`, `table.copy` and `table.init`, refunds
+ *   the count and its own unit;
+ * - `grow`, before `table.grow`, refunds its own unit and the `grown` call's,
+ *   and keeps the count;
+ * - `grown`, after `table.grow`, refunds the kept count if the result is not
+ *   -1 (a refused growth is not charged per element).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tableElementsImport } from "./meter.ts";
+ * import { tableImport } from "./meter.ts";
  *
- * assert.equal(tableElementsImport("i32"), "table.elements:i32");
+ * assert.equal(tableImport("elements", "i32"), "table.elements:i32");
+ * assert.equal(tableImport("grown", "i64"), "table.grown:i64");
  * ```
  */
-export function tableElementsImport(width: "i32" | "i64"): string {
-  return `table.elements:${width}`;
+export function tableImport(role: "elements" | "grow" | "grown", width: "i32" | "i64"): string {
+  return `table.${role}:${width}`;
 }
 
 /** The import entries of `routed`, whose types start at `firstType`. */
@@ -1342,14 +1370,10 @@ function routeBulkMemory(
   layout: Layout,
   probe: CodeRewrite,
 ): Edits {
-  const { segments, tableCounts } = probe;
+  const { segments, tableImports } = probe;
   const first = layout.importedFunctions;
-  const routed = routedImports(layout.is64, segments, tableCounts);
+  const routed = routedImports(layout.is64, segments, tableImports);
   const call = (index: number) => new Uint8Array([0x10, ...lebBytes(first + index)]);
-  const tableCall = (width: "i32" | "i64") => {
-    const index = routed.names.indexOf(tableElementsImport(width));
-    return index < 0 ? undefined : call(index);
-  };
   const callsOf = (kind: "init" | "drop") =>
     new Map(
       [...segments[kind]].map((
@@ -1364,8 +1388,10 @@ function routeBulkMemory(
     usesBulkMemory: false,
     segments: { init: new Set(), drop: new Set() },
     tables64: layout.tables64,
-    tableCalls: { i32: tableCall("i32"), i64: tableCall("i64") },
-    tableCounts: new Set(),
+    tableCalls: new Map(
+      [...tableImports].map((name) => [name, call(routed.names.indexOf(name))]),
+    ),
+    tableImports: new Set(),
   };
   const edits = new Edits();
   const imports = importEntries(routed, layout.types);
@@ -1476,8 +1502,8 @@ export function meter(wasm: Uint8Array): Uint8Array {
     usesBulkMemory: false,
     segments: { init: new Set(), drop: new Set() },
     tables64: layout.tables64,
-    tableCalls: {},
-    tableCounts: new Set(),
+    tableCalls: new Map(),
+    tableImports: new Set(),
   };
   let edits = new Edits();
   for (const section of sections) {

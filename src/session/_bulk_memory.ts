@@ -15,7 +15,7 @@
 import { WASM_PAGE_SIZE } from "../bytecode/abi.ts";
 import type { HostArgs, Linker } from "../engine/mod.ts";
 import { PiecrustError } from "../errors.ts";
-import { BULK_MEMORY_IMPORTS, BULK_MEMORY_MODULE, tableElementsImport } from "../bytecode/meter.ts";
+import { BULK_MEMORY_IMPORTS, BULK_MEMORY_MODULE, tableImport } from "../bytecode/meter.ts";
 import { HOST_MEMORY_ERROR } from "../engine/memory_creator.ts";
 import type { CallStack } from "./_call_stack.ts";
 
@@ -28,6 +28,11 @@ const address64: AddressArg = (args, i) => {
   const value = BigInt.asUintN(64, args.i64(i));
   return value > BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(value);
 };
+
+const MAX_FUEL = 2n ** 64n - 1n;
+
+/** The count of the `table.grow` between a `grow` and its `grown` call. */
+let pendingGrowth = 0n;
 
 function outOfBounds(): PiecrustError {
   return new PiecrustError("Trap", "wasm trap: out of bounds memory access", {
@@ -109,21 +114,34 @@ export function defineBulkMemory(linker: Linker, is64: boolean, running: () => C
       else args.setI32(0, Number(result));
     },
   );
-  // Before a table instruction: refunds the element count wasmtime 49 charges
-  // it on top of its unit, and the call's own unit, and hands the count back.
+  // Around table instructions: refund what wasmtime 49 charges on top of
+  // the instruction (see `tableImport`), handing their operand back.
   for (const width of ["i32", "i64"] as const) {
-    linker.defineFunc(
-      BULK_MEMORY_MODULE,
-      tableElementsImport(width),
-      { params: [width], results: [width] },
-      (args) => {
-        const store = running().top.live.store;
-        const count = width === "i64" ? BigInt.asUintN(64, args.i64(0)) : BigInt(args.i32(0) >>> 0);
-        store.setFuel(store.getFuel() + count + 1n);
-        if (width === "i64") args.setI64(0, args.i64(0));
-        else args.setI32(0, args.i32(0));
-      },
-    );
+    const defineTable = (role: "elements" | "grow" | "grown", refund: (value: bigint) => bigint) =>
+      linker.defineFunc(
+        BULK_MEMORY_MODULE,
+        tableImport(role, width),
+        { params: [width], results: [width] },
+        (args) => {
+          const value = width === "i64" ? args.i64(0) : BigInt(args.i32(0));
+          const store = running().top.live.store;
+          // Fuel is a u64: what would overflow it leaves the store full, and
+          // the instruction's own charge then runs it out as it would anyway.
+          const refunded = store.getFuel() + refund(value);
+          store.setFuel(refunded > MAX_FUEL ? MAX_FUEL : refunded);
+          if (width === "i64") args.setI64(0, args.i64(0));
+          else args.setI32(0, args.i32(0));
+        },
+      );
+    const unsigned = (value: bigint) => BigInt.asUintN(width === "i64" ? 64 : 32, value);
+    defineTable("elements", (count) => unsigned(count) + 1n);
+    // Calls of `grow` and `grown` are adjacent around one `table.grow`:
+    // nothing runs between them, so one pending count per isolate is enough.
+    defineTable("grow", (count) => {
+      pendingGrowth = unsigned(count);
+      return 2n;
+    });
+    defineTable("grown", (result) => (result === -1n ? 0n : pendingGrowth));
   }
   linker.defineFunc(
     BULK_MEMORY_MODULE,

@@ -109,7 +109,11 @@ const HOST_FUNCTIONS: Readonly<Record<HostImportName, HostFunction>> = {
   // `caller`: writes the calling contract's id into `A` (a synthetic root
   // caller for the root frame of a call made with one); 0 for a call from the host.
   caller: (stack, args) => {
-    const caller = stack.callStack(false)[0];
+    const frames = stack.frames;
+    // Allocation-free: contracts ask for their caller often.
+    const caller = frames.length >= 2
+      ? frames[frames.length - 2].live.contract.id
+      : stack.rootCaller;
     if (caller !== undefined) caller.copyTo(stack.argBuffer(CONTRACT_ID_BYTES));
     args.setI32(0, caller === undefined ? 0 : 1);
   },
@@ -281,9 +285,9 @@ function hostQuery(stack: CallStack, namePtr: number, nameLen: number, argLen: n
   const arg = stack.argBuffer(argLen).slice();
   const priced: unknown = containPanics(stack, () => query.price(arg));
   // A price alone, or a price with the state that `execute` receives.
-  const [price, state] = typeof priced === "object" && priced !== null
-    ? [(priced as PricedHostQuery<unknown>).gas, (priced as PricedHostQuery<unknown>).state]
-    : [priced, undefined];
+  const withState = typeof priced === "object" && priced !== null;
+  const price = withState ? (priced as PricedHostQuery<unknown>).gas : priced;
+  const state = withState ? (priced as PricedHostQuery<unknown>).state : undefined;
   if (typeof price !== "bigint" || price < 0n || price >= PRICE_END) {
     throw new PiecrustError(
       "Panic",

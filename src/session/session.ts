@@ -1071,10 +1071,11 @@ export class Session {
     this.#calling = true;
     this.#hookFailure = undefined;
     try {
-      const callHook = this.#callHook === undefined
-        ? undefined
-        : (call: HookedCall) => this.#runCallHook(call);
-      return CallStack.run(this.#scope, contract, fn, arg, gasLimit, { ...options, callHook });
+      // No hook, no extra objects on the call path.
+      const withHook = this.#callHook === undefined
+        ? options
+        : { ...options, callHook: (call: HookedCall) => this.#runCallHook(call) };
+      return CallStack.run(this.#scope, contract, fn, arg, gasLimit, withHook);
     } catch (error) {
       throw this.#hookFailure ?? error;
     } finally {

@@ -8,7 +8,7 @@ import {
   meter,
   STORE_COSTS,
   type StoreOperator,
-  tableElementsImport,
+  tableImport,
 } from "../../src/bytecode/meter.ts";
 import { inspectModule } from "../../src/bytecode/wasm_reader.ts";
 import type { Memory } from "../../src/engine/mod.ts";
@@ -95,14 +95,25 @@ function defineBulkMemory(
     if (is64) args.setI64(0, previous);
     else args.setI32(0, Number(previous));
   });
+  let pendingGrowth = 0n;
   for (const width of ["i32", "i64"] as const) {
-    const name = tableElementsImport(width);
-    linker.defineFunc(BULK_MEMORY_MODULE, name, { params: [width], results: [width] }, (args) => {
-      const count = width === "i64" ? args.i64(0) : BigInt(args.i32(0) >>> 0);
-      store().setFuel(store().getFuel() + count + 1n);
-      if (width === "i64") args.setI64(0, args.i64(0));
-      else args.setI32(0, args.i32(0));
-    });
+    const refunds = {
+      elements: (count: bigint) => BigInt.asUintN(64, count) + 1n,
+      grow: (count: bigint) => {
+        pendingGrowth = BigInt.asUintN(64, count);
+        return 2n;
+      },
+      grown: (result: bigint) => result === -1n ? 0n : pendingGrowth,
+    };
+    for (const [role, refund] of Object.entries(refunds)) {
+      const name = tableImport(role as keyof typeof refunds, width);
+      linker.defineFunc(BULK_MEMORY_MODULE, name, { params: [width], results: [width] }, (args) => {
+        const value = width === "i64" ? args.i64(0) : BigInt(args.i32(0));
+        store().setFuel(store().getFuel() + refund(value));
+        if (width === "i64") args.setI64(0, args.i64(0));
+        else args.setI32(0, args.i32(0));
+      });
+    }
   }
   linker.defineFunc(BULK_MEMORY_MODULE, size, { params: [], results: [address] }, (args) => {
     const pages = memory().byteLength / 65536;
@@ -214,8 +225,9 @@ function unrouteBulkMemory(lines: string[], original: Uint8Array, metered: Uint8
       const bulk = /^call (\d+)(\)*)$/.exec(line);
       if (bulk && Number(bulk[1]) >= imported && Number(bulk[1]) < imported + routed) {
         const name = names[Number(bulk[1]) - imported];
-        // Put in front of a table instruction, which stays.
-        if (name.startsWith("table.elements:")) return undefined;
+        // Put around a table instruction, which stays: the closing
+        // parentheses of a call after it go back to it.
+        if (name.startsWith("table.")) return bulk[2] === "" ? undefined : `)${bulk[2]}`;
         // `memory.init:3` was `memory.init 3`.
         return name.replace(":", " ") + bulk[2];
       }
@@ -230,7 +242,12 @@ function unrouteBulkMemory(lines: string[], original: Uint8Array, metered: Uint8
           (_, list: string) => ` func${list.replace(/\d+/g, (n) => index(n))}`,
         );
     })
-    .filter((line): line is string => line !== undefined);
+    .filter((line): line is string => line !== undefined)
+    .reduce<string[]>((out, line) => {
+      if (line.startsWith(")")) out[out.length - 1] += line.slice(1);
+      else out.push(line);
+      return out;
+    }, []);
 }
 
 /**
@@ -861,13 +878,14 @@ Deno.test("meter decodes every MVP, bulk, SIMD, atomic and tail-call opcode", ()
   const instrumented = meter(wasm);
   assert.equal(assertInstrumentedLike(wasm, instrumented), 21 + sentinels);
   // The fuel sequences; the routed types (21 bytes, 35 with those of memory.init,
-  // data.drop and table.elements:i32) and a new import section (4 + 3 imports:
-  // 176 bytes); memory.grow and memory.size (2 bytes) → call (2), memory.copy (4),
+  // data.drop and the table imports) and a new import section (4 + 5 imports:
+  // 229 bytes); memory.grow and memory.size (2 bytes) → call (2), memory.copy (4),
   // memory.fill (3), memory.init 65 (4) and data.drop 65 (3) → call (2); a call
-  // (2) in front of table.init, table.copy, table.grow and table.fill.
+  // (2) in front of table.init, table.copy, table.grow and table.fill, and one after
+  // table.grow.
   assert.equal(
     instrumented.length,
-    wasm.length + 17 * (7 + sentinels) + 33 * 9 + 65 * 5 + 35 + 176 - 2 - 1 - 2 - 1 + 4 * 2,
+    wasm.length + 17 * (7 + sentinels) + 33 * 9 + 65 * 5 + 35 + 229 - 2 - 1 - 2 - 1 + 5 * 2,
   );
 
   for (const sub of SIMD_GAPS) {
@@ -1137,7 +1155,10 @@ Deno.test("meter prices table.grow, table.fill, table.copy and table.init as one
     // wasmtime 49 charges the elements on top of the instruction; the reference does not.
     assert.equal(after.used, before.used - BigInt(n), `${fn}(${n})`);
   }
-  assert.equal(run(metered, "grow", 57).result, -1, "past the maximum, as the instruction");
+  // Past the maximum: -1, as the instruction, and not charged per element.
+  const refused = run(original, "grow", 57);
+  assert.equal(run(metered, "grow", 57).result, -1);
+  assert.equal(run(metered, "grow", 57).used, refused.used);
   assert.equal(run(metered, "fill", 9).trap, "TableOutOfBounds");
   assertNoLiveHandles();
 });

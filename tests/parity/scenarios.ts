@@ -273,7 +273,7 @@ function bulkProbe(dir: string, wasm: string): ParityScenario {
       { op: "session" },
       { op: "deploy", as: "probe", wasm, owner: OWNER, gas: GAS },
       ...exports.flatMap((fn) =>
-        [0, 1, 16].map((n): ParityStep => ({
+        [0, 1, 16, 255].map((n): ParityStep => ({
           op: "call",
           to: "probe",
           fn,

@@ -494,3 +494,26 @@ for (const is64 of [false, true]) {
     });
   });
 }
+
+Deno.test("table.grow refused costs one unit, also with the largest gas limit", async () => {
+  // Refunds around a table instruction must not overflow the u64 fuel, and a
+  // refused growth is not charged per element: spent stays what it is.
+  const bytecode = await assembleWat(`(module
+    (memory (export "memory") 2)
+    (global (export "A") i32 (i32.const 65536))
+    (table 1 funcref)
+    (func (export "grow") (param i32) (result i32)
+      (i32.store (i32.const 65536) (table.grow (ref.null func) (i32.const -1)))
+      (i32.const 4)))`);
+  withSession((session) => {
+    const id = session.deploy(bytecode, OWNER, LIMIT);
+    const spent: bigint[] = [];
+    for (const limit of [LIMIT, 2n ** 64n - 1n]) {
+      const receipt = session.callRaw(id, "grow", new Uint8Array(), limit);
+      assert.equal(new DataView(receipt.data.buffer).getInt32(0, true), -1);
+      spent.push(receipt.gasSpent);
+    }
+    assert.ok(spent[0] > 0n && spent[0] < 100n, `spent ${spent[0]}`);
+    assert.equal(spent[1], spent[0]);
+  });
+});
