@@ -35,6 +35,12 @@ export const libcSymbols = {
    * only integer arguments the SysV call is the same as a fixed one.
    */
   ioctl: { parameters: ["i32", "u64", "pointer"], result: "i32" },
+  /**
+   * long syscall(long number, ...), here with one argument: used for
+   * `userfaultfd(flags)`, which glibc has no wrapper for. Variadic in C;
+   * glibc's is assembly that reads integer registers only, like a fixed one.
+   */
+  syscall: { parameters: ["i64", "i64"], result: "i64" },
   /** int kill(pid_t pid, int sig); with sig 0, whether process `pid` exists */
   kill: { parameters: ["i32", "i32"], result: "i32" },
   /** int fsync(int fd) */
@@ -116,8 +122,19 @@ export const PM_SCAN_ARG_SIZE = 96;
 /** `struct page_region` is three u64 fields: start, end, categories. */
 export const PAGE_REGION_SIZE = 24;
 
+/**
+ * Flags of `PAGEMAP_SCAN`: `WP_MATCHING` write-protects the pages it
+ * reports, in the same walk (needs a range registered with userfaultfd in
+ * asynchronous write-protect mode).
+ */
+export const PageMapScanFlags = {
+  WP_MATCHING: 1n << 0n,
+} as const;
+
 /** Page categories of `PAGEMAP_SCAN` (`<linux/fs.h>`). */
 export const PageCategory = {
+  /** Written since last write-protected (ranges registered with userfaultfd only). */
+  WRITTEN: 1n << 1n,
   FILE: 1n << 2n,
   PRESENT: 1n << 3n,
   SWAPPED: 1n << 4n,
@@ -138,3 +155,37 @@ export const PTHREAD_ATTR_SIZE = 56;
 
 /** `mmap`'s failure value, `(void*)-1`. */
 export const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
+
+/** `userfaultfd(2)`'s system call number on x86-64. */
+export const SYS_USERFAULTFD = 323n;
+
+/**
+ * `userfaultfd` flags: `USER_MODE_ONLY` (Linux 5.11+) is what unprivileged
+ * processes may open when `vm.unprivileged_userfaultfd` is 0; with
+ * asynchronous write protection no fault ever reaches the descriptor, so
+ * kernel-mode faults need not either.
+ */
+export const UserfaultfdFlags = {
+  USER_MODE_ONLY: 1n,
+  NONBLOCK: 0o4000n,
+  CLOEXEC: 0o2000000n,
+} as const;
+
+/** `UFFDIO_API`: `_IOWR(0xAA, 0x3F, struct uffdio_api)`, three u64 fields: api, features, ioctls. */
+export const UFFDIO_API = 0xc018_aa3fn;
+
+/** `UFFD_API`, the protocol version `UFFDIO_API` expects. */
+export const UFFD_API = 0xaan;
+
+/**
+ * `UFFD_FEATURE_WP_ASYNC` (Linux 6.7+): a write to a write-protected page
+ * just clears its protection, in the kernel, and `PAGEMAP_SCAN` reports it
+ * as written; the descriptor never receives the fault.
+ */
+export const UFFD_FEATURE_WP_ASYNC = 1n << 15n;
+
+/** `UFFDIO_REGISTER`: `_IOWR(0xAA, 0x00, struct uffdio_register)`, four u64 fields: start, len, mode, ioctls. */
+export const UFFDIO_REGISTER = 0xc020_aa00n;
+
+/** `UFFDIO_REGISTER_MODE_WP`. */
+export const UFFDIO_REGISTER_MODE_WP = 2n;

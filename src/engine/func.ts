@@ -7,7 +7,8 @@
 import { StructSize, ValKind } from "../../ffi/libwasmtime.ts";
 import { wasmtime } from "../native/library.ts";
 import { PiecrustError } from "../errors.ts";
-import { callFailure, pointerOf, throwDisposed } from "./_wasmtime.ts";
+import { callFailure, throwDisposed } from "./_wasmtime.ts";
+import { scratch, type ScratchStack } from "./_scratch.ts";
 import { ensureStack, HOST_STACK_RESERVE } from "./stack_guard.ts";
 import type { Store } from "./store.ts";
 
@@ -24,6 +25,10 @@ export interface FuncType {
   /** Result types, in order. */
   results: readonly ValType[];
 }
+
+/** A call frame: the `wasmtime_func_t` at 0, the trap out-parameter at 16, the slots from 32. */
+const FRAME_TRAP = 16;
+const FRAME_SLOTS = 32;
 
 const KIND_NAMES: Readonly<Record<number, ValType>> = {
   [ValKind.I32]: "i32",
@@ -66,69 +71,78 @@ function readFuncType(context: Deno.PointerObject, func: Deno.PointerObject): Fu
 }
 
 /**
- * Writes `value` of type `type` into the raw slot at `index`.
+ * Writes `value` of type `type` into the raw slot at `index` of the slots
+ * starting at byte `start` of `view`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { readSlot, writeSlot } from "./func.ts";
  *
- * const slots = new DataView(new ArrayBuffer(32));
- * writeSlot(slots, 1, "i64", 7n);
- * assert.equal(readSlot(slots, 1, "i64"), 7n);
+ * const view = new DataView(new ArrayBuffer(64));
+ * writeSlot(view, 16, 1, "i64", 7n);
+ * assert.equal(readSlot(view, 16, 1, "i64"), 7n);
  * ```
  */
-export function writeSlot(slots: DataView, index: number, type: ValType, value: WasmValue): void {
-  const offset = index * StructSize.VAL_RAW;
+export function writeSlot(
+  view: DataView,
+  start: number,
+  index: number,
+  type: ValType,
+  value: WasmValue,
+): void {
+  const offset = start + index * StructSize.VAL_RAW;
   switch (type) {
     case "i32":
-      slots.setInt32(offset, Number(value), true);
+      view.setInt32(offset, Number(value), true);
       break;
     case "i64":
-      slots.setBigInt64(offset, BigInt(value), true);
+      view.setBigInt64(offset, BigInt(value), true);
       break;
     case "f32":
-      slots.setFloat32(offset, Number(value), true);
+      view.setFloat32(offset, Number(value), true);
       break;
     case "f64":
-      slots.setFloat64(offset, Number(value), true);
+      view.setFloat64(offset, Number(value), true);
       break;
   }
 }
 
 /**
- * Reads the raw slot at `index` as type `type`.
+ * Reads the raw slot at `index` of the slots starting at byte `start` of
+ * `view` as type `type`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { readSlot, writeSlot } from "./func.ts";
  *
- * const slots = new DataView(new ArrayBuffer(32));
- * writeSlot(slots, 0, "f64", 1.5);
- * assert.equal(readSlot(slots, 0, "f64"), 1.5);
+ * const view = new DataView(new ArrayBuffer(32));
+ * writeSlot(view, 0, 0, "f64", 1.5);
+ * assert.equal(readSlot(view, 0, 0, "f64"), 1.5);
  * ```
  */
-export function readSlot(slots: DataView, index: number, type: ValType): WasmValue {
-  const offset = index * StructSize.VAL_RAW;
+export function readSlot(view: DataView, start: number, index: number, type: ValType): WasmValue {
+  const offset = start + index * StructSize.VAL_RAW;
   switch (type) {
     case "i32":
-      return slots.getInt32(offset, true);
+      return view.getInt32(offset, true);
     case "i64":
-      return slots.getBigInt64(offset, true);
+      return view.getBigInt64(offset, true);
     case "f32":
-      return slots.getFloat32(offset, true);
+      return view.getFloat32(offset, true);
     case "f64":
-      return slots.getFloat64(offset, true);
+      return view.getFloat64(offset, true);
   }
 }
 
 /**
  * A function exported by an instance. {@linkcode callI32} is the hot path
  * for `(i32) -> i32` exports, the shape of every contract function: one
- * unchecked native call on buffers allocated once, with the arity taken from
- * the function's own type (the unchecked call checks neither types nor
- * arity, and a wrong arity corrupts memory).
+ * unchecked native call on a frame of the isolate's scratch stack (no
+ * allocation), with the arity taken from the function's own type (the
+ * unchecked call checks neither types nor arity, and a wrong arity corrupts
+ * memory).
  *
  * Failures throw a {@linkcode PiecrustError} of kind `Trap` whose
  * `details.trap` names the trap (`OutOfFuel`, `Unreachable`,
@@ -165,61 +179,89 @@ export class Func {
   readonly type: FuncType;
   readonly #store: Store;
   readonly #context: Deno.PointerObject;
-  readonly #func: Deno.PointerObject;
-  readonly #slots: DataView;
-  readonly #slotsPointer: Deno.PointerObject;
+  /** The 16-byte `wasmtime_func_t` as four u32 words, copied into each call's frame. */
+  readonly #record: readonly [number, number, number, number];
   readonly #slotCount: bigint;
-  readonly #trap = new Uint32Array(new ArrayBuffer(8));
-  readonly #trapPointer = pointerOf(this.#trap);
+  readonly #frameSize: number;
   readonly #isI32ToI32: boolean;
   /** Stack an outermost entry needs: wasm's limit plus host calls below it. */
   readonly #stackNeeded: number;
 
   /**
-   * Wraps the 16-byte `wasmtime_func_t` at `source[offset]`; used by
-   * {@linkcode Instance}. `knownType` skips asking wasmtime for the type; it
-   * is trusted, so pass only a type the module was validated to have (a wrong
-   * arity corrupts memory in unchecked calls).
+   * Wraps the 16-byte `wasmtime_func_t` at byte `offset` of `source`; used
+   * by {@linkcode Instance}. `knownType` skips asking wasmtime for the type;
+   * it is trusted, so pass only a type the module was validated to have (a
+   * wrong arity corrupts memory in unchecked calls).
    */
-  constructor(store: Store, source: Uint8Array, offset: number, knownType?: FuncType) {
-    const func = new Uint8Array(new ArrayBuffer(16));
-    func.set(source.subarray(offset, offset + 16));
+  constructor(store: Store, source: DataView, offset: number, knownType?: FuncType) {
     this.#store = store;
     this.#context = store.context;
     this.#stackNeeded = store.engine.options.maxWasmStack + HOST_STACK_RESERVE;
-    this.#func = pointerOf(func);
-    this.type = knownType ?? readFuncType(this.#context, this.#func);
-    const count = Math.max(this.type.params.length, this.type.results.length, 1);
-    const slots = new ArrayBuffer(count * StructSize.VAL_RAW);
-    this.#slots = new DataView(slots);
-    this.#slotsPointer = pointerOf(slots);
-    this.#slotCount = BigInt(count);
+    this.#record = [
+      source.getUint32(offset, true),
+      source.getUint32(offset + 4, true),
+      source.getUint32(offset + 8, true),
+      source.getUint32(offset + 12, true),
+    ];
+    this.type = knownType ?? this.#readType();
+    const slotCount = Math.max(this.type.params.length, this.type.results.length, 1);
+    this.#slotCount = BigInt(slotCount);
+    this.#frameSize = FRAME_SLOTS + slotCount * StructSize.VAL_RAW;
     this.#isI32ToI32 = this.type.params.length === 1 && this.type.params[0] === "i32" &&
       this.type.results.length === 1 && this.type.results[0] === "i32";
   }
 
-  #invoke(): void {
+  #readType(): FuncType {
+    const stack = scratch();
+    const frame = stack.push(FRAME_SLOTS);
+    try {
+      this.#writeRecord(stack, frame);
+      return readFuncType(this.#context, stack.pointer(frame));
+    } finally {
+      stack.pop(frame);
+    }
+  }
+
+  #writeRecord(stack: ScratchStack, frame: number): void {
+    const view = stack.view;
+    const record = this.#record;
+    view.setUint32(frame, record[0], true);
+    view.setUint32(frame + 4, record[1], true);
+    view.setUint32(frame + 8, record[2], true);
+    view.setUint32(frame + 12, record[3], true);
+  }
+
+  /** Takes a call frame: the func record, the trap out-parameter, then the slots. */
+  #pushFrame(stack: ScratchStack): number {
+    const frame = stack.push(this.#frameSize);
+    this.#writeRecord(stack, frame);
+    return frame;
+  }
+
+  /** Runs the call whose frame (arguments written) starts at `frame`. */
+  #invoke(stack: ScratchStack, frame: number): void {
     const store = this.#store;
     if (store.closed) throwDisposed("store");
     if (store.activeCalls === 0) ensureStack(this.#stackNeeded);
+    const view = stack.view;
+    view.setUint32(frame + FRAME_TRAP, 0, true);
+    view.setUint32(frame + FRAME_TRAP + 4, 0, true);
     store.activeCalls++;
     try {
       wasmtime().wasmtime_func_call_unchecked(
         this.#context,
-        this.#func,
-        this.#slotsPointer,
+        stack.pointer(frame),
+        stack.pointer(frame + FRAME_SLOTS),
         this.#slotCount,
-        this.#trapPointer,
+        stack.pointer(frame + FRAME_TRAP),
       );
     } finally {
       store.activeCalls--;
     }
-    if (this.#trap[0] !== 0 || this.#trap[1] !== 0) {
-      const trap = Deno.UnsafePointer.create(
-        BigInt(this.#trap[0]) | (BigInt(this.#trap[1]) << 32n),
-      );
-      this.#trap[0] = 0;
-      this.#trap[1] = 0;
+    const low = view.getUint32(frame + FRAME_TRAP, true);
+    const high = view.getUint32(frame + FRAME_TRAP + 4, true);
+    if (low !== 0 || high !== 0) {
+      const trap = Deno.UnsafePointer.create(BigInt(low) | (BigInt(high) << 32n));
       throw callFailure(null, trap, "WasmtimeError");
     }
   }
@@ -229,9 +271,15 @@ export class Func {
     if (!this.#isI32ToI32) {
       throw new TypeError("callI32 needs a function of type (i32) -> i32");
     }
-    this.#slots.setInt32(0, arg, true);
-    this.#invoke();
-    return this.#slots.getInt32(0, true);
+    const stack = scratch();
+    const frame = this.#pushFrame(stack);
+    try {
+      stack.view.setInt32(frame + FRAME_SLOTS, arg, true);
+      this.#invoke(stack, frame);
+      return stack.view.getInt32(frame + FRAME_SLOTS, true);
+    } finally {
+      stack.pop(frame);
+    }
   }
 
   /**
@@ -243,8 +291,17 @@ export class Func {
     if (args.length !== params.length) {
       throw new TypeError(`expected ${params.length} arguments, got ${args.length}`);
     }
-    for (let i = 0; i < params.length; i++) writeSlot(this.#slots, i, params[i], args[i]);
-    this.#invoke();
-    return results.map((type, i) => readSlot(this.#slots, i, type));
+    const stack = scratch();
+    const frame = this.#pushFrame(stack);
+    try {
+      const slots = frame + FRAME_SLOTS;
+      for (let i = 0; i < params.length; i++) {
+        writeSlot(stack.view, slots, i, params[i], args[i]);
+      }
+      this.#invoke(stack, frame);
+      return results.map((type, i) => readSlot(stack.view, slots, i, type));
+    } finally {
+      stack.pop(frame);
+    }
   }
 }

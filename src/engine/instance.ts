@@ -9,10 +9,26 @@ import { ExternKind, StructSize, ValKind } from "../../ffi/libwasmtime.ts";
 import { wasmtime, wasmtimeReentrant } from "../native/library.ts";
 import { PiecrustError } from "../errors.ts";
 import { pointerOf, throwDisposed, throwError, utf8 } from "./_wasmtime.ts";
+import { scratch } from "./_scratch.ts";
 import { Func, type FuncType, type WasmValue } from "./func.ts";
 import type { Store } from "./store.ts";
 
 const KIND_NAMES = ["function", "global", "table", "memory"];
+
+/** Encoded export names: contracts call the same few functions again and again. */
+const exportNames = new Map<string, Uint8Array<ArrayBuffer>>();
+/** Bounds the cache: names come from callers and need not repeat. */
+const EXPORT_NAMES_KEPT = 1024;
+
+function exportName(name: string): Uint8Array<ArrayBuffer> {
+  let bytes = exportNames.get(name);
+  if (bytes === undefined) {
+    if (exportNames.size >= EXPORT_NAMES_KEPT) exportNames.clear();
+    bytes = utf8(name);
+    exportNames.set(name, bytes);
+  }
+  return bytes;
+}
 
 /**
  * A linear memory exported by an instance. Views are fetched per call, so a
@@ -132,36 +148,59 @@ export class Memory {
  */
 export class Instance {
   readonly #store: Store;
-  readonly #instance: Uint8Array;
-  readonly #extern = new Uint8Array(new ArrayBuffer(StructSize.EXTERN));
-  readonly #externPointer = pointerOf(this.#extern);
+  /** The 16-byte `wasmtime_instance_t` as four u32 words. */
+  readonly #record: readonly [number, number, number, number];
 
-  /** Wraps a filled `wasmtime_instance_t`; used by {@linkcode Linker.instantiate}. */
-  constructor(store: Store, instance: Uint8Array) {
+  /** Wraps the `wasmtime_instance_t` at byte `offset` of `source`; used by {@linkcode Linker.instantiate}. */
+  constructor(store: Store, source: DataView, offset: number) {
     this.#store = store;
-    this.#instance = instance;
+    this.#record = [
+      source.getUint32(offset, true),
+      source.getUint32(offset + 4, true),
+      source.getUint32(offset + 8, true),
+      source.getUint32(offset + 12, true),
+    ];
   }
 
-  #export(name: string, kind: number): Uint8Array {
-    const nameBytes = utf8(name);
-    const found = wasmtime().wasmtime_instance_export_get(
-      this.#store.context,
-      pointerOf(this.#instance),
-      nameBytes,
-      BigInt(nameBytes.byteLength),
-      this.#externPointer,
-    );
-    if (!found) {
-      throw new PiecrustError("ExportNotFound", `the module exports nothing named "${name}"`);
-    }
-    if (this.#extern[0] !== kind) {
-      throw new PiecrustError(
-        "ExportNotFound",
-        `the export "${name}" is a ${KIND_NAMES[this.#extern[0]] ?? "tag"}, ` +
-          `not a ${KIND_NAMES[kind]}`,
+  /**
+   * Looks up the export `name` of kind `kind` into a frame of the scratch
+   * stack and returns what `read` makes of it, given the view and the offset
+   * of the extern's union (valid only during `read`).
+   */
+  #export<T>(name: string, kind: number, read: (view: DataView, offset: number) => T): T {
+    const stack = scratch();
+    const frame = stack.push(StructSize.INSTANCE + StructSize.EXTERN);
+    try {
+      const view = stack.view;
+      const record = this.#record;
+      view.setUint32(frame, record[0], true);
+      view.setUint32(frame + 4, record[1], true);
+      view.setUint32(frame + 8, record[2], true);
+      view.setUint32(frame + 12, record[3], true);
+      const nameBytes = exportName(name);
+      const extern = frame + StructSize.INSTANCE;
+      const found = wasmtime().wasmtime_instance_export_get(
+        this.#store.context,
+        stack.pointer(frame),
+        nameBytes,
+        BigInt(nameBytes.byteLength),
+        stack.pointer(extern),
       );
+      if (!found) {
+        throw new PiecrustError("ExportNotFound", `the module exports nothing named "${name}"`);
+      }
+      const foundKind = view.getUint8(extern);
+      if (foundKind !== kind) {
+        throw new PiecrustError(
+          "ExportNotFound",
+          `the export "${name}" is a ${KIND_NAMES[foundKind] ?? "tag"}, ` +
+            `not a ${KIND_NAMES[kind]}`,
+        );
+      }
+      return read(view, extern + 8);
+    } finally {
+      stack.pop(frame);
     }
-    return this.#extern;
   }
 
   /**
@@ -170,12 +209,20 @@ export class Instance {
    * a type the module was validated to have.
    */
   getFunc(name: string, knownType?: FuncType): Func {
-    return new Func(this.#store, this.#export(name, ExternKind.FUNC), 8, knownType);
+    return this.#export(
+      name,
+      ExternKind.FUNC,
+      (view, offset) => new Func(this.#store, view, offset, knownType),
+    );
   }
 
   /** The exported memory `name`; throws `ExportNotFound` if there is none. */
   getMemory(name: string): Memory {
-    return new Memory(this.#store, this.#export(name, ExternKind.MEMORY), 8);
+    return this.#export(
+      name,
+      ExternKind.MEMORY,
+      (view, offset) => new Memory(this.#store, new Uint8Array(view.buffer), offset),
+    );
   }
 
   /**
@@ -183,7 +230,11 @@ export class Instance {
    * f32 and f64 globals, a `bigint` for i64.
    */
   getGlobal(name: string): WasmValue {
-    const global = this.#export(name, ExternKind.GLOBAL).slice(8, 8 + 24);
+    const global = this.#export(
+      name,
+      ExternKind.GLOBAL,
+      (view, offset) => new Uint8Array(view.buffer).slice(offset, offset + 24),
+    );
     const value = new Uint8Array(new ArrayBuffer(StructSize.VAL));
     wasmtime().wasmtime_global_get(this.#store.context, pointerOf(global), pointerOf(value));
     const view = new DataView(value.buffer);

@@ -26,7 +26,6 @@ import { PiecrustError } from "../errors.ts";
 import {
   callFailure,
   pointerOf,
-  PointerSlot,
   setPendingHostError,
   throwDisposed,
   throwError,
@@ -36,6 +35,7 @@ import { trackHandle, untrackHandle } from "../handles.ts";
 import type { Engine } from "./engine.ts";
 import type { FuncType, ValType } from "./func.ts";
 import { Instance } from "./instance.ts";
+import { scratch } from "./_scratch.ts";
 import { ensureStack, HOST_STACK_RESERVE } from "./stack_guard.ts";
 import type { Module } from "./module.ts";
 import type { Store } from "./store.ts";
@@ -315,20 +315,28 @@ export class Linker {
   instantiate(store: Store, module: Module): Instance {
     // Instantiation calls the memory creator and may run a start function.
     ensureStack(store.engine.options.maxWasmStack + HOST_STACK_RESERVE);
-    const instance = new Uint8Array(new ArrayBuffer(StructSize.INSTANCE));
-    const trap = new PointerSlot();
-    const error = wasmtimeReentrant().wasmtime_linker_instantiate.call(
-      this.pointer,
-      store.context,
-      module.pointer,
-      pointerOf(instance),
-      trap.address,
-    );
-    const trapped = trap.get();
-    if (error !== null || trapped !== null) {
-      throw callFailure(error, trapped, "InstantiationError");
+    const stack = scratch();
+    // The instance out-parameter, then the trap's.
+    const frame = stack.push(StructSize.INSTANCE + 8);
+    try {
+      const view = stack.view;
+      const trapAt = frame + StructSize.INSTANCE;
+      view.setBigUint64(trapAt, 0n, true);
+      const error = wasmtimeReentrant().wasmtime_linker_instantiate.call(
+        this.pointer,
+        store.context,
+        module.pointer,
+        stack.pointer(frame),
+        stack.pointer(trapAt),
+      );
+      const trap = view.getBigUint64(trapAt, true);
+      if (error !== null || trap !== 0n) {
+        throw callFailure(error, Deno.UnsafePointer.create(trap), "InstantiationError");
+      }
+      return new Instance(store, view, frame);
+    } finally {
+      stack.pop(frame);
     }
-    return new Instance(store, instance);
   }
 
   /** Frees the linker. Idempotent; instances made with it stay valid. */

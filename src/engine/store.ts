@@ -6,7 +6,8 @@
 
 import { wasmtime } from "../native/library.ts";
 import { PiecrustError } from "../errors.ts";
-import { pointerOf, throwDisposed, throwError } from "./_wasmtime.ts";
+import { throwDisposed, throwError } from "./_wasmtime.ts";
+import { scratch } from "./_scratch.ts";
 import { trackHandle, untrackHandle } from "../handles.ts";
 import type { Engine } from "./engine.ts";
 
@@ -32,8 +33,6 @@ export class Store {
   #pointer: Deno.PointerObject | null;
   readonly #context: Deno.PointerObject;
   readonly #engine: Engine;
-  readonly #fuelOut = new BigUint64Array(new ArrayBuffer(8));
-  readonly #fuelOutPointer = pointerOf(this.#fuelOut);
 
   /** Creates an empty store; fuel starts at 0, so set some before calling wasm. */
   constructor(engine: Engine) {
@@ -81,9 +80,15 @@ export class Store {
 
   /** The fuel left in this store. */
   getFuel(): bigint {
-    const error = wasmtime().wasmtime_context_get_fuel(this.context, this.#fuelOutPointer);
-    if (error !== null) throwError("WasmtimeError", "cannot read fuel", error);
-    return this.#fuelOut[0];
+    const stack = scratch();
+    const frame = stack.push(8);
+    try {
+      const error = wasmtime().wasmtime_context_get_fuel(this.context, stack.pointer(frame));
+      if (error !== null) throwError("WasmtimeError", "cannot read fuel", error);
+      return stack.view.getBigUint64(frame, true);
+    } finally {
+      stack.pop(frame);
+    }
   }
 
   /**

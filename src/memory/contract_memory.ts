@@ -189,6 +189,7 @@ export class ContractMemory {
     trackHandle("memory");
     try {
       this.#openOverlay(options.scratchDirectory ?? tempDirectory());
+      this.#scanner().register(this.base, this.reservation);
       this.#protect(0, options.byteLength ?? 0, ProtFlags.READ | ProtFlags.WRITE);
       this.#byteLength = this.#accessibleLength = options.byteLength ?? 0;
       for (const file of ContractMemory.#sortedFiles(options)) this.#mapFile(file);
@@ -629,22 +630,29 @@ export class ContractMemory {
     return ZERO;
   }
 
+  #scanner(): WriteScanner {
+    return this.#writeScanner ?? writeScanner();
+  }
+
   #forEachWrittenPage(onPage: (page: number) => void): void {
-    (this.#writeScanner ?? writeScanner()).scan(this.base, this.#byteLength, (offset, count) => {
+    this.#scanner().scan(this.base, this.#byteLength, (offset, count) => {
       const first = offset / OS_PAGE_SIZE;
       for (let page = first; page < first + count; page++) onPage(page);
     });
   }
 
   /**
-   * Moves the pages written since the last snapshot point into the overlay
-   * file and maps them from there, recording their previous sources in the
-   * innermost snapshot point.
+   * Copies the pages written since the last snapshot point into the overlay
+   * file, where they become those pages' sources, and makes them clean (the
+   * scanner write-protects them in place, or they are mapped from the copy),
+   * recording their previous sources in the innermost snapshot point.
    */
   #flush(): void {
     const point = this.#points.at(-1);
     const overlay = this.#fds[OVERLAY_ID];
-    (this.#writeScanner ?? writeScanner()).scan(this.base, this.#byteLength, (offset, count) => {
+    const scanner = this.#scanner();
+    const cleanedByScan = scanner.cleansInPlace;
+    scanner.scan(this.base, this.#byteLength, (offset, count) => {
       const bytes = count * OS_PAGE_SIZE;
       const written = libc().pwrite(
         overlay,
@@ -655,7 +663,7 @@ export class ContractMemory {
       if (Number(written) !== bytes) throw osError("writing the overlay file");
       const first = offset / OS_PAGE_SIZE;
       const source = OVERLAY_ID * SOURCE_STRIDE + this.#overlayPages;
-      this.#mapRun(first, count, source);
+      if (!cleanedByScan) this.#mapRun(first, count, source);
       this.#overlayPages += count;
       for (let i = 0; i < count; i++) {
         const page = first + i;
@@ -664,7 +672,7 @@ export class ContractMemory {
         }
         this.#current.set(page, source + i);
       }
-    });
+    }, { clean: true });
   }
 
   /** Maps each page of ascending `pages` from `targets[i]`, coalescing runs. */
@@ -715,6 +723,7 @@ export class ContractMemory {
         "mapping zero pages",
       );
       lib.madvise(address, bytes, Madvise.NOHUGEPAGE);
+      this.#scanner().register(this.base + BigInt(offset), count * OS_PAGE_SIZE);
     } else {
       const id = Math.floor(source / SOURCE_STRIDE);
       const filePage = source - id * SOURCE_STRIDE;
@@ -729,6 +738,7 @@ export class ContractMemory {
         ),
         "mapping file pages",
       );
+      this.#scanner().register(this.base + BigInt(offset), count * OS_PAGE_SIZE);
     }
   }
 

@@ -15,6 +15,14 @@
  * range. Older kernels fall back to reading one `/proc/self/pagemap` entry
  * per page, which costs in proportion to the range.
  *
+ * Where userfaultfd offers asynchronous write protection (Linux 6.7+, and
+ * not refused by a seccomp filter), ranges are registered with it and a
+ * written page can be made clean again in place: the scan that reports it
+ * also write-protects it, and its next write only clears that protection in
+ * the kernel (no copy, no fault delivered anywhere). Without it, the only
+ * way to make a written page clean is to map it again from a file, which
+ * costs an `mmap`, a TLB flush and a copy on the next write.
+ *
  * @module
  */
 
@@ -23,7 +31,15 @@ import {
   PAGE_REGION_SIZE,
   PageCategory,
   PAGEMAP_SCAN,
+  PageMapScanFlags,
   PM_SCAN_ARG_SIZE,
+  SYS_USERFAULTFD,
+  UFFD_API,
+  UFFD_FEATURE_WP_ASYNC,
+  UFFDIO_API,
+  UFFDIO_REGISTER,
+  UFFDIO_REGISTER_MODE_WP,
+  UserfaultfdFlags,
 } from "../../ffi/libc.ts";
 import { libc } from "../native/library.ts";
 import { PiecrustError } from "../errors.ts";
@@ -46,8 +62,13 @@ export const OS_PAGE_SIZE = 4096;
 /** Receives a run of written pages: `count` pages from byte offset `offset`. */
 export type WrittenRunCallback = (offset: number, count: number) => void;
 
-/** Which kernel interface a {@linkcode WriteScanner} uses. */
-export type ScanMethod = "pagemap-scan" | "pagemap-read";
+/**
+ * Which kernel interface a {@linkcode WriteScanner} uses:
+ * `"write-protect"` (`PAGEMAP_SCAN` on ranges registered with userfaultfd,
+ * which can make written pages clean in place), `"pagemap-scan"` or
+ * `"pagemap-read"`.
+ */
+export type ScanMethod = "write-protect" | "pagemap-scan" | "pagemap-read";
 
 const REGIONS = 512;
 /** pagemap entry bits in the high word: 63 present, 62 swapped, 61 file/shared, 56 exclusive. */
@@ -83,13 +104,22 @@ const FALLBACK_ENTRIES = 131072;
  */
 export class WriteScanner {
   readonly #fd: number;
+  /** The userfaultfd descriptor of the `"write-protect"` method, else -1. */
+  readonly #userfaultfd: number;
   #method: ScanMethod;
   readonly #arg = new BigUint64Array(new ArrayBuffer(PM_SCAN_ARG_SIZE));
   readonly #argPointer = Deno.UnsafePointer.of(this.#arg);
   readonly #regions = new BigUint64Array(new ArrayBuffer(REGIONS * PAGE_REGION_SIZE));
+  /** `struct uffdio_register`: start, len, mode, ioctls. */
+  readonly #registerArg = new BigUint64Array(new ArrayBuffer(32));
+  readonly #registerPointer = Deno.UnsafePointer.of(this.#registerArg);
   #entries: Uint32Array | undefined;
 
-  /** Opens `/proc/self/pagemap`; `method` forces an interface (tests use it). */
+  /**
+   * Opens `/proc/self/pagemap` and, for `"write-protect"` (the default where
+   * the kernel allows it), a userfaultfd; `method` forces an interface
+   * (tests use it) and throws a `MemoryError` if it is unavailable.
+   */
   constructor(method?: ScanMethod) {
     const fd = libc().open(
       new TextEncoder().encode("/proc/self/pagemap\0"),
@@ -104,14 +134,26 @@ export class WriteScanner {
       );
     }
     this.#fd = fd;
-    this.#method = method ?? "pagemap-scan";
+    this.#userfaultfd = method === undefined || method === "write-protect"
+      ? openAsyncUserfaultfd()
+      : -1;
+    if (method === "write-protect" && this.#userfaultfd < 0) {
+      libc().close(fd);
+      throw new PiecrustError(
+        "MemoryError",
+        `this kernel offers no asynchronous write protection (errno ${errno()})`,
+      );
+    }
+    this.#method = this.#userfaultfd >= 0 ? "write-protect" : method ?? "pagemap-scan";
     const arg = this.#arg;
     arg[0] = BigInt(PM_SCAN_ARG_SIZE);
     arg[5] = Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.#regions));
     arg[6] = BigInt(REGIONS);
-    // Match: not file-backed, not the zero page, and present or swapped.
+    // Match: not file-backed, not the zero page, present or swapped, and, where
+    // pages are write-protected when clean, not protected.
     arg[8] = PageCategory.FILE | PageCategory.PFNZERO;
-    arg[9] = PageCategory.FILE | PageCategory.PFNZERO;
+    arg[9] = PageCategory.FILE | PageCategory.PFNZERO |
+      (this.#method === "write-protect" ? PageCategory.WRITTEN : 0n);
     arg[10] = PageCategory.PRESENT | PageCategory.SWAPPED;
     arg[11] = PageCategory.PRESENT;
   }
@@ -122,22 +164,61 @@ export class WriteScanner {
   }
 
   /**
+   * Whether `scan(..., { clean: true })` leaves the pages it reports clean,
+   * so the caller need not map them again to see their next write.
+   */
+  get cleansInPlace(): boolean {
+    return this.#method === "write-protect";
+  }
+
+  /**
+   * Makes the mapped range `[start, start + length)` trackable by the
+   * `"write-protect"` method; a no-op for the others. Call it for a fresh
+   * reservation and after every `mmap` into one (a new mapping is not
+   * registered). If the kernel refuses, the scanner falls back to
+   * `"pagemap-scan"` for good, which reports every page this one would.
+   */
+  register(start: bigint, length: number): void {
+    if (this.#method !== "write-protect" || length === 0) return;
+    const range = this.#registerArg;
+    range[0] = start;
+    range[1] = BigInt(length);
+    range[2] = UFFDIO_REGISTER_MODE_WP;
+    range[3] = 0n;
+    if (libc().ioctl(this.#userfaultfd, UFFDIO_REGISTER, this.#registerPointer) !== 0) {
+      this.#method = "pagemap-scan";
+      this.#arg[9] = PageCategory.FILE | PageCategory.PFNZERO;
+    }
+  }
+
+  /**
    * Calls `onRun` for each run of written OS pages in
    * `[start, start + length)`, in ascending order, with offsets relative to
-   * `start`. `start` and `length` must be multiples of 4 KiB.
+   * `start`. `start` and `length` must be multiples of 4 KiB. With `clean`
+   * and {@linkcode cleansInPlace}, the same walk write-protects the pages it
+   * reports: they count as written again only after their next write.
    */
-  scan(start: bigint, length: number, onRun: WrittenRunCallback): void {
+  scan(
+    start: bigint,
+    length: number,
+    onRun: WrittenRunCallback,
+    options: { clean?: boolean } = {},
+  ): void {
     if (length === 0) return;
-    if (this.#method === "pagemap-scan") {
-      if (this.#scanIoctl(start, length, onRun)) return;
+    if (this.#method !== "pagemap-read") {
+      const flags = options.clean && this.#method === "write-protect"
+        ? PageMapScanFlags.WP_MATCHING
+        : 0n;
+      if (this.#scanIoctl(start, length, onRun, flags)) return;
       this.#method = "pagemap-read";
     }
     this.#scanEntries(start, length, onRun);
   }
 
   /** Returns false if the kernel has no `PAGEMAP_SCAN`. */
-  #scanIoctl(start: bigint, length: number, onRun: WrittenRunCallback): boolean {
+  #scanIoctl(start: bigint, length: number, onRun: WrittenRunCallback, flags: bigint): boolean {
     const arg = this.#arg;
+    arg[1] = flags;
     const regions = this.#regions;
     const end = start + BigInt(length);
     let from = start;
@@ -186,6 +267,25 @@ export class WriteScanner {
     }
     if (runStart >= 0) onRun(runStart * OS_PAGE_SIZE, pages - runStart);
   }
+}
+
+/**
+ * A userfaultfd with asynchronous write protection, or -1 where the kernel
+ * (or a seccomp filter, or `vm.unprivileged_userfaultfd`) refuses one. It
+ * stays open for the isolate's life: closing it would unregister every range.
+ */
+function openAsyncUserfaultfd(): number {
+  const lib = libc();
+  const flags = UserfaultfdFlags.USER_MODE_ONLY | UserfaultfdFlags.NONBLOCK |
+    UserfaultfdFlags.CLOEXEC;
+  const fd = Number(lib.syscall(SYS_USERFAULTFD, flags));
+  if (fd < 0) return -1;
+  const api = new BigUint64Array([UFFD_API, UFFD_FEATURE_WP_ASYNC, 0n]);
+  if (lib.ioctl(fd, UFFDIO_API, Deno.UnsafePointer.of(api)) !== 0) {
+    lib.close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 let scanner: WriteScanner | undefined;

@@ -16,6 +16,7 @@ import {
   WASM_PAGE_SIZE,
 } from "../../src/memory/mod.ts";
 import { type ScanMethod, WriteScanner, writeScanner } from "../../src/memory/write_scanner.ts";
+import { PiecrustError } from "../../src/errors.ts";
 import { adoptReservation } from "../../src/memory/reservation.ts";
 import { Runtime } from "../../src/session/runtime.ts";
 import { assertBytes, assertNoLiveHandles, assertThrowsKind, assertTraps } from "../_helpers.ts";
@@ -42,9 +43,14 @@ function newMemory(): ContractMemory {
   return scannedMemory(N_PAGES * PAGE, { byteLength: N_PAGES * PAGE });
 }
 
+/** The write-scanning interfaces this kernel offers. */
+const SCAN_METHODS: ScanMethod[] = writeScanner().method === "write-protect"
+  ? ["write-protect", "pagemap-scan", "pagemap-read"]
+  : ["pagemap-scan", "pagemap-read"];
+
 /** Runs `body` with each write-scanning interface, and checks nothing leaked. */
 function forEachScanner(name: string, body: () => void): void {
-  for (const method of ["pagemap-scan", "pagemap-read"] as ScanMethod[]) {
+  for (const method of SCAN_METHODS) {
     Deno.test(`${name} (${method})`, () => {
       scanner = new WriteScanner(method);
       try {
@@ -620,6 +626,39 @@ function mappingsOf(base: bigint, length: number): { kinds: string[]; covered: n
   }
   return { kinds: [...kinds].sort(), covered: Number(covered) };
 }
+
+Deno.test("WriteScanner uses write protection wherever the kernel grants a userfaultfd", () => {
+  const granted = (() => {
+    try {
+      new WriteScanner("write-protect");
+      return true;
+    } catch (error) {
+      assert.ok(error instanceof PiecrustError && error.kind === "MemoryError");
+      return false;
+    }
+  })();
+  assert.equal(writeScanner().method === "write-protect", granted);
+});
+
+forEachScanner("WriteScanner.scan with clean reports a page once until its next write", () => {
+  using memory = scannedMemory(64 * PAGE, { byteLength: 4 * PAGE });
+  const runs = (clean: boolean) => {
+    const found: number[][] = [];
+    scanner!.scan(memory.base, memory.byteLength, (offset, count) => {
+      found.push([offset, count]);
+    }, { clean });
+    return found;
+  };
+  memory.view()[PAGE + 5] = 1;
+  assert.deepEqual(runs(false), [[PAGE, 1]]);
+  runs(true);
+  // Only write protection makes a page clean in place; the others report it until it is mapped again.
+  assert.deepEqual(runs(false), scanner!.cleansInPlace ? [] : [[PAGE, 1]]);
+  void memory.view()[PAGE + 5];
+  assert.deepEqual(runs(false), scanner!.cleansInPlace ? [] : [[PAGE, 1]]);
+  memory.view()[PAGE + 5] = 1; // the same value: still a write
+  assert.deepEqual(runs(false), [[PAGE, 1]]);
+});
 
 function writtenRuns(base: bigint, length: number): number[][] {
   const runs: number[][] = [];
