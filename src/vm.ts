@@ -33,7 +33,19 @@ import { checkBytes, checkContractId, checkType } from "./session/_arguments.ts"
  * assert.equal(vm.commits().length, 0);
  * ```
  */
-export interface VMOptions extends RuntimeOptions {}
+export interface VMOptions extends RuntimeOptions {
+  /**
+   * Whether `commit()` returns only once the commit is on disk: its files
+   * and folders fsynced, all of them together, then the rename that lists
+   * it. With `false` nothing is fsynced and commits cost a fraction: a
+   * killed process still loses nothing (the data is in the OS's page
+   * cache), but an OS crash or power loss may lose the latest commits or
+   * leave them unreadable. For tests, dry runs and scratch directories.
+   * Default `true` for {@linkcode VM.open}, `false` for
+   * {@linkcode VM.ephemeral} (whose folder does not outlive it anyway).
+   */
+  durable?: boolean;
+}
 
 /**
  * What {@linkcode VM.share} returns and {@linkcode VM.connect} takes:
@@ -47,7 +59,7 @@ export interface VMOptions extends RuntimeOptions {}
  *
  * using vm = VM.ephemeral({ idleReservations: 2 });
  * const handle: VMHandle = vm.share();
- * assert.deepEqual(handle.options, { idleReservations: 2 });
+ * assert.deepEqual(handle.options, { idleReservations: 2, durable: false });
  * handle.port.close();
  * ```
  */
@@ -133,6 +145,7 @@ export class VM {
     options: VMOptions,
     makeDirectory: () => Directory,
   ) {
+    if (options.durable !== undefined) checkType("options.durable", options.durable, "boolean");
     this.#path = path;
     this.#ephemeral = ephemeral;
     this.#options = { ...options };
@@ -175,7 +188,12 @@ export class VM {
   static open(directory: string, options: VMOptions = {}): VM {
     checkType("directory", directory, "string");
     try {
-      return new VM(directory, false, options, () => new DirectoryOwner(directory));
+      return new VM(
+        directory,
+        false,
+        options,
+        () => new DirectoryOwner(directory, { durable: options.durable }),
+      );
     } catch (error) {
       throw systemError(error, `opening a VM in ${directory}`);
     }
@@ -219,7 +237,12 @@ export class VM {
   static connect(handle: VMHandle): VM {
     checkType("handle", handle, "object");
     try {
-      return new VM(handle.directory, false, handle.options, () => new RemoteDirectory(handle));
+      return new VM(
+        handle.directory,
+        false,
+        handle.options,
+        () => new RemoteDirectory(handle, { durable: handle.options?.durable }),
+      );
     } catch (error) {
       throw systemError(error, `connecting to the VM in ${handle.directory}`);
     }
@@ -292,7 +315,13 @@ export class VM {
       throw systemError(error, "making a temporary folder for an ephemeral VM");
     }
     try {
-      return new VM(directory, true, options, () => new DirectoryOwner(directory));
+      const ephemeral = { ...options, durable: options.durable ?? false };
+      return new VM(
+        directory,
+        true,
+        ephemeral,
+        () => new DirectoryOwner(directory, { durable: ephemeral.durable }),
+      );
     } catch (error) {
       removeEphemeralFolder(directory);
       throw systemError(error, `opening an ephemeral VM in ${directory}`);

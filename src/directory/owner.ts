@@ -20,7 +20,7 @@ import { type CommitStore, openCommitStore } from "../store/commit_store.ts";
 import type { CommitTrees } from "../store/trees.ts";
 import { READ_ONLY } from "../store/durable.ts";
 import { TMP_DIR, WORKERS_DIR } from "../store/paths.ts";
-import type { CommitData } from "../store/publish.ts";
+import type { CommitData, CommitWriteOptions } from "../store/publish.ts";
 import {
   answer,
   closeReply,
@@ -148,11 +148,11 @@ export class DirectoryOwner implements Directory {
    * the deletions and finalizations recorded before it last closed) and
    * removes the liveness files of earlier Workers.
    */
-  constructor(directory: string) {
+  constructor(directory: string, options: CommitWriteOptions = {}) {
     Deno.mkdirSync(directory, { recursive: true });
     this.#lock = lockDirectory(directory);
     try {
-      this.store = openCommitStore(directory);
+      this.store = openCommitStore(directory, options);
       removeIfThere(`${directory}/${WORKERS_DIR}`);
       Deno.mkdirSync(`${directory}/${WORKERS_DIR}`);
     } catch (error) {

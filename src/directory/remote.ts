@@ -10,7 +10,7 @@
 
 import { PiecrustError } from "../errors.ts";
 import { CommitStore } from "../store/commit_store.ts";
-import { type CommitData, stageCommit } from "../store/publish.ts";
+import { type CommitData, type CommitWriteOptions, stageCommit } from "../store/publish.ts";
 import type { CommitTrees } from "../store/trees.ts";
 import {
   type DirectoryHandle,
@@ -63,15 +63,17 @@ export class RemoteDirectory implements Directory {
    */
   readonly #liveness: Deno.FsFile;
   #nextTicket = 1;
+  readonly #writeOptions: CommitWriteOptions;
 
-  /** Connects to the owner of `handle`. */
-  constructor(handle: DirectoryHandle) {
+  /** Connects to the owner of `handle`; `options` say how this Worker writes its commits. */
+  constructor(handle: DirectoryHandle, options: CommitWriteOptions = {}) {
     if (
       !(handle?.port instanceof MessagePort) || !(handle.reply instanceof SharedArrayBuffer) ||
       typeof handle.liveness !== "string"
     ) {
       throw new TypeError("VM.connect needs the handle that vm.share() returned");
     }
+    this.#writeOptions = { durable: options.durable ?? true };
     this.#liveness = Deno.openSync(handle.liveness, { read: true });
     if (!this.#liveness.tryLockSync(true)) {
       this.#liveness.close();
@@ -112,7 +114,7 @@ export class RemoteDirectory implements Directory {
   }
 
   commit(commit: CommitData, trees: CommitTrees): void {
-    const { folder } = stageCommit(this.#handle.directory, commit);
+    const { folder } = stageCommit(this.#handle.directory, commit, this.#writeOptions);
     try {
       requestSync(this.#handle, { op: "publish", root: commit.root, staged: folder });
     } catch (error) {

@@ -122,7 +122,7 @@ export function checkBytes(name: string, value: unknown): asserts value is Uint8
 export function checkType(
   name: string,
   value: unknown,
-  type: "string" | "function" | "object",
+  type: "string" | "function" | "object" | "boolean",
 ): void {
   if (typeof value !== type || value === null) {
     throw new TypeError(

@@ -18,7 +18,13 @@ import { clearIntent, type CommitOperation, readIntents, recordIntent } from "./
 import { moveFolder, removeFolder } from "./lifecycle.ts";
 import type { Manifest } from "./manifest.ts";
 import { COMMITS_DIR, INTENTS_DIR, isHex32, RETIRED_DIR, TMP_DIR } from "./paths.ts";
-import { type CommitData, publish, type StagedCommit, writeCommit } from "./publish.ts";
+import {
+  type CommitData,
+  type CommitWriteOptions,
+  publish,
+  type StagedCommit,
+  writeCommit,
+} from "./publish.ts";
 import { type ContractEntry, type ContractState, contractState, latestEntries } from "./resolve.ts";
 import {
   carryOut,
@@ -70,10 +76,16 @@ import {
  */
 export class CommitStore {
   readonly #index: CommitIndex;
+  readonly #writeOptions: CommitWriteOptions;
 
   /** A store over `commits`, which the caller has loaded and checked. */
-  constructor(dir: string, commits: Iterable<{ manifest: Manifest; listed: boolean }>) {
+  constructor(
+    dir: string,
+    commits: Iterable<{ manifest: Manifest; listed: boolean }>,
+    options: CommitWriteOptions = {},
+  ) {
     this.#index = new CommitIndex(dir, commits);
+    this.#writeOptions = { durable: options.durable ?? true };
   }
 
   /** The VM directory. */
@@ -149,12 +161,12 @@ export class CommitStore {
 
   /** Writes `commit` and lists it; see `publish.ts`. */
   writeCommit(commit: CommitData, trees?: CommitTrees): void {
-    writeCommit(this.#index, commit, trees);
+    writeCommit(this.#index, commit, trees, this.#writeOptions);
   }
 
   /** Publishes a Worker's staged commit; see `publish.ts`. */
   publish(staged: string | StagedCommit, root: string): boolean {
-    return publish(this.#index, staged, root);
+    return publish(this.#index, staged, root, this.#writeOptions);
   }
 
   /** Removes the retired copy of a commit listed again. */
@@ -232,7 +244,7 @@ function commitFolders(path: string): string[] {
  * );
  * ```
  */
-export function openCommitStore(dir: string): CommitStore {
+export function openCommitStore(dir: string, options: CommitWriteOptions = {}): CommitStore {
   for (const folder of [COMMITS_DIR, RETIRED_DIR, INTENTS_DIR]) {
     Deno.mkdirSync(`${dir}/${folder}`, { recursive: true });
   }
@@ -271,7 +283,7 @@ export function openCommitStore(dir: string): CommitStore {
       );
     }
   }
-  const store = new CommitStore(dir, commits);
+  const store = new CommitStore(dir, commits, options);
   store.collectRetired();
   // Requested before the last close and not done yet; or done, with the intent not yet cleared.
   for (const { kind, root } of readIntents(dir)) {

@@ -67,6 +67,7 @@ export {
 export {
   type CommitContract,
   type CommitData,
+  type CommitWriteOptions,
   publishCommit,
   stageCommit,
   type StagedCommit,

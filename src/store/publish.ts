@@ -16,7 +16,7 @@
 import { PiecrustError } from "../errors.ts";
 import { blake3, blake3Pieces } from "../merkle/blake3.ts";
 import { WASM_PAGE_SIZE } from "../bytecode/abi.ts";
-import { pathExists, READ_ONLY, syncDirectory, writeFileDurably } from "./durable.ts";
+import { pathExists, READ_ONLY, syncDirectory } from "./durable.ts";
 import {
   commitPath,
   COMMITS_DIR,
@@ -124,8 +124,60 @@ function checkInput(dir: string, commit: CommitData): void {
   }
 }
 
-/** Writes the files of `commit` into the empty folder `folder`; returns its manifest. */
-function writeFiles(folder: string, commit: CommitData): Manifest {
+/**
+ * How commits are written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type CommitWriteOptions, stageCommit } from "./publish.ts";
+ *
+ * const options: CommitWriteOptions = { durable: false }; // a test's VM directory
+ * const dir = Deno.makeTempDirSync();
+ * const staged = stageCommit(dir, { root: "11".repeat(32), base: null, contracts: [], readPage: () => new Uint8Array(65536) }, options);
+ * assert.ok(Deno.statSync(`${staged.folder}/manifest.json`).isFile);
+ * ```
+ */
+export interface CommitWriteOptions {
+  /**
+   * Whether a commit is on disk, files and folders fsynced, before it is
+   * listed. With `false` nothing is fsynced: a killed process still loses
+   * nothing, but an OS crash or power loss may lose the latest commits or
+   * leave them unreadable. Default `true`.
+   */
+  durable?: boolean;
+}
+
+/** Creates the new file `path`, read-only (the descriptor may write); the caller closes it. */
+function createFile(path: string): Deno.FsFile {
+  return Deno.openSync(path, { write: true, createNew: true, mode: READ_ONLY });
+}
+
+function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
+  for (let written = 0; written < bytes.length;) written += file.writeSync(bytes.subarray(written));
+}
+
+/**
+ * Writes the files of `commit` into the empty folder `folder`; returns its
+ * manifest. Every file is written before the first is fsynced, so the file
+ * system can commit them together.
+ */
+function writeFiles(folder: string, commit: CommitData, durable: boolean): Manifest {
+  const files: Deno.FsFile[] = [];
+  try {
+    const manifest = writeUnsynced(folder, commit, files);
+    if (durable) {
+      for (const file of files) file.syncSync();
+      syncDirectory(folder);
+    }
+    return manifest;
+  } finally {
+    for (const file of files) file.close();
+  }
+}
+
+/** Writes the files of `commit` into `folder`, leaving each open in `files`. */
+function writeUnsynced(folder: string, commit: CommitData, files: Deno.FsFile[]): Manifest {
   const contracts: ManifestContract[] = [];
   const checksums: Record<string, string> = {};
   const sizes: Record<string, number> = {};
@@ -148,27 +200,23 @@ function writeFiles(folder: string, commit: CommitData): Manifest {
         pages.push([index, 0, i * WASM_PAGE_SIZE, leaf.toHex()]);
       }
       // Page by page, so that a commit of any size needs one page of buffer.
-      using file = Deno.openSync(`${folder}/${name}`, {
-        write: true,
-        createNew: true,
-        mode: READ_ONLY,
-      });
+      const file = createFile(`${folder}/${name}`);
+      files.push(file);
       let next = 0;
       checksums[name] = (blake3Pieces(() => {
         if (next === indices.length) return null;
         const bytes = readPage(indices[next++]);
-        for (let written = 0; written < bytes.length;) {
-          written += file.writeSync(bytes.subarray(written));
-        }
+        writeAll(file, bytes);
         return bytes;
       })).toHex();
-      file.syncSync();
       sizes[name] = indices.length * WASM_PAGE_SIZE;
     }
     let bytecodeHash = c.bytecodeHash;
     if (c.bytecode !== undefined) {
       bytecodeHash = blake3(c.bytecode).toHex();
-      writeFileDurably(`${folder}/${wasmFile(c.id)}`, c.bytecode);
+      const file = createFile(`${folder}/${wasmFile(c.id)}`);
+      files.push(file);
+      writeAll(file, c.bytecode);
       checksums[wasmFile(c.id)] = bytecodeHash;
       sizes[wasmFile(c.id)] = c.bytecode.length;
     }
@@ -193,8 +241,9 @@ function writeFiles(folder: string, commit: CommitData): Manifest {
     sizes,
   };
   const sealed = sealManifest(manifest);
-  writeFileDurably(`${folder}/${MANIFEST_FILE}`, sealed.bytes);
-  syncDirectory(folder);
+  const file = createFile(`${folder}/${MANIFEST_FILE}`);
+  files.push(file);
+  writeAll(file, sealed.bytes);
   return sealed.manifest;
 }
 
@@ -229,14 +278,18 @@ export interface StagedCommit {
  * );
  * ```
  */
-export function stageCommit(dir: string, commit: CommitData): StagedCommit {
+export function stageCommit(
+  dir: string,
+  commit: CommitData,
+  options: CommitWriteOptions = {},
+): StagedCommit {
   checkInput(dir, commit);
   Deno.mkdirSync(`${dir}/${COMMITS_DIR}`, { recursive: true });
   Deno.mkdirSync(`${dir}/${TMP_DIR}`, { recursive: true });
   const folder = `${dir}/${TMP_DIR}/${crypto.randomUUID()}`;
   Deno.mkdirSync(folder);
   try {
-    return { folder, manifest: writeFiles(folder, commit) };
+    return { folder, manifest: writeFiles(folder, commit, options.durable ?? true) };
   } catch (error) {
     removeStaged(folder);
     if (error instanceof TypeError) throw error;
@@ -266,7 +319,12 @@ export function stageCommit(dir: string, commit: CommitData): StagedCommit {
  * assert.ok(Deno.statSync(`${dir}/commits/${root}/manifest.json`).isFile);
  * ```
  */
-export function publishCommit(dir: string, staged: string, root: string): void {
+export function publishCommit(
+  dir: string,
+  staged: string,
+  root: string,
+  options: CommitWriteOptions = {},
+): void {
   const target = commitPath(dir, root);
   try {
     // The root commits to the state, so a commit that exists already holds
@@ -275,7 +333,7 @@ export function publishCommit(dir: string, staged: string, root: string): void {
     if (pathExists(`${target}/${MANIFEST_FILE}`)) return;
     try {
       Deno.renameSync(staged, target);
-      syncDirectory(`${dir}/${COMMITS_DIR}`);
+      if (options.durable ?? true) syncDirectory(`${dir}/${COMMITS_DIR}`);
     } catch (error) {
       throw new PiecrustError(
         "PersistenceError",
@@ -316,11 +374,16 @@ function removeStaged(folder: string): void {
  * assert.deepEqual(index.listed(), [root]);
  * ```
  */
-export function publish(index: CommitIndex, staged: string | StagedCommit, root: string): boolean {
+export function publish(
+  index: CommitIndex,
+  staged: string | StagedCommit,
+  root: string,
+  options: CommitWriteOptions = {},
+): boolean {
   const retiredCopy = index.find(root)?.listed === false;
   const folder = typeof staged === "string" ? staged : staged.folder;
   const existed = pathExists(`${folderOf(index.dir, root, true)}/${MANIFEST_FILE}`);
-  publishCommit(index.dir, folder, root);
+  publishCommit(index.dir, folder, root, options);
   const published = folderOf(index.dir, root, true);
   // An existing commit of the same root won, and its manifest is the one to know.
   const manifest = typeof staged === "string" || existed
@@ -360,9 +423,14 @@ export function publish(index: CommitIndex, staged: string | StagedCommit, root:
  * assert.equal(index.trees.get(root)?.contracts, contracts);
  * ```
  */
-export function writeCommit(index: CommitIndex, commit: CommitData, trees?: CommitTrees): void {
+export function writeCommit(
+  index: CommitIndex,
+  commit: CommitData,
+  trees?: CommitTrees,
+  options: CommitWriteOptions = {},
+): void {
   if (commit.base !== null) index.get(commit.base);
   if (index.find(commit.root)?.listed) return;
-  publish(index, stageCommit(index.dir, commit), commit.root);
+  publish(index, stageCommit(index.dir, commit, options), commit.root, options);
   if (trees !== undefined) cacheTrees(index, commit.root, trees);
 }

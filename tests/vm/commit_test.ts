@@ -290,3 +290,42 @@ Deno.test("VM.verifyCommit passes a sound commit, names a truncated file and a m
     assert.deepEqual(missing.details, { root: "00".repeat(32) });
   });
 });
+
+Deno.test("VM.open with durable false writes commits that a reopened VM reads back", () => {
+  withDirectory((dir) => {
+    let root: Uint8Array;
+    let counter: ContractId;
+    {
+      using vm = VM.open(dir, { durable: false });
+      using session = vm.session();
+      counter = session.deploy(contractBytecode("counter"), OWNER, GAS);
+      session.call(counter, increment, undefined, GAS);
+      root = session.commit();
+    }
+    using vm = VM.open(dir);
+    using session = vm.session({ base: root });
+    assert.equal(session.call(counter, readValue, undefined, GAS).data, 0xfdn);
+  });
+});
+
+Deno.test("VM.open rejects a durable option that is not a boolean", () => {
+  withDirectory((dir) => {
+    assert.throws(
+      () => VM.open(dir, { durable: "yes" as unknown as boolean }),
+      (e) => e instanceof TypeError && /options\.durable must be a boolean/.test(e.message),
+    );
+  });
+});
+
+Deno.test("VM.ephemeral does not fsync unless asked, and tells its Workers", () => {
+  {
+    using vm = VM.ephemeral();
+    const handle = vm.share();
+    handle.port.close();
+    assert.equal(handle.options.durable, false);
+  }
+  using vm = VM.ephemeral({ durable: true });
+  const handle = vm.share();
+  handle.port.close();
+  assert.equal(handle.options.durable, true);
+});
