@@ -11,8 +11,11 @@
  *
  * Each round runs the reference in a fresh process and ours in this one,
  * each on a fresh VM (ephemeral, or a new directory in the temporary folder
- * for commits): deploy, warm up, then time calls, deploys or
+ * or on tmpfs for commits): deploy, warm up, then time calls, deploys or
  * session-call-commit cycles inside the VM (process start is not timed).
+ * Our commits are durable (fsynced) unless a row says `durable: false`; the
+ * reference never fsyncs. The task runs with `--allow-all` because Deno
+ * grants `/dev/shm` (tmpfs) to nothing less.
  *
  * @module
  */
@@ -32,8 +35,19 @@ type Workload =
   | { kind: "call"; to: string; fn: string; arg: Uint8Array; warmup: number; iterations: number }
   /** Deploys of `wasm` under new ids; `distinct`: each bytecode unlike the others. */
   | { kind: "deploy"; wasm: string; distinct: boolean; iterations: number }
-  /** Sessions on the last commit (in a VM directory), each one call and a commit. */
-  | { kind: "commit"; to: string; fn: string; iterations: number };
+  /**
+   * Sessions on the last commit (in a VM directory), each one call and a
+   * commit; the directory on tmpfs (`/dev/shm`) with `tmpfs`, our commits
+   * without fsync with `durable: false` (the reference never fsyncs).
+   */
+  | {
+    kind: "commit";
+    to: string;
+    fn: string;
+    iterations: number;
+    tmpfs: boolean;
+    durable: boolean;
+  };
 
 /** A timed workload and the contracts deployed before it. */
 interface Row {
@@ -52,6 +66,14 @@ const call = (to: string, fn: string, arg: Uint8Array, iterations: number): Work
   arg,
   warmup: Math.ceil(iterations / 10),
   iterations,
+});
+
+const commit = (where: { tmpfs: boolean; durable: boolean }): Workload => ({
+  kind: "commit",
+  to: "counter",
+  fn: "increment",
+  iterations: 50,
+  ...where,
 });
 
 const ROWS: Row[] = [
@@ -76,9 +98,19 @@ const ROWS: Row[] = [
     workload: call("fibonacci", "nth", encode(u32, 27), 20),
   },
   {
-    name: "session on a base + 1 call + commit",
+    name: "session on a base + 1 call + commit, ext4",
     deploy: ["counter"],
-    workload: { kind: "commit", to: "counter", fn: "increment", iterations: 50 },
+    workload: commit({ tmpfs: false, durable: true }),
+  },
+  {
+    name: "the same on tmpfs",
+    deploy: ["counter"],
+    workload: commit({ tmpfs: true, durable: true }),
+  },
+  {
+    name: "the same, ext4, ours with durable: false",
+    deploy: ["counter"],
+    workload: commit({ tmpfs: false, durable: false }),
   },
   {
     name: "deploy, new bytecode (counter)",
@@ -134,7 +166,9 @@ async function native(harness: string, row: Row, dir: string): Promise<number> {
 /** Nanoseconds per iteration of `row` on this VM. */
 function ours(row: Row, dir: string): number {
   const { workload } = row;
-  using vm = workload.kind === "commit" ? VM.open(dir) : VM.ephemeral();
+  using vm = workload.kind === "commit"
+    ? VM.open(dir, { durable: workload.durable })
+    : VM.ephemeral();
   const ids = new Map<string, ContractId>();
   let base: Uint8Array;
   {
@@ -201,7 +235,13 @@ if (import.meta.main) {
     const ourTimes: number[] = [];
     const ratios: number[] = [];
     for (let round = 0; round < rounds; round++) {
-      const dirs = [0, 1].map(() => Deno.makeTempDirSync({ prefix: "piecrust-bench-native-" }));
+      const tmpfs = row.workload.kind === "commit" && row.workload.tmpfs;
+      const dirs = [0, 1].map(() =>
+        Deno.makeTempDirSync({
+          prefix: "piecrust-bench-native-",
+          dir: tmpfs ? "/dev/shm" : undefined,
+        })
+      );
       let n: number;
       let o: number;
       try {

@@ -14,7 +14,7 @@ import { emptyPageTree } from "../merkle/state.ts";
 import type { MerkleTree } from "../merkle/tree.ts";
 import { ContractMemory, type ContractMemoryOptions } from "../memory/mod.ts";
 import { ContractId } from "./contract_id.ts";
-import { prepareContractModule, type PreparedModule } from "../bytecode/prepare.ts";
+import type { PreparedModule } from "../bytecode/prepare.ts";
 import type { SessionHost } from "./session_host.ts";
 
 /** A contract as a session holds it. */
@@ -109,7 +109,8 @@ export class SessionContracts {
       throw new PiecrustError("InitializationError", `contract ${key} is already deployed`);
     }
     const position = this.#checkPosition(id, undefined);
-    const prepared = prepareContractModule(bytecode, { debug: this.#debug });
+    const bytecodeHash = blake3(bytecode).toHex();
+    const prepared = this.#host.modules.prepared(bytecodeHash, this.#debug, () => bytecode);
     const maxByteLength = this.#host.runtime.maxByteLength(prepared.is64);
     if (prepared.memoryMinimum > maxByteLength) {
       // As in the reference, whose memory creator refuses it: instantiation fails.
@@ -119,7 +120,6 @@ export class SessionContracts {
           "bytes a contract memory of this width may have (VMOptions.memory64Reservation)",
       );
     }
-    const bytecodeHash = blake3(bytecode).toHex();
     const { module, memory } = this.#open(prepared, bytecodeHash, {
       byteLength: prepared.memoryMinimum,
     });
@@ -257,7 +257,11 @@ export class SessionContracts {
   #loadFromBase(key: string): LoadedContract {
     const { store, base } = this.#host;
     const state = store.contractState(base!, key)!;
-    const prepared = prepareContractModule(store.readBytecode(state), { debug: this.#debug });
+    const prepared = this.#host.modules.prepared(
+      state.bytecodeHash,
+      this.#debug,
+      () => store.readBytecode(state),
+    );
     const { module, memory } = this.#open(prepared, state.bytecodeHash, {
       byteLength: state.memoryLength,
       files: state.files,

@@ -27,6 +27,14 @@ import { PiecrustError, systemError } from "../errors.ts";
 import { blake3 } from "../merkle/blake3.ts";
 import { syncDirectory, writeFileDurably } from "../store/durable.ts";
 import type { CommitStore } from "../store/commit_store.ts";
+import { prepareContractModule, type PreparedModule } from "../bytecode/prepare.ts";
+
+/**
+ * Prepared modules a {@linkcode ModuleCache} keeps in memory: a few MB at
+ * most for typical contracts, and a session start then skips reading,
+ * validating and metering the bytecode.
+ */
+export const PREPARED_KEPT = 256;
 
 /**
  * Changes whenever the bytecode rewrite at deploy changes (data segments,
@@ -75,6 +83,9 @@ export class ModuleCache {
    * assert.ok(Deno.statSync(directory).isDirectory);
    * ```
    */
+  /** Prepared modules by debug flag and key, the most recently used last. */
+  readonly #prepared = new Map<string, PreparedModule>();
+
   constructor(directory: string) {
     this.#directory = directory;
     try {
@@ -121,6 +132,41 @@ export class ModuleCache {
     return this.#compileAndStore(engine, path, binding, wasm());
   }
 
+  /**
+   * The bytecode `key` names (its hash), validated, metered and stripped
+   * (`prepareContractModule`), kept in memory for later sessions of the VM:
+   * the {@linkcode PREPARED_KEPT} most recently used. `bytecode()` is read
+   * only when it is not kept. A prepared module is shared: never modify it.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { contractBytecode } from "../testing/mod.ts";
+   * import { ModuleCache } from "./module_cache.ts";
+   *
+   * const cache = new ModuleCache(Deno.makeTempDirSync());
+   * const first = cache.prepared("counter", true, () => contractBytecode("counter"));
+   * const again = cache.prepared("counter", true, () => {
+   *   throw new Error("not prepared again");
+   * });
+   * assert.equal(again, first);
+   * ```
+   */
+  prepared(key: string, debug: boolean, bytecode: () => Uint8Array): PreparedModule {
+    const entry = `${debug ? "debug" : "plain"}:${key}`;
+    let prepared = this.#prepared.get(entry);
+    if (prepared === undefined) {
+      prepared = prepareContractModule(bytecode(), { debug });
+      if (this.#prepared.size >= PREPARED_KEPT) {
+        this.#prepared.delete(this.#prepared.keys().next().value!);
+      }
+    } else {
+      this.#prepared.delete(entry);
+    }
+    this.#prepared.set(entry, prepared);
+    return prepared;
+  }
+
   #isRemoved(key: string): boolean {
     try {
       Deno.lstatSync(this.#markerPath(key));
@@ -156,6 +202,8 @@ export class ModuleCache {
    * ```
    */
   remove(key: string): void {
+    this.#prepared.delete(`debug:${key}`);
+    this.#prepared.delete(`plain:${key}`);
     try {
       // The marker is made durable before anything is deleted: after a crash
       // the key is either untouched or removed, never silently recompiled.
