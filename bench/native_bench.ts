@@ -7,6 +7,7 @@
  * ```sh
  * deno task bench:native            # 7 rounds
  * deno task bench:native 3          # 3 rounds
+ * deno task bench:native 3 commit   # 3 rounds of the rows whose name contains "commit"
  * ```
  *
  * Each round runs the reference in a fresh process and ours in this one,
@@ -22,7 +23,7 @@
 
 import { encode } from "../src/codec/mod.ts";
 import { blake3 } from "../src/merkle/mod.ts";
-import { ContractId, contractId, u32, VM } from "../mod.ts";
+import { ContractId, contractId, type Session, u32, VM } from "../mod.ts";
 import { buildHarness, runNative } from "../tests/parity/native_harness.ts";
 
 const BUILD = new URL("../contracts/build/wasm32/", import.meta.url);
@@ -47,7 +48,16 @@ type Workload =
     iterations: number;
     tmpfs: boolean;
     durable: boolean;
-  };
+  }
+  /** grower `append`ed `appends` × 64 KiB in one session, then that session's commit, timed. */
+  | { kind: "bigCommit"; appends: number; tmpfs: boolean }
+  /**
+   * On a commit where grower holds `appends` × 64 KiB, sessions each with
+   * one counter `read_value`, dropped.
+   */
+  | { kind: "sessionStart"; appends: number; iterations: number }
+  /** Reopening a directory of `commits` commits (counter increments), timed. */
+  | { kind: "open"; commits: number };
 
 /** A timed workload and the contracts deployed before it. */
 interface Row {
@@ -58,6 +68,11 @@ interface Row {
 
 const wasmPath = (name: string) => new URL(`${name}.wasm`, BUILD).pathname;
 const idOf = (name: string) => blake3(Deno.readFileSync(wasmPath(name)));
+
+/** The largest `append`: the whole argument buffer. */
+const CHUNK = new Uint8Array(65536).fill(0x5a);
+/** 496 appends of 64 KiB: 31 MiB. */
+const APPENDS_31_MIB = 496;
 
 const call = (to: string, fn: string, arg: Uint8Array, iterations: number): Workload => ({
   kind: "call",
@@ -113,6 +128,21 @@ const ROWS: Row[] = [
     workload: commit({ tmpfs: false, durable: false }),
   },
   {
+    name: "commit of a 31 MiB written memory, tmpfs",
+    deploy: ["grower"],
+    workload: { kind: "bigCommit", appends: APPENDS_31_MIB, tmpfs: true },
+  },
+  {
+    name: "session start + 1 query on a 31 MiB state",
+    deploy: ["counter", "grower"],
+    workload: { kind: "sessionStart", appends: APPENDS_31_MIB, iterations: 50 },
+  },
+  {
+    name: "opening a directory with 1000 commits",
+    deploy: ["counter"],
+    workload: { kind: "open", commits: 1000 },
+  },
+  {
     name: "deploy, new bytecode (counter)",
     deploy: [],
     workload: { kind: "deploy", wasm: "counter", distinct: true, iterations: 20 },
@@ -131,16 +161,56 @@ function distinctBytecode(wasm: Uint8Array, i: number): Uint8Array {
   return new Uint8Array([...wasm, ...section]);
 }
 
+/** Whether `workload` runs in a VM directory (else an ephemeral VM). */
+const inDirectory = (workload: Workload) => workload.kind !== "call" && workload.kind !== "deploy";
+
+/** The native harness's steps after the deploys: setup, then one step printing `time N`. */
+function nativeSteps(workload: Workload, dir: string): object[] {
+  const gas = GAS;
+  const appends = (count: number) => ({
+    op: "repeat",
+    to: "grower",
+    fn: "append",
+    arg: CHUNK.toHex(),
+    gas,
+    count,
+  });
+  switch (workload.kind) {
+    case "call":
+      return [{ op: "time", ...workload, arg: workload.arg.toHex(), gas }];
+    case "deploy":
+      return [{ op: "time_deploy", ...workload, wasm: wasmPath(workload.wasm), gas }];
+    case "commit":
+      return [{ op: "commit" }, { op: "time_commit", ...workload, gas }];
+    case "bigCommit":
+      return [
+        { op: "commit" },
+        { op: "session", base: "last" },
+        appends(workload.appends),
+        { op: "time_commit_once" },
+      ];
+    case "sessionStart":
+      return [appends(workload.appends), { op: "commit" }, {
+        op: "time_session",
+        to: "counter",
+        fn: "read_value",
+        gas,
+        iterations: workload.iterations,
+      }];
+    case "open":
+      return [
+        { op: "commit" },
+        { op: "time_commit", to: "counter", fn: "increment", gas, iterations: workload.commits },
+        { op: "time_open", dir },
+      ];
+  }
+}
+
 /** Nanoseconds per iteration of `row` on the reference, in a fresh process. */
 async function native(harness: string, row: Row, dir: string): Promise<number> {
   const { workload } = row;
-  const timed = workload.kind === "call"
-    ? { op: "time", ...workload, arg: workload.arg.toHex(), gas: GAS }
-    : workload.kind === "deploy"
-    ? { op: "time_deploy", ...workload, wasm: wasmPath(workload.wasm), gas: GAS }
-    : { op: "time_commit", ...workload, gas: GAS };
   const steps = [
-    workload.kind === "commit" ? { op: "open", dir } : { op: "ephemeral" },
+    inDirectory(workload) ? { op: "open", dir } : { op: "ephemeral" },
     { op: "session" },
     ...row.deploy.map((name) => ({
       op: "deploy",
@@ -149,67 +219,103 @@ async function native(harness: string, row: Row, dir: string): Promise<number> {
       owner: OWNER,
       gas: GAS,
     })),
-    ...(workload.kind === "commit" ? [{ op: "commit" }] : []),
-    timed,
+    ...nativeSteps(workload, dir),
   ];
   const lines = await runNative(
     harness,
     steps.map((step) => JSON.stringify(step)).join("\n") + "\n",
   );
-  const line = lines.find((line) => line.startsWith("time "));
+  // The last: setup steps may time too.
+  const line = lines.findLast((line) => line.startsWith("time "));
   if (line === undefined) {
     throw new Error(`the native harness did not time ${row.name}: ${lines.join("\n")}`);
   }
   return Number(line.slice(5));
 }
 
+/** Nanoseconds per run of `body`, run `iterations` times. */
+function timed(iterations: number, body: (i: number) => void): number {
+  const started = performance.now();
+  for (let i = 0; i < iterations; i++) body(i);
+  return ((performance.now() - started) * 1e6) / iterations;
+}
+
 /** Nanoseconds per iteration of `row` on this VM. */
 function ours(row: Row, dir: string): number {
   const { workload } = row;
-  using vm = workload.kind === "commit"
-    ? VM.open(dir, { durable: workload.durable })
+  const gas = BigInt(GAS);
+  // Setup commits need no fsync; what is timed is durable unless the row says otherwise.
+  const durable = workload.kind === "commit" ? workload.durable : true;
+  using vm = inDirectory(workload)
+    ? VM.open(dir, { durable: workload.kind === "open" ? false : durable })
     : VM.ephemeral();
   const ids = new Map<string, ContractId>();
+  const deploys = (session: Session) => {
+    for (const name of row.deploy) {
+      ids.set(name, session.deploy(Deno.readFileSync(wasmPath(name)), new Uint8Array(32), gas));
+    }
+  };
+  const appends = (session: Session, count: number) => {
+    for (let i = 0; i < count; i++) session.callRaw(ids.get("grower")!, "append", CHUNK, gas);
+  };
   let base: Uint8Array;
   {
     using session = vm.session({ debug: true });
-    for (const name of row.deploy) {
-      ids.set(
-        name,
-        session.deploy(Deno.readFileSync(wasmPath(name)), new Uint8Array(32), BigInt(GAS)),
-      );
-    }
-    if (workload.kind === "deploy") {
-      const wasm = Deno.readFileSync(wasmPath(workload.wasm));
-      const started = performance.now();
-      for (let i = 0; i < workload.iterations; i++) {
-        const id = new Uint8Array(32).fill(0xd0);
-        new DataView(id.buffer).setBigUint64(0, BigInt(i), true);
-        const bytecode = workload.distinct ? distinctBytecode(wasm, i) : wasm;
-        session.deploy(bytecode, new Uint8Array(32), BigInt(GAS), {
-          contractId: new ContractId(id),
+    deploys(session);
+    switch (workload.kind) {
+      case "deploy": {
+        const wasm = Deno.readFileSync(wasmPath(workload.wasm));
+        return timed(workload.iterations, (i) => {
+          const id = new Uint8Array(32).fill(0xd0);
+          new DataView(id.buffer).setBigUint64(0, BigInt(i), true);
+          const bytecode = workload.distinct ? distinctBytecode(wasm, i) : wasm;
+          session.deploy(bytecode, new Uint8Array(32), gas, { contractId: new ContractId(id) });
         });
       }
-      return ((performance.now() - started) * 1e6) / workload.iterations;
+      case "call": {
+        const target = ids.get(workload.to)!;
+        const { fn, arg } = workload;
+        for (let i = 0; i < workload.warmup; i++) session.callRaw(target, fn, arg, gas);
+        return timed(workload.iterations, () => session.callRaw(target, fn, arg, gas));
+      }
+      case "sessionStart":
+        appends(session, workload.appends);
+        break;
     }
-    if (workload.kind === "call") {
+    base = session.commit();
+  }
+  switch (workload.kind) {
+    case "commit": {
       const target = ids.get(workload.to)!;
-      const { fn, arg } = workload;
-      for (let i = 0; i < workload.warmup; i++) session.callRaw(target, fn, arg, BigInt(GAS));
-      const started = performance.now();
-      for (let i = 0; i < workload.iterations; i++) session.callRaw(target, fn, arg, BigInt(GAS));
-      return ((performance.now() - started) * 1e6) / workload.iterations;
+      return timed(workload.iterations, () => {
+        using session = vm.session({ base });
+        session.callRaw(target, workload.fn, new Uint8Array(), gas);
+        base = session.commit();
+      });
     }
-    base = session.commit();
+    case "bigCommit": {
+      using session = vm.session({ base });
+      appends(session, workload.appends);
+      return timed(1, () => session.commit());
+    }
+    case "sessionStart": {
+      const counter = ids.get("counter")!;
+      return timed(workload.iterations, () => {
+        using session = vm.session({ base });
+        session.callRaw(counter, "read_value", new Uint8Array(), gas);
+      });
+    }
+    case "open": {
+      const counter = ids.get("counter")!;
+      for (let i = 0; i < workload.commits; i++) {
+        using session = vm.session({ base });
+        session.callRaw(counter, "increment", new Uint8Array(), gas);
+        base = session.commit();
+      }
+      vm.close();
+      return timed(1, () => VM.open(dir).close());
+    }
   }
-  const target = ids.get(workload.to)!;
-  const started = performance.now();
-  for (let i = 0; i < workload.iterations; i++) {
-    using session = vm.session({ base });
-    session.callRaw(target, workload.fn, new Uint8Array(), BigInt(GAS));
-    base = session.commit();
-  }
-  return ((performance.now() - started) * 1e6) / workload.iterations;
 }
 
 function summary(values: number[]): { min: number; median: number; max: number } {
@@ -230,12 +336,14 @@ if (import.meta.main) {
   const harness = await buildHarness();
   console.log(`| workload | native (median) | ours (median) | ours ÷ native: min / median / max |`);
   console.log(`| --- | --- | --- | --- |`);
-  for (const row of ROWS) {
+  const only = Deno.args[1];
+  for (const row of ROWS.filter((row) => only === undefined || row.name.includes(only))) {
     const nativeTimes: number[] = [];
     const ourTimes: number[] = [];
     const ratios: number[] = [];
     for (let round = 0; round < rounds; round++) {
-      const tmpfs = row.workload.kind === "commit" && row.workload.tmpfs;
+      const tmpfs = (row.workload.kind === "commit" || row.workload.kind === "bigCommit") &&
+        row.workload.tmpfs;
       const dirs = [0, 1].map(() =>
         Deno.makeTempDirSync({
           prefix: "piecrust-bench-native-",

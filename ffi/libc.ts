@@ -53,6 +53,8 @@ export const libcSymbols = {
   dlopen: { parameters: ["buffer", "i32"], result: "pointer" },
   /** void* dlsym(void* handle, const char* symbol) */
   dlsym: { parameters: ["pointer", "buffer"], result: "pointer" },
+  /** int dlclose(void* handle) */
+  dlclose: { parameters: ["pointer"], result: "i32" },
   /** char* strerror(int errnum) */
   strerror: { parameters: ["i32"], result: "pointer" },
   /**

@@ -99,3 +99,39 @@ export function scratch(): ScratchStack {
   stack ??= new ScratchStack();
   return stack;
 }
+
+/**
+ * A 16-byte wasmtime handle (`wasmtime_func_t`, `wasmtime_instance_t`: a
+ * store id and an index) kept as four u32 words, to be copied into a frame.
+ */
+export type Handle16 = readonly [number, number, number, number];
+
+/**
+ * The 16-byte handle at byte `offset` of `view`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readHandle16, writeHandle16 } from "./_scratch.ts";
+ *
+ * const view = new DataView(new ArrayBuffer(32));
+ * writeHandle16(view, 16, [1, 2, 3, 4]);
+ * assert.deepEqual(readHandle16(view, 16), [1, 2, 3, 4]);
+ * ```
+ */
+export function readHandle16(view: DataView, offset: number): Handle16 {
+  return [
+    view.getUint32(offset, true),
+    view.getUint32(offset + 4, true),
+    view.getUint32(offset + 8, true),
+    view.getUint32(offset + 12, true),
+  ];
+}
+
+/** Writes `handle` at byte `offset` of `view`; see {@linkcode readHandle16}. */
+export function writeHandle16(view: DataView, offset: number, handle: Handle16): void {
+  view.setUint32(offset, handle[0], true);
+  view.setUint32(offset + 4, handle[1], true);
+  view.setUint32(offset + 8, handle[2], true);
+  view.setUint32(offset + 12, handle[3], true);
+}

@@ -8,7 +8,13 @@ import { StructSize, ValKind } from "../../ffi/libwasmtime.ts";
 import { wasmtime } from "../native/library.ts";
 import { PiecrustError } from "../errors.ts";
 import { callFailure, throwDisposed } from "./_wasmtime.ts";
-import { scratch, type ScratchStack } from "./_scratch.ts";
+import {
+  type Handle16,
+  readHandle16,
+  scratch,
+  type ScratchStack,
+  writeHandle16,
+} from "./_scratch.ts";
 import { ensureStack, HOST_STACK_RESERVE } from "./stack_guard.ts";
 import type { Store } from "./store.ts";
 
@@ -180,7 +186,7 @@ export class Func {
   readonly #store: Store;
   readonly #context: Deno.PointerObject;
   /** The 16-byte `wasmtime_func_t` as four u32 words, copied into each call's frame. */
-  readonly #record: readonly [number, number, number, number];
+  readonly #record: Handle16;
   readonly #slotCount: bigint;
   readonly #frameSize: number;
   readonly #isI32ToI32: boolean;
@@ -197,12 +203,7 @@ export class Func {
     this.#store = store;
     this.#context = store.context;
     this.#stackNeeded = store.engine.options.maxWasmStack + HOST_STACK_RESERVE;
-    this.#record = [
-      source.getUint32(offset, true),
-      source.getUint32(offset + 4, true),
-      source.getUint32(offset + 8, true),
-      source.getUint32(offset + 12, true),
-    ];
+    this.#record = readHandle16(source, offset);
     this.type = knownType ?? this.#readType();
     const slotCount = Math.max(this.type.params.length, this.type.results.length, 1);
     this.#slotCount = BigInt(slotCount);
@@ -215,26 +216,17 @@ export class Func {
     const stack = scratch();
     const frame = stack.push(FRAME_SLOTS);
     try {
-      this.#writeRecord(stack, frame);
+      writeHandle16(stack.view, frame, this.#record);
       return readFuncType(this.#context, stack.pointer(frame));
     } finally {
       stack.pop(frame);
     }
   }
 
-  #writeRecord(stack: ScratchStack, frame: number): void {
-    const view = stack.view;
-    const record = this.#record;
-    view.setUint32(frame, record[0], true);
-    view.setUint32(frame + 4, record[1], true);
-    view.setUint32(frame + 8, record[2], true);
-    view.setUint32(frame + 12, record[3], true);
-  }
-
   /** Takes a call frame: the func record, the trap out-parameter, then the slots. */
   #pushFrame(stack: ScratchStack): number {
     const frame = stack.push(this.#frameSize);
-    this.#writeRecord(stack, frame);
+    writeHandle16(stack.view, frame, this.#record);
     return frame;
   }
 

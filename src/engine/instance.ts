@@ -9,7 +9,7 @@ import { ExternKind, StructSize, ValKind } from "../../ffi/libwasmtime.ts";
 import { wasmtime, wasmtimeReentrant } from "../native/library.ts";
 import { PiecrustError } from "../errors.ts";
 import { pointerOf, throwDisposed, throwError, utf8 } from "./_wasmtime.ts";
-import { scratch } from "./_scratch.ts";
+import { type Handle16, readHandle16, scratch, writeHandle16 } from "./_scratch.ts";
 import { Func, type FuncType, type WasmValue } from "./func.ts";
 import type { Store } from "./store.ts";
 
@@ -149,17 +149,12 @@ export class Memory {
 export class Instance {
   readonly #store: Store;
   /** The 16-byte `wasmtime_instance_t` as four u32 words. */
-  readonly #record: readonly [number, number, number, number];
+  readonly #record: Handle16;
 
   /** Wraps the `wasmtime_instance_t` at byte `offset` of `source`; used by {@linkcode Linker.instantiate}. */
   constructor(store: Store, source: DataView, offset: number) {
     this.#store = store;
-    this.#record = [
-      source.getUint32(offset, true),
-      source.getUint32(offset + 4, true),
-      source.getUint32(offset + 8, true),
-      source.getUint32(offset + 12, true),
-    ];
+    this.#record = readHandle16(source, offset);
   }
 
   /**
@@ -172,11 +167,7 @@ export class Instance {
     const frame = stack.push(StructSize.INSTANCE + StructSize.EXTERN);
     try {
       const view = stack.view;
-      const record = this.#record;
-      view.setUint32(frame, record[0], true);
-      view.setUint32(frame + 4, record[1], true);
-      view.setUint32(frame + 8, record[2], true);
-      view.setUint32(frame + 12, record[3], true);
+      writeHandle16(view, frame, this.#record);
       const nameBytes = exportName(name);
       const extern = frame + StructSize.INSTANCE;
       const found = wasmtime().wasmtime_instance_export_get(

@@ -13,7 +13,6 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { PiecrustError, systemError } from "../errors.ts";
 import { type LibcSymbols, libcSymbols } from "../../ffi/libc.ts";
 import {
@@ -150,6 +149,9 @@ export function wasmtimeCachePath(): string {
  * ```
  */
 export function sha256File(path: string): string {
+  // Loaded when needed: importing node:crypto costs a program (and every
+  // Worker) about 25–40 ms, and most never hash anything.
+  const { createHash } = process.getBuiltinModule("node:crypto");
   return createHash("sha256").update(Deno.readFileSync(path)).digest("hex");
 }
 
@@ -281,7 +283,11 @@ export function openWasmtime(
 ): Deno.DynamicLibrary<typeof wasmtimeSymbols> {
   assertSupportedPlatform();
   const path = options.path ?? wasmtimeLibraryPath();
-  verifyLibrary(path, options.sha256 ?? WASMTIME_SHA256);
+  // In a Worker, the library that another isolate verified and loaded is the
+  // one dlopen returns for this path anyway; hashing it again took ~50 ms.
+  if (options.path !== undefined || options.sha256 !== undefined || !isLoaded(path)) {
+    verifyLibrary(path, options.sha256 ?? WASMTIME_SHA256);
+  }
   try {
     return Deno.dlopen(path, wasmtimeSymbols);
   } catch (error) {
@@ -292,6 +298,15 @@ export function openWasmtime(
       { cause: error },
     );
   }
+}
+
+/** Whether this process has loaded the library at `path` (dlopen matches by path first). */
+function isLoaded(path: string): boolean {
+  const lib = libc();
+  const handle = lib.dlopen(new TextEncoder().encode(`${path}\0`), RTLD_NOW | RTLD_NOLOAD);
+  if (handle === null) return false;
+  lib.dlclose(handle);
+  return true;
 }
 
 /** {@linkcode wasmtimeReentrantSymbols}, callable without V8's fast path. */

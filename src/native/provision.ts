@@ -7,7 +7,6 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { PiecrustError, systemError } from "../errors.ts";
 import {
   assertSupportedPlatform,
@@ -44,6 +43,8 @@ const WHEEL_MEMBER = "wasmtime/linux-x86_64/_libwasmtime.so";
 const INDEX_URL = "https://pypi.org/simple/wasmtime/";
 
 function sha256(bytes: Uint8Array): string {
+  // Loaded when needed, as in library.ts: importing node:crypto is slow.
+  const { createHash } = process.getBuiltinModule("node:crypto");
   return createHash("sha256").update(bytes).digest("hex");
 }
 

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { inflateRawSync } from "node:zlib";
 import { PiecrustError } from "../errors.ts";
 
 const END_OF_DIRECTORY = 0x06054b50;
@@ -75,8 +74,11 @@ export function zipMember(zip: Uint8Array, name: string): Uint8Array {
     if (data.length !== compressedSize) throw corrupt(`${name} is truncated`);
     let bytes: Uint8Array;
     if (method === STORED) bytes = data.slice();
-    else if (method === DEFLATED) bytes = new Uint8Array(inflateRawSync(data));
-    else throw corrupt(`${name} uses compression method ${method}`);
+    else if (method === DEFLATED) {
+      // Loaded when needed: importing node:zlib slows down every program that imports the VM.
+      const { inflateRawSync } = process.getBuiltinModule("node:zlib");
+      bytes = new Uint8Array(inflateRawSync(data));
+    } else throw corrupt(`${name} uses compression method ${method}`);
     if (bytes.length !== size) {
       throw corrupt(`${name} inflates to ${bytes.length} bytes, not ${size}`);
     }

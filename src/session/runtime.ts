@@ -7,7 +7,7 @@
  * @module
  */
 
-import { Engine, Linker } from "../engine/mod.ts";
+import { Engine, type EngineOptions, Linker } from "../engine/mod.ts";
 import { PiecrustError } from "../errors.ts";
 import { type ContractMemory, type Reservation, ReservationPool } from "../memory/mod.ts";
 import type { CallStack } from "./_call_stack.ts";
@@ -67,9 +67,17 @@ export interface RuntimeOptions {
  * runtime.close();
  * ```
  */
+/** The engine and linker of one memory width. */
+interface Width {
+  engine: Engine;
+  linker: Linker;
+}
+
 export class Runtime {
-  readonly #engines: [Engine, Engine];
-  readonly #linkers: [Linker, Linker];
+  /** Engine and linker per width (32, 64), made on first use: most VMs use one width. */
+  readonly #widths: [Width | undefined, Width | undefined] = [undefined, undefined];
+  readonly #engineOptions: [EngineOptions, EngineOptions];
+  #closed = false;
   /** Import module names whose host functions are defined, per width. */
   readonly #importModules: [Set<string>, Set<string>] = [new Set(["env"]), new Set(["env"])];
   readonly #segmentImports: [Set<string>, Set<string>] = [new Set(), new Set()];
@@ -99,7 +107,8 @@ export class Runtime {
   };
 
   /**
-   * Creates both engines and linkers, the host imports defined under `env`.
+   * A runtime whose engine and linker of each width (made when first
+   * needed) share one memory creator and one pool of reservations.
    *
    * @example
    * ```ts
@@ -123,23 +132,40 @@ export class Runtime {
         return memory.attach(request);
       },
     };
-    const engine32 = new Engine({
-      maxWasmStack: options.maxWasmStack,
-      memoryGuardSize: 32 * MiB,
-      memoryCreator: creator,
-    });
-    const engine64 = new Engine({
-      maxWasmStack: options.maxWasmStack,
-      memoryReservation: reservation64,
-      memoryGuardSize: 32 * MiB,
-      memoryCreator: creator,
-    });
-    this.#engines = [engine32, engine64];
-    this.#linkers = [new Linker(engine32), new Linker(engine64)];
-    for (const [width, linker] of this.#linkers.entries()) {
-      defineHostFunctions(linker, width === 1, this.#running);
-      defineBulkMemory(linker, width === 1, this.#running);
+    this.#engineOptions = [
+      { maxWasmStack: options.maxWasmStack, memoryGuardSize: 32 * MiB, memoryCreator: creator },
+      {
+        maxWasmStack: options.maxWasmStack,
+        memoryReservation: reservation64,
+        memoryGuardSize: 32 * MiB,
+        memoryCreator: creator,
+      },
+    ];
+  }
+
+  /** The engine and linker of a width, with the host imports under `env`; made on first use. */
+  #width(is64: boolean): Width {
+    const index = is64 ? 1 : 0;
+    let width = this.#widths[index];
+    if (width === undefined) {
+      if (this.#closed) {
+        throw new PiecrustError("Disposed", "the runtime was used after it was closed");
+      }
+      const engine = new Engine(this.#engineOptions[index]);
+      let linker: Linker | undefined;
+      try {
+        linker = new Linker(engine);
+        defineHostFunctions(linker, is64, this.#running);
+        defineBulkMemory(linker, is64, this.#running);
+      } catch (error) {
+        linker?.close();
+        engine.close();
+        throw error;
+      }
+      width = { engine, linker };
+      this.#widths[index] = width;
     }
+    return width;
   }
 
   /**
@@ -213,7 +239,7 @@ export class Runtime {
    * ```
    */
   engine(is64: boolean): Engine {
-    return this.#engines[is64 ? 1 : 0];
+    return this.#width(is64).engine;
   }
 
   /**
@@ -232,7 +258,7 @@ export class Runtime {
    * ```
    */
   linker(is64: boolean): Linker {
-    return this.#linkers[is64 ? 1 : 0];
+    return this.#width(is64).linker;
   }
 
   /**
@@ -345,8 +371,11 @@ export class Runtime {
    * ```
    */
   close(): void {
+    this.#closed = true;
     this.#reservations.close();
-    for (const linker of this.#linkers) linker.close();
-    for (const engine of this.#engines) engine.close();
+    for (const width of this.#widths) {
+      width?.linker.close();
+      width?.engine.close();
+    }
   }
 }

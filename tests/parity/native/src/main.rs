@@ -275,6 +275,53 @@ impl Runner {
                 }
                 format!("time {}", started.elapsed().as_nanos() / u128::from(iterations))
             }
+            // Setup for the timed steps: `count` calls that must succeed.
+            "repeat" => {
+                let contract = self.contract(step);
+                let name = step["fn"].as_str().expect("fn").to_string();
+                let arg = unhex(step["arg"].as_str().unwrap_or(""));
+                let gas = step["gas"].as_u64().expect("gas");
+                let count = step["count"].as_u64().expect("count");
+                let session = self.session();
+                for _ in 0..count {
+                    session.call_raw(contract, &name, arg.clone(), gas).expect("the repeated call succeeds");
+                }
+                format!("repeat {count} ok")
+            }
+            // The commit of the open session, timed.
+            "time_commit_once" => {
+                let session = self.session.take().expect("a session");
+                let started = Instant::now();
+                let root = session.commit().expect("commit");
+                let elapsed = started.elapsed().as_nanos();
+                self.last_commit = Some(root);
+                format!("time {elapsed}")
+            }
+            // Sessions on the last commit, each with one call, dropped without a commit.
+            "time_session" => {
+                let contract = self.contract(step);
+                let name = step["fn"].as_str().expect("fn").to_string();
+                let gas = step["gas"].as_u64().expect("gas");
+                let iterations = step["iterations"].as_u64().expect("iterations");
+                let base = self.last_commit.expect("a commit before");
+                let vm = self.vm.as_ref().expect("a VM");
+                let started = Instant::now();
+                for _ in 0..iterations {
+                    let mut session = vm.session(SessionData::builder().base(base)).expect("session");
+                    session.call_raw(contract, &name, Vec::new(), gas).expect("the timed call succeeds");
+                }
+                format!("time {}", started.elapsed().as_nanos() / u128::from(iterations))
+            }
+            // Opening the VM directory `dir` again (the open VM closed first), timed.
+            "time_open" => {
+                self.session = None;
+                self.vm = None;
+                let started = Instant::now();
+                let vm = VM::new(step["dir"].as_str().expect("dir")).expect("VM::new");
+                let elapsed = started.elapsed().as_nanos();
+                self.vm = Some(vm);
+                format!("time {elapsed}")
+            }
             "memlen" => {
                 let contract = self.contract(step);
                 let label = self.label(&contract);
