@@ -162,6 +162,8 @@ export const wasmtimeSymbols = {
     parameters: ["pointer", "buffer", "usize"],
     result: "pointer",
   },
+  /** wasmtime_module_t* wasmtime_module_clone(wasmtime_module_t*): another handle on the same compiled code */
+  wasmtime_module_clone: { parameters: ["pointer"], result: "pointer" },
   /** void wasmtime_module_delete(wasmtime_module_t*) */
   wasmtime_module_delete: { parameters: ["pointer"], result: "void" },
   /** wasmtime_error_t* wasmtime_module_serialize(wasmtime_module_t*, wasm_byte_vec_t* out) */

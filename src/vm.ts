@@ -727,6 +727,7 @@ export class VM {
     }
     this.#closed = true;
     for (const session of [...this.#sessions]) session.close();
+    this.#modules.close();
     this.#runtime.close();
     this.#directory.close();
     if (this.#ephemeral) removeEphemeralFolder(this.#path);

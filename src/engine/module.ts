@@ -114,6 +114,28 @@ export class Module {
     return this.#pointer ?? throwDisposed("module");
   }
 
+  /**
+   * Another handle on the same compiled code (no copy), closed on its own.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { contractBytecode } from "../testing/mod.ts";
+   * import { Engine, Module } from "./mod.ts";
+   *
+   * using engine = new Engine();
+   * const module = Module.compile(engine, contractBytecode("counter"));
+   * using copy = module.clone();
+   * module.close();
+   * assert.ok(copy.serialize().length > 0); // still usable
+   * ```
+   */
+  clone(): Module {
+    const pointer = wasmtime().wasmtime_module_clone(this.pointer);
+    if (pointer === null) throw new PiecrustError("WasmtimeError", "wasmtime_module_clone failed");
+    return new Module(pointer);
+  }
+
   /** The compiled code as bytes, for {@linkcode Module.deserialize}. */
   serialize(): Uint8Array {
     const lib = wasmtime();

@@ -37,6 +37,12 @@ import { prepareContractModule, type PreparedModule } from "../bytecode/prepare.
 export const PREPARED_KEPT = 256;
 
 /**
+ * Compiled modules a {@linkcode ModuleCache} keeps loaded, per engine, so
+ * that a session start need not read and deserialize the artifact again.
+ */
+export const MODULES_KEPT = 64;
+
+/**
  * Changes whenever the bytecode rewrite at deploy changes (data segments,
  * store costs, bulk memory, data segments), so artifacts of an older rewrite are recompiled.
  */
@@ -58,8 +64,8 @@ interface Sidecar {
  * import { Engine } from "../engine/mod.ts";
  * import { ModuleCache } from "./module_cache.ts";
  *
- * const cache = new ModuleCache(Deno.makeTempDirSync());
  * using engine = new Engine();
+ * using cache = new ModuleCache(Deno.makeTempDirSync());
  * let compiled = 0;
  * const wasm = () => (compiled++, contractBytecode("counter"));
  * cache.load(engine, "counter", wasm).close();
@@ -83,6 +89,8 @@ export class ModuleCache {
    * assert.ok(Deno.statSync(directory).isDirectory);
    * ```
    */
+  /** Compiled modules by engine and key, the most recently used last. */
+  readonly #modules = new Map<Engine, Map<string, Module>>();
   /** Prepared modules by debug flag and key, the most recently used last. */
   readonly #prepared = new Map<string, PreparedModule>();
 
@@ -109,9 +117,11 @@ export class ModuleCache {
    *
    * const directory = Deno.makeTempDirSync();
    * using engine = new Engine();
-   * new ModuleCache(directory).load(engine, "counter", () => contractBytecode("counter")).close();
+   * using first = new ModuleCache(directory);
+   * first.load(engine, "counter", () => contractBytecode("counter")).close();
    * // Another cache on the same directory loads the stored artifact.
-   * using module = new ModuleCache(directory).load(engine, "counter", () => {
+   * using second = new ModuleCache(directory);
+   * using module = second.load(engine, "counter", () => {
    *   throw new Error("not compiled again");
    * });
    * assert.ok(module instanceof Module);
@@ -125,11 +135,75 @@ export class ModuleCache {
           `call vm.recompileModule with a contract that uses this bytecode first`,
       );
     }
+    const kept = this.#kept(engine);
+    const module = kept.get(key);
+    if (module !== undefined) {
+      kept.delete(key);
+      kept.set(key, module);
+      return module.clone();
+    }
     const path = this.#artifactPath(engine, key);
     const binding = bindingOf(engine);
-    const cached = this.#loadCached(engine, path, binding);
-    if (cached !== undefined) return cached;
-    return this.#compileAndStore(engine, path, binding, wasm());
+    const loaded = this.#loadCached(engine, path, binding) ??
+      this.#compileAndStore(engine, path, binding, wasm());
+    this.#keep(engine, key, loaded);
+    return loaded;
+  }
+
+  /**
+   * Closes the modules kept in memory (the cache stays usable).
+   *
+   * @example
+   * ```ts
+   * import { contractBytecode } from "../testing/mod.ts";
+   * import { Engine } from "../engine/mod.ts";
+   * import { ModuleCache } from "./module_cache.ts";
+   *
+   * using engine = new Engine();
+   * const cache = new ModuleCache(Deno.makeTempDirSync());
+   * cache.load(engine, "counter", () => contractBytecode("counter")).close();
+   * cache.close(); // frees the module it kept
+   * ```
+   */
+  close(): void {
+    for (const kept of this.#modules.values()) {
+      for (const module of kept.values()) module.close();
+    }
+    this.#modules.clear();
+  }
+
+  /** Same as {@linkcode close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #kept(engine: Engine): Map<string, Module> {
+    let kept = this.#modules.get(engine);
+    if (kept === undefined) {
+      kept = new Map();
+      this.#modules.set(engine, kept);
+    }
+    return kept;
+  }
+
+  /** Keeps a handle on `module` for `key`, replacing one kept before. */
+  #keep(engine: Engine, key: string, module: Module): void {
+    const kept = this.#kept(engine);
+    kept.get(key)?.close();
+    kept.delete(key);
+    if (kept.size >= MODULES_KEPT) {
+      const [oldest, evicted] = kept.entries().next().value!;
+      evicted.close();
+      kept.delete(oldest);
+    }
+    kept.set(key, module.clone());
+  }
+
+  #forget(key: string): void {
+    for (const kept of this.#modules.values()) {
+      kept.get(key)?.close();
+      kept.delete(key);
+    }
   }
 
   /**
@@ -144,7 +218,7 @@ export class ModuleCache {
    * import { contractBytecode } from "../testing/mod.ts";
    * import { ModuleCache } from "./module_cache.ts";
    *
-   * const cache = new ModuleCache(Deno.makeTempDirSync());
+   * using cache = new ModuleCache(Deno.makeTempDirSync());
    * const first = cache.prepared("counter", true, () => contractBytecode("counter"));
    * const again = cache.prepared("counter", true, () => {
    *   throw new Error("not prepared again");
@@ -189,8 +263,8 @@ export class ModuleCache {
    * import { PiecrustError } from "../errors.ts";
    * import { ModuleCache } from "./module_cache.ts";
    *
-   * const cache = new ModuleCache(Deno.makeTempDirSync());
    * using engine = new Engine();
+   * using cache = new ModuleCache(Deno.makeTempDirSync());
    * const wasm = () => contractBytecode("counter");
    * using module = cache.load(engine, "counter", wasm);
    * cache.remove("counter");
@@ -202,6 +276,7 @@ export class ModuleCache {
    * ```
    */
   remove(key: string): void {
+    this.#forget(key);
     this.#prepared.delete(`debug:${key}`);
     this.#prepared.delete(`plain:${key}`);
     try {
@@ -236,8 +311,8 @@ export class ModuleCache {
    * import { PiecrustError } from "../errors.ts";
    * import { ModuleCache } from "./module_cache.ts";
    *
-   * const cache = new ModuleCache(Deno.makeTempDirSync());
    * using engine = new Engine();
+   * using cache = new ModuleCache(Deno.makeTempDirSync());
    * const wasm = () => contractBytecode("counter");
    * cache.remove("counter");
    * assert.throws(
@@ -254,7 +329,9 @@ export class ModuleCache {
    */
   recompile(engine: Engine, key: string, wasm: Uint8Array): void {
     const path = this.#artifactPath(engine, key);
-    this.#compileAndStore(engine, path, bindingOf(engine), wasm).close();
+    const module = this.#compileAndStore(engine, path, bindingOf(engine), wasm);
+    this.#keep(engine, key, module);
+    module.close();
     try {
       Deno.removeSync(this.#markerPath(key), { recursive: true });
       syncDirectory(this.#directory);
