@@ -167,13 +167,14 @@ const inDirectory = (workload: Workload) => workload.kind !== "call" && workload
 /** The native harness's steps after the deploys: setup, then one step printing `time N`. */
 function nativeSteps(workload: Workload, dir: string): object[] {
   const gas = GAS;
+  // Setup calls, timed too: `native` reads the last time printed.
   const appends = (count: number) => ({
-    op: "repeat",
+    op: "time",
     to: "grower",
     fn: "append",
     arg: CHUNK.toHex(),
     gas,
-    count,
+    iterations: count,
   });
   switch (workload.kind) {
     case "call":

@@ -275,19 +275,6 @@ impl Runner {
                 }
                 format!("time {}", started.elapsed().as_nanos() / u128::from(iterations))
             }
-            // Setup for the timed steps: `count` calls that must succeed.
-            "repeat" => {
-                let contract = self.contract(step);
-                let name = step["fn"].as_str().expect("fn").to_string();
-                let arg = unhex(step["arg"].as_str().unwrap_or(""));
-                let gas = step["gas"].as_u64().expect("gas");
-                let count = step["count"].as_u64().expect("count");
-                let session = self.session();
-                for _ in 0..count {
-                    session.call_raw(contract, &name, arg.clone(), gas).expect("the repeated call succeeds");
-                }
-                format!("repeat {count} ok")
-            }
             // The commit of the open session, timed.
             "time_commit_once" => {
                 let session = self.session.take().expect("a session");
