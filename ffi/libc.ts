@@ -47,6 +47,8 @@ export const libcSymbols = {
   fsync: { parameters: ["i32"], result: "i32" },
   /** void* memcpy(void* dest, const void* src, size_t n) */
   memcpy: { parameters: ["pointer", "pointer", "usize"], result: "pointer" },
+  /** int memcmp(const void* a, const void* b, size_t n) */
+  memcmp: { parameters: ["pointer", "pointer", "usize"], result: "i32" },
   /** int* __errno_location(void): the calling thread's errno */
   __errno_location: { parameters: [], result: "pointer" },
   /** void* dlopen(const char* path, int flags) */
@@ -191,3 +193,9 @@ export const UFFDIO_REGISTER = 0xc020_aa00n;
 
 /** `UFFDIO_REGISTER_MODE_WP`. */
 export const UFFDIO_REGISTER_MODE_WP = 2n;
+
+/** `UFFDIO_WRITEPROTECT`: `_IOWR(0xAA, 0x06, struct uffdio_writeprotect)`, three u64 fields: start, len, mode. */
+export const UFFDIO_WRITEPROTECT = 0xc018_aa06n;
+
+/** `UFFDIO_WRITEPROTECT_MODE_WP`: protect (without it, unprotect). */
+export const UFFDIO_WRITEPROTECT_MODE_WP = 1n;

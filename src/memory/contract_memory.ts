@@ -61,6 +61,22 @@ const ZERO: Source = 0;
 const OVERLAY_ID = 1;
 const SOURCE_STRIDE = 2 ** 32;
 
+/** Flushes in a row that must find a hot page unchanged before it is write-protected again. */
+const HOT_IDLE_FLUSHES = 4;
+/** The most hot pages a memory keeps: each costs a compare at every flush. */
+const HOT_PAGES = 64;
+
+/** Calls `onRun` for each run of consecutive numbers in ascending `pages`. */
+function forEachRun(pages: readonly number[], onRun: (first: number, count: number) => void): void {
+  let i = 0;
+  while (i < pages.length) {
+    let count = 1;
+    while (i + count < pages.length && pages[i + count] === pages[i] + count) count++;
+    onRun(pages[i], count);
+    i += count;
+  }
+}
+
 /** A snapshot point: the length then, and the source then of every page remapped since. */
 interface SnapshotPoint {
   byteLength: number;
@@ -156,6 +172,16 @@ export class ContractMemory {
   readonly #current = new Map<number, Source>();
   readonly #points: SnapshotPoint[] = [];
   readonly #writeScanner: WriteScanner | undefined;
+  /**
+   * Pages a flush left writable after copying them (written at two flushes
+   * in a row: likely written again), each with how many flushes in a row
+   * then found it unchanged. See {@linkcode ContractMemory.#flushInPlace}.
+   */
+  readonly #hot = new Map<number, number>();
+  /** Pages the last in-place flush copied. */
+  #copiedLast = new Set<number>();
+  /** One page read back from its source, to compare; made on first use. */
+  #compare: { bytes: Uint8Array; pointer: Deno.PointerObject } | undefined;
 
   /**
    * Maps the committed files into `reservation`: a {@linkcode Reservation}
@@ -289,8 +315,8 @@ export class ContractMemory {
    * when the length changes ({@linkcode grow}, {@linkcode revert}): fetch a
    * new one after those, never keep one across calls into wasm, never use
    * one after {@linkcode close} (a pooled reservation then holds another
-   * memory). Its `buffer` spans the whole reservation, mostly inaccessible:
-   * index through the view only.
+   * memory). Its `buffer` may be longer than the view and partly
+   * inaccessible: index through the view only.
    *
    * @example
    * ```ts
@@ -648,31 +674,109 @@ export class ContractMemory {
    * recording their previous sources in the innermost snapshot point.
    */
   #flush(): void {
-    const point = this.#points.at(-1);
-    const overlay = this.#fds[OVERLAY_ID];
     const scanner = this.#scanner();
-    const cleanedByScan = scanner.cleansInPlace;
+    if (scanner.cleansInPlace) {
+      this.#flushInPlace(scanner);
+      return;
+    }
     scanner.scan(this.base, this.#byteLength, (offset, count) => {
-      const bytes = count * OS_PAGE_SIZE;
-      const written = libc().pwrite(
-        overlay,
-        at(this.base + BigInt(offset)),
-        BigInt(bytes),
-        BigInt(this.#overlayPages * OS_PAGE_SIZE),
-      );
-      if (Number(written) !== bytes) throw osError("writing the overlay file");
       const first = offset / OS_PAGE_SIZE;
-      const source = OVERLAY_ID * SOURCE_STRIDE + this.#overlayPages;
-      if (!cleanedByScan) this.#mapRun(first, count, source);
-      this.#overlayPages += count;
-      for (let i = 0; i < count; i++) {
-        const page = first + i;
-        if (point !== undefined && !point.saved.has(page)) {
-          point.saved.set(page, this.#current.get(page) ?? this.#committedSource(page));
-        }
-        this.#current.set(page, source + i);
+      const source = this.#copyToOverlay(first, count);
+      this.#mapRun(first, count, source);
+    });
+  }
+
+  /**
+   * The flush where written pages can be write-protected in place. Each
+   * protection costs a TLB flush and the page's next write a fault, which
+   * made a call's snapshot cost more than the call when it wrote the same
+   * page as the call before, as contracts do (their stack, their state). So
+   * a page copied at two flushes in a row is left writable ("hot"): every
+   * flush finds it, copies it if it differs from its source, and protects it
+   * after {@linkcode HOT_IDLE_FLUSHES} flushes in a row found it unchanged.
+   * A hot page always equals its source after a flush, which is all that
+   * reverting and committing need.
+   */
+  #flushInPlace(scanner: WriteScanner): void {
+    const found: number[] = [];
+    scanner.scan(this.base, this.#byteLength, (offset, count) => {
+      const first = offset / OS_PAGE_SIZE;
+      for (let page = first; page < first + count; page++) found.push(page);
+    });
+    const toCopy: number[] = [];
+    const toProtect: number[] = [];
+    for (const page of found) {
+      const idle = this.#hot.get(page);
+      if (idle === undefined || !this.#equalsSource(page)) {
+        toCopy.push(page);
+      } else if (idle + 1 < HOT_IDLE_FLUSHES) {
+        this.#hot.set(page, idle + 1);
+      } else {
+        this.#hot.delete(page);
+        toProtect.push(page);
       }
-    }, { clean: true });
+    }
+    forEachRun(toCopy, (first, count) => this.#copyToOverlay(first, count));
+    for (const page of toCopy) {
+      if (this.#hot.has(page) || (this.#copiedLast.has(page) && this.#hot.size < HOT_PAGES)) {
+        this.#hot.set(page, 0);
+      } else {
+        toProtect.push(page);
+      }
+    }
+    this.#copiedLast = new Set(toCopy);
+    toProtect.sort((a, b) => a - b);
+    forEachRun(toProtect, (first, count) => {
+      scanner.protect(this.base + BigInt(first * OS_PAGE_SIZE), count * OS_PAGE_SIZE);
+    });
+  }
+
+  /**
+   * Copies OS pages `first`..`first + count` to the end of the overlay file,
+   * makes the copies their sources and records their previous sources in the
+   * innermost snapshot point; returns the source of the first copy.
+   */
+  #copyToOverlay(first: number, count: number): Source {
+    const bytes = count * OS_PAGE_SIZE;
+    const written = libc().pwrite(
+      this.#fds[OVERLAY_ID],
+      at(this.base + BigInt(first * OS_PAGE_SIZE)),
+      BigInt(bytes),
+      BigInt(this.#overlayPages * OS_PAGE_SIZE),
+    );
+    if (Number(written) !== bytes) throw osError("writing the overlay file");
+    const source = OVERLAY_ID * SOURCE_STRIDE + this.#overlayPages;
+    this.#overlayPages += count;
+    const point = this.#points.at(-1);
+    for (let i = 0; i < count; i++) {
+      const page = first + i;
+      if (point !== undefined && !point.saved.has(page)) {
+        point.saved.set(page, this.#current.get(page) ?? this.#committedSource(page));
+      }
+      this.#current.set(page, source + i);
+    }
+    return source;
+  }
+
+  /** Whether OS page `page` holds the same bytes as its source. */
+  #equalsSource(page: number): boolean {
+    const source = this.#current.get(page);
+    if (source === undefined) return false;
+    const id = Math.floor(source / SOURCE_STRIDE);
+    this.#compare ??= (() => {
+      const bytes = new Uint8Array(OS_PAGE_SIZE);
+      return { bytes, pointer: Deno.UnsafePointer.of(bytes)! };
+    })();
+    const lib = libc();
+    const read = lib.pread(
+      this.#fds[id],
+      this.#compare.pointer,
+      BigInt(OS_PAGE_SIZE),
+      BigInt((source - id * SOURCE_STRIDE) * OS_PAGE_SIZE),
+    );
+    if (Number(read) !== OS_PAGE_SIZE) throw osError("reading back a page of the overlay file");
+    const address = at(this.base + BigInt(page * OS_PAGE_SIZE));
+    return lib.memcmp(address, this.#compare.pointer, BigInt(OS_PAGE_SIZE)) === 0;
   }
 
   /** Maps each page of ascending `pages` from `targets[i]`, coalescing runs. */
@@ -692,6 +796,13 @@ export class ContractMemory {
 
   /** Maps `count` OS pages from `page` onto `source`, accessible below `byteLength`. */
   #mapRun(page: number, count: number, source: Source, byteLength = this.#byteLength): void {
+    // A page mapped again is clean: neither hot nor just copied any more.
+    for (const hot of this.#hot.keys()) {
+      if (hot >= page && hot < page + count) this.#hot.delete(hot);
+    }
+    for (const copied of this.#copiedLast) {
+      if (copied >= page && copied < page + count) this.#copiedLast.delete(copied);
+    }
     const offset = page * OS_PAGE_SIZE;
     const accessibleEnd = Math.min(offset + count * OS_PAGE_SIZE, byteLength);
     if (accessibleEnd > offset && accessibleEnd < offset + count * OS_PAGE_SIZE) {

@@ -6,8 +6,12 @@
  * counts each such buffer's length as external memory and answers fast
  * growth of it with major GCs, so creating a buffer of a memory's length for
  * every session made each session on a 1 GiB memory pay for a mark-compact.
- * A reservation makes one buffer over its whole range, once, and keeps it
- * while it waits in a pool; views are cheap `Uint8Array`s over that buffer.
+ * A range keeps its buffers for its whole life, pooled or not, and views are
+ * cheap `Uint8Array`s over the largest. That buffer is as long as the
+ * largest view asked for so far, rounded up to a power of two (at least
+ * {@linkcode MIN_BUFFER_LENGTH}): a buffer over a whole 4 GiB range cost
+ * about 2 ms each, mostly the GC it triggered, which every deploy paid for
+ * a new range.
  *
  * Released views are not detached: a detach needs a new `ArrayBuffer` for
  * the next lease, a young object charged with the whole range, and V8
@@ -45,12 +49,15 @@ export const DEFAULT_IDLE_RESERVATIONS = 16;
 
 const RESERVE_FLAGS = MapFlags.PRIVATE | MapFlags.ANONYMOUS | MapFlags.NORESERVE;
 
+/** The shortest buffer a range makes: small memories never need a second. */
+const MIN_BUFFER_LENGTH = 2 ** 20;
+
 /** A mapped range: the native resource that outlives the leases of a pool. */
 interface Range {
   readonly base: bigint;
   readonly byteLength: number;
-  /** Created on the first view, then kept for the life of the range. */
-  buffer: ArrayBuffer | undefined;
+  /** Buffers over the range's start, each longer than the last; kept for the life of the range. */
+  readonly buffers: ArrayBuffer[];
 }
 
 function checkLength(byteLength: number): void {
@@ -68,7 +75,7 @@ function mapRange(byteLength: number): Range {
   trackHandle("reservation");
   // A huge page would make a one-byte write dirty 2 MiB at once.
   libc().madvise(at(base), BigInt(byteLength), Madvise.NOHUGEPAGE);
-  return { base, byteLength, buffer: undefined };
+  return { base, byteLength, buffers: [] };
 }
 
 /**
@@ -93,8 +100,8 @@ function resetRange(range: Range): void {
 
 function unmapRange(range: Range): void {
   // Detached views read as empty instead of reaching whatever is mapped here next.
-  range.buffer?.transfer();
-  range.buffer = undefined;
+  for (const buffer of range.buffers) buffer.transfer();
+  range.buffers.length = 0;
   libc().munmap(at(range.base), BigInt(range.byteLength));
   untrackHandle("reservation");
 }
@@ -237,8 +244,16 @@ export class Reservation {
         `cannot view ${byteLength} bytes of a ${range.byteLength}-byte reservation`,
       );
     }
-    range.buffer ??= Deno.UnsafePointerView.getArrayBuffer(at(range.base)!, range.byteLength);
-    return new Uint8Array(range.buffer, 0, byteLength);
+    let buffer = range.buffers.at(-1);
+    if (buffer === undefined || buffer.byteLength < byteLength) {
+      const length = Math.min(
+        range.byteLength,
+        Math.max(MIN_BUFFER_LENGTH, 2 ** Math.ceil(Math.log2(Math.max(byteLength, 1)))),
+      );
+      buffer = Deno.UnsafePointerView.getArrayBuffer(at(range.base)!, length);
+      range.buffers.push(buffer);
+    }
+    return new Uint8Array(buffer, 0, byteLength);
   }
 
   /**

@@ -39,6 +39,8 @@ import {
   UFFDIO_API,
   UFFDIO_REGISTER,
   UFFDIO_REGISTER_MODE_WP,
+  UFFDIO_WRITEPROTECT,
+  UFFDIO_WRITEPROTECT_MODE_WP,
   UserfaultfdFlags,
 } from "../../ffi/libc.ts";
 import { libc } from "../native/library.ts";
@@ -110,7 +112,7 @@ export class WriteScanner {
   readonly #arg = new BigUint64Array(new ArrayBuffer(PM_SCAN_ARG_SIZE));
   readonly #argPointer = Deno.UnsafePointer.of(this.#arg);
   readonly #regions = new BigUint64Array(new ArrayBuffer(REGIONS * PAGE_REGION_SIZE));
-  /** `struct uffdio_register`: start, len, mode, ioctls. */
+  /** `struct uffdio_register` (start, len, mode, ioctls), also used as `struct uffdio_writeprotect`. */
   readonly #registerArg = new BigUint64Array(new ArrayBuffer(32));
   readonly #registerPointer = Deno.UnsafePointer.of(this.#registerArg);
   #entries: Uint32Array | undefined;
@@ -188,6 +190,25 @@ export class WriteScanner {
     if (libc().ioctl(this.#userfaultfd, UFFDIO_REGISTER, this.#registerPointer) !== 0) {
       this.#method = "pagemap-scan";
       this.#arg[9] = PageCategory.FILE | PageCategory.PFNZERO;
+    }
+  }
+
+  /**
+   * Makes the registered range `[start, start + length)` clean in place:
+   * its pages count as written again only after their next write. Only for
+   * {@linkcode cleansInPlace}; throws a `MemoryError` otherwise or if the
+   * kernel refuses.
+   */
+  protect(start: bigint, length: number): void {
+    if (this.#method !== "write-protect") {
+      throw new PiecrustError("MemoryError", `the ${this.#method} method cannot protect pages`);
+    }
+    const range = this.#registerArg;
+    range[0] = start;
+    range[1] = BigInt(length);
+    range[2] = UFFDIO_WRITEPROTECT_MODE_WP;
+    if (libc().ioctl(this.#userfaultfd, UFFDIO_WRITEPROTECT, this.#registerPointer) !== 0) {
+      throw osError("ioctl(UFFDIO_WRITEPROTECT)");
     }
   }
 

@@ -9,6 +9,7 @@
 
 import { Engine, type EngineOptions, Linker } from "../engine/mod.ts";
 import { PiecrustError } from "../errors.ts";
+import { wasmtime } from "../native/library.ts";
 import { type ContractMemory, type Reservation, ReservationPool } from "../memory/mod.ts";
 import type { CallStack } from "./_call_stack.ts";
 import { defineBulkMemory, defineDataSegmentImport } from "./_bulk_memory.ts";
@@ -122,6 +123,9 @@ export class Runtime {
    * ```
    */
   constructor(options: RuntimeOptions = {}) {
+    // The library now, the engines when first used: a missing permission or
+    // library fails the VM's construction, not its first session.
+    wasmtime();
     const reservation64 = options.memory64Reservation ?? 16 * GiB;
     this.#reservations = new ReservationPool({ maxIdle: options.idleReservations });
     const creator = {

@@ -15,7 +15,12 @@ import {
   ReservationPool,
   WASM_PAGE_SIZE,
 } from "../../src/memory/mod.ts";
-import { type ScanMethod, WriteScanner, writeScanner } from "../../src/memory/write_scanner.ts";
+import {
+  OS_PAGE_SIZE,
+  type ScanMethod,
+  WriteScanner,
+  writeScanner,
+} from "../../src/memory/write_scanner.ts";
 import { PiecrustError } from "../../src/errors.ts";
 import { adoptReservation } from "../../src/memory/reservation.ts";
 import { Runtime } from "../../src/session/runtime.ts";
@@ -752,19 +757,27 @@ Deno.test("ReservationPool.acquire reuses the latest released range of the size,
   assertNoLiveHandles();
 });
 
-Deno.test("adoptReservation views share one ArrayBuffer as large as the reservation across leases", () => {
+Deno.test("adoptReservation views share a buffer across leases, grown to the largest view by powers of two", () => {
   for (const bytes of [4 * GiB + 32 * MiB, 16 * GiB + 32 * MiB]) {
     using pool = new ReservationPool();
     const first = adoptReservation(pool.acquire(bytes));
     const buffer = first.view(PAGE).buffer;
-    assert.equal(buffer.byteLength, bytes);
+    assert.equal(buffer.byteLength, MiB, "small memories get a small buffer");
     assert.equal(first.view(2 * PAGE).buffer, buffer);
     assert.equal(first.view(0).length, 0);
+    const grown = first.view(3 * MiB).buffer;
+    assert.equal(grown.byteLength, 4 * MiB);
+    assert.equal(first.view(PAGE).buffer, grown, "views come from the largest buffer");
+    assert.equal(first.view(bytes).buffer.byteLength, bytes, "capped at the range");
     assert.throws(() => first.view(bytes + PAGE), RangeError);
     first.release();
     assertThrowsKind(() => first.view(PAGE), "Disposed");
     const second = adoptReservation(pool.acquire(bytes));
-    assert.equal(second.view(PAGE).buffer, buffer, "no new external buffer for a new lease");
+    assert.equal(
+      second.view(PAGE).buffer.byteLength,
+      bytes,
+      "no new external buffer for a new lease",
+    );
     second.release();
   }
   const unpooled = adoptReservation(Reservation.map(MiB));
@@ -886,3 +899,61 @@ Deno.test("ContractMemory.revert with keepLength returns the length and keeps th
   }
   assertNoLiveHandles();
 });
+
+forEachScanner(
+  "ContractMemory matches a model under random snapshots, writes, reverts and applies",
+  () => {
+    const PAGES = 6;
+    using memory = scannedMemory(64 * PAGE, { byteLength: PAGES * PAGE });
+    // The model: the bytes at the start of each OS page, and a stack of copies for the snapshots.
+    const osPages = (PAGES * PAGE) / OS_PAGE_SIZE;
+    let model = new Uint8Array(osPages);
+    const saved: Uint8Array<ArrayBuffer>[] = [];
+    // mulberry32: a small deterministic generator.
+    let seed = 12345;
+    const random = (n: number) => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) % n;
+    };
+    // Writing the same few pages again and again, as contracts do, makes them hot.
+    const favourites = [3, 4, 17, 40];
+    for (let step = 0; step < 3000; step++) {
+      const op = random(20);
+      if (op < 5) {
+        memory.snapshot();
+        saved.push(model.slice());
+      } else if (op < 8 && saved.length > 0) {
+        memory.revert();
+        model = saved.pop()!;
+      } else if (op < 10 && saved.length > 0) {
+        memory.apply();
+        saved.pop();
+      } else if (op < 11) {
+        // Idle: snapshots that write nothing let hot pages cool down.
+        memory.snapshot();
+        memory.apply();
+      } else {
+        const page = random(8) === 0 ? random(osPages) : favourites[random(favourites.length)];
+        const value = random(3) === 0 ? model[page] : random(256); // same-value writes too
+        memory.view()[page * OS_PAGE_SIZE] = value;
+        model[page] = value;
+      }
+      const view = memory.view();
+      for (let page = 0; page < osPages; page++) {
+        if (view[page * OS_PAGE_SIZE] !== model[page]) {
+          assert.fail(
+            `step ${step}: page ${page} holds ${view[page * OS_PAGE_SIZE]}, not ${model[page]}`,
+          );
+        }
+      }
+    }
+    while (saved.length > 0) {
+      memory.revert();
+      model = saved.pop()!;
+    }
+    const view = memory.view();
+    for (let page = 0; page < osPages; page++) assert.equal(view[page * OS_PAGE_SIZE], model[page]);
+  },
+);
