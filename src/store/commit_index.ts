@@ -9,7 +9,7 @@
 
 import { PiecrustError } from "../errors.ts";
 import type { MerkleTree } from "../merkle/tree.ts";
-import type { ContractState } from "./resolve.ts";
+import type { ContractState, ResolvedContract } from "./resolve.ts";
 import type { Manifest, ManifestContract } from "./manifest.ts";
 import { parseManifest } from "./manifest.ts";
 import { COMMITS_DIR, MANIFEST_FILE, RETIRED_DIR } from "./paths.ts";
@@ -148,6 +148,8 @@ export class CommitIndex {
   readonly states: Map<string, Map<string, ContractState>> = new Map();
   /** The newest entry of every contract visible at a commit, by commit root. */
   readonly latest: Map<string, Map<string, ManifestContract>> = new Map();
+  /** Contracts resolved through their chains, by commit root and id. */
+  readonly resolved: Map<string, Map<string, ResolvedContract>> = new Map();
   /** Page packs whose checksum was verified (or that this thread wrote), by `dev:ino`. */
   readonly verifiedPacks: Set<string> = new Set();
 
@@ -172,6 +174,7 @@ export class CommitIndex {
   /** Clears what depends on the chains: a commit was retired, replaced or removed. */
   invalidate(): void {
     this.latest.clear();
+    this.resolved.clear();
     this.states.clear();
   }
 

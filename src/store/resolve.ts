@@ -8,7 +8,7 @@
 
 import { WASM_PAGE_SIZE } from "../bytecode/abi.ts";
 import { PiecrustError } from "../errors.ts";
-import type { CommitIndex } from "./commit_index.ts";
+import { type Commit, type CommitIndex, walkBases } from "./commit_index.ts";
 import type { ManifestContract } from "./manifest.ts";
 import { isHex32, pagesFile, wasmFile } from "./paths.ts";
 
@@ -82,6 +82,8 @@ export interface ResolvedContract {
   bytecodeRoot: string;
   /** The latest source of every committed page, by page index. */
   pages: Map<number, PageSource>;
+  /** The highest page index in `pages`, or -1. */
+  lastPage: number;
 }
 
 /**
@@ -107,39 +109,64 @@ export function resolveContract(
   root: string,
   id: string,
 ): ResolvedContract | undefined {
-  let resolved: ResolvedContract | undefined;
-  for (const { manifest, byId } of index.chain(root)) {
-    const entry = byId.get(id);
-    if (entry === undefined) continue;
-    resolved ??= { entry, bytecodeRoot: "", pages: new Map() };
-    for (const [page, pack, offset, leaf] of entry.pages) {
-      if (resolved.pages.has(page)) continue;
-      if (page * WASM_PAGE_SIZE >= resolved.entry.memoryLength) {
-        throw new PiecrustError(
-          "PersistenceError",
-          `Commit ${manifest.root}: page ${page} of contract ${id} is beyond its memory`,
-        );
-      }
-      resolved.pages.set(page, { root: manifest.root, pack, offset, leaf });
-    }
-    if (wasmFile(id) in manifest.checksums) {
-      if (manifest.checksums[wasmFile(id)] !== resolved.entry.bytecodeHash) {
-        throw new PiecrustError(
-          "PersistenceError",
-          `Commit ${root}: contract ${id} names bytecode ${resolved.entry.bytecodeHash}, but ` +
-            `commit ${manifest.root} holds ${manifest.checksums[wasmFile(id)]}`,
-        );
-      }
-      resolved.bytecodeRoot = manifest.root;
-      break; // Deployed or migrated here: older pages are not this contract's.
+  const known = index.resolved.get(root)?.get(id);
+  if (known !== undefined) return known;
+  if (!latestEntries(index, root).has(id)) return undefined;
+  // Newest first, back to the commit that deployed the contract or to one
+  // already resolved (usually the base): the work is in the commits since.
+  const newer: Commit[] = [];
+  let older: ResolvedContract | undefined;
+  for (const commit of walkBases(root, (next) => index.get(next))) {
+    older = index.resolved.get(commit.manifest.root)?.get(id);
+    if (older !== undefined) break;
+    newer.push(commit);
+    if (commit.byId.has(id) && wasmFile(id) in commit.manifest.checksums) break;
+  }
+  let entry = older?.entry;
+  let bytecodeRoot = older?.bytecodeRoot ?? "";
+  const pages = new Map(older?.pages);
+  let lastPage = older?.lastPage ?? -1;
+  for (let i = newer.length - 1; i >= 0; i--) {
+    const { manifest, byId } = newer[i];
+    const newest = byId.get(id);
+    if (newest === undefined) continue;
+    entry = newest;
+    if (wasmFile(id) in manifest.checksums) bytecodeRoot = manifest.root;
+    for (const [page, pack, offset, leaf] of newest.pages) {
+      pages.set(page, { root: manifest.root, pack, offset, leaf });
+      lastPage = Math.max(lastPage, page);
     }
   }
-  if (resolved !== undefined && resolved.bytecodeRoot === "") {
+  if (entry === undefined) return undefined;
+  if (lastPage * WASM_PAGE_SIZE >= entry.memoryLength) {
+    throw new PiecrustError(
+      "PersistenceError",
+      `Commit ${
+        pages.get(lastPage)!.root
+      }: page ${lastPage} of contract ${id} is beyond its memory`,
+    );
+  }
+  if (bytecodeRoot === "") {
     throw new PiecrustError(
       "PersistenceError",
       `Commit ${root}: no commit in its chain holds the bytecode of contract ${id}`,
     );
   }
+  const bytecodeHash = index.get(bytecodeRoot).manifest.checksums[wasmFile(id)];
+  if (bytecodeHash !== entry.bytecodeHash) {
+    throw new PiecrustError(
+      "PersistenceError",
+      `Commit ${root}: contract ${id} names bytecode ${entry.bytecodeHash}, but ` +
+        `commit ${bytecodeRoot} holds ${bytecodeHash}`,
+    );
+  }
+  const resolved = { entry, bytecodeRoot, pages, lastPage };
+  let atRoot = index.resolved.get(root);
+  if (atRoot === undefined) {
+    atRoot = new Map();
+    index.resolved.set(root, atRoot);
+  }
+  atRoot.set(id, resolved);
   return resolved;
 }
 
@@ -240,13 +267,20 @@ export function contractState(
  * ```
  */
 export function latestEntries(index: CommitIndex, root: string): Map<string, ManifestContract> {
-  let latest = index.latest.get(root);
-  if (latest === undefined) {
-    latest = new Map();
-    for (const { byId } of index.chain(root)) {
-      for (const [id, entry] of byId) if (!latest.has(id)) latest.set(id, entry);
-    }
-    index.latest.set(root, latest);
+  const known = index.latest.get(root);
+  if (known !== undefined) return known;
+  // Back to a commit whose entries are known (usually the base), then forward.
+  const newer: Commit[] = [];
+  let older: Map<string, ManifestContract> | undefined;
+  for (const commit of walkBases(root, (next) => index.get(next))) {
+    older = index.latest.get(commit.manifest.root);
+    if (older !== undefined) break;
+    newer.push(commit);
   }
+  const latest = new Map(older);
+  for (let i = newer.length - 1; i >= 0; i--) {
+    for (const [id, entry] of newer[i].byId) latest.set(id, entry);
+  }
+  index.latest.set(root, latest);
   return latest;
 }

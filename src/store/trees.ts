@@ -10,7 +10,7 @@ import { PiecrustError } from "../errors.ts";
 import { blake3, blake3Pieces } from "../merkle/blake3.ts";
 import { emptyContractsTree, emptyPageTree } from "../merkle/state.ts";
 import type { MerkleTree } from "../merkle/tree.ts";
-import { type CommitIndex, corruptFile, type TreeCache } from "./commit_index.ts";
+import { type CommitIndex, corruptFile, type TreeCache, walkBases } from "./commit_index.ts";
 import { type ContractState, contractState, latestEntries } from "./resolve.ts";
 
 /** The Merkle trees of a commit's state, as a session computed them. */
@@ -57,7 +57,8 @@ function treeCache(index: CommitIndex, root: string): TreeCache {
  * ```
  */
 export function pageTree(index: CommitIndex, root: string, id: string): MerkleTree | undefined {
-  for (const { manifest, byId } of index.chain(root)) {
+  // Lazily: the walk usually ends at the first commit, whose trees a session cached.
+  for (const { manifest, byId } of walkBases(root, (next) => index.get(next))) {
     const cached = index.trees.get(manifest.root)?.pages.get(id);
     if (cached !== undefined) return cached;
     const entry = byId.get(id);
