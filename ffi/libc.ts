@@ -24,6 +24,8 @@ export const libcSymbols = {
   madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
   /** int open(const char* path, int flags, mode_t mode) */
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  /** int access(const char* path, int mode); mode 0 (F_OK): whether it exists */
+  access: { parameters: ["buffer", "i32"], result: "i32" },
   /** int close(int fd) */
   close: { parameters: ["i32"], result: "i32" },
   /** ssize_t pread(int fd, void* buf, size_t count, off_t offset) */

@@ -303,9 +303,9 @@ export function stageCommit(
 
 /**
  * Renames the folder `staged` (made by {@linkcode stageCommit}) to
- * `commits/<root>/`, atomically and durably. If that commit exists, the
- * staged folder is dropped: the same root is the same state, and an
- * existing commit is never overwritten.
+ * `commits/<root>/`, atomically and durably, and returns true. If that
+ * commit exists, the staged folder is dropped and it returns false: the
+ * same root is the same state, and an existing commit is never overwritten.
  *
  * @example
  * ```ts
@@ -315,8 +315,10 @@ export function stageCommit(
  * const dir = Deno.makeTempDirSync();
  * const root = "11".repeat(32);
  * const staged = stageCommit(dir, { root, base: null, contracts: [], readPage: () => new Uint8Array(65536) });
- * publishCommit(dir, staged.folder, root);
+ * assert.equal(publishCommit(dir, staged.folder, root), true);
  * assert.ok(Deno.statSync(`${dir}/commits/${root}/manifest.json`).isFile);
+ * const again = stageCommit(dir, { root, base: null, contracts: [], readPage: () => new Uint8Array(65536) });
+ * assert.equal(publishCommit(dir, again.folder, root), false); // the existing one stays
  * ```
  */
 export function publishCommit(
@@ -324,25 +326,32 @@ export function publishCommit(
   staged: string,
   root: string,
   options: CommitWriteOptions = {},
-): void {
+): boolean {
   const target = commitPath(dir, root);
+  let renamed = false;
   try {
     // The root commits to the state, so a commit that exists already holds
     // it (as in the reference VM, the existing one wins, memory lengths
-    // included); it is never overwritten.
-    if (pathExists(`${target}/${MANIFEST_FILE}`)) return;
+    // included); it is never overwritten: rename refuses a non-empty target.
+    // Trying first spares the usual case a failed lookup (Deno's errors are
+    // costly).
     try {
       Deno.renameSync(staged, target);
-      if (options.durable ?? true) syncDirectory(`${dir}/${COMMITS_DIR}`);
+      renamed = true;
     } catch (error) {
-      throw new PiecrustError(
-        "PersistenceError",
-        `Cannot publish commit ${root}: ${(error as Error).message}`,
-        { cause: error },
-      );
+      if (pathExists(`${target}/${MANIFEST_FILE}`)) return false;
+      throw error;
     }
+    if (options.durable ?? true) syncDirectory(`${dir}/${COMMITS_DIR}`);
+    return true;
+  } catch (error) {
+    throw new PiecrustError(
+      "PersistenceError",
+      `Cannot publish commit ${root}: ${(error as Error).message}`,
+      { cause: error },
+    );
   } finally {
-    removeStaged(staged);
+    if (!renamed) removeStaged(staged);
   }
 }
 
@@ -382,8 +391,7 @@ export function publish(
 ): boolean {
   const retiredCopy = index.find(root)?.listed === false;
   const folder = typeof staged === "string" ? staged : staged.folder;
-  const existed = pathExists(`${folderOf(index.dir, root, true)}/${MANIFEST_FILE}`);
-  publishCommit(index.dir, folder, root, options);
+  const existed = !publishCommit(index.dir, folder, root, options);
   const published = folderOf(index.dir, root, true);
   // An existing commit of the same root won, and its manifest is the one to know.
   const manifest = typeof staged === "string" || existed
