@@ -128,15 +128,6 @@ export const PM_SCAN_ARG_SIZE = 96;
 /** `struct page_region` is three u64 fields: start, end, categories. */
 export const PAGE_REGION_SIZE = 24;
 
-/**
- * Flags of `PAGEMAP_SCAN`: `WP_MATCHING` write-protects the pages it
- * reports, in the same walk (needs a range registered with userfaultfd in
- * asynchronous write-protect mode).
- */
-export const PageMapScanFlags = {
-  WP_MATCHING: 1n << 0n,
-} as const;
-
 /** Page categories of `PAGEMAP_SCAN` (`<linux/fs.h>`). */
 export const PageCategory = {
   /** Written since last write-protected (ranges registered with userfaultfd only). */

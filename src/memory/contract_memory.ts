@@ -115,12 +115,15 @@ function checkMultiple(name: string, value: number, unit: number): void {
  * pages in the page tables ({@linkcode WriteScanner}).
  *
  * {@linkcode snapshot}, {@linkcode revert} and {@linkcode apply} nest to any
- * depth. A snapshot flushes the pages written since the previous point into
- * the overlay file and maps them from there, so every page is file-backed
- * again and the next write is seen; revert maps the pages written since its
- * snapshot back to the sources they had then (no copying) and restores the
- * length; apply keeps the changes. Each costs in proportion to the pages
- * written since its snapshot, never to the size of the memory.
+ * depth. A snapshot copies the pages written since the previous point into
+ * the overlay file, where they become those pages' sources, and makes them
+ * clean so that the next write is seen: write-protected in place where the
+ * kernel offers userfaultfd write protection (pages written at every
+ * snapshot stay writable and are compared instead), else mapped from the
+ * copy. Revert maps the pages written since its snapshot back to the
+ * sources they had then (no copying) and restores the length; apply keeps
+ * the changes. Each costs in proportion to the pages written since its
+ * snapshot, never to the size of the memory.
  *
  * @example
  * ```ts
@@ -175,12 +178,12 @@ export class ContractMemory {
   /**
    * Pages a flush left writable after copying them (written at two flushes
    * in a row: likely written again), each with how many flushes in a row
-   * then found it unchanged. See {@linkcode ContractMemory.#flushInPlace}.
+   * then found it unchanged (see `#flushInPlace`).
    */
   readonly #hot = new Map<number, number>();
   /** Pages the last in-place flush copied. */
   #copiedLast = new Set<number>();
-  /** One page read back from its source, to compare; made on first use. */
+  /** A page-sized buffer for reading a source back, and its address; made on first use. */
   #compare: { bytes: Uint8Array; pointer: Deno.PointerObject } | undefined;
 
   /**

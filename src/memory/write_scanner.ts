@@ -17,9 +17,9 @@
  *
  * Where userfaultfd offers asynchronous write protection (Linux 6.7+, and
  * not refused by a seccomp filter), ranges are registered with it and a
- * written page can be made clean again in place: the scan that reports it
- * also write-protects it, and its next write only clears that protection in
- * the kernel (no copy, no fault delivered anywhere). Without it, the only
+ * written page can be made clean again in place by write-protecting it
+ * ({@linkcode WriteScanner.protect}): its next write only clears that
+ * protection in the kernel (no copy, no fault delivered anywhere). Without it, the only
  * way to make a written page clean is to map it again from a file, which
  * costs an `mmap`, a TLB flush and a copy on the next write.
  *
@@ -31,7 +31,6 @@ import {
   PAGE_REGION_SIZE,
   PageCategory,
   PAGEMAP_SCAN,
-  PageMapScanFlags,
   PM_SCAN_ARG_SIZE,
   SYS_USERFAULTFD,
   UFFD_API,
@@ -166,8 +165,8 @@ export class WriteScanner {
   }
 
   /**
-   * Whether `scan(..., { clean: true })` leaves the pages it reports clean,
-   * so the caller need not map them again to see their next write.
+   * Whether {@linkcode protect} can make written pages clean in place, so
+   * the caller need not map them again to see their next write.
    */
   get cleansInPlace(): boolean {
     return this.#method === "write-protect";
@@ -215,31 +214,20 @@ export class WriteScanner {
   /**
    * Calls `onRun` for each run of written OS pages in
    * `[start, start + length)`, in ascending order, with offsets relative to
-   * `start`. `start` and `length` must be multiples of 4 KiB. With `clean`
-   * and {@linkcode cleansInPlace}, the same walk write-protects the pages it
-   * reports: they count as written again only after their next write.
+   * `start`. `start` and `length` must be multiples of 4 KiB.
    */
-  scan(
-    start: bigint,
-    length: number,
-    onRun: WrittenRunCallback,
-    options: { clean?: boolean } = {},
-  ): void {
+  scan(start: bigint, length: number, onRun: WrittenRunCallback): void {
     if (length === 0) return;
     if (this.#method !== "pagemap-read") {
-      const flags = options.clean && this.#method === "write-protect"
-        ? PageMapScanFlags.WP_MATCHING
-        : 0n;
-      if (this.#scanIoctl(start, length, onRun, flags)) return;
+      if (this.#scanIoctl(start, length, onRun)) return;
       this.#method = "pagemap-read";
     }
     this.#scanEntries(start, length, onRun);
   }
 
   /** Returns false if the kernel has no `PAGEMAP_SCAN`. */
-  #scanIoctl(start: bigint, length: number, onRun: WrittenRunCallback, flags: bigint): boolean {
+  #scanIoctl(start: bigint, length: number, onRun: WrittenRunCallback): boolean {
     const arg = this.#arg;
-    arg[1] = flags;
     const regions = this.#regions;
     const end = start + BigInt(length);
     let from = start;

@@ -31,14 +31,14 @@ import { syncDirectory, writeFileDurably } from "../store/durable.ts";
 import type { CommitStore } from "../store/commit_store.ts";
 import { prepareContractModule, type PreparedModule } from "../bytecode/prepare.ts";
 
+/** errno for a path that does not exist. */
+const ENOENT = 2;
+
 /**
  * Prepared modules a {@linkcode ModuleCache} keeps in memory: a few MB at
  * most for typical contracts, and a session start then skips reading,
  * validating and metering the bytecode.
  */
-/** errno for a path that does not exist. */
-const ENOENT = 2;
-
 export const PREPARED_KEPT = 256;
 
 /**

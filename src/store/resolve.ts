@@ -64,6 +64,20 @@ export interface ContractEntry {
   leafIndex: number;
 }
 
+/**
+ * Commits whose resolved contracts, states and entry lists stay cached, the
+ * most recently added: enough for the session bases in use and the chains
+ * being extended, without a copy per commit of a long history.
+ */
+const CACHED_ROOTS = 256;
+
+/** Sets `cache`'s entry for `root` to `value`, evicting the oldest past {@linkcode CACHED_ROOTS}. */
+function remember<V>(cache: Map<string, V>, root: string, value: V): V {
+  if (!cache.has(root) && cache.size >= CACHED_ROOTS) cache.delete(cache.keys().next().value!);
+  cache.set(root, value);
+  return value;
+}
+
 /** Where a committed page lies. */
 export interface PageSource {
   /** The commit whose folder holds the pack. */
@@ -161,12 +175,7 @@ export function resolveContract(
     );
   }
   const resolved = { entry, bytecodeRoot, pages, lastPage };
-  let atRoot = index.resolved.get(root);
-  if (atRoot === undefined) {
-    atRoot = new Map();
-    index.resolved.set(root, atRoot);
-  }
-  atRoot.set(id, resolved);
+  (index.resolved.get(root) ?? remember(index.resolved, root, new Map())).set(id, resolved);
   return resolved;
 }
 
@@ -245,8 +254,7 @@ export function contractState(
       state.files.push(run);
     }
   }
-  if (!index.states.has(root)) index.states.set(root, new Map());
-  index.states.get(root)!.set(id, state);
+  (index.states.get(root) ?? remember(index.states, root, new Map())).set(id, state);
   return state;
 }
 
@@ -281,6 +289,6 @@ export function latestEntries(index: CommitIndex, root: string): Map<string, Man
   for (let i = newer.length - 1; i >= 0; i--) {
     for (const [id, entry] of newer[i].byId) latest.set(id, entry);
   }
-  index.latest.set(root, latest);
+  remember(index.latest, root, latest);
   return latest;
 }
