@@ -18,8 +18,26 @@ import {
   newMemoryCallbackDefinition,
   StructSize,
 } from "../../ffi/libwasmtime.ts";
-import { wasmtime } from "../native/library.ts";
+import { libc, wasmtime } from "../native/library.ts";
 import { cString } from "./_wasmtime.ts";
+import { scratch } from "./_scratch.ts";
+
+/**
+ * Writes `values` as u64s to the native address `to`. Callbacks get their
+ * out-parameters as raw pointers; a view over them would be a new external
+ * `ArrayBuffer` per write, about a microsecond each, three callbacks per
+ * instantiation.
+ */
+function writeU64s(to: Deno.PointerObject, values: readonly bigint[]): void {
+  const stack = scratch();
+  const frame = stack.push(values.length * 8);
+  try {
+    for (let i = 0; i < values.length; i++) stack.view.setBigUint64(frame + i * 8, values[i], true);
+    libc().memcpy(to, stack.pointer(frame), BigInt(values.length * 8));
+  } finally {
+    stack.pop(frame);
+  }
+}
 
 /** What wasmtime asks of a new linear memory; all sizes in bytes. */
 export interface MemoryRequest {
@@ -149,13 +167,13 @@ export class MemoryCreatorBridge {
           });
           const id = this.#nextId++;
           this.#memories.set(id, memory);
-          const out = new DataView(
-            Deno.UnsafePointerView.getArrayBuffer(ret!, StructSize.LINEAR_MEMORY),
-          );
-          out.setBigUint64(0, BigInt(id), true);
-          out.setBigUint64(8, BigInt(Deno.UnsafePointer.value(this.#getMemory.pointer)), true);
-          out.setBigUint64(16, BigInt(Deno.UnsafePointer.value(this.#growMemory.pointer)), true);
-          out.setBigUint64(24, BigInt(Deno.UnsafePointer.value(this.#finalize.pointer)), true);
+          // wasmtime_linear_memory_t: env, get_memory, grow_memory, finalizer.
+          writeU64s(ret!, [
+            BigInt(id),
+            BigInt(Deno.UnsafePointer.value(this.#getMemory.pointer)),
+            BigInt(Deno.UnsafePointer.value(this.#growMemory.pointer)),
+            BigInt(Deno.UnsafePointer.value(this.#finalize.pointer)),
+          ]);
           return null;
         } catch (error) {
           return errorPointer(error);
@@ -167,12 +185,8 @@ export class MemoryCreatorBridge {
       (env, byteSize, byteCapacity) => {
         const memory = this.#memories.get(Number(Deno.UnsafePointer.value(env)));
         if (memory === undefined) return null;
-        new BigUint64Array(Deno.UnsafePointerView.getArrayBuffer(byteSize!, 8))[0] = BigInt(
-          memory.byteLength,
-        );
-        new BigUint64Array(Deno.UnsafePointerView.getArrayBuffer(byteCapacity!, 8))[0] = BigInt(
-          memory.byteCapacity,
-        );
+        writeU64s(byteSize!, [BigInt(memory.byteLength)]);
+        writeU64s(byteCapacity!, [BigInt(memory.byteCapacity)]);
         return Deno.UnsafePointer.create(memory.base);
       },
     );

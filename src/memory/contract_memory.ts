@@ -66,6 +66,15 @@ const HOT_IDLE_FLUSHES = 4;
 /** The most hot pages a memory keeps: each costs a compare at every flush. */
 const HOT_PAGES = 64;
 
+const PAGE_BYTES = BigInt(OS_PAGE_SIZE);
+
+/** A page left writable by a flush: its source's bytes, to compare with, and flushes since it changed. */
+interface HotPage {
+  readonly bytes: Uint8Array;
+  readonly pointer: Deno.PointerObject;
+  idle: number;
+}
+
 /** Calls `onRun` for each run of consecutive numbers in ascending `pages`. */
 function forEachRun(pages: readonly number[], onRun: (first: number, count: number) => void): void {
   let i = 0;
@@ -177,14 +186,18 @@ export class ContractMemory {
   readonly #writeScanner: WriteScanner | undefined;
   /**
    * Pages a flush left writable after copying them (written at two flushes
-   * in a row: likely written again), each with how many flushes in a row
-   * then found it unchanged (see `#flushInPlace`).
+   * in a row: likely written again), each with a copy of its source's bytes
+   * and how many flushes in a row then found it unchanged (see
+   * `#flushInPlace`).
    */
-  readonly #hot = new Map<number, number>();
+  readonly #hot = new Map<number, HotPage>();
   /** Pages the last in-place flush copied. */
   #copiedLast = new Set<number>();
-  /** A page-sized buffer for reading a source back, and its address; made on first use. */
-  #compare: { bytes: Uint8Array; pointer: Deno.PointerObject } | undefined;
+  /** The set `#copiedLast` is swapped with at each flush, and the flush's page lists: reused, not reallocated. */
+  #copiedNow = new Set<number>();
+  readonly #found: number[] = [];
+  readonly #toCopy: number[] = [];
+  readonly #toProtect: number[] = [];
 
   /**
    * Maps the committed files into `reservation`: a {@linkcode Reservation}
@@ -701,33 +714,45 @@ export class ContractMemory {
    * reverting and committing need.
    */
   #flushInPlace(scanner: WriteScanner): void {
-    const found: number[] = [];
+    const found = this.#found;
+    const toCopy = this.#toCopy;
+    const toProtect = this.#toProtect;
+    found.length = toCopy.length = toProtect.length = 0;
     scanner.scan(this.base, this.#byteLength, (offset, count) => {
       const first = offset / OS_PAGE_SIZE;
       for (let page = first; page < first + count; page++) found.push(page);
     });
-    const toCopy: number[] = [];
-    const toProtect: number[] = [];
+    const lib = libc();
     for (const page of found) {
-      const idle = this.#hot.get(page);
-      if (idle === undefined || !this.#equalsSource(page)) {
+      const hot = this.#hot.get(page);
+      if (hot === undefined || lib.memcmp(this.#pageAddress(page), hot.pointer, PAGE_BYTES) !== 0) {
         toCopy.push(page);
-      } else if (idle + 1 < HOT_IDLE_FLUSHES) {
-        this.#hot.set(page, idle + 1);
-      } else {
+      } else if (++hot.idle >= HOT_IDLE_FLUSHES) {
         this.#hot.delete(page);
         toProtect.push(page);
       }
     }
     forEachRun(toCopy, (first, count) => this.#copyToOverlay(first, count));
+    const copiedNow = this.#copiedNow;
+    copiedNow.clear();
     for (const page of toCopy) {
-      if (this.#hot.has(page) || (this.#copiedLast.has(page) && this.#hot.size < HOT_PAGES)) {
-        this.#hot.set(page, 0);
-      } else {
+      copiedNow.add(page);
+      let hot = this.#hot.get(page);
+      if (hot === undefined && this.#copiedLast.has(page) && this.#hot.size < HOT_PAGES) {
+        const bytes = new Uint8Array(OS_PAGE_SIZE);
+        hot = { bytes, pointer: Deno.UnsafePointer.of(bytes)!, idle: 0 };
+        this.#hot.set(page, hot);
+      }
+      if (hot === undefined) {
         toProtect.push(page);
+      } else {
+        hot.idle = 0;
+        lib.memcpy(hot.pointer, this.#pageAddress(page), PAGE_BYTES);
       }
     }
-    this.#copiedLast = new Set(toCopy);
+    this.#copiedNow = this.#copiedLast;
+    this.#copiedLast = copiedNow;
+    if (toProtect.length === 0) return;
     toProtect.sort((a, b) => a - b);
     forEachRun(toProtect, (first, count) => {
       scanner.protect(this.base + BigInt(first * OS_PAGE_SIZE), count * OS_PAGE_SIZE);
@@ -761,25 +786,8 @@ export class ContractMemory {
     return source;
   }
 
-  /** Whether OS page `page` holds the same bytes as its source. */
-  #equalsSource(page: number): boolean {
-    const source = this.#current.get(page);
-    if (source === undefined) return false;
-    const id = Math.floor(source / SOURCE_STRIDE);
-    this.#compare ??= (() => {
-      const bytes = new Uint8Array(OS_PAGE_SIZE);
-      return { bytes, pointer: Deno.UnsafePointer.of(bytes)! };
-    })();
-    const lib = libc();
-    const read = lib.pread(
-      this.#fds[id],
-      this.#compare.pointer,
-      BigInt(OS_PAGE_SIZE),
-      BigInt((source - id * SOURCE_STRIDE) * OS_PAGE_SIZE),
-    );
-    if (Number(read) !== OS_PAGE_SIZE) throw osError("reading back a page of the overlay file");
-    const address = at(this.base + BigInt(page * OS_PAGE_SIZE));
-    return lib.memcmp(address, this.#compare.pointer, BigInt(OS_PAGE_SIZE)) === 0;
+  #pageAddress(page: number): Deno.PointerValue {
+    return at(this.base + BigInt(page * OS_PAGE_SIZE));
   }
 
   /** Maps each page of ascending `pages` from `targets[i]`, coalescing runs. */

@@ -941,7 +941,8 @@ forEachScanner(
         memory.apply();
       } else {
         const page = random(8) === 0 ? random(osPages) : favourites[random(favourites.length)];
-        const value = random(3) === 0 ? model[page] : random(256); // same-value writes too
+        // Few values: same-value writes, and pages that change and change back.
+        const value = random(3);
         memory.view()[page * OS_PAGE_SIZE] = value;
         model[page] = value;
       }
