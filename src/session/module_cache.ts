@@ -247,12 +247,8 @@ export class ModuleCache {
   }
 
   #isRemoved(key: string): boolean {
-    // Checked at every load, and almost always absent: access(2) says so
-    // without the error object (tens of µs) a failed lstat would cost.
     const path = this.#markerPath(key);
-    const found = libc().access(new TextEncoder().encode(`${path}\0`), 0);
-    if (found === 0) return true;
-    if (errno() === ENOENT) return false;
+    if (surelyMissing(path)) return false;
     try {
       Deno.lstatSync(path);
       return true;
@@ -475,6 +471,7 @@ function bytecodeReader(store: CommitStore, root: string, id: string): () => Uin
  * then it is corrupt, like an entry whose bytes do not verify.
  */
 function readEntry(path: string): Uint8Array | undefined {
+  if (surelyMissing(path)) return undefined;
   try {
     if (!Deno.lstatSync(path).isFile) return undefined;
     return Deno.readFileSync(path);
@@ -489,6 +486,18 @@ function readEntry(path: string): Uint8Array | undefined {
 }
 
 /**
+ * Whether nothing is at `path`, as access(2) says without the error object
+ * (tens of µs) a failed `Deno.lstatSync` costs: removal markers are checked
+ * at every load, and a new module's entries do not exist yet. False when in
+ * doubt (any other errno): callers then ask `Deno.lstatSync`, which reports
+ * the problem properly.
+ */
+function surelyMissing(path: string): boolean {
+  if (libc().access(new TextEncoder().encode(`${path}\0`), 0) === 0) return false;
+  return errno() === ENOENT;
+}
+
+/**
  * Writes `bytes` beside `path` and renames them into place, so no reader
  * sees half a file. Whatever else is at `path` (a directory put there by
  * hand, say) is removed first, since a rename cannot replace it.
@@ -497,10 +506,12 @@ function replaceFile(path: string, bytes: Uint8Array): void {
   const partial = `${path}.partial-${crypto.randomUUID()}`;
   try {
     Deno.writeFileSync(partial, bytes);
-    try {
-      if (!Deno.lstatSync(path).isFile) Deno.removeSync(path, { recursive: true });
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    if (!surelyMissing(path)) {
+      try {
+        if (!Deno.lstatSync(path).isFile) Deno.removeSync(path, { recursive: true });
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
     }
     Deno.renameSync(partial, path);
   } catch (error) {
