@@ -336,11 +336,20 @@ if (import.meta.main) {
     console.error(`bench:native: ROUNDS must be a positive integer, got ${Deno.args[0]}`);
     Deno.exit(2);
   }
+  const only = Deno.args[1];
+  const rows = ROWS.filter((row) => only === undefined || row.name.includes(only));
+  if (rows.length === 0) {
+    console.error(
+      `bench:native: no row's name contains "${only}"; rows:\n${
+        ROWS.map((row) => `  ${row.name}`).join("\n")
+      }`,
+    );
+    Deno.exit(2);
+  }
   const harness = await buildHarness();
   console.log(`| workload | native (median) | ours (median) | ours ÷ native: min / median / max |`);
   console.log(`| --- | --- | --- | --- |`);
-  const only = Deno.args[1];
-  for (const row of ROWS.filter((row) => only === undefined || row.name.includes(only))) {
+  for (const row of rows) {
     const nativeTimes: number[] = [];
     const ourTimes: number[] = [];
     const ratios: number[] = [];
