@@ -130,7 +130,7 @@ export function loadCommit(folder: string, root: string): Manifest {
  * import { CommitIndex } from "./commit_index.ts";
  *
  * const base = sealManifest({
- *   version: 2, root: "01".repeat(32), base: null, contracts: [], checksums: {}, sizes: {},
+ *   version: 3, root: "01".repeat(32), base: null, contracts: [], checksums: {}, sizes: {},
  * }).manifest;
  * const top = { ...base, root: "02".repeat(32), base: base.root };
  * const index = new CommitIndex("/vm", [{ manifest: base, listed: false }, { manifest: top, listed: true }]);

@@ -74,7 +74,7 @@ export type FolderFile =
  * const dir = Deno.makeTempDirSync();
  * Deno.mkdirSync(`${dir}/tmp`);
  * const manifest = publishFolder(dir, `${dir}/out`, [{ name: "a", bytes: new Uint8Array([1]) }], {
- *   version: 2, root: "00".repeat(32), base: null, contracts: [], checksums: {}, sizes: {},
+ *   version: 3, root: "00".repeat(32), base: null, contracts: [], checksums: {}, sizes: {},
  * });
  * assert.deepEqual(Deno.readFileSync(`${dir}/out/a`), new Uint8Array([1]));
  * assert.match(manifest.checksum, /^[0-9a-f]{64}$/);

@@ -46,8 +46,11 @@ export interface ManifestContract {
 
 /** The content of `manifest.json`. */
 export interface Manifest {
-  /** Format version; always 2. */
-  version: 2;
+  /**
+   * Format version; always 3. Version 2 (development builds before 0.1.0) took a
+   * pack's checksum over its bytes rather than its page hashes.
+   */
+  version: 3;
   /** The state root, lowercase hex; also the folder name. */
   root: string;
   /**
@@ -57,7 +60,11 @@ export interface Manifest {
   base: string | null;
   /** Contracts changed in the commit, by ascending id. */
   contracts: ManifestContract[];
-  /** blake3 (lowercase hex) of every other file of the folder, by name. */
+  /**
+   * Checksum (lowercase hex) of every other file of the folder, by name:
+   * blake3 of a bytecode file; for a page pack, blake3 of the leaf hashes
+   * of its pages in file order (see `packChecksum`).
+   */
   checksums: Record<string, string>;
   /** Byte length of every other file of the folder, by name. */
   sizes: Record<string, number>;
@@ -78,7 +85,7 @@ function canonicalBytes(manifest: Omit<Manifest, "checksum">, checksum: string):
     Object.fromEntries(Object.keys(record).sort().map((key) => [key, record[key]]));
   // The file's own keys: `intPos` is the reference's name of the leaf index.
   const canonical = {
-    version: 2,
+    version: 3,
     root: manifest.root,
     base: manifest.base,
     contracts: manifest.contracts.map((c) => ({
@@ -112,7 +119,7 @@ function canonicalBytes(manifest: Omit<Manifest, "checksum">, checksum: string):
  *
  * const root = "00".repeat(32);
  * const { manifest, bytes } = sealManifest({
- *   version: 2, root, base: null, contracts: [], checksums: {}, sizes: {},
+ *   version: 3, root, base: null, contracts: [], checksums: {}, sizes: {},
  * });
  * assert.match(manifest.checksum, /^[0-9a-f]{64}$/);
  * assert.deepEqual(parseManifest(root, bytes), manifest);
@@ -142,7 +149,7 @@ function isCount(value: unknown): value is number {
  *
  * const root = "00".repeat(32);
  * const { bytes } = sealManifest({
- *   version: 2, root, base: null, contracts: [], checksums: {}, sizes: {},
+ *   version: 3, root, base: null, contracts: [], checksums: {}, sizes: {},
  * });
  * assert.equal(parseManifest(root, bytes).contracts.length, 0);
  * assert.throws(
@@ -163,7 +170,10 @@ export function parseManifest(root: string, bytes: Uint8Array): Manifest {
   }
   if (typeof value !== "object" || value === null) return fail("is not an object");
   const m = value as Record<string, unknown>;
-  if (m.version !== 2) fail(`has unsupported version ${JSON.stringify(m.version)}`);
+  if (m.version === 2) {
+    fail("has format version 2, of a development build; this version reads version 3 only");
+  }
+  if (m.version !== 3) fail(`has unsupported version ${JSON.stringify(m.version)}`);
   if (m.root !== root) fail(`names root ${JSON.stringify(m.root)}, not its folder`);
   if (m.base !== null && (!isHex32(m.base) || m.base === root)) {
     fail(`has an invalid base ${JSON.stringify(m.base)}`);
@@ -242,7 +252,7 @@ export function parseManifest(root: string, bytes: Uint8Array): Manifest {
   }
   if (!isHex32(m.checksum)) fail("has no checksum");
   const manifest: Manifest = {
-    version: 2,
+    version: 3,
     root,
     base: m.base as string | null,
     contracts: (m.contracts as Record<string, unknown>[]).map((c) => ({

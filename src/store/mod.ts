@@ -32,6 +32,7 @@ export {
   INTENTS_DIR,
   isHex,
   isHex32,
+  isPagesFile,
   MANIFEST_FILE,
   pagesFile,
   RETIRED_DIR,
@@ -46,6 +47,7 @@ export {
   parseManifest,
   sealManifest,
 } from "./manifest.ts";
+export { hashPackFile, packChecksum } from "./pack_checksum.ts";
 export { CommitIndex, walkBases } from "./commit_index.ts";
 export { CommitStore, openCommitStore } from "./commit_store.ts";
 export {

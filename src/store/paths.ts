@@ -104,6 +104,23 @@ export function pagesFile(id: string, pack = 0): string {
 }
 
 /**
+ * Whether `name`, a file of a commit folder, is a page pack.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isPagesFile, pagesFile, wasmFile } from "./paths.ts";
+ *
+ * const id = "01".repeat(32);
+ * assert.equal(isPagesFile(pagesFile(id, 3)), true);
+ * assert.equal(isPagesFile(wasmFile(id)), false);
+ * ```
+ */
+export function isPagesFile(name: string): boolean {
+  return name.endsWith(".pages");
+}
+
+/**
  * The name of the bytecode file of contract `id` in a commit folder.
  *
  * @example

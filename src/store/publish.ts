@@ -14,7 +14,7 @@
  */
 
 import { PiecrustError } from "../errors.ts";
-import { blake3, blake3Pieces } from "../merkle/blake3.ts";
+import { blake3 } from "../merkle/blake3.ts";
 import { WASM_PAGE_SIZE } from "../bytecode/abi.ts";
 import { pathExists, READ_ONLY, syncDirectory } from "./durable.ts";
 import {
@@ -29,6 +29,7 @@ import {
 } from "./paths.ts";
 import { type CommitIndex, folderOf, loadManifest } from "./commit_index.ts";
 import { type Manifest, type ManifestContract, sealManifest } from "./manifest.ts";
+import { packChecksum } from "./pack_checksum.ts";
 import { cacheTrees, type CommitTrees } from "./trees.ts";
 
 /** A contract changed in a commit. */
@@ -194,21 +195,13 @@ function writeUnsynced(folder: string, commit: CommitData, files: Deno.FsFile[])
         }
         return bytes;
       };
-      // Leaves first: the pack's checksum below streams through the one hasher.
-      for (const [i, index] of indices.entries()) {
-        const leaf = c.leaves?.get(index) ?? blake3(readPage(index));
-        pages.push([index, 0, i * WASM_PAGE_SIZE, leaf.toHex()]);
-      }
-      // Page by page, so that a commit of any size needs one page of buffer.
+      const leaves = indices.map((index) => c.leaves?.get(index) ?? blake3(readPage(index)));
+      indices.forEach((index, i) => pages.push([index, 0, i * WASM_PAGE_SIZE, leaves[i].toHex()]));
+      // Page by page, so that a commit of any size needs no buffer of its own.
       const file = createFile(`${folder}/${name}`);
       files.push(file);
-      let next = 0;
-      checksums[name] = (blake3Pieces(() => {
-        if (next === indices.length) return null;
-        const bytes = readPage(indices[next++]);
-        writeAll(file, bytes);
-        return bytes;
-      })).toHex();
+      for (const index of indices) writeAll(file, readPage(index));
+      checksums[name] = packChecksum(leaves);
       sizes[name] = indices.length * WASM_PAGE_SIZE;
     }
     let bytecodeHash = c.bytecodeHash;
@@ -233,7 +226,7 @@ function writeUnsynced(folder: string, commit: CommitData, files: Deno.FsFile[])
     });
   }
   const manifest: Omit<Manifest, "checksum"> = {
-    version: 2,
+    version: 3,
     root: commit.root,
     base: commit.base,
     contracts,

@@ -113,7 +113,7 @@ export interface ResolvedContract {
  * import { resolveContract } from "./resolve.ts";
  *
  * const root = "01".repeat(32);
- * const { manifest } = sealManifest({ version: 2, root, base: null, contracts: [], checksums: {}, sizes: {} });
+ * const { manifest } = sealManifest({ version: 3, root, base: null, contracts: [], checksums: {}, sizes: {} });
  * const index = new CommitIndex("/vm", [{ manifest, listed: true }]);
  * assert.equal(resolveContract(index, root, "02".repeat(32)), undefined);
  * ```
@@ -270,7 +270,7 @@ export function contractState(
  * import { latestEntries } from "./resolve.ts";
  *
  * const root = "01".repeat(32);
- * const { manifest } = sealManifest({ version: 2, root, base: null, contracts: [], checksums: {}, sizes: {} });
+ * const { manifest } = sealManifest({ version: 3, root, base: null, contracts: [], checksums: {}, sizes: {} });
  * assert.equal(latestEntries(new CommitIndex("/vm", [{ manifest, listed: true }]), root).size, 0);
  * ```
  */

@@ -10,12 +10,12 @@
 
 import { WASM_PAGE_SIZE } from "../bytecode/abi.ts";
 import { PiecrustError } from "../errors.ts";
-import { blake3 } from "../merkle/blake3.ts";
 import { type Commit, type CommitIndex, folderOf, walkBases } from "./commit_index.ts";
 import { pathExists } from "./durable.ts";
 import { clearIntent, type CommitOperation } from "./intents.ts";
 import { type FolderFile, moveFolder, publishFolder, removeFolder } from "./lifecycle.ts";
 import type { Manifest, ManifestContract, ManifestPage } from "./manifest.ts";
+import { packChecksum } from "./pack_checksum.ts";
 import { pagesFile, wasmFile } from "./paths.ts";
 import { latestEntries, type PageSource, resolveContract } from "./resolve.ts";
 
@@ -273,7 +273,8 @@ function flatten(
         readPage(`${index.folder(source.root)}/${name}`, source.offset, pack, i * WASM_PAGE_SIZE);
         manifestPages.push([page, 0, i * WASM_PAGE_SIZE, source.leaf]);
       });
-      addFile({ name: pagesFile(id, 0), bytes: pack }, blake3(pack).toHex(), pack.length);
+      const leaves = copied.map(([, source]) => Uint8Array.fromHex(source.leaf));
+      addFile({ name: pagesFile(id, 0), bytes: pack }, packChecksum(leaves), pack.length);
       packs++;
     }
     for (const group of linked) {
@@ -292,7 +293,7 @@ function flatten(
   }
   return {
     files,
-    manifest: { version: 2, root, base: null, contracts, checksums, sizes },
+    manifest: { version: 3, root, base: null, contracts, checksums, sizes },
   };
 }
 

@@ -8,6 +8,8 @@
 
 import { PiecrustError } from "../errors.ts";
 import { blake3, blake3Pieces } from "../merkle/blake3.ts";
+import { hashPackFile } from "./pack_checksum.ts";
+import { isPagesFile } from "./paths.ts";
 import { emptyContractsTree, emptyPageTree } from "../merkle/state.ts";
 import type { MerkleTree } from "../merkle/tree.ts";
 import { type CommitIndex, corruptFile, type TreeCache, walkBases } from "./commit_index.ts";
@@ -134,7 +136,7 @@ export function contractsTree(index: CommitIndex, root: string): MerkleTree {
  *
  * const contracts = emptyContractsTree();
  * const root = contracts.root().toHex();
- * const { manifest } = sealManifest({ version: 2, root, base: null, contracts: [], checksums: {}, sizes: {} });
+ * const { manifest } = sealManifest({ version: 3, root, base: null, contracts: [], checksums: {}, sizes: {} });
  * const index = new CommitIndex("/vm", [{ manifest, listed: true }]);
  * cacheTrees(index, root, { contracts, pages: new Map() });
  * assert.equal(contractsTree(index, root), contracts);
@@ -182,7 +184,7 @@ export function verifyPacks(index: CommitIndex, state: ContractState): void {
     const info = Deno.statSync(path);
     const key = `${info.dev}:${info.ino}`;
     if (index.verifiedPacks.has(key)) continue;
-    const actual = hashFile(path);
+    const actual = hashPackFile(path);
     if (actual !== checksum) {
       throw corruptFile(root, name, `has checksum ${actual}, expected ${checksum}`);
     }
@@ -259,8 +261,9 @@ export function verifyCommit(index: CommitIndex, root: string): void {
     let actual: string;
     let size: number;
     try {
-      size = Deno.statSync(`${folder}/${name}`).size;
-      actual = hashFile(`${folder}/${name}`);
+      const path = `${folder}/${name}`;
+      size = Deno.statSync(path).size;
+      actual = isPagesFile(name) ? hashPackFile(path) : hashFile(path);
     } catch (error) {
       throw corruptFile(root, name, `cannot be read (${(error as Error).message})`);
     }

@@ -7,6 +7,7 @@ import {
   type CommitContract,
   type CommitData,
   openCommitStore,
+  packChecksum,
   parseManifest,
   publishCommit,
   stageCommit,
@@ -439,6 +440,38 @@ Deno.test("parseManifest rejects pages outside their pack, naming the commit", (
     );
     assert.match(error.message, new RegExp(`Commit ${ROOT1}: .*invalid offset`));
     assertThrowsKind(() => parseManifest(ROOT2, bytes), "PersistenceError");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("stageCommit records each pack's checksum over the leaves of its pages", () => {
+  const dir = chainDir();
+  try {
+    const manifest = openCommitStore(dir).manifest(ROOT1);
+    const leaves = [0, 1, 3].map((index) => blake3(page(ROOT1, A, index)));
+    assert.equal(manifest.checksums[`${A}.pages`], packChecksum(leaves));
+    assert.deepEqual(
+      manifest.contracts[0].pages.map((entry) => entry[3]),
+      leaves.map((leaf) => leaf.toHex()),
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("parseManifest refuses a manifest of format version 2, saying so", () => {
+  const dir = chainDir();
+  try {
+    const bytes = Deno.readFileSync(`${dir}/commits/${ROOT1}/manifest.json`);
+    const manifest = JSON.parse(new TextDecoder().decode(bytes));
+    assert.equal(manifest.version, 3);
+    manifest.version = 2;
+    const error = assertThrowsKind(
+      () => parseManifest(ROOT1, new TextEncoder().encode(JSON.stringify(manifest))),
+      "PersistenceError",
+    );
+    assert.match(error.message, new RegExp(`Commit ${ROOT1}: manifest.json has format version 2`));
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
