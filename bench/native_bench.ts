@@ -34,17 +34,21 @@ const GAS = 1_000_000_000;
 type Workload =
   /** `iterations` calls after `warmup` untimed ones. */
   | { kind: "call"; to: string; fn: string; arg: Uint8Array; warmup: number; iterations: number }
-  /** Deploys of `wasm` under new ids; `distinct`: each bytecode unlike the others. */
-  | { kind: "deploy"; wasm: string; distinct: boolean; iterations: number }
+  /**
+   * Deploys of `wasm` under new ids, `iterations` after `warmup` untimed
+   * ones; `distinct`: each bytecode unlike the others.
+   */
+  | { kind: "deploy"; wasm: string; distinct: boolean; warmup: number; iterations: number }
   /**
    * Sessions on the last commit (in a VM directory), each one call and a
-   * commit; the directory on tmpfs (`/dev/shm`) with `tmpfs`, our commits
+   * commit, `iterations` after `warmup` untimed ones; the directory on tmpfs (`/dev/shm`) with `tmpfs`, our commits
    * without fsync with `durable: false` (the reference never fsyncs).
    */
   | {
     kind: "commit";
     to: string;
     fn: string;
+    warmup: number;
     iterations: number;
     tmpfs: boolean;
     durable: boolean;
@@ -53,9 +57,9 @@ type Workload =
   | { kind: "bigCommit"; appends: number; tmpfs: boolean }
   /**
    * On a commit where grower holds `appends` × 64 KiB, sessions each with
-   * one counter `read_value`, dropped.
+   * one counter `read_value`, dropped; `iterations` after `warmup` untimed ones.
    */
-  | { kind: "sessionStart"; appends: number; iterations: number }
+  | { kind: "sessionStart"; appends: number; warmup: number; iterations: number }
   /** Reopening a directory of `commits` commits (counter increments), timed. */
   | { kind: "open"; commits: number };
 
@@ -87,6 +91,7 @@ const commit = (where: { tmpfs: boolean; durable: boolean }): Workload => ({
   kind: "commit",
   to: "counter",
   fn: "increment",
+  warmup: 20,
   iterations: 50,
   ...where,
 });
@@ -135,7 +140,12 @@ const ROWS: Row[] = [
   {
     name: "session start + 1 query on a 31 MiB state",
     deploy: ["counter", "grower"],
-    workload: { kind: "sessionStart", appends: APPENDS_31_MIB, iterations: 50 },
+    workload: {
+      kind: "sessionStart",
+      appends: APPENDS_31_MIB,
+      warmup: 10,
+      iterations: 50,
+    },
   },
   {
     name: "opening a directory with 1000 commits",
@@ -147,12 +157,24 @@ const ROWS: Row[] = [
   {
     name: "deploy, new bytecode (counter)",
     deploy: ["fibonacci"],
-    workload: { kind: "deploy", wasm: "counter", distinct: true, iterations: 20 },
+    workload: {
+      kind: "deploy",
+      wasm: "counter",
+      distinct: true,
+      warmup: 5,
+      iterations: 20,
+    },
   },
   {
     name: "deploy, same bytecode again (callcenter)",
     deploy: ["fibonacci"],
-    workload: { kind: "deploy", wasm: "callcenter", distinct: false, iterations: 10 },
+    workload: {
+      kind: "deploy",
+      wasm: "callcenter",
+      distinct: false,
+      warmup: 2,
+      iterations: 10,
+    },
   },
 ];
 
@@ -198,6 +220,7 @@ function nativeSteps(workload: Workload, dir: string): object[] {
         to: "counter",
         fn: "read_value",
         gas,
+        warmup: workload.warmup,
         iterations: workload.iterations,
       }];
     case "open":
@@ -236,10 +259,11 @@ async function native(harness: string, row: Row, dir: string): Promise<number> {
   return Number(line.slice(5));
 }
 
-/** Nanoseconds per run of `body`, run `iterations` times. */
-function timed(iterations: number, body: (i: number) => void): number {
+/** Nanoseconds per run of `body`, run `iterations` times after `warmup` untimed runs. */
+function timed(iterations: number, body: (i: number) => void, warmup = 0): number {
+  for (let i = 0; i < warmup; i++) body(i);
   const started = performance.now();
-  for (let i = 0; i < iterations; i++) body(i);
+  for (let i = warmup; i < warmup + iterations; i++) body(i);
   return ((performance.now() - started) * 1e6) / iterations;
 }
 
@@ -273,7 +297,7 @@ function ours(row: Row, dir: string): number {
           new DataView(id.buffer).setBigUint64(0, BigInt(i), true);
           const bytecode = workload.distinct ? distinctBytecode(wasm, i) : wasm;
           session.deploy(bytecode, new Uint8Array(32), gas, { contractId: new ContractId(id) });
-        });
+        }, workload.warmup);
       }
       case "call": {
         const target = ids.get(workload.to)!;
@@ -294,7 +318,7 @@ function ours(row: Row, dir: string): number {
         using session = vm.session({ base });
         session.callRaw(target, workload.fn, new Uint8Array(), gas);
         base = session.commit();
-      });
+      }, workload.warmup);
     }
     case "bigCommit": {
       using session = vm.session({ base });
@@ -306,7 +330,7 @@ function ours(row: Row, dir: string): number {
       return timed(workload.iterations, () => {
         using session = vm.session({ base });
         session.callRaw(counter, "read_value", new Uint8Array(), gas);
-      });
+      }, workload.warmup);
     }
     case "open": {
       const counter = ids.get("counter")!;

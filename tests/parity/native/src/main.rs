@@ -219,7 +219,8 @@ impl Runner {
             },
             "root" => format!("root {}", hex(&self.session().root())),
             // Timing, for `deno task bench:native`: `iterations` calls after
-            // `warmup` untimed ones; prints the nanoseconds per call.
+            // `warmup` untimed ones; prints the nanoseconds per call. The
+            // other timing steps below take `warmup` too.
             "time" => {
                 let contract = self.contract(step);
                 let name = step["fn"].as_str().expect("fn").to_string();
@@ -243,9 +244,13 @@ impl Runner {
                 let iterations = step["iterations"].as_u64().expect("iterations");
                 let distinct = step["distinct"].as_bool().unwrap_or(false);
                 let gas = step["gas"].as_u64().expect("gas");
+                let warmup = step["warmup"].as_u64().unwrap_or(0);
                 let session = self.session();
-                let started = Instant::now();
-                for i in 0..iterations {
+                let mut started = Instant::now();
+                for i in 0..warmup + iterations {
+                    if i == warmup {
+                        started = Instant::now();
+                    }
                     let mut id = [0xd0u8; 32];
                     id[..8].copy_from_slice(&i.to_le_bytes());
                     let mut bytes = bytecode.clone();
@@ -265,8 +270,12 @@ impl Runner {
                 let name = step["fn"].as_str().expect("fn").to_string();
                 let gas = step["gas"].as_u64().expect("gas");
                 let iterations = step["iterations"].as_u64().expect("iterations");
-                let started = Instant::now();
-                for _ in 0..iterations {
+                let warmup = step["warmup"].as_u64().unwrap_or(0);
+                let mut started = Instant::now();
+                for i in 0..warmup + iterations {
+                    if i == warmup {
+                        started = Instant::now();
+                    }
                     let base = self.last_commit.expect("a commit before");
                     let vm = self.vm.as_ref().expect("a VM");
                     let mut session = vm.session(SessionData::builder().base(base)).expect("session");
@@ -292,8 +301,12 @@ impl Runner {
                 let iterations = step["iterations"].as_u64().expect("iterations");
                 let base = self.last_commit.expect("a commit before");
                 let vm = self.vm.as_ref().expect("a VM");
-                let started = Instant::now();
-                for _ in 0..iterations {
+                let warmup = step["warmup"].as_u64().unwrap_or(0);
+                let mut started = Instant::now();
+                for i in 0..warmup + iterations {
+                    if i == warmup {
+                        started = Instant::now();
+                    }
                     let mut session = vm.session(SessionData::builder().base(base)).expect("session");
                     session.call_raw(contract, &name, Vec::new(), gas).expect("the timed call succeeds");
                 }
