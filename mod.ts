@@ -24,6 +24,7 @@
  */
 
 export { VM, type VMHandle, type VMOptions, type VMSessionOptions } from "./src/vm.ts";
+export type { CommitInfo, ContractInfo, VerifyOptions, VerifyProgress } from "./src/commit_info.ts";
 export type { RuntimeOptions } from "./src/session/runtime.ts";
 export type { DirectoryHandle } from "./src/directory/channel.ts";
 export {

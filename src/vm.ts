@@ -15,7 +15,9 @@ import { Runtime, type RuntimeOptions } from "./session/runtime.ts";
 import { Session, type SessionOptions } from "./session/session.ts";
 import type { SessionHost } from "./session/session_host.ts";
 import { isHex32 } from "./store/paths.ts";
-import type { ContractId } from "./session/contract_id.ts";
+import type { CommitInfo, ContractInfo, VerifyOptions } from "./commit_info.ts";
+import type { ContractDescription } from "./store/describe.ts";
+import { ContractId } from "./session/contract_id.ts";
 import { prepareContractModule } from "./bytecode/prepare.ts";
 import { committedBytecodes, ModuleCache } from "./session/module_cache.ts";
 import { checkBytes, checkContractId, checkType } from "./session/_arguments.ts";
@@ -351,11 +353,84 @@ export class VM {
   }
 
   /**
-   * Re-reads every file of commit `root` (and only of it, not of its bases)
-   * and checks its size and BLAKE3 checksum against the commit's manifest.
-   * A `PersistenceError` names the first file that differs; a
-   * `CommitNotFound` if `root` is not a commit. The commit cannot be deleted
-   * or finalized underneath while it is checked.
+   * Commit `root`: its base, every contract at it with its owner, memory
+   * length, bytecode size and page counts, and the bytes its folder takes.
+   * A `CommitNotFound` if `root` is not a listed commit.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { VM } from "../mod.ts";
+   * import { contractBytecode } from "./testing/mod.ts";
+   *
+   * using vm = VM.ephemeral();
+   * using session = vm.session();
+   * const counter = session.deploy(contractBytecode("counter"), new Uint8Array([1, 2]), 1_000_000n);
+   * const root = session.commit();
+   * const info = vm.commitInfo(root);
+   * assert.equal(info.base, null);
+   * assert.equal(info.contracts.length, 1);
+   * const [contract] = info.contracts;
+   * assert.ok(contract.id.equals(counter));
+   * assert.deepEqual(contract.owner, new Uint8Array([1, 2]));
+   * assert.equal(contract.memoryLength, session.memoryLen(counter));
+   * assert.equal(contract.bytecodeBytes, contractBytecode("counter").length);
+   * assert.equal(contract.changed, true);
+   * assert.ok(info.diskBytes > contract.bytecodeBytes);
+   * ```
+   */
+  commitInfo(root: Uint8Array): CommitInfo {
+    this.#checkOpen();
+    const key = this.#commitKey("root", root);
+    return this.#whileHeld(key, `inspecting commit ${key}`, () => {
+      const { base, contracts, diskBytes } = this.#directory.store.describeCommit(key);
+      return {
+        root: Uint8Array.fromHex(key),
+        base: base === null ? null : Uint8Array.fromHex(base),
+        contracts: contracts.map(contractInfoOf),
+        diskBytes,
+      };
+    });
+  }
+
+  /**
+   * Contract `contract` at commit `root`, as {@linkcode commitInfo} lists
+   * it, or undefined if the commit has no such contract. A `CommitNotFound`
+   * if `root` is not a listed commit.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ContractId, VM } from "../mod.ts";
+   * import { contractBytecode } from "./testing/mod.ts";
+   *
+   * using vm = VM.ephemeral();
+   * using session = vm.session();
+   * const counter = session.deploy(contractBytecode("counter"), new Uint8Array([9]), 1_000_000n);
+   * const root = session.commit();
+   * assert.deepEqual(vm.contractInfo(root, counter)?.owner, new Uint8Array([9]));
+   * assert.equal(vm.contractInfo(root, ContractId.fromHex("00".repeat(32))), undefined);
+   * ```
+   */
+  contractInfo(root: Uint8Array, contract: ContractId): ContractInfo | undefined {
+    this.#checkOpen();
+    checkContractId("contract", contract);
+    const key = this.#commitKey("root", root);
+    return this.#whileHeld(key, `inspecting commit ${key}`, () => {
+      const description = this.#directory.store.describeContract(key, contract.toString());
+      return description === undefined ? undefined : contractInfoOf(description);
+    });
+  }
+
+  /**
+   * Checks commit `root` against its files: re-reads every file of the
+   * commit (with `options.bases`, also of every commit it is built on) and
+   * compares its size and checksum with the manifest, then computes the
+   * root again from the page hashes and compares it and every contract's
+   * page-tree root with the recorded ones. A `PersistenceError` names the
+   * first commit and file that differ; a `CommitNotFound` if `root` is not
+   * a listed commit. The commits cannot be deleted or finalized underneath
+   * while they are checked.
    *
    * @example
    * ```ts
@@ -368,7 +443,9 @@ export class VM {
    * using session = vm.session();
    * session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
    * const root = session.commit();
-   * vm.verifyCommit(root);
+   * const files: string[] = [];
+   * vm.verifyCommit(root, { onProgress: (progress) => files.push(progress.file) });
+   * assert.ok(files.includes("manifest.json"));
    * const folder = `${dir}/commits/${root.toHex()}`;
    * const pack = [...Deno.readDirSync(folder)].find((entry) => entry.name.endsWith(".pages"))!;
    * Deno.chmodSync(`${folder}/${pack.name}`, 0o644);
@@ -380,18 +457,43 @@ export class VM {
    * );
    * ```
    */
-  verifyCommit(root: Uint8Array): void {
+  verifyCommit(root: Uint8Array, options: VerifyOptions = {}): void {
     this.#checkOpen();
+    checkType("options", options, "object");
+    checkType("options.bases", options.bases ?? false, "boolean");
+    checkType("options.onProgress", options.onProgress ?? (() => {}), "function");
     const key = this.#commitKey("root", root);
+    this.#whileHeld(key, `verifying commit ${key}`, () => {
+      const store = this.#directory.store;
+      const roots = options.bases === true ? store.lineage(key) : [key];
+      const totalBytes = roots.reduce((sum, commit) => sum + store.folderBytes(commit), 0);
+      let verifiedBytes = 0;
+      for (const commit of roots) {
+        store.verifyCommit(commit, (file, bytes) => {
+          verifiedBytes += bytes;
+          options.onProgress?.({
+            root: Uint8Array.fromHex(commit),
+            file,
+            verifiedBytes,
+            totalBytes,
+          });
+        });
+      }
+      store.recomputeRoot(key);
+    });
+  }
+
+  /** Runs `body` with commit `key` held, so it cannot be deleted meanwhile. */
+  #whileHeld<T>(key: string, what: string, body: () => T): T {
     try {
       this.#directory.hold(key);
       try {
-        this.#directory.store.verifyCommit(key);
+        return body();
       } finally {
         this.#directory.release(key);
       }
     } catch (error) {
-      throw systemError(error, `verifying commit ${key} in ${this.#path}`);
+      throw systemError(error, `${what} in ${this.#path}`);
     }
   }
 
@@ -756,4 +858,21 @@ export class VM {
   #checkOpen(): void {
     if (this.#closed) throw new PiecrustError("Disposed", "the VM is closed");
   }
+}
+
+/** The public form of a store's contract description. */
+function contractInfoOf(description: ContractDescription): ContractInfo {
+  return {
+    id: ContractId.fromHex(description.id),
+    owner: Uint8Array.fromHex(description.owner),
+    is64: description.is64,
+    memoryLength: description.memoryLength,
+    leafIndex: description.leafIndex,
+    bytecodeHash: Uint8Array.fromHex(description.bytecodeHash),
+    bytecodeBytes: description.bytecodeBytes,
+    pageRoot: Uint8Array.fromHex(description.pageRoot),
+    pages: description.pages,
+    pagesWritten: description.pagesWritten,
+    changed: description.changed,
+  };
 }

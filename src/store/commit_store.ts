@@ -41,9 +41,17 @@ import {
   contractsTree,
   pageTree,
   readBytecode,
+  recomputeRoot,
   verifyCommit,
   verifyPacks,
 } from "./trees.ts";
+import {
+  type CommitDescription,
+  type ContractDescription,
+  describeCommit,
+  describeContract,
+  folderBytes,
+} from "./describe.ts";
 
 /**
  * The commits of a VM directory. Open it with {@linkcode openCommitStore}
@@ -129,6 +137,21 @@ export class CommitStore {
     return [...latest.keys()].sort().map((id) => ({ id, leafIndex: latest.get(id)!.leafIndex }));
   }
 
+  /** Commit `root` with its contracts' metadata; see `describe.ts`. */
+  describeCommit(root: string): CommitDescription {
+    return describeCommit(this.#index, root);
+  }
+
+  /** Bytes of the files in the folder of commit `root`; see `describe.ts`. */
+  folderBytes(root: string): number {
+    return folderBytes(this.#index, root);
+  }
+
+  /** Contract `id` at commit `root`, or undefined; see `describe.ts`. */
+  describeContract(root: string, id: string): ContractDescription | undefined {
+    return describeContract(this.#index, root, id);
+  }
+
   /** Contract `id`'s page tree at `root`; see `trees.ts`. */
   pageTree(root: string, id: string): MerkleTree | undefined {
     return pageTree(this.#index, root, id);
@@ -154,9 +177,17 @@ export class CommitStore {
     return readBytecode(state);
   }
 
-  /** Re-hashes every file of `root` against its manifest. */
-  verifyCommit(root: string): void {
-    verifyCommit(this.#index, root);
+  /**
+   * Re-hashes every file of `root` against its manifest; `onFile` after each
+   * file, the manifest first.
+   */
+  verifyCommit(root: string, onFile?: (name: string, bytes: number) => void): void {
+    verifyCommit(this.#index, root, onFile);
+  }
+
+  /** Computes `root` again from its chain's page hashes; see `trees.ts`. */
+  recomputeRoot(root: string): void {
+    recomputeRoot(this.#index, root);
   }
 
   /** Writes `commit` and lists it; see `publish.ts`. */

@@ -9,7 +9,7 @@
 import { PiecrustError } from "../errors.ts";
 import { blake3, blake3Pieces } from "../merkle/blake3.ts";
 import { hashPackFile } from "./pack_checksum.ts";
-import { isPagesFile } from "./paths.ts";
+import { isPagesFile, MANIFEST_FILE } from "./paths.ts";
 import { emptyContractsTree, emptyPageTree } from "../merkle/state.ts";
 import type { MerkleTree } from "../merkle/tree.ts";
 import { type CommitIndex, corruptFile, type TreeCache, walkBases } from "./commit_index.ts";
@@ -254,9 +254,23 @@ export function readBytecode(state: ContractState): Uint8Array {
  * assert.throws(() => store.verifyCommit(root), /is corrupt/);
  * ```
  */
-export function verifyCommit(index: CommitIndex, root: string): void {
+export function verifyCommit(
+  index: CommitIndex,
+  root: string,
+  onFile?: (name: string, bytes: number) => void,
+): void {
   const { manifest } = index.get(root);
   const folder = index.folder(root);
+  if (onFile !== undefined) {
+    // Checked against its own checksum when it was read: only its size is news.
+    let size: number;
+    try {
+      size = Deno.statSync(`${folder}/${MANIFEST_FILE}`).size;
+    } catch (error) {
+      throw corruptFile(root, MANIFEST_FILE, `cannot be read (${(error as Error).message})`);
+    }
+    onFile(MANIFEST_FILE, size);
+  }
   for (const [name, checksum] of Object.entries(manifest.checksums)) {
     let actual: string;
     let size: number;
@@ -273,6 +287,57 @@ export function verifyCommit(index: CommitIndex, root: string): void {
     if (actual !== checksum) {
       throw corruptFile(root, name, `has checksum ${actual}, expected ${checksum}`);
     }
+    onFile?.(name, size);
+  }
+}
+
+/**
+ * Computes the root of commit `root` again from the page hashes its chain's
+ * manifests record, without the trees any session cached, and compares
+ * every contract's page-tree root and the state root with the recorded
+ * ones; a `PersistenceError` names the first that differs. With the page
+ * packs checked against their checksums ({@linkcode verifyCommit}), this
+ * proves the files give the root.
+ *
+ * @example
+ * ```ts
+ * import { VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
+ * import { openCommitStore } from "./commit_store.ts";
+ *
+ * const dir = Deno.makeTempDirSync();
+ * {
+ *   using vm = VM.open(dir);
+ *   using session = vm.session();
+ *   session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
+ *   session.commit();
+ * }
+ * const store = openCommitStore(dir);
+ * store.recomputeRoot(store.commits()[0]); // throws if anything differs
+ * ```
+ */
+export function recomputeRoot(index: CommitIndex, root: string): void {
+  let contracts = emptyContractsTree();
+  for (const [id, entry] of latestEntries(index, root)) {
+    const state = contractState(index, root, id)!;
+    let pages = emptyPageTree(state.is64 ? "wasm64" : "wasm32");
+    for (const [page, leaf] of state.leaves) pages = pages.insert(page, leaf);
+    const pageRoot = pages.root();
+    if (pageRoot.toHex() !== entry.pageRoot) {
+      throw new PiecrustError(
+        "PersistenceError",
+        `Commit ${root} is corrupt: the page hashes of contract ${id} give page-tree root ` +
+          `${pageRoot.toHex()}, not the recorded ${entry.pageRoot}`,
+      );
+    }
+    contracts = contracts.insert(entry.leafIndex, pageRoot);
+  }
+  const computed = contracts.root().toHex();
+  if (computed !== root) {
+    throw new PiecrustError(
+      "PersistenceError",
+      `Commit ${root} is corrupt: its contracts give root ${computed}`,
+    );
   }
 }
 
