@@ -459,28 +459,75 @@ export class VM {
    */
   verifyCommit(root: Uint8Array, options: VerifyOptions = {}): void {
     this.#checkOpen();
-    checkType("options", options, "object");
-    checkType("options.bases", options.bases ?? false, "boolean");
-    checkType("options.onProgress", options.onProgress ?? (() => {}), "function");
+    checkVerifyOptions(options);
     const key = this.#commitKey("root", root);
     this.#whileHeld(key, `verifying commit ${key}`, () => {
-      const store = this.#directory.store;
-      const roots = options.bases === true ? store.lineage(key) : [key];
-      const totalBytes = roots.reduce((sum, commit) => sum + store.folderBytes(commit), 0);
-      let verifiedBytes = 0;
-      for (const commit of roots) {
-        store.verifyCommit(commit, (file, bytes) => {
-          verifiedBytes += bytes;
-          options.onProgress?.({
-            root: Uint8Array.fromHex(commit),
-            file,
-            verifiedBytes,
-            totalBytes,
-          });
-        });
-      }
-      store.recomputeRoot(key);
+      this.#verify([key], options.bases ?? false, options.onProgress);
     });
+  }
+
+  /**
+   * Checks every listed commit and every unlisted one they build on, each
+   * once, as {@linkcode verifyCommit} with `bases` does: every file against
+   * its manifest, every root computed again. A `PersistenceError` names the
+   * first commit and file that differ. `options.bases` is ignored.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { VM } from "../mod.ts";
+   * import { contractBytecode } from "./testing/mod.ts";
+   *
+   * using vm = VM.ephemeral();
+   * for (let i = 0; i < 2; i++) {
+   *   using session = vm.session();
+   *   session.deploy(contractBytecode("counter"), new Uint8Array([i]), 1_000_000n);
+   *   session.commit();
+   * }
+   * let last = { verifiedBytes: 0, totalBytes: -1 };
+   * vm.verifyAll({ onProgress: (progress) => (last = progress) });
+   * assert.equal(last.verifiedBytes, last.totalBytes);
+   * ```
+   */
+  verifyAll(options: VerifyOptions = {}): void {
+    this.#checkOpen();
+    checkVerifyOptions(options);
+    const held: string[] = [];
+    try {
+      for (const key of this.#directory.commits()) {
+        this.#directory.hold(key);
+        held.push(key);
+      }
+      this.#verify(held, true, options.onProgress);
+    } catch (error) {
+      throw systemError(error, `verifying the commits of ${this.#path}`);
+    } finally {
+      for (const key of held) this.#directory.release(key);
+    }
+  }
+
+  /**
+   * Checks the files of `keys` (with `bases`, of their chains too, each
+   * commit once), then computes their roots again; the caller holds `keys`.
+   */
+  #verify(keys: string[], bases: boolean, onProgress: VerifyOptions["onProgress"]): void {
+    const store = this.#directory.store;
+    const roots = new Set<string>();
+    for (const key of keys) {
+      for (const commit of bases ? store.lineage(key) : [key]) {
+        if (roots.has(commit)) break; // The rest of the chain is in already.
+        roots.add(commit);
+      }
+    }
+    const totalBytes = [...roots].reduce((sum, commit) => sum + store.folderBytes(commit), 0);
+    let verifiedBytes = 0;
+    for (const commit of roots) {
+      store.verifyCommit(commit, (file, bytes) => {
+        verifiedBytes += bytes;
+        onProgress?.({ root: Uint8Array.fromHex(commit), file, verifiedBytes, totalBytes });
+      });
+    }
+    for (const commit of roots) store.recomputeRoot(commit);
   }
 
   /** Runs `body` with commit `key` held, so it cannot be deleted meanwhile. */
@@ -875,4 +922,12 @@ function contractInfoOf(description: ContractDescription): ContractInfo {
     pagesWritten: description.pagesWritten,
     changed: description.changed,
   };
+}
+
+function checkVerifyOptions(options: VerifyOptions): void {
+  checkType("options", options, "object");
+  if (options.bases !== undefined) checkType("options.bases", options.bases, "boolean");
+  if (options.onProgress !== undefined) {
+    checkType("options.onProgress", options.onProgress, "function");
+  }
 }

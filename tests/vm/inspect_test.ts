@@ -220,3 +220,43 @@ Deno.test("VM.commitInfo, contractInfo and verifyCommit refuse bad arguments and
   assertThrowsKind(() => vm.contractInfo(root, counter), "Disposed");
   assertThrowsKind(() => vm.verifyCommit(root), "Disposed");
 });
+
+Deno.test(
+  "VM.verifyAll checks each commit once, unlisted bases included, and names a damaged one",
+  withDirectoryAsync(async (dir) => {
+    let first: Uint8Array;
+    {
+      using vm = VM.open(dir);
+      let second: Uint8Array;
+      let counter: ContractId;
+      ({ first, second, counter } = twoCommits(vm));
+      {
+        using session = vm.session({ base: second });
+        session.call(counter, increment, undefined, GAS);
+        session.commit();
+      }
+      await vm.deleteCommit(first); // Unlisted, still the base of the others.
+      const manifests: string[] = [];
+      vm.verifyAll({
+        onProgress: ({ root, file }) => file === "manifest.json" && manifests.push(root.toHex()),
+      });
+      assert.equal(manifests.length, 3);
+      assert.equal(new Set(manifests).size, 3);
+      assert.ok(manifests.includes(first.toHex()));
+    }
+    // One byte flipped (a changed size would fail VM.open already).
+    const folder = `${dir}/retired/${first.toHex()}`;
+    const wasm = [...Deno.readDirSync(folder)].find((entry) => entry.name.endsWith(".wasm"))!;
+    const path = `${folder}/${wasm.name}`;
+    const bytes = Deno.readFileSync(path);
+    bytes[bytes.length - 1] ^= 1;
+    Deno.chmodSync(path, 0o644);
+    Deno.writeFileSync(path, bytes);
+    using vm = VM.open(dir);
+    const error = assertThrowsKind(() => vm.verifyAll(), "PersistenceError");
+    assert.match(
+      error.message,
+      new RegExp(`Commit ${first.toHex()} is corrupt: ${wasm.name} has checksum`),
+    );
+  }),
+);
