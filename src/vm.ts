@@ -696,6 +696,56 @@ export class VM {
   }
 
   /**
+   * Deletes the compiled modules of bytecode that no commit uses any more
+   * (contracts whose commits were all deleted, deploys never committed) and
+   * leftovers of interrupted writes from the module cache. Retired commits
+   * go by themselves, when the last commit that needs them does. Only with
+   * no session open and no Worker connected (a `SessionError` otherwise),
+   * and only on the VM that owns the directory (`NotOwner`).
+   *
+   * @returns How many files were deleted and how many bytes they held.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { VM } from "../mod.ts";
+   * import { contractBytecode } from "./testing/mod.ts";
+   *
+   * using vm = VM.ephemeral();
+   * {
+   *   using session = vm.session();
+   *   session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
+   *   // dropped without a commit: counter's compiled module is garbage
+   * }
+   * const { files, bytes } = vm.collectModules();
+   * assert.ok(files > 0 && bytes > 0);
+   * assert.deepEqual(vm.collectModules(), { files: 0, bytes: 0 });
+   * ```
+   */
+  collectModules(): { files: number; bytes: number } {
+    this.#checkOpen();
+    const owner = this.#ownerOnly("collectModules");
+    if (this.#sessions.size > 0 || owner.connections > 0) {
+      throw new PiecrustError(
+        "SessionError",
+        `collectModules needs every session closed and no Worker connected; ` +
+          `${this.#sessions.size} sessions are open, ${owner.connections} Workers connected`,
+      );
+    }
+    const { store } = owner;
+    const used = new Set<string>();
+    const visited = new Set<string>();
+    for (const root of store.commits()) {
+      for (const commit of store.lineage(root)) {
+        if (visited.has(commit)) break;
+        visited.add(commit);
+        for (const contract of store.manifest(commit).contracts) used.add(contract.bytecodeHash);
+      }
+    }
+    return this.#modules.collect(used);
+  }
+
+  /**
    * Compiles the committed bytecode of contract `id` again, replaces its
    * compiled module on disk and lifts a {@linkcode removeModule}. Fails
    * with `ContractDoesNotExist` if `id` is in no commit.

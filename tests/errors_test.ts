@@ -523,7 +523,7 @@ Deno.test("PiecrustError.details of a wasm trap names it; a session reports it a
   });
 });
 
-Deno.test("VM.share, removeModule and recompileModule on a connected VM fail with NotOwner", () => {
+Deno.test("VM.share, removeModule, recompileModule and collectModules on a connected VM fail with NotOwner", () => {
   using owner = VM.ephemeral();
   const handle = owner.share();
   using connected = VM.connect(handle);
@@ -532,6 +532,7 @@ Deno.test("VM.share, removeModule and recompileModule on a connected VM fail wit
     () => connected.share(),
     () => connected.removeModule(id),
     () => connected.recompileModule(id),
+    () => connected.collectModules(),
   ];
   for (const attempt of attempts) {
     const error = assertThrowsKind(attempt, "NotOwner");

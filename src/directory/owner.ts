@@ -275,6 +275,11 @@ export class DirectoryOwner implements Directory {
     }
   }
 
+  /** How many VMs of Workers are connected (shared handles in use). */
+  get connections(): number {
+    return this.#connections.size;
+  }
+
   /** Whether an operation waits for a session of a Worker. */
   #waitsForWorkers(): boolean {
     if (this.#deferred.length === 0 && this.#retiredCopies.size === 0) return false;

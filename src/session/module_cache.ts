@@ -348,6 +348,49 @@ export class ModuleCache {
     }
   }
 
+  /**
+   * Deletes the compiled modules (and leftovers of interrupted writes) of
+   * every key not in `keep`; removal markers stay. Only while nothing else
+   * uses the cache: a module being stored meanwhile would fail.
+   *
+   * @returns How many files were deleted and their bytes.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { contractBytecode } from "../testing/mod.ts";
+   * import { Engine } from "../engine/mod.ts";
+   * import { ModuleCache } from "./module_cache.ts";
+   *
+   * using engine = new Engine();
+   * using cache = new ModuleCache(Deno.makeTempDirSync());
+   * cache.load(engine, "counter", () => contractBytecode("counter")).close();
+   * cache.load(engine, "box", () => contractBytecode("box")).close();
+   * const { files } = cache.collect(new Set(["counter"]));
+   * assert.equal(files, 2); // box's artifact and its sidecar
+   * assert.deepEqual(cache.collect(new Set(["counter"])), { files: 0, bytes: 0 });
+   * ```
+   */
+  collect(keep: ReadonlySet<string>): { files: number; bytes: number } {
+    let files = 0;
+    let bytes = 0;
+    try {
+      for (const entry of Deno.readDirSync(this.#directory)) {
+        const key = entry.name.split(/[-.]/, 1)[0];
+        if (keep.has(key) || entry.name === `${key}.removed`) continue;
+        const path = `${this.#directory}/${entry.name}`;
+        const size = Deno.lstatSync(path).size;
+        Deno.removeSync(path, { recursive: true });
+        this.#forget(key);
+        files++;
+        bytes += size;
+      }
+    } catch (error) {
+      throw systemError(error, `collecting the module cache ${this.#directory}`);
+    }
+    return { files, bytes };
+  }
+
   #artifactPath(engine: Engine, key: string): string {
     return `${this.#directory}/${key}-${engine.options.memoryReservation}.cwasm`;
   }

@@ -260,3 +260,52 @@ Deno.test(
     );
   }),
 );
+
+Deno.test(
+  "VM.collectModules keeps the modules commits use and deletes the others",
+  withDirectoryAsync(async (dir) => {
+    using vm = VM.open(dir);
+    const modules = () =>
+      new Set([...Deno.readDirSync(`${dir}/modules`)].map((entry) => entry.name.split("-")[0]));
+    const hashOf = (info: ContractInfo) => info.bytecodeHash.toHex();
+    const { first, second, counter, grower } = twoCommits(vm);
+    let boxRoot: Uint8Array;
+    {
+      using session = vm.session({ base: second });
+      session.deploy(contractBytecode("box"), OWNER, GAS);
+      boxRoot = session.commit();
+    }
+    {
+      using session = vm.session();
+      session.deploy(contractBytecode("fibonacci"), OWNER, GAS); // never committed
+    }
+    const box = vm.commitInfo(boxRoot).contracts.find((c) =>
+      !c.id.equals(counter) && !c.id.equals(grower)
+    )!;
+    const used = [vm.contractInfo(first, counter)!, vm.contractInfo(first, grower)!, box].map(
+      hashOf,
+    );
+    assert.equal(modules().size, 4);
+    const collected = vm.collectModules();
+    assert.equal(collected.files, 2, "fibonacci's artifact and sidecar");
+    assert.ok(collected.bytes > 0);
+    assert.deepEqual(modules(), new Set(used));
+    // box's only commit deleted: its module goes with the next collection.
+    await vm.deleteCommit(boxRoot);
+    assert.equal(vm.collectModules().files, 2);
+    assert.deepEqual(modules(), new Set(used.slice(0, 2)));
+    using session = vm.session({ base: second });
+    session.call(counter, increment, undefined, GAS);
+  }),
+);
+
+Deno.test("VM.collectModules refuses while a session is open", () => {
+  using vm = VM.ephemeral();
+  const session = vm.session();
+  const error = assertThrowsKind(() => vm.collectModules(), "SessionError");
+  assert.match(error.message, /1 sessions are open, 0 Workers connected/);
+  session.close();
+  vm.collectModules();
+  vm.close();
+  assertThrowsKind(() => vm.collectModules(), "Disposed");
+});
