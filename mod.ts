@@ -50,7 +50,14 @@ export {
 } from "./src/session/session.ts";
 export { ARGBUF_LEN, CONTRACT_ID_BYTES, SCRATCH_BUF_BYTES } from "./src/bytecode/abi.ts";
 export { ContractId } from "./src/session/contract_id.ts";
-export { CallTree, type CallTreeElem } from "./src/session/call_tree.ts";
+export { type CallTrace, CallTree, type CallTreeElem } from "./src/session/call_tree.ts";
+export {
+  type ContractLabels,
+  formatCallTree,
+  type FormatCallTreeOptions,
+  type TraceSource,
+} from "./src/session/format_call_tree.ts";
+export { GasReport, type GasReportRow } from "./src/session/gas_report.ts";
 export type { Event } from "./src/session/event.ts";
 export type { HostQuery, PricedHostQuery } from "./src/session/host_query.ts";
 export { type PageOpening, verifyPageOpening } from "./src/merkle/page_opening.ts";

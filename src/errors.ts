@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { CallTree } from "./session/call_tree.ts";
+
 /**
  * What went wrong, at the level the caller works at. A session reports the
  * reference VM's variants; the engine layer (`./engine`) reports wasm traps
@@ -245,6 +247,12 @@ export class PiecrustError extends Error {
   readonly trapCode?: number;
   /** Where in wasm a trap happened, as wasmtime reported it. */
   readonly wasmBacktrace?: string;
+  /**
+   * For a failed top-level contract call: the calls it made up to the
+   * failure, the failed one marked (see `CallTree.trace` and
+   * `formatCallTree`).
+   */
+  callTree?: CallTree;
 
   /**
    * Creates an error of the given kind.

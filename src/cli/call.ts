@@ -4,7 +4,9 @@
  * @module
  */
 
+import { PiecrustError } from "../errors.ts";
 import type { CallReceipt } from "../session/call_receipt.ts";
+import { formatCallTree } from "../session/format_call_tree.ts";
 import { ContractId } from "../session/contract_id.ts";
 import { type Command, DEFAULT_GAS, parseGas, parseHex } from "./command.ts";
 import { openVm } from "./open_vm.ts";
@@ -52,8 +54,10 @@ Options:
   --base ROOT   the commit to call on; default: the only commit
   --gas N       the gas limit; default: ${DEFAULT_GAS}
   --commit      commit the session after the call and print the new root
+  --trace       also print the call trace (every sub-call with its gas and
+                events); for a failed call, on standard error
   --debug       accept contracts that import the debug functions
-  --json        print { data, gasSpent, gasLimit, events, root? }
+  --json        print { data, gasSpent, gasLimit, events, root? } (no trace)
   --help        print this help
 `,
   options: {
@@ -61,6 +65,7 @@ Options:
     gas: { type: "string" },
     commit: { type: "boolean" },
     debug: { type: "boolean" },
+    trace: { type: "boolean" },
   },
   arity: [3, 4],
   run({ positionals: [dir, contractText, fn, argText], values, io }): number {
@@ -70,9 +75,21 @@ Options:
     using vm = openVm(dir);
     const base = sessionBase(vm, values.base as string | undefined);
     using session = vm.session({ base, debug: values.debug === true });
-    const receipt = session.callRaw(contract, fn, arg, gas);
+    const trace = values.trace === true;
+    let receipt: CallReceipt<Uint8Array>;
+    try {
+      receipt = session.callRaw(contract, fn, arg, gas);
+    } catch (error) {
+      if (trace && error instanceof PiecrustError && error.callTree !== undefined) {
+        io.err(formatCallTree(error, { color: io.errIsTerminal && !Deno.noColor }));
+      }
+      throw error;
+    }
     const root = values.commit === true ? session.commit() : undefined;
     io.out(values.json === true ? receiptJson(receipt, root) : receiptText(receipt, root));
+    if (trace && values.json !== true) {
+      io.out("\n" + formatCallTree(receipt, { color: io.outIsTerminal }));
+    }
     return 0;
   },
 };

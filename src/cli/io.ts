@@ -10,6 +10,8 @@ export interface CliIo {
   out(text: string): void;
   /** Writes `text` to standard error. */
   err(text: string): void;
+  /** Whether standard output is a terminal that takes color (`NO_COLOR` unset). */
+  readonly outIsTerminal: boolean;
   /** Whether standard error is a terminal (progress bars and color go there only then). */
   readonly errIsTerminal: boolean;
 }
@@ -33,6 +35,7 @@ export function processIo(): CliIo {
   return {
     out: (text) => write(Deno.stdout, text),
     err: (text) => write(Deno.stderr, text),
+    outIsTerminal: Deno.stdout.isTerminal() && !Deno.noColor,
     errIsTerminal: Deno.stderr.isTerminal(),
   };
 }

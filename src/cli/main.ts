@@ -59,7 +59,7 @@ a failed call), 2 for a command line that cannot be run.
  *
  * let out = "";
  * let err = "";
- * const io = { out: (text: string) => (out += text), err: (text: string) => (err += text), errIsTerminal: false };
+ * const io = { out: (text: string) => (out += text), err: (text: string) => (err += text), outIsTerminal: false, errIsTerminal: false };
  * assert.equal(await main(["--help"], io), 0);
  * assert.match(out, /Usage: piecrust COMMAND/);
  * assert.equal(await main(["inspect"], io), 2);

@@ -21,7 +21,7 @@ const WIDTH = 30;
  * ```ts
  * import { ProgressBar } from "./progress.ts";
  *
- * const bar = new ProgressBar({ out() {}, err() {}, errIsTerminal: false }, "verifying");
+ * const bar = new ProgressBar({ out() {}, err() {}, outIsTerminal: false, errIsTerminal: false }, "verifying");
  * bar.update(50, 100);
  * bar.done();
  * ```

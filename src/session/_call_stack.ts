@@ -178,7 +178,7 @@ export class CallStack {
       let frame: CallFrame;
       let ret: number;
       try {
-        frame = stack.push(contract, gasLimit, undefined);
+        frame = stack.push(contract, fn, gasLimit, undefined);
       } catch (error) {
         throw normalize(error);
       }
@@ -187,7 +187,12 @@ export class CallStack {
       } catch (error) {
         stack.unwind(frame);
         scope.carriedEvents.push(...stack.events);
-        throw uncontained(error) ?? normalize(error);
+        const thrown = uncontained(error);
+        if (thrown !== undefined) throw thrown;
+        const failure = normalize(error);
+        frame.node.failure = failure;
+        failure.callTree = new CallTree(frame.node);
+        throw failure;
       }
       const data = stack.contractBytes(contract, contract.argBuffer, ret).slice();
       const remaining = frame.live.store.getFuel();
@@ -230,8 +235,13 @@ export class CallStack {
     return frame;
   }
 
-  /** Instantiates `contract` for this top-level call if needed and pushes a frame. */
-  push(contract: LoadedContract, limit: bigint, parent: CallFrame | undefined): CallFrame {
+  /** Instantiates `contract` for this top-level call if needed and pushes a frame calling `fn`. */
+  push(
+    contract: LoadedContract,
+    fn: string,
+    limit: bigint,
+    parent: CallFrame | undefined,
+  ): CallFrame {
     // A synthetic root caller takes a level, as in the reference.
     if (this.frames.length + (this.rootCaller === undefined ? 0 : 1) >= MAX_CALL_DEPTH) {
       throw new PiecrustError("SessionError", `call depth exceeds ${MAX_CALL_DEPTH}`);
@@ -245,6 +255,7 @@ export class CallStack {
       spent: 0n,
       memLen: contract.memory.byteLength,
       children: [],
+      fn,
     };
     parent?.node.children.push(node);
     const frame: CallFrame = {
@@ -281,6 +292,8 @@ export class CallStack {
     try {
       ret = func.callI32(arg.length);
     } catch (error) {
+      // What the failed call spent, for traces; a caller may charge more.
+      frame.node.spent = frame.limit - store.getFuel();
       // Any trap with no fuel left is out of gas, as in the reference.
       if (store.getFuel() === 0n) {
         throw new PiecrustError("OutOfGas", "out of gas", { cause: error });

@@ -92,12 +92,11 @@ const HOST_FUNCTIONS: Readonly<Record<HostImportName, HostFunction>> = {
     const topic = stack.bytes(pointer(args, 0), topicLen);
     const data = stack.argBuffer(argLen).slice();
     stack.charge(EVENT_BYTE_COST * BigInt(topicLen + argLen));
-    stack.events.push({
-      source: stack.top.live.contract.id,
-      topic: text(topic),
-      data,
-      reverted: false,
-    });
+    const { live, node } = stack.top;
+    const event = { source: live.contract.id, topic: text(topic), data, reverted: false };
+    stack.events.push(event);
+    (node.events ??= []).push(event);
+    (node.eventCalls ??= []).push(node.children.length);
   },
   // `feed`: hands a copy of the argument buffer's first bytes to the feeder.
   feed: (stack, args) => {
@@ -224,7 +223,7 @@ function call(
     // A re-entered contract shares its store with the outer frame: keep its fuel aside.
     reentered = stack.instances.get(id.toString());
     outerFuel = reentered?.store.getFuel() ?? 0n;
-    callee = stack.push(contract, limit, caller);
+    callee = stack.push(contract, fn, limit, caller);
   } catch (thrown) {
     // The callee never started (bad name, no such contract, depth limit):
     // as in the reference, the caller is charged nothing for the attempt.
@@ -248,11 +247,14 @@ function call(
   } catch (thrown) {
     // The callee started: it is undone, and the caller pays its whole limit.
     stack.unwind(callee);
-    caller.node.children.pop();
     reentered?.store.setFuel(outerFuel);
-    callerStore.setFuel(remaining > limit ? remaining - limit : 0n);
+    const charge = remaining > limit ? limit : remaining;
+    callerStore.setFuel(remaining - charge);
     if (uncontained(thrown) !== undefined) throw thrown;
-    return writeError(stack, normalize(thrown));
+    const failure = normalize(thrown);
+    callee.node.failure = failure;
+    callee.node.spent = charge;
+    return writeError(stack, failure);
   }
 }
 

@@ -5,7 +5,9 @@
  * @module
  */
 
+import type { PiecrustError } from "../errors.ts";
 import type { ContractId } from "./contract_id.ts";
+import type { Event } from "./event.ts";
 
 /**
  * One call in a {@linkcode CallTree}.
@@ -34,6 +36,54 @@ export interface CallTreeElem {
   readonly spent: bigint;
   /** The contract's memory length when the call started. */
   readonly memLen: number;
+}
+
+/**
+ * One call of a top-level call and everything it called, as
+ * {@linkcode CallTree.trace} gives it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type CallTrace, VM } from "../../mod.ts";
+ * import { contractBytecode } from "../testing/mod.ts";
+ *
+ * using vm = VM.ephemeral();
+ * using session = vm.session();
+ * const counter = session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
+ * const receipt = session.callRaw(counter, "increment", new Uint8Array(), 1_000_000n);
+ * const trace: CallTrace = receipt.callTree.trace!;
+ * assert.equal(trace.fn, "increment");
+ * assert.equal(trace.calls.length, 0);
+ * assert.equal(trace.exclusive, trace.spent);
+ * ```
+ */
+export interface CallTrace {
+  /** The contract called. */
+  readonly contractId: ContractId;
+  /** The function called. */
+  readonly fn: string;
+  /** The gas limit the call got. */
+  readonly limit: bigint;
+  /**
+   * Gas the call cost, its sub-calls included. A failed sub-call costs its
+   * caller its whole limit (at most what the caller had left).
+   */
+  readonly spent: bigint;
+  /** Gas the call spent itself: {@linkcode spent} minus its sub-calls'. */
+  readonly exclusive: bigint;
+  /** The contract's memory length when the call started. */
+  readonly memLen: number;
+  /** The events the call emitted itself (its sub-calls' are theirs), in order. */
+  readonly events: readonly Event[];
+  /** For each of {@linkcode events}, how many of {@linkcode calls} came before it. */
+  readonly eventCalls: readonly number[];
+  /** Why the call failed, if it did; it was then undone with all it called. */
+  readonly error: PiecrustError | undefined;
+  /** Whether the call was undone: it or a call above it failed. */
+  readonly reverted: boolean;
+  /** Its sub-calls, in call order, the failed ones included. */
+  readonly calls: readonly CallTrace[];
 }
 
 /**
@@ -72,13 +122,24 @@ export interface CallNode {
   spent: bigint;
   /** The contract's memory length when the call started. */
   memLen: number;
-  /** Its successful sub-calls, in call order. */
+  /** Its sub-calls, in call order; the failed ones have a `failure`. */
   children: CallNode[];
+  /** The function called; absent in hand-built trees. */
+  fn?: string;
+  /** The events the call emitted itself, in order; absent if none. */
+  events?: Event[];
+  /** For each of `events`, how many sub-calls the call had made before it. */
+  eventCalls?: number[];
+  /** Why the call failed (it was then undone); absent if it succeeded. */
+  failure?: PiecrustError;
+  /** `spent` before the constructor made it exclusive. */
+  inclusive?: bigint;
 }
 
 /**
- * The calls of one top-level call. Failed sub-calls are pruned; their gas
- * (their whole limit) stays in the caller's spend. Iteration yields the
+ * The calls of one top-level call. Failed sub-calls are pruned, as in the
+ * reference VM; their gas (their whole limit) stays in the caller's spend.
+ * {@linkcode CallTree.trace} has them, with function names and events. Iteration yields the
  * reference VM's order: reverse post-order, the right-most deepest call
  * first and the top-level call last.
  *
@@ -147,6 +208,37 @@ export class CallTree implements Iterable<CallTreeElem> {
   }
 
   /**
+   * The whole call, for tracing and gas reports: every sub-call in call
+   * order, the failed ones too (with their error, marked reverted with
+   * everything they called), with function names, inclusive and exclusive
+   * gas, and each call's own events. Undefined for an empty tree.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { contractFunction, contractId, i64, VM } from "../../mod.ts";
+   * import { contractBytecode } from "../testing/mod.ts";
+   *
+   * using vm = VM.ephemeral();
+   * using session = vm.session({ debug: true });
+   * const owner = new Uint8Array(32);
+   * const counter = session.deploy(contractBytecode("counter"), owner, 1_000_000n);
+   * const center = session.deploy(contractBytecode("callcenter"), owner, 1_000_000n);
+   * const queryCounter = contractFunction("query_counter", contractId, i64);
+   * const receipt = session.call(center, queryCounter, counter.toBytes(), 1_000_000n);
+   * const trace = receipt.callTree.trace!;
+   * assert.equal(trace.fn, "query_counter");
+   * assert.equal(trace.spent, receipt.gasSpent);
+   * assert.equal(trace.calls[0].fn, "read_value");
+   * assert.equal(trace.exclusive, trace.spent - trace.calls[0].spent);
+   * assert.equal(trace.reverted, false);
+   * ```
+   */
+  get trace(): CallTrace | undefined {
+    return this.#root === undefined ? undefined : toTrace(this.#root, false);
+  }
+
+  /**
    * Calls in reverse post-order: children right to left, each before its parent.
    *
    * @example
@@ -178,7 +270,10 @@ export class CallTree implements Iterable<CallTreeElem> {
       const top = stack[stack.length - 1];
       if (top.next >= 0) {
         const child = top.node.children[top.next--];
-        stack.push({ node: child, next: child.children.length - 1 });
+        // Failed sub-calls are not in the reference VM's tree.
+        if (child.failure === undefined) {
+          stack.push({ node: child, next: child.children.length - 1 });
+        }
       } else {
         stack.pop();
         yield toElem(top.node);
@@ -196,13 +291,39 @@ function toElem(node: CallNode): CallTreeElem {
   };
 }
 
+/**
+ * Makes every node's `spent` exclusive of its successful sub-calls (a failed
+ * one's cost stays with its caller, as in the reference VM), keeping the
+ * inclusive figure in `inclusive`. Parents go before their children, whose
+ * `spent` is then still inclusive.
+ */
 function makeExclusive(root: CallNode): void {
   const stack = [root];
   while (stack.length > 0) {
     const node = stack.pop()!;
+    node.inclusive = node.spent;
     for (const child of node.children) {
-      node.spent -= child.spent;
+      if (child.failure === undefined) node.spent -= child.spent;
       stack.push(child);
     }
   }
+}
+
+function toTrace(node: CallNode, reverted: boolean): CallTrace {
+  const failed = reverted || node.failure !== undefined;
+  const calls = node.children.map((child) => toTrace(child, failed));
+  const inclusive = node.inclusive ?? node.spent;
+  return {
+    contractId: node.contractId,
+    fn: node.fn ?? "",
+    limit: node.limit,
+    spent: inclusive,
+    exclusive: calls.reduce((rest, call) => rest - call.spent, inclusive),
+    memLen: node.memLen,
+    events: node.events ?? [],
+    eventCalls: node.eventCalls ?? [],
+    error: node.failure,
+    reverted: failed,
+    calls,
+  };
 }

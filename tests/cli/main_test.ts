@@ -19,6 +19,7 @@ async function cli(...args: string[]): Promise<Run> {
   const io: CliIo = {
     out: (text) => (out += text),
     err: (text) => (err += text),
+    outIsTerminal: false,
     errIsTerminal: false,
   };
   const status = await main(args, io);
@@ -135,6 +136,12 @@ Deno.test(
     const read = await json("call", state, contract, "read_value", "--base", second);
     assert.equal(read.data, "fd00000000000000"); // 0xfc + 1, little-endian i64
     assert.equal(read.root, undefined, "no --commit: nothing committed");
+    const traced = await cli("call", state, contract, "read_value", "--base", second, "--trace");
+    assert.equal(traced.status, 0);
+    assert.match(
+      traced.out,
+      new RegExp(`\n\n${contract.slice(0, 8)}….read_value {2}\\d+ gas, limit 10000000000\n$`),
+    );
     const before = await json("call", state, contract, "read_value", "--base", first);
     assert.equal(before.data, "fc00000000000000");
     assert.ok(BigInt(read.gasSpent as string) > 0n);
@@ -159,6 +166,22 @@ Deno.test(
     );
     assert.equal(outOfGas.status, 1);
     assert.match(outOfGas.err, /^piecrust call: OutOfGas: /);
+    const traced = await cli(
+      "call",
+      state,
+      contract,
+      "increment",
+      "--base",
+      second,
+      "--gas",
+      "1",
+      "--trace",
+    );
+    assert.equal(traced.status, 1);
+    assert.match(
+      traced.err,
+      new RegExp(`^✗ ${contract.slice(0, 8)}….increment {2}1 gas, limit 1 {2}OutOfGas`),
+    );
     const missing = await cli("call", state, contract, "no_such_function", "--base", second);
     assert.equal(missing.status, 1);
     assert.match(missing.err, /InvalidFunction/);
