@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { assertNoLiveHandles } from "./_helpers.ts";
 
 /**
- * Runs every ```ts block of the README that imports the package, with its
+ * Runs every `ts` code block of the README that imports the package, with its
  * specifiers resolved through this repository's `deno.json` exports, and
  * checks that each `console.log(...); // expected` prints what its comment
- * says, or, for a block followed by a ```text block, that it prints that.
+ * says, or, for a block followed by a `text` code block, that it prints that.
  */
 Deno.test("README examples run and print what their comments say", async () => {
   const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
