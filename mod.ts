@@ -58,6 +58,12 @@ export {
   type TraceSource,
 } from "./src/session/format_call_tree.ts";
 export { GasReport, type GasReportRow } from "./src/session/gas_report.ts";
+export {
+  DataDriver,
+  type DataDriverFunction,
+  type DataDriverOptions,
+  type DataDriverSchema,
+} from "./src/session/data_driver.ts";
 export type { Event } from "./src/session/event.ts";
 export type { HostQuery, PricedHostQuery } from "./src/session/host_query.ts";
 export { type PageOpening, verifyPageOpening } from "./src/merkle/page_opening.ts";

@@ -59,6 +59,9 @@ import type { CallTree } from "./session/call_tree.ts";
  * - `Trap`: wasm trapped; `details.trap` names the trap (`OutOfFuel`,
  *   `Unreachable`, `MemoryOutOfBounds`, `StackOverflow`, ...).
  * - `HostError`: a host function threw; the thrown value is the `cause`.
+ * - `DataDriverError`: a contract's data driver is no driver, failed to
+ *   encode or decode (the message has the driver's own), trapped or ran out
+ *   of fuel.
  * - `MemoryError`: a host memory could not be reserved, mapped, grown,
  *   snapshotted or reverted.
  * - `WasmtimeError`: any other error reported by wasmtime.
@@ -111,6 +114,7 @@ export type ErrorKind =
   | "ExportNotFound"
   | "Trap"
   | "HostError"
+  | "DataDriverError"
   | "MemoryError"
   | "WasmtimeError"
   | "PermissionError"

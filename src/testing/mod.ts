@@ -25,3 +25,4 @@ export {
   contractNames,
   type ContractTarget,
 } from "./contract_bytecode.ts";
+export { dataDriverBytecode, duskContractBytecode } from "./dusk_bytecode.ts";

@@ -3,7 +3,12 @@
 import assert from "node:assert/strict";
 import { main } from "../../src/cli/main.ts";
 import type { CliIo } from "../../src/cli/io.ts";
-import { contractBytecode } from "../../src/testing/mod.ts";
+import { DataDriver, encode, tuple, u64 } from "../../mod.ts";
+import {
+  contractBytecode,
+  dataDriverBytecode,
+  duskContractBytecode,
+} from "../../src/testing/mod.ts";
 import { withDirectoryAsync } from "../_helpers.ts";
 
 /** What one run of the CLI printed, and its exit status. */
@@ -299,5 +304,105 @@ Deno.test(
     const usage = await run("inspect");
     assert.equal(usage.code, 2);
     assert.match(usage.err, /inspect takes DIR/);
+  }),
+);
+
+Deno.test(
+  "call --driver takes JSON and prints results and events decoded by the data driver",
+  withDirectoryAsync(async (dir) => {
+    const state = `${dir}/state`;
+    const driverPath = `${dir}/stake_dd.wasm`;
+    Deno.writeFileSync(driverPath, dataDriverBytecode("stake"));
+    Deno.writeFileSync(`${dir}/stake_mirror.wasm`, duskContractBytecode("stake_mirror"));
+    const deployed = await json("deploy", state, `${dir}/stake_mirror.wasm`);
+    const mirror = deployed.contract as string;
+    // A signed Stake from the contract itself, as the driver writes it in JSON.
+    const sampleArg = encode(tuple(u64, u64), [3n, 700n]).toHex();
+    const sample = await json("call", state, mirror, "sample_stake", sampleArg);
+    using driver = DataDriver.load(dataDriverBytecode("stake"));
+    const stake = driver.decodeInput("stake", Uint8Array.fromHex(sample.data as string)) as {
+      keys: { account: string };
+    };
+
+    const staked = await json(
+      "call",
+      state,
+      mirror,
+      "stake",
+      JSON.stringify(stake),
+      "--driver",
+      driverPath,
+      "--commit",
+    );
+    assert.equal(staked.data, null);
+    const events = staked.events as { topic: string; data: { value: string } }[];
+    assert.deepEqual(events.map((event) => [event.topic, event.data.value]), [["stake", "700"]]);
+    const root = staked.root as string;
+    const read = await json(
+      "call",
+      state,
+      mirror,
+      "get_stake",
+      JSON.stringify(stake.keys.account),
+      "--driver",
+      driverPath,
+      "--base",
+      root,
+    );
+    assert.deepEqual((read.data as { amount: { value: string } }).amount.value, "700");
+    const text = await cli(
+      "call",
+      state,
+      mirror,
+      "burnt_amount",
+      "--driver",
+      driverPath,
+      "--base",
+      root,
+    );
+    assert.match(text.out, /^data {3}"700"$/m);
+
+    const badJson = await cli(
+      "call",
+      state,
+      mirror,
+      "get_stake",
+      "{oops",
+      "--driver",
+      driverPath,
+      "--base",
+      root,
+    );
+    assert.equal(badJson.status, 2);
+    assert.match(badJson.err, /with --driver, ARG must be JSON/);
+    const refused = await cli(
+      "call",
+      state,
+      mirror,
+      "get_stake",
+      '"not a key"',
+      "--driver",
+      driverPath,
+      "--base",
+      root,
+    );
+    assert.equal(refused.status, 1);
+    assert.match(
+      refused.err,
+      /^piecrust call: DataDriverError: the data driver encode_input_fn failed/,
+    );
+    const noDriver = await cli(
+      "call",
+      state,
+      mirror,
+      "get_stake",
+      "null",
+      "--driver",
+      `${dir}/none.wasm`,
+      "--base",
+      root,
+    );
+    assert.equal(noDriver.status, 2);
+    assert.match(noDriver.err, /--driver .*none.wasm does not exist/);
   }),
 );
