@@ -6,27 +6,17 @@
  */
 
 import { type CommitIndex, corruptFile } from "./commit_index.ts";
+import type { ManifestContract } from "./manifest.ts";
 import { MANIFEST_FILE, wasmFile } from "./paths.ts";
 import { latestEntries, resolveContract } from "./resolve.ts";
 
-/** A contract at a commit, as {@linkcode describeCommit} reports it. */
-export interface ContractDescription {
-  /** The contract id, lowercase hex. */
-  id: string;
-  /** The owner bytes, lowercase hex. */
-  owner: string;
-  /** Whether the memory is 64-bit. */
-  is64: boolean;
-  /** The memory length in bytes. */
-  memoryLength: number;
-  /** The contract's leaf index in the contracts tree. */
-  leafIndex: number;
-  /** blake3 of the bytecode, lowercase hex. */
-  bytecodeHash: string;
+/**
+ * A contract at a commit, as {@linkcode describeCommit} reports it: its
+ * newest manifest entry's metadata, and its page counts.
+ */
+export interface ContractDescription extends Omit<ManifestContract, "packs" | "pages"> {
   /** The bytecode's length in bytes. */
   bytecodeBytes: number;
-  /** The root of the contract's page tree, lowercase hex. */
-  pageRoot: string;
   /** Pages of 64 KiB committed so far (the others read as zeros). */
   pages: number;
   /** Pages this commit wrote; all committed pages for a finalized commit (which has no base). */

@@ -158,30 +158,11 @@ Deno.test(
   "call exits 1 naming the error kind for a failed call, and commits nothing",
   withDirectoryAsync(async (dir) => {
     const { state, contract, second } = await counterState(dir);
-    const outOfGas = await cli(
-      "call",
-      state,
-      contract,
-      "increment",
-      "--base",
-      second,
-      "--gas",
-      "1",
-      "--commit",
-    );
+    const outOfGasCall = ["call", state, contract, "increment", "--base", second, "--gas", "1"];
+    const outOfGas = await cli(...outOfGasCall, "--commit");
     assert.equal(outOfGas.status, 1);
     assert.match(outOfGas.err, /^piecrust call: OutOfGas: /);
-    const traced = await cli(
-      "call",
-      state,
-      contract,
-      "increment",
-      "--base",
-      second,
-      "--gas",
-      "1",
-      "--trace",
-    );
+    const traced = await cli(...outOfGasCall, "--trace");
     assert.equal(traced.status, 1);
     assert.match(
       traced.err,

@@ -159,27 +159,24 @@ Deno.test("VM.verifyCommit with bases checks the chain's files and reports its p
 
 Deno.test("VM.verifyCommit computes the root again and names a page-tree root that differs", () => {
   withDirectory((dir) => {
-    let root: Uint8Array;
-    let counter: ContractId;
+    let second: Uint8Array;
+    let grower: ContractId;
     {
       using vm = VM.open(dir);
-      using session = vm.session();
-      counter = session.deploy(contractBytecode("counter"), OWNER, GAS);
-      session.call(counter, increment, undefined, GAS);
-      root = session.commit();
+      ({ second, grower } = twoCommits(vm));
     }
     // A manifest sealed again with another page-tree root: its checksum holds, its root does not.
-    const path = `${dir}/commits/${root.toHex()}/manifest.json`;
-    const { checksum: _, ...manifest } = parseManifest(root.toHex(), Deno.readFileSync(path));
+    const path = `${dir}/commits/${second.toHex()}/manifest.json`;
+    const { checksum: _, ...manifest } = parseManifest(second.toHex(), Deno.readFileSync(path));
     manifest.contracts[0].pageRoot = "ee".repeat(32);
     Deno.chmodSync(path, 0o644);
     Deno.writeFileSync(path, sealManifest(manifest).bytes);
     using vm = VM.open(dir);
-    const error = assertThrowsKind(() => vm.verifyCommit(root), "PersistenceError");
+    const error = assertThrowsKind(() => vm.verifyCommit(second), "PersistenceError");
     assert.match(
       error.message,
       new RegExp(
-        `contract ${counter} give page-tree root [0-9a-f]{64}, not the recorded ${"ee".repeat(32)}`,
+        `contract ${grower} give page-tree root [0-9a-f]{64}, not the recorded ${"ee".repeat(32)}`,
       ),
     );
   });
