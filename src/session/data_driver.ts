@@ -157,7 +157,7 @@ export class DataDriver {
     if (typeof fuel !== "bigint" || fuel <= 0n) {
       throw new TypeError(`options.fuel must be a positive bigint, got ${String(fuel)}`);
     }
-    const engine = new Engine({ parallelCompilation: false });
+    const engine = new Engine();
     let store: Store | undefined;
     try {
       let module: Module;
