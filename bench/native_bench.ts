@@ -350,6 +350,11 @@ function summary(values: number[]): { min: number; median: number; max: number }
   return { min: sorted[0], median: sorted[Math.floor(sorted.length / 2)], max: sorted.at(-1)! };
 }
 
+/** Two decimals; two significant digits below 0.1, where two decimals would read 0.00. */
+function ratio(value: number): string {
+  return value >= 0.1 ? value.toFixed(2) : value.toPrecision(2);
+}
+
 function micros(ns: number): string {
   return ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : `${(ns / 1e3).toFixed(1)} µs`;
 }
@@ -403,7 +408,7 @@ if (import.meta.main) {
       `| ${row.name} | ${micros(summary(nativeTimes).median)} | ${
         micros(summary(ourTimes).median)
       } | ` +
-        `${r.min.toFixed(2)} / ${r.median.toFixed(2)} / ${r.max.toFixed(2)} |`,
+        `${ratio(r.min)} / ${ratio(r.median)} / ${ratio(r.max)} |`,
     );
   }
 }
