@@ -140,6 +140,14 @@ export const wasmtimeSymbols = {
     parameters: ["pointer"],
     result: "void",
   },
+  /**
+   * void wasmtime_store_limiter(wasmtime_store_t*, int64_t memory_size, int64_t table_elements,
+   * int64_t instances, int64_t tables, int64_t memories); a negative value leaves that unlimited.
+   */
+  wasmtime_store_limiter: {
+    parameters: ["pointer", "i64", "i64", "i64", "i64", "i64"],
+    result: "void",
+  },
   /** wasmtime_error_t* wasmtime_context_set_fuel(wasmtime_context_t*, uint64_t) */
   wasmtime_context_set_fuel: {
     parameters: ["pointer", "u64"],

@@ -69,6 +69,40 @@ export class Store {
     return this.#context;
   }
 
+  /**
+   * Caps every linear memory of this store at `bytes`: a `memory.grow` past
+   * it fails (returns -1 to wasm), as does instantiating a module whose
+   * memory starts larger. Other resources stay unlimited.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Engine, Linker, Module, Store } from "./mod.ts";
+   *
+   * // (module (memory (export "memory") 1)
+   * //   (func (export "grow") (result i32) (memory.grow (i32.const 1))))
+   * const wasm = new Uint8Array([
+   *   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 127, 3, 2, 1, 0, 5, 3, 1, 0, 1, 7, 17, 2, 6,
+   *   109, 101, 109, 111, 114, 121, 2, 0, 4, 103, 114, 111, 119, 0, 0, 10, 8, 1, 6, 0, 65, 1, 64, 0, 11,
+   * ]);
+   * using engine = new Engine();
+   * using store = new Store(engine);
+   * store.limitMemory(65536);
+   * store.setFuel(1000n);
+   * using module = Module.compile(engine, wasm);
+   * using linker = new Linker(engine);
+   * const instance = linker.instantiate(store, module);
+   * assert.deepEqual(instance.getFunc("grow").call(), [-1]);
+   * ```
+   */
+  limitMemory(bytes: number): void {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) {
+      throw new RangeError(`bytes must be a non-negative safe integer, got ${bytes}`);
+    }
+    if (this.#pointer === null) throwDisposed("store");
+    wasmtime().wasmtime_store_limiter(this.#pointer, BigInt(bytes), -1n, -1n, -1n, -1n);
+  }
+
   /** Sets the fuel left for wasm in this store. */
   setFuel(fuel: bigint): void {
     if (fuel < 0n || fuel >= 1n << 64n) {

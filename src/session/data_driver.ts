@@ -24,6 +24,11 @@ export interface DataDriverOptions {
    * Default: 10 000 000 000.
    */
   readonly fuel?: bigint;
+  /**
+   * The most bytes the driver's memory may grow to: past it, its
+   * allocations fail. Default: 256 MiB.
+   */
+  readonly maxMemory?: number;
 }
 
 /** A function of a driver's {@linkcode DataDriverSchema}. */
@@ -63,6 +68,7 @@ const CODE_NAMES = [
 ];
 const CODE_BUFFER_TOO_SMALL = 4;
 const DEFAULT_FUEL = 10_000_000_000n;
+const DEFAULT_MAX_MEMORY = 256 * 1024 * 1024;
 /** The first output buffer; doubled while the driver says it is too small. */
 const FIRST_OUTPUT_BYTES = 64 * 1024;
 /** Beyond this, a driver's output is refused. */
@@ -88,7 +94,7 @@ type DriverExport = keyof typeof DRIVER_EXPORTS;
  * `dusk-stake-contract-dd` built with its `js` feature): encodes a
  * function's JSON argument into the bytes the contract takes, and decodes
  * results, arguments and events back to JSON. It runs in its own wasmtime
- * store, each operation with a fuel budget, so a broken driver raises a
+ * store, each operation with a fuel budget and its memory capped, so a broken driver raises a
  * `DataDriverError` and never hangs or crashes the process.
  *
  * @example
@@ -136,7 +142,7 @@ export class DataDriver {
    * exports) or whose `init` fails.
    *
    * @param bytecode The driver's wasm.
-   * @param options The fuel of each operation.
+   * @param options The fuel of each operation and the memory cap.
    * @returns The driver; close it (or `using`) to free its store.
    *
    * @example
@@ -157,6 +163,12 @@ export class DataDriver {
     if (typeof fuel !== "bigint" || fuel <= 0n) {
       throw new TypeError(`options.fuel must be a positive bigint, got ${String(fuel)}`);
     }
+    const maxMemory = options.maxMemory ?? DEFAULT_MAX_MEMORY;
+    if (!Number.isSafeInteger(maxMemory) || maxMemory < 0) {
+      throw new TypeError(
+        `options.maxMemory must be a non-negative integer, got ${String(maxMemory)}`,
+      );
+    }
     const engine = new Engine();
     let store: Store | undefined;
     try {
@@ -167,6 +179,7 @@ export class DataDriver {
         throw driverError(`is not valid wasm (${(error as Error).message})`, error);
       }
       store = new Store(engine);
+      store.limitMemory(maxMemory);
       // Instantiation runs code too (a start function), within the budget.
       store.setFuel(fuel);
       let instance: Instance;

@@ -141,6 +141,16 @@ Deno.test("DataDriver.load refuses what is no data driver", async () => {
     () => DataDriver.load(dataDriverBytecode("stake"), { fuel: 0n }),
     /options.fuel must be a positive bigint/,
   );
+  assert.throws(
+    () => DataDriver.load(dataDriverBytecode("stake"), { maxMemory: -1 }),
+    /options.maxMemory must be/,
+  );
+  // The stake driver starts with more memory than 64 KiB: capped below that, it cannot start.
+  const capped = assertThrowsKind(
+    () => DataDriver.load(dataDriverBytecode("stake"), { maxMemory: 65536 }),
+    "DataDriverError",
+  );
+  assert.match(capped.message, /cannot be instantiated/);
 });
 
 /** A driver whose every export does what `body` says (WAT instructions leaving an i32). */
@@ -185,6 +195,20 @@ Deno.test("DataDriver stops a driver that loops, traps or writes past its buffer
   assert.match(
     assertThrowsKind(() => failing.version(), "DataDriverError").message,
     /get_version failed: OperationError$/,
+  );
+});
+
+Deno.test("DataDriver caps the driver's memory: a growth past the cap fails inside the driver", async () => {
+  // get_version grows the memory by 16 pages (1 MiB) and answers 0 (ok, empty) only if it could.
+  const grows = await fakeDriver(
+    "(if (result i32) (i32.eq (memory.grow (i32.const 16)) (i32.const -1)) (then (i32.const 2)) (else (i32.store (i32.const 1024) (i32.const 0)) (i32.const 0)))",
+  );
+  using roomy = DataDriver.load(grows);
+  assert.equal(roomy.version(), "");
+  using tight = DataDriver.load(grows, { maxMemory: 4 * 65536 });
+  assert.match(
+    assertThrowsKind(() => tight.version(), "DataDriverError").message,
+    /get_version failed: OperationError/,
   );
 });
 
