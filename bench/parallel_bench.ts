@@ -26,17 +26,19 @@
  * (one callback set per isolate: a callback of another isolate is marshalled
  * to that isolate's event loop, which blocks or deadlocks the Worker), and runs
  * a session on that commit. The Workers are started once,
- * before the benchmarks, and their start-up times are printed (the module
- * runs ≈0.1 s after `new Worker`, or seconds later when `deno bench` first
- * type-checks the Worker's modules because its check cache is stale). After the
+ * before the benchmarks, and their start-up times are printed: with
+ * `--no-check`, as `deno task bench` runs, they start as under `deno run`
+ * (which does not type-check), the module running ≈0.1 s after
+ * `new Worker`; without it, `deno bench` first type-checks the Worker's
+ * modules, seconds when its check cache is stale. After the
  * run, an `unload` handler prints throughputs and ratios from the median
  * iterations, the time per call measured inside each Worker (alone and side
  * by side), and how much CPU other processes used meanwhile; then it closes
  * every VM and terminates the Workers. Workers inherit the bench's
  * permissions, so `deno task bench` needs no extra flag.
  *
- * Run: `deno task bench` (or
- * `deno bench --allow-ffi --allow-read --allow-write --allow-env bench/parallel_bench.ts`).
+ * Run: `deno task bench` (or `deno bench --no-check --allow-ffi --allow-read
+ * --allow-write --allow-env bench/parallel_bench.ts`); `deno task check` type-checks it.
  */
 
 import { contractFunction, u32, u64, VM, type VMHandle } from "../mod.ts";
