@@ -68,6 +68,8 @@ const CODE_NAMES = [
 ];
 const CODE_BUFFER_TOO_SMALL = 4;
 const DEFAULT_FUEL = 10_000_000_000n;
+const UTF8_ENCODER = new TextEncoder();
+const UTF8_DECODER = new TextDecoder();
 const DEFAULT_MAX_MEMORY = 256 * 1024 * 1024;
 /** The first output buffer; doubled while the driver says it is too small. */
 const FIRST_OUTPUT_BYTES = 64 * 1024;
@@ -414,11 +416,11 @@ export class DataDriver {
 
   #json(name: DriverExport, key: string, bytes: Uint8Array): unknown {
     if (!(bytes instanceof Uint8Array)) throw new TypeError("bytes must be a Uint8Array");
-    return parseJson(new TextDecoder().decode(this.#run(name, [key, bytes])), `${name}(${key})`);
+    return parseJson(UTF8_DECODER.decode(this.#run(name, [key, bytes])), `${name}(${key})`);
   }
 
   #text(name: "get_schema" | "get_version"): string {
-    return new TextDecoder().decode(this.#run(name, []));
+    return UTF8_DECODER.decode(this.#run(name, []));
   }
 
   /**
@@ -428,7 +430,7 @@ export class DataDriver {
   #run(name: DriverExport, inputs: (string | Uint8Array)[]): Uint8Array {
     if (this.#closed) throw new PiecrustError("Disposed", "the data driver is closed");
     const encoded = inputs.map((input) =>
-      typeof input === "string" ? new TextEncoder().encode(input) : input
+      typeof input === "string" ? UTF8_ENCODER.encode(input) : input
     );
     this.#store.setFuel(this.#fuel);
     const allocated: [number, number][] = [];
@@ -484,7 +486,7 @@ export class DataDriver {
     try {
       const pointer = this.#place(new Uint8Array(0), allocated, FIRST_OUTPUT_BYTES);
       if (this.#call("get_last_error", [pointer, FIRST_OUTPUT_BYTES]) === CODE_OK) {
-        message = new TextDecoder().decode(this.#read(pointer, FIRST_OUTPUT_BYTES));
+        message = UTF8_DECODER.decode(this.#read(pointer, FIRST_OUTPUT_BYTES));
       }
     } catch { /* the code alone says enough */ }
     return `${name} failed: ${what}${message === "" ? "" : `: ${message}`}`;

@@ -71,8 +71,43 @@ export function treeOf(source: TraceSource): CallTree | undefined {
 }
 
 /**
- * The label of `contract`: its name in `labels`, else its id's first 8
- * hex digits.
+ * `labels` as a map from contract id (lowercase hex) to name, checked: a
+ * `TypeError` for anything but a `Map` or a plain object of strings.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ContractId } from "./contract_id.ts";
+ * import { labelMap } from "./format_call_tree.ts";
+ *
+ * const id = ContractId.fromHex("ab".repeat(32));
+ * assert.equal(labelMap(new Map([[id, "token"]])).get("ab".repeat(32)), "token");
+ * assert.equal(labelMap({ ["ab".repeat(32)]: "token" }).get("ab".repeat(32)), "token");
+ * assert.equal(labelMap(undefined).size, 0);
+ * assert.throws(() => labelMap(null as never), TypeError);
+ * ```
+ */
+export function labelMap(labels: ContractLabels | undefined): ReadonlyMap<string, string> {
+  if (labels === undefined) return new Map();
+  let entries: [unknown, unknown][];
+  if (labels instanceof Map) entries = [...labels];
+  else if (typeof labels === "object" && labels !== null) entries = Object.entries(labels);
+  else {throw new TypeError(
+      `labels must be a Map or an object, got ${labels === null ? "null" : typeof labels}`,
+    );}
+  const map = new Map<string, string>();
+  for (const [key, name] of entries) {
+    if (typeof name !== "string") {
+      throw new TypeError(`the label of ${String(key)} must be a string, got ${typeof name}`);
+    }
+    map.set(String(key), name);
+  }
+  return map;
+}
+
+/**
+ * The label of `contract`: its name in `labels` (see {@linkcode labelMap}),
+ * else its id's first 8 hex digits.
  *
  * @example
  * ```ts
@@ -81,20 +116,13 @@ export function treeOf(source: TraceSource): CallTree | undefined {
  * import { labelOf } from "./format_call_tree.ts";
  *
  * const id = ContractId.fromHex("ab".repeat(32));
- * assert.equal(labelOf(id, undefined), "abababab…");
- * assert.equal(labelOf(id, new Map([[id, "token"]])), "token");
- * assert.equal(labelOf(id, { ["ab".repeat(32)]: "token" }), "token");
+ * assert.equal(labelOf(id, new Map()), "abababab…");
+ * assert.equal(labelOf(id, new Map([["ab".repeat(32), "token"]])), "token");
  * ```
  */
-export function labelOf(contract: ContractId, labels: ContractLabels | undefined): string {
+export function labelOf(contract: ContractId, labels: ReadonlyMap<string, string>): string {
   const hex = contract.toString();
-  if (labels instanceof Map) {
-    for (const [key, name] of labels) if (String(key) === hex) return name;
-  } else if (labels !== undefined) {
-    const name = (labels as Readonly<Record<string, string>>)[hex];
-    if (name !== undefined) return name;
-  }
-  return `${hex.slice(0, 8)}…`;
+  return labels.get(hex) ?? `${hex.slice(0, 8)}…`;
 }
 
 /**
@@ -110,6 +138,8 @@ export function labelOf(contract: ContractId, labels: ContractLabels | undefined
  * @param options Labels and color.
  * @returns The trace, one line per call and event, each ending in a newline;
  *   a line saying so if no contract ran.
+ * @throws {TypeError} For a `source` of another type, or labels that are
+ *   not a `Map` or an object of strings.
  *
  * @example A successful inter-contract call
  * ```ts
@@ -160,7 +190,7 @@ export function formatCallTree(source: TraceSource, options: FormatCallTreeOptio
     ? (style, text) => `${ANSI[style]}${text}${ANSI.reset}`
     : (_, text) => text;
   const lines: string[] = [];
-  render(trace, "", "", options.labels, paint, lines);
+  render(trace, "", "", labelMap(options.labels), paint, lines);
   return lines.join("");
 }
 
@@ -168,7 +198,7 @@ function render(
   call: CallTrace,
   lead: string,
   indent: string,
-  labels: ContractLabels | undefined,
+  labels: ReadonlyMap<string, string>,
   paint: Paint,
   lines: string[],
 ): void {

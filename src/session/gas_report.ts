@@ -9,7 +9,7 @@ import type { PiecrustError } from "../errors.ts";
 import type { CallReceipt } from "./call_receipt.ts";
 import type { CallTrace } from "./call_tree.ts";
 import type { ContractId } from "./contract_id.ts";
-import { type ContractLabels, labelOf, treeOf } from "./format_call_tree.ts";
+import { type ContractLabels, labelMap, labelOf, treeOf } from "./format_call_tree.ts";
 
 /** One contract function in a {@linkcode GasReport}. */
 export interface GasReportRow {
@@ -70,16 +70,17 @@ interface Tally {
  * ```
  */
 export class GasReport {
-  readonly #labels: ContractLabels | undefined;
+  readonly #labels: ReadonlyMap<string, string>;
   readonly #tallies = new Map<string, Tally>();
 
   /**
    * An empty report.
    *
    * @param options `labels`: names to show instead of contract ids.
+   * @throws {TypeError} For labels that are not a `Map` or an object of strings.
    */
   constructor(options: { labels?: ContractLabels } = {}) {
-    this.#labels = options.labels;
+    this.#labels = labelMap(options.labels);
   }
 
   /**

@@ -82,6 +82,18 @@ Deno.test("formatCallTree colors on request and shows shortened ids without labe
     "(no contract call)\n",
   );
   assert.throws(() => formatCallTree({} as unknown as CallTree), TypeError);
+  assert.throws(
+    () => formatCallTree(tree, { labels: null as never }),
+    /labels must be a Map or an object, got null/,
+  );
+  assert.throws(
+    () => formatCallTree(tree, { labels: { x: 7 } as never }),
+    /the label of x must be a string/,
+  );
+  assert.throws(
+    () => new GasReport({ labels: "counter" as never }),
+    /labels must be a Map or an object, got string/,
+  );
 });
 
 Deno.test("formatCallTree shows events where they happened, and a failed sub-call of a real contract", () => {
