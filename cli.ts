@@ -24,4 +24,5 @@ export { main } from "./src/cli/main.ts";
 export type { CliIo } from "./src/cli/io.ts";
 import { main } from "./src/cli/main.ts";
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+// Without a top-level await, so that require() can load this module (the npm build on Node.js).
+if (import.meta.main) main(Deno.args).then((status) => Deno.exit(status));

@@ -14,6 +14,7 @@
  */
 
 import { PiecrustError, systemError } from "../errors.ts";
+import { provisionCommand, SETUP_COMMAND } from "./provision_program.ts";
 import { type LibcSymbols, libcSymbols } from "../../ffi/libc.ts";
 import {
   wasmtimeReentrantSymbols,
@@ -68,23 +69,7 @@ export const WASMTIME_SHA256 = "9594714d3c73c3087ab3d42d9614cf72973b25c181b8625f
  */
 export const WASMTIME_LIB_ENV = "PIECRUST_WASMTIME_LIB";
 
-/**
- * The permissions `provision.ts` needs to fetch the library: the cache and a
- * temporary folder, `pip` where present, else PyPI itself.
- */
-const PROVISION_FLAGS = [
-  "--allow-env",
-  "--allow-read",
-  "--allow-write",
-  "--allow-run=python3",
-  "--allow-net=pypi.org,files.pythonhosted.org",
-] as const;
-
-/** The module that fetches the library when run as a program, wherever this package is served from. */
-const PROVISION_MODULE = new URL("./provision.ts", import.meta.url).href;
-
-const SETUP_HINT = `Fetch it once with \`deno run ${PROVISION_FLAGS.join(" ")} ` +
-  `${PROVISION_MODULE}\` (in this package's repository: \`deno task setup\`) or ` +
+const SETUP_HINT = `Fetch it once with \`${SETUP_COMMAND}\`, or ` +
   `\`await provisionWasmtime()\`, or set ${WASMTIME_LIB_ENV} to a libwasmtime ` +
   `${WASMTIME_VERSION} file.`;
 
@@ -366,16 +351,16 @@ function fileExists(path: string): boolean {
  * (`VM.open`, `new Engine()`), so the fetch runs in a process of its own.
  */
 function provisionInChildProcess(cachePath: string): void {
-  const deno = Deno.execPath();
+  const { command, args } = provisionCommand();
   const fetchAhead = `libwasmtime ${WASMTIME_VERSION} is not in ${cachePath}. To fetch it on ` +
-    `first use, allow this program to run ${deno} (--allow-run). ${SETUP_HINT}`;
-  if (Deno.permissions.querySync({ name: "run", command: deno }).state === "denied") {
+    `first use, allow this program to run ${command} (--allow-run). ${SETUP_HINT}`;
+  if (Deno.permissions.querySync({ name: "run", command }).state === "denied") {
     throw new PiecrustError("LibraryError", fetchAhead);
   }
   let status: Deno.CommandOutput;
   try {
-    status = new Deno.Command(deno, {
-      args: ["run", "--quiet", "--no-config", ...PROVISION_FLAGS, PROVISION_MODULE],
+    status = new Deno.Command(command, {
+      args,
       stdin: "null",
       stdout: "null",
       stderr: "inherit",
@@ -385,7 +370,7 @@ function provisionInChildProcess(cachePath: string): void {
       error instanceof Deno.errors.NotCapable ? "PermissionError" : "LibraryError",
       error instanceof Deno.errors.NotCapable
         ? fetchAhead
-        : `Fetching libwasmtime with ${deno} failed: ${(error as Error).message}. ${SETUP_HINT}`,
+        : `Fetching libwasmtime with ${command} failed: ${(error as Error).message}. ${SETUP_HINT}`,
       { cause: error },
     );
   }

@@ -245,7 +245,22 @@ export async function provisionWasmtime(options: ProvisionOptions = {}): Promise
   );
 }
 
-if (import.meta.main) {
+/**
+ * The provisioning program: fetches the library as {@linkcode provisionWasmtime}
+ * does, with its progress on standard error.
+ *
+ * @returns The exit status: 0 once the library is in the cache, 1 if it could not be fetched.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { provisionProgram } from "./provision.ts";
+ *
+ * // Already provisioned here (`deno task setup`): it says so and succeeds.
+ * assert.equal(await provisionProgram(), 0);
+ * ```
+ */
+export async function provisionProgram(): Promise<number> {
   try {
     let fetched = false;
     const path = await provisionWasmtime({
@@ -257,8 +272,13 @@ if (import.meta.main) {
     if (!fetched) {
       console.error(`piecrust: libwasmtime ${WASMTIME_VERSION} is ready: ${path} (verified)`);
     }
+    return 0;
   } catch (error) {
     console.error(`piecrust: ${error instanceof Error ? error.message : String(error)}`);
-    Deno.exit(1);
+    return 1;
   }
 }
+
+// Without a top-level await: the library imports this module, and a module
+// graph with one cannot be loaded with require() (the npm build on Node.js).
+if (import.meta.main) provisionProgram().then((status) => Deno.exit(status));
