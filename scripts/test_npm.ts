@@ -6,146 +6,91 @@
  * 1. `npm/test/suite.mjs`, the package's test suite, on each runtime;
  * 2. the package README's examples (its `js` blocks that import the package);
  * 3. `npm/test/scenario.mjs` on each runtime and on Deno from the sources,
- *    whose outputs (data, gas, events, errors, state roots) must be equal.
+ *    whose outputs (data, gas, events, errors, state roots) must be equal;
+ * 4. an import on Node.js 22, which has no FFI, that must fail with one
+ *    sentence naming what is required.
  *
- * Prints each runtime's results and a last line `N passed, N failed`, and
- * exits 1 if anything failed. `--keep` keeps the temporary projects.
+ * Prints each result and a last line `N passed, N failed`, and exits 1 if
+ * anything failed. `--keep` keeps the temporary projects.
  *
  * @module
  */
 
-const NODE = ["npx", "--yes", "node@26.10.0", "--disable-warning=ExperimentalWarning"];
-const BUN = ["npx", "--yes", "bun@1.4.5"];
+import { DENO, installedProjects, must, NODE, ROOT, run } from "./_npm_projects.ts";
 
-const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const keep = Deno.args.includes("--keep");
 const work = Deno.makeTempDirSync({ prefix: "piecrust-npm-test-" });
 
-/** Runs `command` in `cwd`; its output goes to ours unless `capture`. */
-function run(command: string[], cwd: string, capture = false): { ok: boolean; stdout: string } {
-  const output = new Deno.Command(command[0], {
-    args: command.slice(1),
-    cwd,
-    stdin: "null",
-    stdout: capture ? "piped" : "inherit",
-    stderr: "inherit",
-  }).outputSync();
-  return { ok: output.success, stdout: capture ? new TextDecoder().decode(output.stdout) : "" };
-}
-
-/** Runs `command` and fails the whole run if it fails. */
-function must(command: string[], cwd: string): string {
-  const { ok, stdout } = run(command, cwd, true);
-  if (!ok) throw new Error(`${command.join(" ")} failed in ${cwd}`);
-  return stdout;
-}
-
 /** The README's complete examples: its `js` blocks that import the package. */
 const examples = [
-  ...Deno.readTextFileSync(`${root}/npm/README.md`).matchAll(/```js\n([\s\S]*?)```/g),
+  ...Deno.readTextFileSync(`${ROOT}/npm/README.md`).matchAll(/```js\n([\s\S]*?)```/g),
 ]
   .map((match) => match[1])
   .filter((code) => code.includes('from "@piecrust/deno"'));
 
 let passed = 0;
 let failed = 0;
-try {
-  must(
-    [Deno.execPath(), "run", "--allow-all", `${root}/scripts/build_npm.ts`, `${work}/package`],
-    root,
-  );
-  const tarball = `${work}/${
-    must(["npm", "pack", "--silent", "--pack-destination", work], `${work}/package`).trim()
-  }`;
-  console.log(`test:npm: packed ${tarball}`);
+const check = (ok: boolean, what: string) => {
+  if (ok) passed++;
+  else failed++;
+  console.log(`${ok ? "ok" : "FAILED"} ${what}`);
+};
 
-  const projects: [string, string[], string[]][] = [
-    ["node", NODE, ["npm", "install", "--silent", "--no-audit", "--no-fund", tarball]],
-    ["bun", BUN, [...BUN, "add", tarball]],
-  ];
-  const outputs = new Map<string, string>();
-  for (const [name, runtime, install] of projects) {
-    const project = `${work}/${name}`;
-    Deno.mkdirSync(project);
-    Deno.writeTextFileSync(
-      `${project}/package.json`,
-      JSON.stringify({ name: `piecrust-${name}-test`, private: true, type: "module" }),
-    );
-    must(install, project);
-    for (const entry of Deno.readDirSync(`${root}/npm/test`)) {
-      Deno.copyFileSync(`${root}/npm/test/${entry.name}`, `${project}/${entry.name}`);
-    }
-    console.log(`test:npm: ${name}: the suite`);
-    const suite = run([...runtime, "suite.mjs"], project, true);
+try {
+  const projects = installedProjects(work, ["npm/test"]);
+  const deno = must([...DENO.command, `${ROOT}/npm/test/scenario.mjs`], ROOT);
+  const steps = deno.trim().split("\n");
+  for (const [runtime, project] of projects) {
+    console.log(`npm: ${runtime.name}: the suite`);
+    const suite = run([...runtime.command, "suite.mjs"], project, true);
     console.log(suite.stdout.trimEnd());
     const counts = suite.stdout.match(/(\d+) passed, (\d+) failed\s*$/);
     if (counts === null) {
-      failed++;
-      console.log(`FAILED ${name}: the suite printed no counts`);
+      check(false, `the suite on ${runtime.name} printed its counts`);
     } else {
       passed += Number(counts[1]);
       failed += Number(counts[2]);
-      if (!suite.ok && counts[2] === "0") {
-        failed++;
-        console.log(`FAILED ${name}: the suite exited with an error`);
-      }
+      if (counts[2] === "0") check(suite.ok, `the suite on ${runtime.name} exited with 0`);
     }
     examples.forEach((code, i) => {
       Deno.writeTextFileSync(`${project}/readme_example_${i + 1}.mjs`, code);
-      const example = run([...runtime, `readme_example_${i + 1}.mjs`], project);
-      if (example.ok) passed++;
-      else failed++;
-      console.log(`${example.ok ? "ok" : "FAILED"} README example ${i + 1} on ${name}`);
+      const example = run([...runtime.command, `readme_example_${i + 1}.mjs`], project);
+      check(example.ok, `README example ${i + 1} on ${runtime.name}`);
     });
-    const scenario = run([...runtime, "scenario.mjs"], project, true);
-    outputs.set(name, scenario.ok ? scenario.stdout : `(failed)\n${scenario.stdout}`);
+    const scenario = run([...runtime.command, "scenario.mjs"], project, true);
+    const theirs = scenario.stdout.trim().split("\n");
+    const differs = steps.findIndex((line, i) => line !== theirs[i]);
+    check(
+      scenario.ok && differs === -1 && theirs.length === steps.length,
+      `scenario on ${runtime.name}: the same ${steps.length} results as on Deno` +
+        (differs === -1
+          ? ""
+          : `\n  deno: ${steps[differs]}\n  ${runtime.name}: ${theirs[differs]}`),
+    );
   }
-
-  // The same scenario on Deno, from the sources.
-  const importMap = `${work}/import_map.json`;
-  Deno.writeTextFileSync(
-    importMap,
-    JSON.stringify({
-      imports: {
-        "@piecrust/deno": `${root}/mod.ts`,
-        "@piecrust/deno/testing": `${root}/src/testing/mod.ts`,
-      },
-    }),
-  );
-  const deno = run(
+  // Node.js 22: no node:ffi, so the import must fail at once, saying what is needed.
+  const node = projects.get(NODE)!;
+  const old = run(
     [
-      Deno.execPath(),
-      "run",
-      "--allow-all",
-      "--import-map",
-      importMap,
-      `${root}/npm/test/scenario.mjs`,
+      "npx",
+      "--yes",
+      "node@22",
+      "-e",
+      'import("@piecrust/deno").catch((e) => console.log(e.message))',
     ],
-    root,
+    node,
     true,
   );
-  if (!deno.ok) throw new Error("the scenario failed on Deno");
-  const steps = deno.stdout.trim().split("\n").length;
-  for (const [name, output] of outputs) {
-    if (output === deno.stdout) {
-      passed++;
-      console.log(`ok scenario on ${name}: the same ${steps} results as on Deno`);
-    } else {
-      failed++;
-      const theirs = output.trim().split("\n");
-      const first = deno.stdout.trim().split("\n").findIndex((line, i) => line !== theirs[i]);
-      console.log(
-        `FAILED scenario on ${name}: line ${first + 1} differs\n  deno: ${
-          deno.stdout.split("\n")[first]
-        }\n  ${name}: ${theirs[first]}`,
-      );
-    }
-  }
+  check(
+    /^@piecrust\/deno needs Node\.js 26 or later .*; this is Node\.js v22\.[\d.]+\.\n$/.test(
+      old.stdout,
+    ),
+    `an import on Node.js 22 fails with one sentence: ${old.stdout.trim()}`,
+  );
 } catch (error) {
-  failed++;
-  console.log(`FAILED test:npm: ${error instanceof Error ? error.message : error}`);
+  check(false, `test:npm: ${error instanceof Error ? error.message : error}`);
 } finally {
-  if (keep) console.log(`test:npm: kept ${work}`);
+  if (keep) console.log(`npm: kept ${work}`);
   else Deno.removeSync(work, { recursive: true });
 }
 console.log(`${passed} passed, ${failed} failed`);

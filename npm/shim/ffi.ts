@@ -179,7 +179,13 @@ function nodeBackend(ffi: NodeFfi): Backend {
     },
     fromAddress: (address) => address === 0n ? null : address,
     address: (pointer) => BigInt(pointer),
-    of: (buffer) => buffer.byteLength === 0 ? null : ffi.getRawPointer(buffer),
+    of(buffer): Pointer | null {
+      if (buffer.byteLength === 0) return null;
+      // V8 keeps a small typed array's bytes in its moving heap until its
+      // buffer is asked for; asking first gives an address that stays.
+      if (ArrayBuffer.isView(buffer)) void buffer.buffer;
+      return ffi.getRawPointer(buffer);
+    },
     offset: (pointer, bytes) => pointerIn(BigInt(pointer) + BigInt(bytes)),
     arrayBuffer: (pointer, length, offset) =>
       ffi.toArrayBuffer(BigInt(pointer) + BigInt(offset), length, false),
@@ -274,7 +280,15 @@ function bunBackend(ffi: BunFfi): Backend {
     },
     fromAddress: (address) => address === 0n ? null : Number(address),
     address: (pointer) => BigInt(pointer),
-    of: (buffer) => buffer.byteLength === 0 ? null : ffi.ptr(buffer),
+    of(buffer): Pointer | null {
+      if (buffer.byteLength === 0) return null;
+      // A small typed array keeps its bytes in JavaScriptCore's heap until
+      // something asks for its buffer; then they move (as JIT tiers do on
+      // their own), and an address taken before dangles. Asking first moves
+      // them now, once, to where they stay.
+      if (ArrayBuffer.isView(buffer)) void buffer.buffer;
+      return ffi.ptr(buffer);
+    },
     offset: (pointer, bytes) => pointerIn(Number(pointer) + bytes),
     arrayBuffer: (pointer, length, offset) => ffi.toArrayBuffer(Number(pointer), offset, length),
     callback(definition, fn): CallbackHandle {
@@ -300,8 +314,8 @@ function loadBackend(): Backend | string {
   if (bun) return bunBackend(getBuiltinModule!("bun:ffi") as BunFfi);
   const ffi = getBuiltinModule?.("node:ffi") as NodeFfi | undefined;
   if (ffi === undefined) {
-    return `@piecrust/deno needs Node.js 26 or later (for node:ffi), Bun, or Deno 2.9; ` +
-      `this is Node.js ${process.version}`;
+    return "@piecrust/deno needs Node.js 26 or later (for node:ffi), Bun 1.4 or later, or " +
+      `Deno 2.9 or later, on Linux x86-64; this is Node.js ${process.version}.`;
   }
   return nodeBackend(ffi);
 }

@@ -149,6 +149,21 @@ test("Session.call runs inter-contract calls", () => {
   }, { debug: true });
 });
 
+test("Session.call stays right through the JIT's tiers and garbage collections", () => {
+  withSession((session) => {
+    const counter = session.deploy(contractBytecode("counter"), OWNER, GAS);
+    const callcenter = session.deploy(contractBytecode("callcenter"), OWNER, GAS);
+    const incrementCounter = contractFunction("increment_counter", contractId, unit);
+    // Enough calls for the hot paths to be compiled by the optimizing tiers,
+    // which moved buffers whose addresses native code held (Bun before the shim's fix).
+    for (let i = 0; i < 3000; i++) {
+      session.call(callcenter, incrementCounter, counter.toBytes(), GAS);
+      if (i % 500 === 0) globalThis.Bun?.gc(true);
+    }
+    assert.equal(session.call(counter, readValue, undefined, GAS).data, 0xfcn + 3000n);
+  }, { debug: true });
+});
+
 test("CallReceipt.events lists events, reverted ones marked", () => {
   withSession((session) => {
     const eventer = session.deploy(contractBytecode("eventer"), OWNER, GAS);

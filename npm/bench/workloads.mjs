@@ -1,0 +1,88 @@
+// Plain JavaScript, run as it is by Deno, Node.js and Bun: no type annotations to write.
+// deno-lint-ignore-file explicit-function-return-type
+/**
+ * The per-runtime benchmark's workloads, timed in this process after a
+ * warm-up; prints one JSON object of nanoseconds per operation. `deno task
+ * bench:npm` runs it on Deno (from the sources), Node.js and Bun (from the
+ * installed package), round after round, and compares.
+ *
+ * @module
+ */
+
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { contractFunction, contractId, i64, u32, u64, unit, VM } from "@piecrust/deno";
+import { Engine, Module, Store } from "@piecrust/deno/engine";
+import { contractBytecode } from "@piecrust/deno/testing";
+
+const GAS = 1_000_000_000n;
+const OWNER = new Uint8Array(32);
+const increment = contractFunction("increment", unit, unit);
+const incrementCounter = contractFunction("increment_counter", contractId, unit);
+const nth = contractFunction("nth", u32, u64);
+const readValue = contractFunction("read_value", unit, i64);
+
+/** Nanoseconds per run of `body`, `iterations` times after `warmup` untimed runs. */
+function timed(iterations, warmup, body) {
+  for (let i = 0; i < warmup; i++) body();
+  const started = performance.now();
+  for (let i = 0; i < iterations; i++) body();
+  return Math.round(((performance.now() - started) * 1e6) / iterations);
+}
+
+const results = {};
+const vm = VM.ephemeral();
+const session = vm.session({ debug: true });
+const counter = session.deploy(contractBytecode("counter"), OWNER, GAS);
+const callcenter = session.deploy(contractBytecode("callcenter"), OWNER, GAS);
+const fibonacci = session.deploy(contractBytecode("fibonacci"), OWNER, GAS);
+
+results["counter increment (top-level call)"] = timed(2000, 500, () => {
+  session.call(counter, increment, undefined, GAS);
+});
+results["counter read_value (query)"] = timed(2000, 500, () => {
+  session.call(counter, readValue, undefined, GAS);
+});
+results["callcenter → counter (inter-contract call)"] = timed(1000, 200, () => {
+  session.call(callcenter, incrementCounter, counter.toBytes(), GAS);
+});
+results["fibonacci nth(27) (compute)"] = timed(10, 2, () => {
+  session.call(fibonacci, nth, 27, GAS);
+});
+session.close();
+vm.close();
+
+// A plain FFI round trip: a wasmtime store made and dropped, two native calls.
+const engine = new Engine();
+results["wasmtime store new + drop (2 FFI calls)"] = timed(20000, 2000, () => {
+  new Store(engine).close();
+});
+const wasm = contractBytecode("counter");
+results["compile counter (Cranelift)"] = timed(10, 3, () => {
+  Module.compile(engine, wasm).close();
+});
+engine.close();
+
+const directory = fs.mkdtempSync(path.join(os.tmpdir(), "piecrust-bench-"));
+try {
+  const disk = VM.open(directory);
+  let base;
+  {
+    const first = disk.session();
+    const id = first.deploy(contractBytecode("counter"), OWNER, GAS);
+    base = { id, root: first.commit() };
+    first.close();
+  }
+  results["session + call + commit, durable"] = timed(100, 20, () => {
+    const next = disk.session({ base: base.root });
+    next.call(base.id, increment, undefined, GAS);
+    next.commit();
+    next.close();
+  });
+  disk.close();
+} finally {
+  fs.rmSync(directory, { recursive: true, force: true });
+}
+
+console.log(JSON.stringify(results));
