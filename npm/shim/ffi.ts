@@ -145,8 +145,15 @@ function nodeBackend(ffi: NodeFfi): Backend {
     if (isPointer(type)) return (value: bigint | null) => value ?? 0n;
     return undefined;
   };
-  /** An argument from the sources: pointers (null, bigint, buffers) pass as they are. */
-  const argument = (type: DenoType) => isPointer(type) ? undefined : toNative(type);
+  /**
+   * A typed array or buffer given for a `buffer` parameter, as its address:
+   * node:ffi takes one as it is too, but by a path some 500 ns slower per call.
+   */
+  const bufferIn = (value: ArrayBuffer | ArrayBufferView | null) =>
+    value === null || value.byteLength === 0 ? null : ffi.getRawPointer(value);
+  /** An argument from the sources: pointers (null or bigint) pass as they are. */
+  const argument = (type: DenoType) =>
+    type === "buffer" ? bufferIn : isPointer(type) ? undefined : toNative(type);
   // Callbacks belong to a library in node:ffi and die with it: one that is never closed.
   let callbackLibrary: NodeLibrary | undefined;
   const callbacks = () => callbackLibrary ??= new ffi.DynamicLibrary("libc.so.6");
