@@ -243,7 +243,8 @@ test("Session.memoryPages proves pages against the state root", () => {
   });
 });
 
-test("VM.share runs sessions in worker threads in parallel", async () => {
+/** Runs `start(handle, job)` for two jobs on a committed counter and checks their commits. */
+async function parallelCommits(start) {
   const directory = tempDir("piecrust-npm-workers-");
   const vm = VM.open(directory);
   try {
@@ -257,17 +258,7 @@ test("VM.share runs sessions in worker threads in parallel", async () => {
     }
     const results = await Promise.all([3, 5].map((increments) => {
       const handle = vm.share();
-      const worker = new Worker(new URL("./counter_worker.mjs", import.meta.url), {
-        workerData: { handle, base, counter: counter.toString(), increments },
-        transferList: [handle.port],
-      });
-      return new Promise((resolve, reject) => {
-        worker.once("message", (message) => {
-          worker.terminate();
-          resolve(message);
-        });
-        worker.once("error", reject);
-      });
+      return start(handle, { handle, base, counter: counter.toString(), increments });
     }));
     for (const { increments, root } of results) {
       assert.ok(vm.commits().some((commit) => hex(commit) === hex(root)));
@@ -283,7 +274,71 @@ test("VM.share runs sessions in worker threads in parallel", async () => {
     vm.close();
     fs.rmSync(directory, { recursive: true, force: true });
   }
+}
+
+test("VM.share runs sessions in worker threads in parallel", async () => {
+  await parallelCommits((handle, job) => {
+    const worker = new Worker(new URL("./counter_worker.mjs", import.meta.url), {
+      workerData: job,
+      transferList: [handle.port],
+    });
+    return new Promise((resolve, reject) => {
+      worker.once("message", (message) => {
+        worker.terminate();
+        resolve(message);
+      });
+      worker.once("error", reject);
+    });
+  });
 });
+
+if (globalThis.Worker !== undefined) {
+  test("VM.share runs sessions in Web Workers in parallel", async () => {
+    await parallelCommits((handle, job) => {
+      const worker = new globalThis.Worker(new URL("./counter_web_worker.mjs", import.meta.url), {
+        type: "module",
+      });
+      worker.postMessage(job, [handle.port]);
+      return new Promise((resolve, reject) => {
+        worker.onmessage = (event) => {
+          worker.terminate();
+          resolve(event.data);
+        };
+        worker.onerror = (event) => reject(new Error(event.message));
+      });
+    });
+  });
+}
+
+if (globalThis.Bun === undefined) {
+  // Bun keeps a terminated worker's files open, and so its holds, until the process ends.
+  test("VM.deleteCommit goes ahead once a worker holding the commit is terminated", async () => {
+    const directory = tempDir("piecrust-npm-hold-");
+    const vm = VM.open(directory);
+    try {
+      const session = vm.session();
+      session.deploy(contractBytecode("counter"), OWNER, GAS);
+      const base = session.commit();
+      session.close();
+      const handle = vm.share();
+      const worker = new Worker(new URL("./holding_worker.mjs", import.meta.url), {
+        workerData: { handle, base },
+        transferList: [handle.port],
+      });
+      await new Promise((resolve) => worker.once("message", resolve));
+      let deleted = false;
+      const deletion = vm.deleteCommit(base).then(() => deleted = true);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(deleted, false, "the worker's session still reads the commit");
+      await worker.terminate();
+      await deletion;
+      assert.equal(vm.commits().length, 0);
+    } finally {
+      vm.close();
+      fs.rmSync(directory, { recursive: true, force: true });
+    }
+  });
+}
 
 test("VM.open refuses a directory another VM holds", () => {
   const directory = tempDir("piecrust-npm-lock-");
