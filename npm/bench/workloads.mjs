@@ -12,6 +12,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import process from "node:process";
 import { contractFunction, contractId, i64, u32, u64, unit, VM } from "@piecrust/deno";
 import { Engine, Module, Store } from "@piecrust/deno/engine";
 import { contractBytecode } from "@piecrust/deno/testing";
@@ -63,6 +64,40 @@ results["compile counter (Cranelift)"] = timed(30, 5, () => {
   Module.compile(engine, wasm).close();
 });
 engine.close();
+
+// The runtime's own FFI, without the VM or the shim: what one native call costs.
+const raw = rawLibc();
+const buffer = new Uint8Array(new ArrayBuffer(16)).fill(1);
+const address = raw.address(buffer);
+results["raw FFI: labs(i64) → i64"] = timed(1_000_000, 100_000, () => raw.labs(-5n));
+results["raw FFI: memchr(pointer, i32, u64) → pointer"] = timed(1_000_000, 100_000, () => {
+  raw.memchr(address, 1, 16n);
+});
+
+/** libc's `labs` and `memchr` through the runtime's own FFI. */
+function rawLibc() {
+  if (globalThis.Deno !== undefined) {
+    const { symbols } = globalThis.Deno.dlopen("libc.so.6", {
+      labs: { parameters: ["i64"], result: "i64" },
+      memchr: { parameters: ["pointer", "i32", "u64"], result: "pointer" },
+    });
+    return { ...symbols, address: (bytes) => globalThis.Deno.UnsafePointer.of(bytes) };
+  }
+  if (globalThis.Bun !== undefined) {
+    const ffi = process.getBuiltinModule("bun:ffi");
+    const { symbols } = ffi.dlopen("libc.so.6", {
+      labs: { args: ["i64"], returns: "i64" },
+      memchr: { args: ["ptr", "i32", "u64"], returns: "ptr" },
+    });
+    return { ...symbols, address: (bytes) => ffi.ptr(bytes) };
+  }
+  const ffi = process.getBuiltinModule("node:ffi");
+  const { functions } = ffi.dlopen("libc.so.6", {
+    labs: { arguments: ["int64"], return: "int64" },
+    memchr: { arguments: ["pointer", "int32", "uint64"], return: "pointer" },
+  });
+  return { ...functions, address: (bytes) => ffi.getRawPointer(bytes) };
+}
 
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), "piecrust-bench-"));
 try {

@@ -5,33 +5,24 @@
  * @module
  */
 
+/** A class of `Deno.errors`: an `Error` whose `name` is `name`. */
+function errorClass(name: string): new (message?: string, options?: ErrorOptions) => Error {
+  return class extends Error {
+    override name = name;
+  };
+}
+
 /** The `Deno.errors` classes the VM tests for or throws. */
 export const errors = {
-  NotFound: class NotFound extends Error {
-    override name = "NotFound";
-  },
-  AlreadyExists: class AlreadyExists extends Error {
-    override name = "AlreadyExists";
-  },
-  NotADirectory: class NotADirectory extends Error {
-    override name = "NotADirectory";
-  },
-  IsADirectory: class IsADirectory extends Error {
-    override name = "IsADirectory";
-  },
-  PermissionDenied: class PermissionDenied extends Error {
-    override name = "PermissionDenied";
-  },
+  NotFound: errorClass("NotFound"),
+  AlreadyExists: errorClass("AlreadyExists"),
+  NotADirectory: errorClass("NotADirectory"),
+  IsADirectory: errorClass("IsADirectory"),
+  PermissionDenied: errorClass("PermissionDenied"),
   // Node.js and Bun have no permission model that Deno's NotCapable stands for.
-  NotCapable: class NotCapable extends Error {
-    override name = "NotCapable";
-  },
-  Busy: class Busy extends Error {
-    override name = "Busy";
-  },
-  WouldBlock: class WouldBlock extends Error {
-    override name = "WouldBlock";
-  },
+  NotCapable: errorClass("NotCapable"),
+  Busy: errorClass("Busy"),
+  WouldBlock: errorClass("WouldBlock"),
 };
 
 const BY_CODE: Record<string, new (message: string, options?: ErrorOptions) => Error> = {

@@ -1,25 +1,10 @@
 /**
- * A Web Worker (Bun) that opens a session on a shared VM, increments a
- * counter and commits: the message is `{ handle, base, counter, increments }`.
+ * A Web Worker (Bun) that runs `runCounterJob` on the message it gets and
+ * posts the result.
  *
  * @module
  */
 
-import { contractFunction, ContractId, unit, VM } from "@piecrust/deno";
+import { runCounterJob } from "./counter_job.mjs";
 
-const increment = contractFunction("increment", unit, unit);
-
-self.onmessage = ({ data: { handle, base, counter, increments } }) => {
-  const vm = VM.connect(handle);
-  let root;
-  try {
-    const session = vm.session({ base });
-    const id = ContractId.fromHex(counter);
-    for (let i = 0; i < increments; i++) session.call(id, increment, undefined, 1_000_000n);
-    root = session.commit();
-    session.close();
-  } finally {
-    vm.close();
-  }
-  self.postMessage({ increments, root });
-};
+self.onmessage = ({ data }) => self.postMessage(runCounterJob(data));
