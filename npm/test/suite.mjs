@@ -20,6 +20,7 @@ import {
   contractError,
   contractFunction,
   contractId,
+  DataDriver,
   encode,
   i64,
   PiecrustError,
@@ -35,7 +36,7 @@ import {
   VM,
   WASMTIME_VERSION,
 } from "@piecrust/deno";
-import { contractBytecode } from "@piecrust/deno/testing";
+import { contractBytecode, dataDriverBytecode, duskContractBytecode } from "@piecrust/deno/testing";
 import { run, test } from "./harness.mjs";
 
 const GAS = 1_000_000n;
@@ -188,6 +189,30 @@ test("CallReceipt.events lists events, reverted ones marked", () => {
       ["callcenter-before false", "number true", "callcenter-after false"],
     );
   }, { debug: true });
+});
+
+test("DataDriver turns the stake contract's bytes into JSON and back", () => {
+  const driver = DataDriver.load(dataDriverBytecode("stake"));
+  try {
+    withSession((session) => {
+      const mirror = session.deploy(duskContractBytecode("stake_mirror"), OWNER, 10_000_000_000n);
+      const bytes = session.callRaw(
+        mirror,
+        "sample_stake",
+        encode(tuple(u64, u64), [7n, 5000n]),
+        10_000_000_000n,
+      ).data;
+      const json = driver.decodeInput("stake", bytes);
+      assert.equal(json.value, "5000");
+      assert.deepEqual(driver.encodeInput("stake", json), bytes);
+      const staked = driver.call(session, mirror, "stake", json, 10_000_000_000n);
+      assert.deepEqual(driver.decodeEvent("stake", staked.events[0].data).value, "5000");
+    });
+    const error = failure(() => driver.encodeInput("no_such_fn", null));
+    assert.equal(error.kind, "DataDriverError");
+  } finally {
+    driver.close();
+  }
 });
 
 test("Session.commit persists; VM.open in a new process reads it back", () => {

@@ -55,14 +55,18 @@ function exportName(name: string): Uint8Array<ArrayBuffer> {
  */
 export class Memory {
   readonly #store: Store;
+  /**
+   * The handle's bytes, kept so that its address stays valid: a pointer
+   * does not keep its buffer alive, and a collected one is reused.
+   */
+  readonly #handle = new Uint8Array(new ArrayBuffer(24));
   readonly #memory: Deno.PointerObject;
 
   /** Wraps the 24-byte `wasmtime_memory_t` at `source[offset]`; used by {@linkcode Instance}. */
   constructor(store: Store, source: Uint8Array, offset: number) {
-    const memory = new Uint8Array(new ArrayBuffer(24));
-    memory.set(source.subarray(offset, offset + 24));
+    this.#handle.set(source.subarray(offset, offset + 24));
     this.#store = store;
-    this.#memory = pointerOf(memory);
+    this.#memory = pointerOf(this.#handle);
   }
 
   /** Current size in bytes. */
