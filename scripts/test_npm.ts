@@ -82,9 +82,10 @@ try {
     true,
   );
   check(
-    /^@piecrust\/deno needs Node\.js 26 or later .*; this is Node\.js v22\.[\d.]+\.\n$/.test(
-      old.stdout,
-    ),
+    /^@piecrust\/deno needs Linux on x86-64 and .*; this is Node\.js v22\.[\d.]+ on linux x64\.\n$/
+      .test(
+        old.stdout,
+      ),
     `an import on Node.js 22 fails with one sentence: ${old.stdout.trim()}`,
   );
 } catch (error) {

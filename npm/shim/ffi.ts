@@ -313,18 +313,26 @@ function bunBackend(ffi: BunFfi): Backend {
   };
 }
 
+/** What the package needs, said in the one sentence a refusal gives. */
+const REQUIREMENTS = "@piecrust/deno needs Linux on x86-64 and Deno 2.9 or later, Node.js 26 or " +
+  "later (for node:ffi) or Bun 1.4 or later";
+
 /** The runtime's FFI, or a sentence saying what is missing. */
 function loadBackend(): Backend | string {
-  const bun = (globalThis as { Bun?: unknown }).Bun !== undefined;
+  const bun = (globalThis as { Bun?: { version: string } }).Bun;
+  const runtime = bun === undefined ? `Node.js ${process.version}` : `Bun ${bun.version}`;
+  const refusal = `${REQUIREMENTS}; this is ${runtime} on ${process.platform} ${process.arch}.`;
+  if (process.platform !== "linux" || process.arch !== "x64") return refusal;
   const getBuiltinModule = (process as { getBuiltinModule?: (name: string) => unknown })
     .getBuiltinModule;
-  if (bun) return bunBackend(getBuiltinModule!("bun:ffi") as BunFfi);
-  const ffi = getBuiltinModule?.("node:ffi") as NodeFfi | undefined;
-  if (ffi === undefined) {
-    return "@piecrust/deno needs Node.js 26 or later (for node:ffi), Bun 1.4 or later, or " +
-      `Deno 2.9 or later, on Linux x86-64; this is Node.js ${process.version}.`;
+  if (bun !== undefined) {
+    const [major, minor] = bun.version.split(".").map(Number);
+    if (major < 1 || (major === 1 && minor < 4)) return refusal;
+    return bunBackend(getBuiltinModule!("bun:ffi") as BunFfi);
   }
-  return nodeBackend(ffi);
+  const major = Number(process.versions.node.split(".")[0]);
+  const ffi = major >= 26 ? getBuiltinModule?.("node:ffi") as NodeFfi | undefined : undefined;
+  return ffi === undefined ? refusal : nodeBackend(ffi);
 }
 
 const loaded = loadBackend();
