@@ -37,7 +37,11 @@ try {
 
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
   const format = (ns: number) =>
-    ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : `${(ns / 1e3).toFixed(1)} µs`;
+    ns >= 1e6
+      ? `${(ns / 1e6).toFixed(2)} ms`
+      : ns >= 1e3
+      ? `${(ns / 1e3).toFixed(1)} µs`
+      : `${ns} ns`;
   const header = ["workload", "Deno", "Node.js", "Bun", "Node.js ÷ Deno", "Bun ÷ Deno"];
   const rows = [...times.get(DENO)!.keys()].map((workload) => {
     const of = (runtime: Runtime) => times.get(runtime)!.get(workload)!;

@@ -5,8 +5,9 @@
  *
  * 1. `npm/test/suite.mjs`, the package's test suite, on each runtime;
  * 2. the package README's examples (its `js` blocks that import the package);
- * 3. `npm/test/scenario.mjs` on each runtime and on Deno from the sources,
- *    whose outputs (data, gas, events, errors, state roots) must be equal;
+ * 3. `npm/test/scenario.mjs` on each runtime, on Deno from the sources and on
+ *    Deno from the npm build, whose outputs (data, gas, events, errors,
+ *    state roots) must be equal;
  * 4. an import on Node.js 22, which has no FFI, that must fail with one
  *    sentence naming what is required.
  *
@@ -68,6 +69,12 @@ try {
           : `\n  deno: ${steps[differs]}\n  ${runtime.name}: ${theirs[differs]}`),
     );
   }
+  // Deno importing the npm build (from the Node.js project) uses its own namespace.
+  const fromNpm = run([...DENO.command, "scenario.mjs"], projects.get(NODE)!, true);
+  check(
+    fromNpm.ok && fromNpm.stdout === deno,
+    `scenario on Deno from the npm build: the same ${steps.length} results as from the sources`,
+  );
   // Node.js 22: no node:ffi, so the import must fail at once, saying what is needed.
   const node = projects.get(NODE)!;
   const old = run(

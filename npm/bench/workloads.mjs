@@ -15,6 +15,7 @@ import path from "node:path";
 import process from "node:process";
 import { contractFunction, contractId, i64, u32, u64, unit, VM } from "@piecrust/deno";
 import { Engine, Module, Store } from "@piecrust/deno/engine";
+import { blake3 } from "@piecrust/deno/merkle";
 import { contractBytecode } from "@piecrust/deno/testing";
 
 const GAS = 1_000_000_000n;
@@ -64,6 +65,9 @@ results["compile counter (Cranelift)"] = timed(30, 5, () => {
   Module.compile(engine, wasm).close();
 });
 engine.close();
+
+const page = new Uint8Array(65536).fill(7);
+results["BLAKE3 of a 64 KiB page (wasm SIMD)"] = timed(2000, 200, () => blake3(page));
 
 // The runtime's own FFI, without the VM or the shim: what one native call costs.
 const raw = rawLibc();

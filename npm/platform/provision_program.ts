@@ -1,7 +1,7 @@
 /**
  * `src/native/provision_program.ts` for the npm build: the provisioning
  * program is `provision.js` beside the bundle's chunks, run by the same
- * Node.js or Bun executable.
+ * Node.js, Bun or Deno executable.
  *
  * @module
  */
@@ -14,12 +14,26 @@ const PROVISION_PROGRAM = fileURLToPath(new URL("./provision.js", import.meta.ur
 
 /** The program and arguments that run the provisioning program in a child process. */
 export function provisionCommand(): { command: string; args: string[] } {
-  const bun = (globalThis as { Bun?: unknown }).Bun !== undefined;
-  return {
-    command: process.execPath,
+  const runtime = globalThis as { Bun?: unknown; Deno?: unknown };
+  let args: string[];
+  if (runtime.Deno !== undefined) {
+    // Deno importing the npm build: the same permissions as src/native/provision_program.ts.
+    args = [
+      "run",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      "--allow-run=python3",
+      "--allow-net=pypi.org,files.pythonhosted.org",
+      PROVISION_PROGRAM,
+    ];
+  } else if (runtime.Bun !== undefined) {
+    args = [PROVISION_PROGRAM];
+  } else {
     // node:ffi's ExperimentalWarning would be noise in the child's progress.
-    args: bun ? [PROVISION_PROGRAM] : ["--disable-warning=ExperimentalWarning", PROVISION_PROGRAM],
-  };
+    args = ["--disable-warning=ExperimentalWarning", PROVISION_PROGRAM];
+  }
+  return { command: process.execPath, args };
 }
 
 /** What a user runs once to fetch the library ahead of its first use. */

@@ -12,5 +12,7 @@ import process from "node:process";
  */
 export function addEventListener(type: "unload", listener: () => void): void {
   if (type !== "unload") throw new TypeError(`the npm build has no global ${type} event`);
-  process.on("exit", listener);
+  const deno = globalThis as { Deno?: unknown; addEventListener?: typeof addEventListener };
+  if (deno.Deno !== undefined) deno.addEventListener!(type, listener);
+  else process.on("exit", listener);
 }

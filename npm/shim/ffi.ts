@@ -335,9 +335,10 @@ function loadBackend(): Backend | string {
   return ffi === undefined ? refusal : nodeBackend(ffi);
 }
 
-const loaded = loadBackend();
+// Deno itself, importing the npm build, keeps its own namespace (see deno.ts): no backend then.
+const loaded = (globalThis as { Deno?: unknown }).Deno === undefined ? loadBackend() : undefined;
 if (typeof loaded === "string") throw new Error(loaded);
-const backend: Backend = loaded;
+const backend = loaded as Backend;
 
 /** `Deno.dlopen`. */
 export function dlopen(path: string | URL, definitions: Record<string, Definition>): Opened {
