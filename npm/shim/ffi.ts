@@ -78,6 +78,19 @@ const is64Bit = (type: DenoType) =>
 const isPointer = (type: DenoType) =>
   type === "pointer" || type === "buffer" || type === "function";
 
+/**
+ * `buffer`, its bytes moved to where they stay. V8 and JavaScriptCore keep a
+ * small typed array's bytes in their moving heaps until something asks for
+ * its buffer; then the bytes move (JavaScriptCore's optimizing JIT also asks
+ * on its own), and an address taken before dangles. Asking first moves them
+ * now, once. Native code may call back into JavaScript, which may collect
+ * or compile, so even an address used only during one call needs this.
+ */
+function settled<T extends ArrayBuffer | ArrayBufferView>(buffer: T): T {
+  if (ArrayBuffer.isView(buffer)) void buffer.buffer;
+  return buffer;
+}
+
 /** Deno takes a number or a bigint for a 64-bit integer; Node.js only a bigint. */
 const toBigInt = (value: number | bigint) => typeof value === "bigint" ? value : BigInt(value);
 
@@ -150,7 +163,7 @@ function nodeBackend(ffi: NodeFfi): Backend {
    * node:ffi takes one as it is too, but by a path some 500 ns slower per call.
    */
   const bufferIn = (value: ArrayBuffer | ArrayBufferView | null) =>
-    value === null || value.byteLength === 0 ? null : ffi.getRawPointer(value);
+    value === null || value.byteLength === 0 ? null : ffi.getRawPointer(settled(value));
   /** An argument from the sources: pointers (null or bigint) pass as they are. */
   const argument = (type: DenoType) =>
     type === "buffer" ? bufferIn : isPointer(type) ? undefined : toNative(type);
@@ -187,11 +200,7 @@ function nodeBackend(ffi: NodeFfi): Backend {
     fromAddress: (address) => address === 0n ? null : address,
     address: (pointer) => BigInt(pointer),
     of(buffer): Pointer | null {
-      if (buffer.byteLength === 0) return null;
-      // V8 keeps a small typed array's bytes in its moving heap until its
-      // buffer is asked for; asking first gives an address that stays.
-      if (ArrayBuffer.isView(buffer)) void buffer.buffer;
-      return ffi.getRawPointer(buffer);
+      return buffer.byteLength === 0 ? null : ffi.getRawPointer(settled(buffer));
     },
     offset: (pointer, bytes) => pointerIn(BigInt(pointer) + BigInt(bytes)),
     arrayBuffer: (pointer, length, offset) =>
@@ -255,6 +264,8 @@ function bunBackend(ffi: BunFfi): Backend {
   });
   // Bun gives pointers as numbers (0 as null) and takes typed arrays where a pointer goes.
   const pointerIn = (value: number | null) => value === 0 ? null : value;
+  const bufferIn = (value: ArrayBuffer | ArrayBufferView | null) =>
+    value === null ? null : settled(value);
   return {
     open(path, definitions): Opened {
       const wanted: Record<string, { args: string[]; returns: string }> = {};
@@ -280,21 +291,19 @@ function bunBackend(ffi: BunFfi): Backend {
         library = ffi.dlopen(path, wanted);
       }
       const symbols: Record<string, NativeFunction | null> = {};
-      for (const name of Object.keys(definitions)) {
-        symbols[name] = missing.includes(name) ? null : library.symbols[name];
+      for (const [name, definition] of Object.entries(definitions)) {
+        symbols[name] = missing.includes(name) ? null : adapt(
+          library.symbols[name],
+          converters(definition.parameters, (type) => type === "buffer" ? bufferIn : undefined),
+          undefined,
+        );
       }
       return { symbols, close: () => library.close() };
     },
     fromAddress: (address) => address === 0n ? null : Number(address),
     address: (pointer) => BigInt(pointer),
     of(buffer): Pointer | null {
-      if (buffer.byteLength === 0) return null;
-      // A small typed array keeps its bytes in JavaScriptCore's heap until
-      // something asks for its buffer; then they move (as JIT tiers do on
-      // their own), and an address taken before dangles. Asking first moves
-      // them now, once, to where they stay.
-      if (ArrayBuffer.isView(buffer)) void buffer.buffer;
-      return ffi.ptr(buffer);
+      return buffer.byteLength === 0 ? null : ffi.ptr(settled(buffer));
     },
     offset: (pointer, bytes) => pointerIn(Number(pointer) + bytes),
     arrayBuffer: (pointer, length, offset) => ffi.toArrayBuffer(Number(pointer), offset, length),
