@@ -191,7 +191,7 @@ const exports: Record<string, { types: string; default: string }> = {};
 for (const [subpath, source] of Object.entries(config.exports)) {
   const name = subpath === "." ? "mod" : subpath.slice(2);
   exports[subpath] = {
-    types: `./types/${source.replace(/\.ts$/, ".d.ts")}`,
+    types: `./types/${source.slice(2).replace(/\.ts$/, ".d.ts")}`,
     default: `./esm/${name}.js`,
   };
 }

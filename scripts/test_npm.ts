@@ -8,7 +8,8 @@
  * 3. `npm/test/scenario.mjs` on each runtime, on Deno from the sources and on
  *    Deno from the npm build, whose outputs (data, gas, events, errors,
  *    state roots) must be equal;
- * 4. an import on Node.js 22, which has no FFI, that must fail with one
+ * 4. `tsc` on `npm/test/types_check.ts` against the package's declarations;
+ * 5. an import on Node.js 22, which has no FFI, that must fail with one
  *    sentence naming what is required.
  *
  * Prints each result and a last line `N passed, N failed`, and exits 1 if
@@ -20,6 +21,8 @@
 import { DENO, installedProjects, must, NODE, ROOT, run } from "./_npm_projects.ts";
 
 const keep = Deno.args.includes("--keep");
+/** What a TypeScript user of the package on Node.js installs. */
+const TYPESCRIPT = ["typescript@6.0.3", "@types/node@26"];
 const work = Deno.makeTempDirSync({ prefix: "piecrust-npm-test-" });
 
 /** The README's complete examples: its `js` blocks that import the package. */
@@ -69,14 +72,18 @@ try {
           : `\n  deno: ${steps[differs]}\n  ${runtime.name}: ${theirs[differs]}`),
     );
   }
+  // The declarations, as a TypeScript user on Node.js sees them.
+  const node = projects.get(NODE)!;
+  must(["npm", "install", "--silent", "--no-audit", "--no-fund", ...TYPESCRIPT], node);
+  const tsc = run(["npx", "--no-install", "tsc", "-p", "tsconfig.json"], node);
+  check(tsc.ok, "the declarations type-check a program with TypeScript 6 (nodenext)");
   // Deno importing the npm build (from the Node.js project) uses its own namespace.
-  const fromNpm = run([...DENO.command, "scenario.mjs"], projects.get(NODE)!, true);
+  const fromNpm = run([...DENO.command, "scenario.mjs"], node, true);
   check(
     fromNpm.ok && fromNpm.stdout === deno,
     `scenario on Deno from the npm build: the same ${steps.length} results as from the sources`,
   );
   // Node.js 22: no node:ffi, so the import must fail at once, saying what is needed.
-  const node = projects.get(NODE)!;
   const old = run(
     [
       "npx",
