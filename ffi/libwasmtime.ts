@@ -56,6 +56,11 @@ export const wasmtimeSymbols = {
     parameters: ["pointer", "bool"],
     result: "void",
   },
+  /** void wasmtime_config_native_unwind_info_set(wasm_config_t*, bool) */
+  wasmtime_config_native_unwind_info_set: {
+    parameters: ["pointer", "bool"],
+    result: "void",
+  },
   /** void wasmtime_config_parallel_compilation_set(wasm_config_t*, bool) */
   wasmtime_config_parallel_compilation_set: {
     parameters: ["pointer", "bool"],

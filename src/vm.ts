@@ -697,7 +697,8 @@ export class VM {
 
   /**
    * Deletes the compiled modules of bytecode that no commit uses any more
-   * (contracts whose commits were all deleted, deploys never committed) and
+   * (contracts whose commits were all deleted; deploys never committed,
+   * written when the in-memory cache made room) and
    * leftovers of interrupted writes from the module cache. Retired commits
    * go by themselves, when the last commit that needs them does. Only with
    * no session open and no Worker connected (a `SessionError` otherwise),
@@ -712,11 +713,13 @@ export class VM {
    * import { contractBytecode } from "./testing/mod.ts";
    *
    * using vm = VM.ephemeral();
+   * let root: Uint8Array;
    * {
    *   using session = vm.session();
    *   session.deploy(contractBytecode("counter"), new Uint8Array(32), 1_000_000n);
-   *   // dropped without a commit: counter's compiled module is garbage
+   *   root = session.commit();
    * }
+   * await vm.deleteCommit(root); // no commit uses counter's compiled module any more
    * const { files, bytes } = vm.collectModules();
    * assert.ok(files > 0 && bytes > 0);
    * assert.deepEqual(vm.collectModules(), { files: 0, bytes: 0 });

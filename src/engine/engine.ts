@@ -130,6 +130,10 @@ export class Engine {
     lib.wasmtime_config_memory_init_cow_set(config, false);
     lib.wasmtime_config_memory_may_move_set(config, false);
     lib.wasmtime_config_parallel_compilation_set(config, parallelCompilation);
+    // As the reference VM: no .eh_frame for compiled code. Nothing unwinds
+    // through wasm frames natively (host errors become traps), and writing
+    // the tables is part of every compilation.
+    lib.wasmtime_config_native_unwind_info_set(config, false);
     // The reference VM's feature set: reject what it rejects, and make float
     // results deterministic, since every node must compute the same state.
     lib.wasmtime_config_wasm_multi_memory_set(config, false);

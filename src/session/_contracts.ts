@@ -15,6 +15,7 @@ import type { MerkleTree } from "../merkle/tree.ts";
 import { ContractMemory, type ContractMemoryOptions } from "../memory/mod.ts";
 import { ContractId } from "./contract_id.ts";
 import type { PreparedModule } from "../bytecode/prepare.ts";
+import type { LoadOptions } from "./module_cache.ts";
 import type { SessionHost } from "./session_host.ts";
 
 /** A contract as a session holds it. */
@@ -122,7 +123,7 @@ export class SessionContracts {
     }
     const { module, memory } = this.#open(prepared, bytecodeHash, {
       byteLength: prepared.memoryMinimum,
-    });
+    }, { deferWrite: true });
     try {
       const view = memory.view();
       for (const segment of prepared.segments) {
@@ -298,6 +299,7 @@ export class SessionContracts {
     prepared: PreparedModule,
     bytecodeHash: string,
     memory: Pick<ContractMemoryOptions, "byteLength" | "files">,
+    options: LoadOptions = {},
   ): { module: Module; memory: ContractMemory } {
     const runtime = this.#host.runtime;
     for (const name of prepared.importModules) runtime.defineImportModule(prepared.is64, name);
@@ -306,6 +308,7 @@ export class SessionContracts {
       runtime.engine(prepared.is64),
       bytecodeHash,
       () => prepared.wasm,
+      options,
     );
     try {
       return {

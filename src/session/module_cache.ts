@@ -59,6 +59,17 @@ interface Sidecar {
   artifact: string;
 }
 
+/** Options of {@linkcode ModuleCache.load}. */
+export interface LoadOptions {
+  /**
+   * Whether a module compiled now waits for {@linkcode ModuleCache.save} to
+   * be written, for bytecode that is only deployed: a deploy that is never
+   * committed then never touches the disk, as in the reference VM. Default:
+   * false, written at once.
+   */
+  deferWrite?: boolean;
+}
+
 /**
  * Compiled modules of one VM directory, by bytecode hash and memory width.
  *
@@ -98,6 +109,8 @@ export class ModuleCache {
   readonly #modules = new Map<Engine, Map<string, Module>>();
   /** Prepared modules by debug flag and key, the most recently used last. */
   readonly #prepared = new Map<string, PreparedModule>();
+  /** Keys of the kept modules, by engine, that were compiled and whose artifact is not written. */
+  readonly #unsaved = new Map<Engine, Set<string>>();
 
   constructor(directory: string) {
     this.#directory = directory;
@@ -111,7 +124,9 @@ export class ModuleCache {
   /**
    * The module for `key` (the bytecode's hash) on `engine`: loaded from the
    * cache if its artifact is current and intact, else compiled from
-   * `wasm()` and stored. Fails with `ModuleRemoved` while `key` is removed.
+   * `wasm()` and stored, or with `options.deferWrite` kept unwritten until
+   * {@linkcode save} (or until it leaves the memory cache). Fails with
+   * `ModuleRemoved` while `key` is removed.
    *
    * @example
    * ```ts
@@ -132,7 +147,7 @@ export class ModuleCache {
    * assert.ok(module instanceof Module);
    * ```
    */
-  load(engine: Engine, key: string, wasm: () => Uint8Array): Module {
+  load(engine: Engine, key: string, wasm: () => Uint8Array, options: LoadOptions = {}): Module {
     if (this.#isRemoved(key)) {
       throw new PiecrustError(
         "ModuleRemoved",
@@ -149,10 +164,46 @@ export class ModuleCache {
     }
     const path = this.#artifactPath(engine, key);
     const binding = bindingOf(engine);
-    const loaded = this.#loadCached(engine, path, binding) ??
-      this.#compileAndStore(engine, path, binding, wasm());
+    let loaded = this.#loadCached(engine, path, binding);
+    if (loaded === undefined && options.deferWrite) {
+      loaded = Module.compile(engine, wasm());
+      this.#unsavedOf(engine).add(key);
+    }
+    loaded ??= this.#compileAndStore(engine, path, binding, wasm());
     this.#keep(engine, key, loaded);
     return loaded;
+  }
+
+  /**
+   * Writes the artifacts of the modules of `keys` that were loaded with
+   * `deferWrite` and compiled, for every engine, so that later VMs on the
+   * directory load them instead of compiling. A failed write is left out:
+   * the module is compiled again where it is next needed.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { contractBytecode } from "../testing/mod.ts";
+   * import { Engine } from "../engine/mod.ts";
+   * import { ModuleCache } from "./module_cache.ts";
+   *
+   * const directory = Deno.makeTempDirSync();
+   * using engine = new Engine();
+   * using cache = new ModuleCache(directory);
+   * cache.load(engine, "counter", () => contractBytecode("counter"), { deferWrite: true }).close();
+   * assert.equal([...Deno.readDirSync(directory)].length, 0); // compiled, not written
+   * cache.save(["counter"]);
+   * assert.equal([...Deno.readDirSync(directory)].length, 2); // the artifact and its sidecar
+   * ```
+   */
+  save(keys: Iterable<string>): void {
+    if (this.#unsaved.size === 0) return;
+    for (const key of keys) {
+      for (const [engine, unsaved] of this.#unsaved) {
+        const module = this.#modules.get(engine)?.get(key);
+        if (unsaved.delete(key) && module !== undefined) this.#tryStore(engine, key, module);
+      }
+    }
   }
 
   /**
@@ -175,6 +226,8 @@ export class ModuleCache {
       for (const module of kept.values()) module.close();
     }
     this.#modules.clear();
+    // Uncommitted compilations: nothing on disk needs them.
+    this.#unsaved.clear();
   }
 
   /** Same as {@linkcode close}, for `using`. */
@@ -191,20 +244,44 @@ export class ModuleCache {
     return kept;
   }
 
-  /** Keeps a handle on `module` for `key`, replacing one kept before. */
+  #unsavedOf(engine: Engine): Set<string> {
+    let unsaved = this.#unsaved.get(engine);
+    if (unsaved === undefined) {
+      unsaved = new Set();
+      this.#unsaved.set(engine, unsaved);
+    }
+    return unsaved;
+  }
+
+  /**
+   * Keeps a handle on `module` for `key`, replacing one kept before. The
+   * module it evicts is written first if it was compiled here: a commit may
+   * still need it.
+   */
   #keep(engine: Engine, key: string, module: Module): void {
     const kept = this.#kept(engine);
     kept.get(key)?.close();
     kept.delete(key);
     if (kept.size >= MODULES_KEPT) {
       const [oldest, evicted] = kept.entries().next().value!;
+      if (this.#unsaved.get(engine)?.delete(oldest)) this.#tryStore(engine, oldest, evicted);
       evicted.close();
       kept.delete(oldest);
     }
     kept.set(key, module.clone());
   }
 
+  /** Writes `module`'s artifact, or nothing if that fails (it is compiled again when needed). */
+  #tryStore(engine: Engine, key: string, module: Module): void {
+    try {
+      this.#store(module, this.#artifactPath(engine, key), bindingOf(engine));
+    } catch {
+      // A cache: the bytecode is in the commit, and a missing artifact means a compilation.
+    }
+  }
+
   #forget(key: string): void {
+    for (const unsaved of this.#unsaved.values()) unsaved.delete(key);
     for (const kept of this.#modules.values()) {
       kept.get(key)?.close();
       kept.delete(key);
@@ -337,6 +414,7 @@ export class ModuleCache {
   recompile(engine: Engine, key: string, wasm: Uint8Array): void {
     const path = this.#artifactPath(engine, key);
     const module = this.#compileAndStore(engine, path, bindingOf(engine), wasm);
+    this.#unsaved.get(engine)?.delete(key);
     this.#keep(engine, key, module);
     module.close();
     try {

@@ -987,6 +987,13 @@ export class Session {
     } catch (error) {
       throw systemError(error, `writing commit ${root.toHex()}`);
     }
+    // A deploy compiles without writing the module (ModuleCache.load): now
+    // that a commit holds the bytecode, later VMs should load, not compile.
+    const deployed = [];
+    for (const contract of this.#contracts.loaded.values()) {
+      if (contract.bytecode !== undefined) deployed.push(contract.bytecodeHash);
+    }
+    this.#host.modules.save(deployed);
     return root;
   }
 
