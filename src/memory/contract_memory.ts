@@ -197,6 +197,7 @@ export class ContractMemory {
   #copiedNow = new Set<number>();
   readonly #found: number[] = [];
   readonly #toCopy: number[] = [];
+  readonly #toAppend: number[] = [];
   readonly #toProtect: number[] = [];
 
   /**
@@ -697,8 +698,22 @@ export class ContractMemory {
     }
     scanner.scan(this.base, this.#byteLength, (offset, count) => {
       const first = offset / OS_PAGE_SIZE;
-      const source = this.#copyToOverlay(first, count);
-      this.#mapRun(first, count, source);
+      const end = first + count;
+      // Pages with a reusable slot are copied over it one by one; the runs
+      // between them are appended, each in one write.
+      let runStart = first;
+      for (let page = first; page <= end; page++) {
+        const slot = page < end ? this.#reusableSlot(page) : undefined;
+        if (page < end && slot === undefined) continue;
+        if (page > runStart) {
+          this.#mapRun(runStart, page - runStart, this.#copyToOverlay(runStart, page - runStart));
+        }
+        if (slot !== undefined) {
+          this.#copyOver(page, slot);
+          this.#mapRun(page, 1, slot);
+        }
+        runStart = page + 1;
+      }
     });
   }
 
@@ -732,7 +747,16 @@ export class ContractMemory {
         toProtect.push(page);
       }
     }
-    forEachRun(toCopy, (first, count) => this.#copyToOverlay(first, count));
+    // A page's previous copy that no snapshot point needs is overwritten in
+    // place: else the overlay grows by every page of every call.
+    const toAppend = this.#toAppend;
+    toAppend.length = 0;
+    for (const page of toCopy) {
+      const slot = this.#reusableSlot(page);
+      if (slot === undefined) toAppend.push(page);
+      else this.#copyOver(page, slot);
+    }
+    forEachRun(toAppend, (first, count) => this.#copyToOverlay(first, count));
     const copiedNow = this.#copiedNow;
     copiedNow.clear();
     for (const page of toCopy) {
@@ -757,6 +781,34 @@ export class ContractMemory {
     forEachRun(toProtect, (first, count) => {
       scanner.protect(this.base + BigInt(first * OS_PAGE_SIZE), count * OS_PAGE_SIZE);
     });
+  }
+
+  /**
+   * The overlay slot holding OS page `page`'s current copy, if no snapshot
+   * point will return to it: the innermost point has saved an older source
+   * for the page already (else it is about to save this one), and no point
+   * saved this one. Only `page` is ever mapped from its slots, and it has
+   * been written since (a private copy), so overwriting the slot changes no
+   * visible byte.
+   */
+  #reusableSlot(page: number): Source | undefined {
+    const source = this.#current.get(page);
+    if (source === undefined || Math.floor(source / SOURCE_STRIDE) !== OVERLAY_ID) return undefined;
+    const points = this.#points;
+    if (points.length > 0 && !points[points.length - 1].saved.has(page)) return undefined;
+    for (const point of points) if (point.saved.get(page) === source) return undefined;
+    return source;
+  }
+
+  /** Writes OS page `page` over its copy in overlay slot `slot` (see `#reusableSlot`). */
+  #copyOver(page: number, slot: Source): void {
+    const written = libc().pwrite(
+      this.#fds[OVERLAY_ID],
+      at(this.base + BigInt(page * OS_PAGE_SIZE)),
+      BigInt(OS_PAGE_SIZE),
+      BigInt((slot % SOURCE_STRIDE) * OS_PAGE_SIZE),
+    );
+    if (Number(written) !== OS_PAGE_SIZE) throw osError("writing the overlay file");
   }
 
   /**

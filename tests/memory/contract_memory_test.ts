@@ -44,6 +44,9 @@ function scannedMemory(
   return new ContractMemory(reservation, { ...options, writeScanner: scanner });
 }
 
+/** tests/fixtures/overlay_probe.ts: measures an overlay file, which needs `--allow-all`. */
+const OVERLAY_PROBE = new URL("../fixtures/overlay_probe.ts", import.meta.url).pathname;
+
 function newMemory(): ContractMemory {
   return scannedMemory(N_PAGES * PAGE, { byteLength: N_PAGES * PAGE });
 }
@@ -961,5 +964,33 @@ forEachScanner(
     }
     const view = memory.view();
     for (let page = 0; page < osPages; page++) assert.equal(view[page * OS_PAGE_SIZE], model[page]);
+  },
+);
+
+forEachScanner(
+  "ContractMemory copies a page over its overlay copy when no snapshot needs that copy",
+  () => {
+    // 1000 top-level calls writing two pages keep a few pages of overlay, not 2000.
+    const { code, stdout, stderr } = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", OVERLAY_PROBE, scanner!.method],
+    }).outputSync();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    const bytes = Number(new TextDecoder().decode(stdout));
+    assert.ok(bytes <= 4 * OS_PAGE_SIZE, `the overlay holds ${bytes} bytes`);
+    // Nested snapshots: the outer one's copy survives the inner ones' copies over it.
+    using memory = newMemory();
+    memory.view()[0] = 7;
+    memory.snapshot();
+    memory.view()[0] = 8;
+    memory.snapshot();
+    for (let call = 0; call < 10; call++) {
+      memory.snapshot();
+      memory.view()[0] = 100 + call;
+      memory.apply();
+    }
+    memory.revert();
+    assert.equal(memory.view()[0], 8);
+    memory.revert();
+    assert.equal(memory.view()[0], 7);
   },
 );
