@@ -24,6 +24,8 @@ export const libcSymbols = {
   madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
   /** int open(const char* path, int flags, mode_t mode) */
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  /** int memfd_create(const char* name, unsigned int flags): an unnamed file in memory (glibc 2.27+) */
+  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
   /** int access(const char* path, int mode); mode 0 (F_OK): whether it exists */
   access: { parameters: ["buffer", "i32"], result: "i32" },
   /** int close(int fd) */
@@ -113,6 +115,11 @@ export const OpenFlags = {
   CLOEXEC: 0o2000000,
   /** An unnamed file in the given directory, gone when its last descriptor closes. */
   TMPFILE: 0o20200000,
+} as const;
+
+/** `memfd_create` flags (`<sys/mman.h>`). */
+export const MemfdFlags = {
+  CLOEXEC: 1,
 } as const;
 
 /**

@@ -881,7 +881,6 @@ export class VM {
       base,
       commit: (commit, trees) => this.#directory.commit(commit, trees),
       hostQueries,
-      scratchDirectory: this.#path,
       release: (): void => {
         this.#sessions.delete(session);
         if (base !== null) this.#directory.release(base);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Madvise, MapFlags, OpenFlags, ProtFlags } from "../../ffi/libc.ts";
+import { Madvise, MapFlags, MemfdFlags, OpenFlags, ProtFlags } from "../../ffi/libc.ts";
 import { libc } from "../native/library.ts";
 import type { HostMemory, MemoryRequest } from "../engine/memory_creator.ts";
 import { PiecrustError, systemError } from "../errors.ts";
@@ -40,7 +40,10 @@ export interface ContractMemoryOptions {
   files?: readonly MemoryFileMapping[];
   /**
    * Directory for the memory's overlay file: an unnamed file that holds the
-   * page versions written before each snapshot. Default: `TMPDIR`, else `/tmp`.
+   * page versions written before each snapshot (about one per page written).
+   * Default: none, an in-memory file (`memfd_create`), which costs no file
+   * system work; a directory on a disk lets the kernel write a large
+   * overlay out under memory pressure instead.
    */
   scratchDirectory?: string;
   /**
@@ -98,14 +101,8 @@ interface SnapshotPoint {
  */
 const NO_TMPFILE = new Set([21, 95]);
 
-/** `TMPDIR`, else `/tmp`. */
-function tempDirectory(): string {
-  try {
-    return Deno.env.get("TMPDIR") ?? "/tmp";
-  } catch (error) {
-    throw systemError(error, "reading TMPDIR for a memory's overlay file");
-  }
-}
+/** The name of in-memory overlay files, as `/proc/<pid>/fd` shows them. */
+const MEMFD_NAME = new TextEncoder().encode("piecrust-overlay\0");
 
 function checkMultiple(name: string, value: number, unit: number): void {
   if (!Number.isSafeInteger(value) || value < 0 || value % unit !== 0) {
@@ -231,7 +228,8 @@ export class ContractMemory {
     this.#accessibleLength = 0;
     trackHandle("memory");
     try {
-      this.#openOverlay(options.scratchDirectory ?? tempDirectory());
+      if (options.scratchDirectory === undefined) this.#openMemoryOverlay();
+      else this.#openOverlay(options.scratchDirectory);
       this.#scanner().register(this.base, this.reservation);
       this.#protect(0, options.byteLength ?? 0, ProtFlags.READ | ProtFlags.WRITE);
       this.#byteLength = this.#accessibleLength = options.byteLength ?? 0;
@@ -596,6 +594,12 @@ export class ContractMemory {
     if (this.#closed) {
       throw new PiecrustError("Disposed", "the contract memory was used after it was closed");
     }
+  }
+
+  #openMemoryOverlay(): void {
+    const fd = libc().memfd_create(MEMFD_NAME, MemfdFlags.CLOEXEC);
+    if (fd < 0) throw osError("creating an in-memory overlay file (memfd_create)");
+    this.#fds.push(fd);
   }
 
   #openOverlay(directory: string): void {

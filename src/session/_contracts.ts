@@ -316,7 +316,6 @@ export class SessionContracts {
         memory: new ContractMemory(runtime.leaseReservation(prepared.is64), {
           ...memory,
           maxByteLength: runtime.maxByteLength(prepared.is64),
-          scratchDirectory: this.#host.scratchDirectory,
         }),
       };
     } catch (error) {

@@ -23,8 +23,6 @@ export interface SessionHost {
   /** The commit the session starts from (its root, lowercase hex), or null for the empty state. */
   readonly base: string | null;
   readonly hostQueries: ReadonlyMap<string, HostQuery>;
-  /** Where memories spill pages that do not fit in their reservation. */
-  readonly scratchDirectory: string;
   /** Called when the session is closed. */
   release(): void;
   /** Called by `commit()` to write the commit; returns when it is durable. */
