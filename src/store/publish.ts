@@ -72,11 +72,14 @@ export interface CommitData {
   readPage: (id: string, pageIndex: number) => Uint8Array;
 }
 
-function checkInput(dir: string, commit: CommitData): void {
+/** Checks `commit`'s form, and that its base is in `dir` unless `baseChecked`. */
+function checkInput(dir: string, commit: CommitData, baseChecked: boolean): void {
   if (!isHex32(commit.root)) throw new TypeError(`root must be 32-byte lowercase hex`);
   if (commit.base !== null) {
     if (!isHex32(commit.base)) throw new TypeError(`base must be null or 32-byte lowercase hex`);
     if (commit.base === commit.root) throw new TypeError(`a commit cannot be its own base`);
+  }
+  if (commit.base !== null && !baseChecked) {
     const base = commit.base;
     const exists = [COMMITS_DIR, RETIRED_DIR].some((folder) => {
       try {
@@ -276,11 +279,27 @@ export function stageCommit(
   commit: CommitData,
   options: CommitWriteOptions = {},
 ): StagedCommit {
-  checkInput(dir, commit);
-  Deno.mkdirSync(`${dir}/${COMMITS_DIR}`, { recursive: true });
-  Deno.mkdirSync(`${dir}/${TMP_DIR}`, { recursive: true });
+  return stage(dir, commit, options, false);
+}
+
+/** {@linkcode stageCommit}; with `baseChecked`, the caller's index vouches for the base. */
+function stage(
+  dir: string,
+  commit: CommitData,
+  options: CommitWriteOptions,
+  baseChecked: boolean,
+): StagedCommit {
+  checkInput(dir, commit, baseChecked);
   const folder = `${dir}/${TMP_DIR}/${crypto.randomUUID()}`;
-  Deno.mkdirSync(folder);
+  try {
+    Deno.mkdirSync(folder);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    // A directory no commit store has opened yet: its folders first.
+    Deno.mkdirSync(`${dir}/${COMMITS_DIR}`, { recursive: true });
+    Deno.mkdirSync(`${dir}/${TMP_DIR}`, { recursive: true });
+    Deno.mkdirSync(folder);
+  }
   try {
     return { folder, manifest: writeFiles(folder, commit, options.durable ?? true) };
   } catch (error) {
@@ -430,8 +449,9 @@ export function writeCommit(
   trees?: CommitTrees,
   options: CommitWriteOptions = {},
 ): void {
+  // The index knows the base, or this throws: staging need not look on disk.
   if (commit.base !== null) index.get(commit.base);
   if (index.find(commit.root)?.listed) return;
-  publish(index, stageCommit(index.dir, commit, options), commit.root, options);
+  publish(index, stage(index.dir, commit, options, true), commit.root, options);
   if (trees !== undefined) cacheTrees(index, commit.root, trees);
 }
