@@ -71,10 +71,37 @@ const platformModules: esbuild.Plugin = {
   },
 };
 
-try {
+clearOutput(out);
+
+/**
+ * Removes a previous build at `out`. Anything else there is left alone and
+ * the build stops: `OUT` is a command-line argument, and a mistyped one must
+ * not delete a folder the user cares about.
+ */
+function clearOutput(out: string): void {
+  let entries: string[];
+  try {
+    entries = [...Deno.readDirSync(out)].map((entry) => entry.name);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    console.error(`build:npm: cannot build into ${out}: ${(error as Error).message}`);
+    Deno.exit(2);
+  }
+  if (entries.length === 0) return;
+  let name: unknown;
+  try {
+    name = JSON.parse(Deno.readTextFileSync(`${out}/package.json`)).name;
+  } catch {
+    name = undefined;
+  }
+  if (name !== config.name) {
+    console.error(
+      `build:npm: ${out} is neither empty nor an earlier build of ${config.name}; ` +
+        "choose another folder",
+    );
+    Deno.exit(2);
+  }
   Deno.removeSync(out, { recursive: true });
-} catch (error) {
-  if (!(error instanceof Deno.errors.NotFound)) throw error;
 }
 
 const result = await esbuild.build({
