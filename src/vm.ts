@@ -163,8 +163,10 @@ export class VM {
   }
 
   /**
-   * A VM over the commits in `directory`, created if missing. Leftovers of
-   * an interrupted commit are removed, and deletions and finalizations
+   * A VM over the commits in `directory`, created if missing. A folder that
+   * holds other files and no VM is refused with a `PersistenceError`, and an
+   * empty path with a `TypeError`: opening clears a VM's `tmp/`, which there
+   * would be someone else's. Leftovers of an interrupted commit are removed, and deletions and finalizations
    * requested before the directory was last closed are carried out; a
    * missing, torn or corrupt commit file fails with a `PersistenceError`
    * that names the commit.
@@ -238,6 +240,12 @@ export class VM {
    */
   static connect(handle: VMHandle): VM {
     checkType("handle", handle, "object");
+    if (
+      typeof handle.directory !== "string" || typeof handle.options !== "object" ||
+      handle.options === null
+    ) {
+      throw new TypeError("VM.connect needs the handle that vm.share() returned");
+    }
     try {
       return new VM(
         handle.directory,

@@ -87,7 +87,30 @@ export function mkdirSync(
   dir: string | URL,
   options: { recursive?: boolean; mode?: number } = {},
 ): void {
-  translated(() => fs.mkdirSync(dir, options));
+  const target = dir instanceof URL ? dir.pathname : dir;
+  translated(() =>
+    options.recursive
+      ? mkdirRecursive(target, options.mode)
+      : fs.mkdirSync(target, { mode: options.mode })
+  );
+}
+
+/**
+ * `mkdir -p`, done here: Node.js 26's own `recursive` loops forever where
+ * the kernel refuses a folder under an existing one with ENOENT (`/proc`).
+ */
+function mkdirRecursive(dir: string, mode: number | undefined): void {
+  try {
+    fs.mkdirSync(dir, { mode });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "EEXIST" && fs.statSync(dir).isDirectory()) return;
+    const parent = path.dirname(dir);
+    if (code !== "ENOENT" || parent === dir) throw error;
+    mkdirRecursive(parent, mode);
+    // The parent is there now: a second refusal is this folder's own.
+    fs.mkdirSync(dir, { mode });
+  }
 }
 
 /** Deno removes a file or an empty folder, or anything with `recursive`. */

@@ -377,6 +377,12 @@ test("VM.open refuses a directory another VM holds", () => {
   }
 });
 
+test("VM.open fails at once where it cannot make the folder, and refuses an empty path", () => {
+  // Node.js's own recursive mkdir loops forever on this one.
+  assert.equal(failure(() => VM.open("/proc/piecrust-npm-test")).kind, "IOError");
+  assert.throws(() => VM.open(""), TypeError);
+});
+
 test("PIECRUST_WASMTIME_LIB pointing at a wrong file is refused before loading", () => {
   const directory = tempDir("piecrust-npm-lib-");
   try {

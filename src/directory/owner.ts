@@ -79,6 +79,28 @@ function isHeld(path: string): boolean {
   return !file.tryLockSync(true);
 }
 
+/**
+ * Refuses a path that is empty or names a folder holding something other
+ * than a VM: opening clears a VM's `tmp/` and `workers/` folders, which in
+ * any other folder (`""` joins to `/tmp`, `"/"` to `//tmp`) are the user's.
+ */
+function checkVmDirectory(directory: string): void {
+  if (directory === "") throw new TypeError("directory must be a path, not an empty string");
+  let entries: string[];
+  try {
+    entries = [...Deno.readDirSync(directory)].map((entry) => entry.name);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw error;
+  }
+  if (entries.length === 0 || entries.includes("LOCK") || entries.includes("commits")) return;
+  throw new PiecrustError(
+    "PersistenceError",
+    `${directory} is not a VM directory (it holds ${entries.slice(0, 3).join(", ")}` +
+      `${entries.length > 3 ? ", ..." : ""}): open a new or empty folder, or one a VM made`,
+  );
+}
+
 /** Removes what `path` names, if anything. */
 function removeIfThere(path: string): void {
   try {
@@ -149,6 +171,7 @@ export class DirectoryOwner implements Directory {
    * removes the liveness files of earlier Workers.
    */
   constructor(directory: string, options: CommitWriteOptions = {}) {
+    checkVmDirectory(directory);
     Deno.mkdirSync(directory, { recursive: true });
     this.#lock = lockDirectory(directory);
     try {

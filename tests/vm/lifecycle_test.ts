@@ -11,7 +11,15 @@ import assert from "node:assert/strict";
 import { contractFunction, type ContractId, i64, unit, verifyPageOpening, VM } from "../../mod.ts";
 import { contractBytecode } from "../../src/testing/mod.ts";
 import { assembleWat } from "../../contracts/wat.ts";
-import { commitCounter, COUNTER, counterAt, runFixture, withDirectoryAsync } from "../_helpers.ts";
+import {
+  assertThrowsKind,
+  commitCounter,
+  COUNTER,
+  counterAt,
+  runFixture,
+  withDirectory,
+  withDirectoryAsync,
+} from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32).fill(5);
 const GAS = 1_000_000n;
@@ -368,3 +376,30 @@ Deno.test(
     assert.deepEqual(folders(dir, "intents"), []);
   }),
 );
+
+Deno.test("VM.open refuses an empty path and a folder of other files, and touches neither", () => {
+  assert.throws(() => VM.open(""), TypeError);
+  withDirectory((dir) => {
+    // A folder with a tmp/ of its own: opening a VM there would clear it.
+    Deno.mkdirSync(`${dir}/tmp`);
+    Deno.writeTextFileSync(`${dir}/tmp/notes.txt`, "mine");
+    const error = assertThrowsKind(() => VM.open(dir), "PersistenceError");
+    assert.match(error.message, /is not a VM directory \(it holds tmp\)/);
+    assert.equal(Deno.readTextFileSync(`${dir}/tmp/notes.txt`), "mine");
+    assert.deepEqual([...Deno.readDirSync(dir)].map((entry) => entry.name), ["tmp"]);
+  });
+  withDirectory((dir) => {
+    // An empty folder, and then the VM directory made in it, open.
+    VM.open(dir).close();
+    VM.open(dir).close();
+  });
+});
+
+Deno.test("VM.connect refuses anything but a handle from vm.share()", () => {
+  for (const handle of [{ port: 1 }, { directory: "/x", options: null }, { directory: 1 }]) {
+    assert.throws(
+      () => VM.connect(handle as never),
+      (error) => error instanceof TypeError && /vm\.share\(\)/.test(error.message),
+    );
+  }
+});
