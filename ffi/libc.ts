@@ -47,6 +47,10 @@ export const libcSymbols = {
   syscall: { parameters: ["i64", "i64"], result: "i64" },
   /** int kill(pid_t pid, int sig); with sig 0, whether process `pid` exists */
   kill: { parameters: ["i32", "i32"], result: "i32" },
+  /** int ftruncate(int fd, off_t length) */
+  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+  /** int fallocate(int fd, int mode, off_t offset, off_t len); mode 0 allocates and extends */
+  fallocate: { parameters: ["i32", "i32", "i64", "i64"], result: "i32" },
   /** int fsync(int fd) */
   fsync: { parameters: ["i32"], result: "i32" },
   /** void* memcpy(void* dest, const void* src, size_t n) */

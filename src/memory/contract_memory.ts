@@ -71,13 +71,6 @@ const HOT_PAGES = 64;
 
 const PAGE_BYTES = BigInt(OS_PAGE_SIZE);
 
-/** A page left writable by a flush: its source's bytes, to compare with, and flushes since it changed. */
-interface HotPage {
-  readonly bytes: Uint8Array;
-  readonly pointer: Deno.PointerObject;
-  idle: number;
-}
-
 /** Calls `onRun` for each run of consecutive numbers in ascending `pages`. */
 function forEachRun(pages: readonly number[], onRun: (first: number, count: number) => void): void {
   let i = 0;
@@ -86,6 +79,27 @@ function forEachRun(pages: readonly number[], onRun: (first: number, count: numb
     while (i + count < pages.length && pages[i + count] === pages[i] + count) count++;
     onRun(pages[i], count);
     i += count;
+  }
+}
+
+/** Errno of `fallocate` on a file system without it. */
+const EOPNOTSUPP = 95;
+
+/**
+ * Gives file `fd` blocks for `[offset, offset + length)`, extending it: with
+ * `fallocate`, or by writing zeros where the file system lacks it.
+ */
+function allocateFile(fd: number, offset: number, length: number): void {
+  const lib = libc();
+  if (lib.fallocate(fd, 0, BigInt(offset), BigInt(length)) === 0) return;
+  if (errno() !== EOPNOTSUPP) throw osError(`allocating ${length} bytes of the overlay file`);
+  const zeros = new Uint8Array(Math.min(length, 1 << 20));
+  const pointer = Deno.UnsafePointer.of(zeros);
+  for (let done = 0; done < length;) {
+    const chunk = Math.min(zeros.length, length - done);
+    const written = Number(lib.pwrite(fd, pointer, BigInt(chunk), BigInt(offset + done)));
+    if (written <= 0) throw osError(`extending the overlay file by ${length} bytes`);
+    done += written;
   }
 }
 
@@ -177,17 +191,25 @@ export class ContractMemory {
   readonly #fds: number[] = [-1];
   readonly #files: { memoryPage: number; pages: number; source: Source }[] = [];
   #overlayPages = 0;
+  /**
+   * The overlay file mapped shared (0n until the first copy), so that pages
+   * are copied in with `memcpy`: a `pwrite` per flush cost more than the
+   * copy itself. Holds {@linkcode #overlayCapacity} pages.
+   */
+  #overlayWindow = 0n;
+  #overlayCapacity = 0;
+  /** Whether the overlay is a file in a scratch directory rather than in memory. */
+  #overlayOnDisk = false;
   /** Sources of the pages that differ from their committed source. */
   readonly #current = new Map<number, Source>();
   readonly #points: SnapshotPoint[] = [];
   readonly #writeScanner: WriteScanner | undefined;
   /**
    * Pages a flush left writable after copying them (written at two flushes
-   * in a row: likely written again), each with a copy of its source's bytes
-   * and how many flushes in a row then found it unchanged (see
-   * `#flushInPlace`).
+   * in a row: likely written again), each with how many flushes in a row
+   * then found it unchanged (see `#flushInPlace`).
    */
-  readonly #hot = new Map<number, HotPage>();
+  readonly #hot = new Map<number, number>();
   /** Pages the last in-place flush copied. */
   #copiedLast = new Set<number>();
   /** The set `#copiedLast` is swapped with at each flush, and the flush's page lists: reused, not reallocated. */
@@ -581,6 +603,9 @@ export class ContractMemory {
     this.#closed = true;
     this.#view = undefined;
     this.#reservation.release();
+    if (this.#overlayWindow !== 0n) {
+      libc().munmap(at(this.#overlayWindow), BigInt(this.#overlayCapacity * OS_PAGE_SIZE));
+    }
     for (const fd of this.#fds) if (fd >= 0) libc().close(fd);
     untrackHandle("memory");
   }
@@ -632,6 +657,7 @@ export class ContractMemory {
       if (failure !== undefined) throw failure;
     }
     this.#fds.push(fd);
+    this.#overlayOnDisk = true;
   }
 
   #mapFile(file: MemoryFileMapping): void {
@@ -741,14 +767,15 @@ export class ContractMemory {
       const first = offset / OS_PAGE_SIZE;
       for (let page = first; page < first + count; page++) found.push(page);
     });
-    const lib = libc();
     for (const page of found) {
-      const hot = this.#hot.get(page);
-      if (hot === undefined || lib.memcmp(this.#pageAddress(page), hot.pointer, PAGE_BYTES) !== 0) {
+      const idle = this.#hot.get(page);
+      if (idle === undefined || !this.#equalsOverlayCopy(page)) {
         toCopy.push(page);
-      } else if (++hot.idle >= HOT_IDLE_FLUSHES) {
+      } else if (idle + 1 >= HOT_IDLE_FLUSHES) {
         this.#hot.delete(page);
         toProtect.push(page);
+      } else {
+        this.#hot.set(page, idle + 1);
       }
     }
     // A page's previous copy that no snapshot point needs is overwritten in
@@ -765,17 +792,12 @@ export class ContractMemory {
     copiedNow.clear();
     for (const page of toCopy) {
       copiedNow.add(page);
-      let hot = this.#hot.get(page);
-      if (hot === undefined && this.#copiedLast.has(page) && this.#hot.size < HOT_PAGES) {
-        const bytes = new Uint8Array(OS_PAGE_SIZE);
-        hot = { bytes, pointer: Deno.UnsafePointer.of(bytes)!, idle: 0 };
-        this.#hot.set(page, hot);
-      }
-      if (hot === undefined) {
-        toProtect.push(page);
+      if (
+        this.#hot.has(page) || (this.#copiedLast.has(page) && this.#hot.size < HOT_PAGES)
+      ) {
+        this.#hot.set(page, 0);
       } else {
-        hot.idle = 0;
-        lib.memcpy(hot.pointer, this.#pageAddress(page), PAGE_BYTES);
+        toProtect.push(page);
       }
     }
     this.#copiedNow = this.#copiedLast;
@@ -804,15 +826,21 @@ export class ContractMemory {
     return source;
   }
 
+  /** Whether OS page `page` still equals its copy in the overlay, its current source. */
+  #equalsOverlayCopy(page: number): boolean {
+    const source = this.#current.get(page);
+    if (source === undefined || Math.floor(source / SOURCE_STRIDE) !== OVERLAY_ID) return false;
+    const copy = at(this.#overlayWindow + BigInt((source % SOURCE_STRIDE) * OS_PAGE_SIZE));
+    return libc().memcmp(this.#pageAddress(page), copy, PAGE_BYTES) === 0;
+  }
+
   /** Writes OS page `page` over its copy in overlay slot `slot` (see `#reusableSlot`). */
   #copyOver(page: number, slot: Source): void {
-    const written = libc().pwrite(
-      this.#fds[OVERLAY_ID],
-      at(this.base + BigInt(page * OS_PAGE_SIZE)),
-      BigInt(OS_PAGE_SIZE),
-      BigInt((slot % SOURCE_STRIDE) * OS_PAGE_SIZE),
+    libc().memcpy(
+      at(this.#overlayWindow + BigInt((slot % SOURCE_STRIDE) * OS_PAGE_SIZE)),
+      this.#pageAddress(page),
+      PAGE_BYTES,
     );
-    if (Number(written) !== OS_PAGE_SIZE) throw osError("writing the overlay file");
   }
 
   /**
@@ -821,14 +849,12 @@ export class ContractMemory {
    * innermost snapshot point; returns the source of the first copy.
    */
   #copyToOverlay(first: number, count: number): Source {
-    const bytes = count * OS_PAGE_SIZE;
-    const written = libc().pwrite(
-      this.#fds[OVERLAY_ID],
-      at(this.base + BigInt(first * OS_PAGE_SIZE)),
-      BigInt(bytes),
-      BigInt(this.#overlayPages * OS_PAGE_SIZE),
+    if (this.#overlayPages + count > this.#overlayCapacity) this.#growOverlay(count);
+    libc().memcpy(
+      at(this.#overlayWindow + BigInt(this.#overlayPages * OS_PAGE_SIZE)),
+      this.#pageAddress(first),
+      BigInt(count * OS_PAGE_SIZE),
     );
-    if (Number(written) !== bytes) throw osError("writing the overlay file");
     const source = OVERLAY_ID * SOURCE_STRIDE + this.#overlayPages;
     this.#overlayPages += count;
     const point = this.#points.at(-1);
@@ -840,6 +866,31 @@ export class ContractMemory {
       this.#current.set(page, source + i);
     }
     return source;
+  }
+
+  /**
+   * Extends the overlay file to hold `count` more pages (at least doubling
+   * it) and maps it anew. A file on a disk gets its blocks now: a store
+   * through the mapping into a hole that the disk then has no room for
+   * would kill the process with SIGBUS. An in-memory file stays sparse.
+   */
+  #growOverlay(count: number): void {
+    const lib = libc();
+    const fd = this.#fds[OVERLAY_ID];
+    const capacity = Math.max(this.#overlayPages + count, 2 * this.#overlayCapacity, 16);
+    const oldBytes = this.#overlayCapacity * OS_PAGE_SIZE;
+    const newBytes = BigInt(capacity * OS_PAGE_SIZE);
+    if (this.#overlayOnDisk) allocateFile(fd, oldBytes, Number(newBytes) - oldBytes);
+    else if (lib.ftruncate(fd, newBytes) !== 0) {
+      throw osError(`growing the overlay file to ${newBytes} bytes`);
+    }
+    const window = checkMapped(
+      lib.mmap(null, newBytes, ProtFlags.READ | ProtFlags.WRITE, MapFlags.SHARED, fd, 0n),
+      "mapping the overlay file",
+    );
+    if (this.#overlayWindow !== 0n) lib.munmap(at(this.#overlayWindow), BigInt(oldBytes));
+    this.#overlayWindow = window;
+    this.#overlayCapacity = capacity;
   }
 
   #pageAddress(page: number): Deno.PointerValue {

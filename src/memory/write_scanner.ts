@@ -71,7 +71,7 @@ export type WrittenRunCallback = (offset: number, count: number) => void;
  */
 export type ScanMethod = "write-protect" | "pagemap-scan" | "pagemap-read";
 
-const REGIONS = 512;
+const REGIONS = 128;
 /** pagemap entry bits in the high word: 63 present, 62 swapped, 61 file/shared, 56 exclusive. */
 const PRESENT_HI = 1 << 31;
 const SWAPPED_HI = 1 << 30;
