@@ -533,11 +533,36 @@ export class ContractMemory {
    * ```
    */
   writtenPages(): number[] {
+    return [...this.writtenParts().keys()];
+  }
+
+  /**
+   * The pages of {@linkcode writtenPages}, ascending, each with a mask of
+   * its 4 KiB parts that were written (bit `i`: bytes `4096 i` to
+   * `4096 (i + 1)` of the page). The page's other parts hold their
+   * committed bytes.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ContractMemory } from "./contract_memory.ts";
+   *
+   * using memory = new ContractMemory(2 ** 20, { byteLength: 4 * 65536 });
+   * memory.view()[2 * 65536 + 4096] = 1; // page 2, part 1
+   * memory.view()[2 * 65536 + 65535] = 1; // page 2, part 15
+   * assert.deepEqual(memory.writtenParts(), new Map([[2, (1 << 1) | (1 << 15)]]));
+   * ```
+   */
+  writtenParts(): Map<number, number> {
     this.#checkOpen();
-    const pages = new Set<number>();
-    for (const page of this.#current.keys()) pages.add(Math.floor(page / OS_PAGES_PER_WASM_PAGE));
-    this.#forEachWrittenPage((page) => pages.add(Math.floor(page / OS_PAGES_PER_WASM_PAGE)));
-    return [...pages].sort((a, b) => a - b);
+    const parts = new Map<number, number>();
+    const add = (osPage: number) => {
+      const page = Math.floor(osPage / OS_PAGES_PER_WASM_PAGE);
+      parts.set(page, (parts.get(page) ?? 0) | (1 << (osPage % OS_PAGES_PER_WASM_PAGE)));
+    };
+    for (const osPage of this.#current.keys()) add(osPage);
+    this.#forEachWrittenPage(add);
+    return new Map([...parts].sort(([a], [b]) => a - b));
   }
 
   /**

@@ -20,7 +20,9 @@ import {
   hash,
   input_ptr as inputPtr,
   memory,
+  merge,
   output_ptr as outputPtr,
+  subtree,
   update,
 } from "./blake3_simd.wasm";
 
@@ -132,5 +134,84 @@ export function blake3Concat(parts: readonly Uint8Array[]): Uint8Array {
     length += part.length;
   }
   hash(length);
+  return output.slice();
+}
+
+/**
+ * Writes the chaining value of `data` as the subtree that starts at byte
+ * `offset` of a longer input into `out` at `outOffset` (32 bytes). With
+ * {@linkcode blake3FromSubtrees}, an input's hash can be rebuilt after a
+ * change from the chaining values of its parts, hashing only the parts that
+ * changed.
+ *
+ * @param data The subtree's bytes: a power of two of at least 1 KiB, at most 64 KiB.
+ * @param offset Where the subtree starts in the whole input: a multiple of `data.length`, below 4 GiB.
+ * @param out Receives the chaining value.
+ * @param outOffset Where in `out`. Default 0.
+ * @throws {RangeError} If `data` or `offset` do not make a subtree.
+ *
+ * @example Rebuilding a hash from two halves
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { blake3, blake3FromSubtrees, blake3Subtree } from "./blake3.ts";
+ *
+ * const data = new Uint8Array(8192).map((_, i) => i);
+ * const halves = new Uint8Array(64);
+ * blake3Subtree(data.subarray(0, 4096), 0, halves, 0);
+ * blake3Subtree(data.subarray(4096), 4096, halves, 32);
+ * assert.deepEqual(blake3FromSubtrees(halves), blake3(data));
+ * ```
+ */
+export function blake3Subtree(
+  data: Uint8Array,
+  offset: number,
+  out: Uint8Array,
+  outOffset = 0,
+): void {
+  const length = data.length;
+  if (length < 1024 || length > INPUT_CAPACITY || (length & (length - 1)) !== 0) {
+    throw new RangeError(`a subtree is a power of two from 1 KiB to 64 KiB, got ${length} bytes`);
+  }
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset >= 2 ** 32 || offset % length !== 0) {
+    throw new RangeError(
+      `a ${length}-byte subtree starts at a multiple of its length, not ${offset}`,
+    );
+  }
+  input.set(data);
+  subtree(length, offset);
+  out.set(output, outOffset);
+}
+
+/**
+ * Returns the BLAKE3 hash of an input from the chaining values of its equal
+ * subtrees, left to right (see {@linkcode blake3Subtree}).
+ *
+ * @param chainingValues `32 × n` bytes, `n` a power of two from 2 to 2048.
+ * @returns A new 32-byte array.
+ * @throws {RangeError} For any other length.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { blake3, blake3FromSubtrees, blake3Subtree } from "./blake3.ts";
+ *
+ * const page = new Uint8Array(65536).fill(7);
+ * const parts = new Uint8Array(16 * 32);
+ * for (let i = 0; i < 16; i++) blake3Subtree(page.subarray(4096 * i, 4096 * (i + 1)), 4096 * i, parts, 32 * i);
+ * assert.deepEqual(blake3FromSubtrees(parts), blake3(page));
+ * ```
+ */
+export function blake3FromSubtrees(chainingValues: Uint8Array): Uint8Array {
+  const count = chainingValues.length / HASH_LENGTH;
+  if (
+    !Number.isInteger(count) || count < 2 || count * HASH_LENGTH > INPUT_CAPACITY ||
+    (count & (count - 1)) !== 0
+  ) {
+    throw new RangeError(
+      `chaining values of 2, 4, 8 … 2048 subtrees are needed, got ${chainingValues.length} bytes`,
+    );
+  }
+  input.set(chainingValues);
+  merge(count);
   return output.slice();
 }

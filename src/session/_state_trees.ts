@@ -6,11 +6,18 @@
  * @module
  */
 
-import { pageLeaf } from "../merkle/state.ts";
+import { PageLeafCache } from "../merkle/page_leaf_cache.ts";
 import type { MerkleTree } from "../merkle/tree.ts";
 import { WASM_PAGE_SIZE } from "../bytecode/abi.ts";
 import type { CommitContract, CommitData, CommitTrees } from "../store/mod.ts";
 import type { SessionContracts } from "./_contracts.ts";
+
+/**
+ * The parts of the pages this isolate hashed, for every session: a page
+ * written again is hashed in the parts written since its base (its base
+ * leaf keys them, so any session on any base can use them).
+ */
+const pageLeaves = new PageLeafCache();
 
 /** The trees of a session's state. */
 export interface StateTrees {
@@ -32,9 +39,9 @@ export function stateTrees(contracts: SessionContracts, base: MerkleTree): State
     const contract = contracts.loaded.get(key)!;
     let pages = contract.basePages;
     const view = contract.memory.view();
-    for (const page of contract.memory.writtenPages()) {
+    for (const [page, parts] of contract.memory.writtenParts()) {
       const bytes = view.subarray(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
-      pages = pages.insert(page, pageLeaf(bytes));
+      pages = pages.insert(page, pageLeaves.leaf(bytes, contract.basePages.get(page), parts));
     }
     const leafIndex = contract.leafIndex ?? nextLeaf++;
     pageTrees.set(key, { leafIndex, pages });

@@ -3,7 +3,8 @@
 //!
 //! Exports: `input_ptr()` and `output_ptr()` (buffer addresses), `hash(len)` (one-shot hash of
 //! `input[..len]` into `output`), and `update(len)` / `finalize()` for longer data fed
-//! through the input buffer in pieces.
+//! through the input buffer in pieces; `subtree(len, offset)` and `merge(count)` for hashes rebuilt
+//! from the chaining values of their parts.
 #![no_std]
 
 const INPUT_LEN: usize = 65536;
@@ -61,4 +62,44 @@ pub extern "C" fn finalize() {
     // SAFETY: as above.
     let hasher = unsafe { &mut *(&raw mut HASHER) };
     set_output(hasher.take().unwrap_or_default().finalize());
+}
+
+/// Writes the chaining value of `input[..len]` as the subtree that starts at byte `offset`
+/// of a longer input (a multiple of `len`, itself a power of two of at least 1 KiB), into the
+/// output buffer: a page's hash can then be rebuilt from its parts with `merge`.
+#[unsafe(no_mangle)]
+pub extern "C" fn subtree(len: usize, offset: u32) {
+    use blake3::hazmat::HasherExt;
+    let mut hasher = blake3::Hasher::new();
+    hasher.set_input_offset(u64::from(offset));
+    hasher.update(input(len));
+    // SAFETY: as in `set_output`.
+    unsafe { *(&raw mut OUTPUT) = hasher.finalize_non_root() }
+}
+
+/// Hashes an input from the chaining values of its `count` equal subtrees, left to right, in
+/// `input[..32 * count]` (`count` a power of two, at least 2): merges them pair by pair, level by
+/// level, and writes the root's hash into the output buffer. Traps on any other `count`.
+#[unsafe(no_mangle)]
+pub extern "C" fn merge(count: usize) {
+    use blake3::hazmat::{Mode, merge_subtrees_non_root, merge_subtrees_root};
+    if count < 2 || !count.is_power_of_two() || count * 32 > INPUT_LEN {
+        core::arch::wasm32::unreachable()
+    }
+    // SAFETY: as in `input`.
+    let cvs: &mut [u8; INPUT_LEN] = unsafe { &mut *(&raw mut INPUT) };
+    let cv = |cvs: &[u8; INPUT_LEN], i: usize| -> [u8; 32] {
+        let mut value = [0; 32];
+        value.copy_from_slice(&cvs[32 * i..32 * (i + 1)]);
+        value
+    };
+    let mut level = count;
+    while level > 2 {
+        for i in 0..level / 2 {
+            let parent = merge_subtrees_non_root(&cv(cvs, 2 * i), &cv(cvs, 2 * i + 1), Mode::Hash);
+            cvs[32 * i..32 * (i + 1)].copy_from_slice(&parent);
+        }
+        level /= 2;
+    }
+    set_output(merge_subtrees_root(&cv(cvs, 0), &cv(cvs, 1), Mode::Hash));
 }
