@@ -105,6 +105,8 @@ export const MapFlags = {
 export const Madvise = {
   DONTNEED: 4,
   NOHUGEPAGE: 15,
+  /** Fault the range in as a read would (Linux 5.14+). */
+  POPULATE_READ: 22,
 } as const;
 
 /** `open` flags (`<fcntl.h>`, x86-64 Linux). */

@@ -250,7 +250,9 @@ export class ContractMemory {
     this.#accessibleLength = 0;
     trackHandle("memory");
     try {
-      if (options.scratchDirectory === undefined) this.#openMemoryOverlay();
+      // An in-memory overlay is made at the first copy: many sessions load a
+      // contract, call it once and commit, and never copy a page.
+      if (options.scratchDirectory === undefined) this.#fds.push(-1);
       else this.#openOverlay(options.scratchDirectory);
       this.#scanner().register(this.base, this.reservation);
       this.#protect(0, options.byteLength ?? 0, ProtFlags.READ | ProtFlags.WRITE);
@@ -518,6 +520,37 @@ export class ContractMemory {
   }
 
   /**
+   * Maps in, with one system call, the pages of `[offset, offset + length)`
+   * that are not mapped yet, as reading them would: for a caller about to
+   * read the whole range, such as a commit writing a page to its file.
+   * Write tracking turns off the kernel's fault-around, so a read fault
+   * maps one 4 KiB page only, and faulting in a 64 KiB page by reading it
+   * cost about 20 µs more here. Where the kernel cannot (before 5.14), the
+   * reads fault as before.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ContractMemory } from "./contract_memory.ts";
+   *
+   * using memory = new ContractMemory(2 ** 20, { byteLength: 65536 });
+   * memory.prefault(0, 65536);
+   * assert.deepEqual(memory.writtenPages(), []); // reading is not writing
+   * ```
+   */
+  prefault(offset: number, length: number): void {
+    this.#checkOpen();
+    checkMultiple("offset", offset, OS_PAGE_SIZE);
+    checkMultiple("length", length, OS_PAGE_SIZE);
+    if (offset + length > this.#byteLength) {
+      throw new RangeError(
+        `bytes ${offset}..${offset + length} are outside the memory's ${this.#byteLength}`,
+      );
+    }
+    libc().madvise(this.#pageAddress(offset / OS_PAGE_SIZE), BigInt(length), Madvise.POPULATE_READ);
+  }
+
+  /**
    * Indices of the 64 KiB pages written since the memory was opened and not
    * reverted, ascending. Same-value writes count; reads never do.
    *
@@ -649,7 +682,7 @@ export class ContractMemory {
   #openMemoryOverlay(): void {
     const fd = libc().memfd_create(MEMFD_NAME, MemfdFlags.CLOEXEC);
     if (fd < 0) throw osError("creating an in-memory overlay file (memfd_create)");
-    this.#fds.push(fd);
+    this.#fds[OVERLAY_ID] = fd;
   }
 
   #openOverlay(directory: string): void {
@@ -901,6 +934,7 @@ export class ContractMemory {
    */
   #growOverlay(count: number): void {
     const lib = libc();
+    if (this.#fds[OVERLAY_ID] < 0) this.#openMemoryOverlay();
     const fd = this.#fds[OVERLAY_ID];
     const capacity = Math.max(this.#overlayPages + count, 2 * this.#overlayCapacity, 16);
     const oldBytes = this.#overlayCapacity * OS_PAGE_SIZE;

@@ -91,8 +91,9 @@ export function assembleCommit(
       contracts: changed,
       readPage: (id, page) => {
         // A view, not a copy: nothing runs in the session while the commit is written.
-        const view = contracts.loaded.get(id)!.memory.view();
-        return view.subarray(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
+        const memory = contracts.loaded.get(id)!.memory;
+        memory.prefault(page * WASM_PAGE_SIZE, WASM_PAGE_SIZE);
+        return memory.view().subarray(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
       },
     },
     trees: { contracts: trees.contracts, pages: changedTrees },
