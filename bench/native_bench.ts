@@ -91,8 +91,8 @@ const commit = (where: { tmpfs: boolean; durable: boolean }): Workload => ({
   kind: "commit",
   to: "counter",
   fn: "increment",
-  warmup: 20,
-  iterations: 50,
+  warmup: 200,
+  iterations: 200,
   ...where,
 });
 

@@ -84,17 +84,19 @@ export function assembleCommit(
     });
     changedTrees.set(key, pages);
   }
+  const readPages = (id: string, first: number, count: number): Uint8Array => {
+    // A view, not a copy: nothing runs in the session while the commit is written.
+    const memory = contracts.loaded.get(id)!.memory;
+    memory.prefault(first * WASM_PAGE_SIZE, count * WASM_PAGE_SIZE);
+    return memory.view().subarray(first * WASM_PAGE_SIZE, (first + count) * WASM_PAGE_SIZE);
+  };
   return {
     commit: {
       root: trees.contracts.root().toHex(),
       base,
       contracts: changed,
-      readPage: (id, page) => {
-        // A view, not a copy: nothing runs in the session while the commit is written.
-        const memory = contracts.loaded.get(id)!.memory;
-        memory.prefault(page * WASM_PAGE_SIZE, WASM_PAGE_SIZE);
-        return memory.view().subarray(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
-      },
+      readPage: (id, page) => readPages(id, page, 1),
+      readPages,
     },
     trees: { contracts: trees.contracts, pages: changedTrees },
   };

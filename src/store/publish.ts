@@ -70,6 +70,12 @@ export interface CommitData {
   contracts: readonly CommitContract[];
   /** The 65,536 bytes of page `pageIndex` of contract `id`, as committed. */
   readPage: (id: string, pageIndex: number) => Uint8Array;
+  /**
+   * The bytes of the `count` pages of contract `id` from `first`, as one
+   * array: optional, for writing a run of pages in one call (a large commit
+   * made one write call per page otherwise).
+   */
+  readPages?: (id: string, first: number, count: number) => Uint8Array;
 }
 
 /** Checks `commit`'s form, and that its base is in `dir` unless `baseChecked`. */
@@ -200,10 +206,28 @@ function writeUnsynced(folder: string, commit: CommitData, files: Deno.FsFile[])
       };
       const leaves = indices.map((index) => c.leaves?.get(index) ?? blake3(readPage(index)));
       indices.forEach((index, i) => pages.push([index, 0, i * WASM_PAGE_SIZE, leaves[i].toHex()]));
-      // Page by page, so that a commit of any size needs no buffer of its own.
+      // Run by run of consecutive pages (else page by page), so that a commit
+      // of any size needs no buffer of its own.
       const file = createFile(`${folder}/${name}`);
       files.push(file);
-      for (const index of indices) writeAll(file, readPage(index));
+      for (let i = 0; i < indices.length;) {
+        let count = 1;
+        while (i + count < indices.length && indices[i + count] === indices[i] + count) count++;
+        if (commit.readPages === undefined || count === 1) {
+          for (let j = i; j < i + count; j++) writeAll(file, readPage(indices[j]));
+        } else {
+          const bytes = commit.readPages(c.id, indices[i], count);
+          if (!(bytes instanceof Uint8Array) || bytes.length !== count * WASM_PAGE_SIZE) {
+            throw new TypeError(
+              `readPages(${c.id}, ${indices[i]}, ${count}) must return ${
+                count * WASM_PAGE_SIZE
+              } bytes`,
+            );
+          }
+          writeAll(file, bytes);
+        }
+        i += count;
+      }
       checksums[name] = packChecksum(leaves);
       sizes[name] = indices.length * WASM_PAGE_SIZE;
     }

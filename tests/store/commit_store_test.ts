@@ -476,3 +476,45 @@ Deno.test("parseManifest refuses a manifest of format version 2, saying so", () 
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("stageCommit writes runs of pages through readPages, each run in one call", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "piecrust-store-" });
+  try {
+    const runs: [number, number][] = [];
+    const data: CommitData = {
+      ...commit(ROOT1, null, [{
+        id: A,
+        owner: new Uint8Array(),
+        is64: false,
+        memoryLength: 8 * WASM_PAGE_SIZE,
+        leafIndex: 1,
+        bytecode: WASM_A,
+        pageRoot: NO_PAGE_ROOT,
+        pages: [6, 0, 1, 2, 4, 5],
+      }]),
+      readPages: (id, first, count) => {
+        runs.push([first, count]);
+        const bytes = new Uint8Array(count * WASM_PAGE_SIZE);
+        for (let i = 0; i < count; i++) bytes.set(page(ROOT1, id, first + i), i * WASM_PAGE_SIZE);
+        return bytes;
+      },
+    };
+    writeCommit(dir, data);
+    // Single pages still go through readPage.
+    assert.deepEqual(runs, [[0, 3], [4, 3]]);
+    const store = openCommitStore(dir);
+    store.verifyCommit(ROOT1);
+    const pack = Deno.readFileSync(store.contractState(ROOT1, A)!.packs[0].path);
+    for (const [i, index] of [0, 1, 2, 4, 5, 6].entries()) {
+      assert.deepEqual(
+        pack.subarray(i * WASM_PAGE_SIZE, (i + 1) * WASM_PAGE_SIZE),
+        page(ROOT1, A, index),
+      );
+    }
+    const short = { ...data, root: ROOT2, readPages: () => new Uint8Array(WASM_PAGE_SIZE) };
+    assert.throws(() => writeCommit(dir, short), TypeError);
+    assert.deepEqual(openCommitStore(dir).commits(), [ROOT1]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
