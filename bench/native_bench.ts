@@ -161,8 +161,8 @@ const ROWS: Row[] = [
       kind: "deploy",
       wasm: "counter",
       distinct: true,
-      warmup: 5,
-      iterations: 20,
+      warmup: 30,
+      iterations: 30,
     },
   },
   {
