@@ -41,9 +41,11 @@ export interface ContractMemoryOptions {
   /**
    * Directory for the memory's overlay file: an unnamed file that holds the
    * page versions written before each snapshot (about one per page written).
-   * Default: none, an in-memory file (`memfd_create`), which costs no file
-   * system work; a directory on a disk lets the kernel write a large
-   * overlay out under memory pressure instead.
+   * Default: none, an in-memory file (`memfd_create`, made at the first
+   * page copy), which costs no file system work; a directory on a disk lets
+   * the kernel write a large overlay out under memory pressure instead (its
+   * blocks are allocated as it grows, so a full disk fails the snapshot
+   * instead of faulting a write).
    */
   scratchDirectory?: string;
   /**
