@@ -278,7 +278,7 @@ export class PiecrustError extends Error {
 /** What to do about each resource limit, by errno name. */
 const RESOURCE_HINTS: Record<string, string> = {
   EMFILE: "the process has too many open files: raise its limit (`ulimit -n`, " +
-    "`LimitNOFILE=`) or close sessions, each of which holds about two descriptors " +
+    "`LimitNOFILE=`) or close sessions, each of which holds one or two descriptors " +
     "per contract it has used",
   ENFILE: "the system has too many open files: raise `fs.file-max` or close sessions",
   ENOMEM: "out of memory or of memory mappings: free memory, close sessions, or raise " +

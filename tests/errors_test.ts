@@ -148,6 +148,14 @@ Deno.test("VM sessions fail with ResourceError when descriptors run out, holding
   assert.equal(report.descriptorsPerSession, 1);
 });
 
+Deno.test("Session.call fails with ResourceError, changing nothing, when no descriptor is left for its overlay", async () => {
+  const report = await probe(["--allow-all"], ["overlay"], "ulimit -n 64 && ");
+  assert.equal(report.name, undefined, String(report.message));
+  assert.equal(report.copyFailure, "ResourceError");
+  // The counter was committed at 0xfc + 1; only the call made after a descriptor was freed counts.
+  assert.equal(report.valueAfter, 0xfe);
+});
+
 const MISSING_PERMISSIONS: [string, string[], string[]][] = [
   ["--allow-ffi", ["--allow-read", "--allow-write", "--allow-env"], ["ephemeral"]],
   ["--allow-write", ["--allow-ffi", "--allow-read", "--allow-env"], ["ephemeral"]],
