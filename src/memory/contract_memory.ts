@@ -66,6 +66,9 @@ const ZERO: Source = 0;
 const OVERLAY_ID = 1;
 const SOURCE_STRIDE = 2 ** 32;
 
+/** The most page and slot pointers a memory keeps of each (see `#pagePointers`). */
+const POINTERS_KEPT = 256;
+
 /** Flushes in a row that must find a hot page unchanged before it is write-protected again. */
 const HOT_IDLE_FLUSHES = 4;
 /** The most hot pages a memory keeps: each costs a compare at every flush. */
@@ -200,6 +203,13 @@ export class ContractMemory {
    */
   #overlayWindow = 0n;
   #overlayCapacity = 0;
+  /**
+   * Pointer objects of memory pages and overlay slots, made once: a flush
+   * compares and copies the same few (hot) pages every call, and making a
+   * pointer from a BigInt costs about 100 ns, four per page and flush.
+   */
+  readonly #pagePointers = new Map<number, Deno.PointerValue>();
+  readonly #slotPointers = new Map<number, Deno.PointerValue>();
   /** Whether the overlay is a file in a scratch directory rather than in memory. */
   #overlayOnDisk = false;
   /** Sources of the pages that differ from their committed source. */
@@ -890,14 +900,14 @@ export class ContractMemory {
   #equalsOverlayCopy(page: number): boolean {
     const source = this.#current.get(page);
     if (source === undefined || Math.floor(source / SOURCE_STRIDE) !== OVERLAY_ID) return false;
-    const copy = at(this.#overlayWindow + BigInt((source % SOURCE_STRIDE) * OS_PAGE_SIZE));
+    const copy = this.#slotAddress(source % SOURCE_STRIDE);
     return libc().memcmp(this.#pageAddress(page), copy, PAGE_BYTES) === 0;
   }
 
   /** Writes OS page `page` over its copy in overlay slot `slot` (see `#reusableSlot`). */
   #copyOver(page: number, slot: Source): void {
     libc().memcpy(
-      at(this.#overlayWindow + BigInt((slot % SOURCE_STRIDE) * OS_PAGE_SIZE)),
+      this.#slotAddress(slot % SOURCE_STRIDE),
       this.#pageAddress(page),
       PAGE_BYTES,
     );
@@ -911,7 +921,7 @@ export class ContractMemory {
   #copyToOverlay(first: number, count: number): Source {
     if (this.#overlayPages + count > this.#overlayCapacity) this.#growOverlay(count);
     libc().memcpy(
-      at(this.#overlayWindow + BigInt(this.#overlayPages * OS_PAGE_SIZE)),
+      this.#slotAddress(this.#overlayPages),
       this.#pageAddress(first),
       BigInt(count * OS_PAGE_SIZE),
     );
@@ -951,11 +961,27 @@ export class ContractMemory {
     );
     if (this.#overlayWindow !== 0n) lib.munmap(at(this.#overlayWindow), BigInt(oldBytes));
     this.#overlayWindow = window;
+    this.#slotPointers.clear();
     this.#overlayCapacity = capacity;
   }
 
   #pageAddress(page: number): Deno.PointerValue {
-    return at(this.base + BigInt(page * OS_PAGE_SIZE));
+    let pointer = this.#pagePointers.get(page);
+    if (pointer === undefined) {
+      pointer = at(this.base + BigInt(page * OS_PAGE_SIZE));
+      if (this.#pagePointers.size < POINTERS_KEPT) this.#pagePointers.set(page, pointer);
+    }
+    return pointer;
+  }
+
+  /** The address of overlay slot `slot` (a source of the overlay) in the current window. */
+  #slotAddress(slot: number): Deno.PointerValue {
+    let pointer = this.#slotPointers.get(slot);
+    if (pointer === undefined) {
+      pointer = at(this.#overlayWindow + BigInt(slot * OS_PAGE_SIZE));
+      if (this.#slotPointers.size < POINTERS_KEPT) this.#slotPointers.set(slot, pointer);
+    }
+    return pointer;
   }
 
   /** Maps each page of ascending `pages` from `targets[i]`, coalescing runs. */
