@@ -276,13 +276,14 @@ Deno.test("openCommitStore removes leftovers in tmp/", () => {
 });
 
 Deno.test("openCommitStore creates a missing VM directory", () => {
-  const dir = `${Deno.makeTempDirSync({ prefix: "piecrust-store-" })}/vm`;
+  const parent = Deno.makeTempDirSync({ prefix: "piecrust-store-" });
+  const dir = `${parent}/vm`;
   try {
     const store = openCommitStore(dir);
     assert.deepEqual(store.commits(), []);
     assert.ok(Deno.statSync(`${dir}/commits`).isDirectory);
   } finally {
-    Deno.removeSync(dir, { recursive: true });
+    Deno.removeSync(parent, { recursive: true });
   }
 });
 
