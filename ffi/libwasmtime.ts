@@ -245,6 +245,14 @@ export const wasmtimeSymbols = {
     parameters: ["pointer", "pointer", "pointer"],
     result: "void",
   },
+  /**
+   * wasmtime_error_t* wasmtime_global_set(wasmtime_context_t*, const wasmtime_global_t*,
+   * const wasmtime_val_t*): an error for an immutable global or a value of the wrong type
+   */
+  wasmtime_global_set: {
+    parameters: ["pointer", "pointer", "pointer"],
+    result: "pointer",
+  },
 
   // --- errors and traps ----------------------------------------------------
   /** wasmtime_error_t* wasmtime_error_new(const char* nul_terminated_message) */
@@ -372,6 +380,8 @@ export const StructSize = {
   EXTERN: 32,
   /** `wasmtime_instance_t` */
   INSTANCE: 16,
+  /** `wasmtime_global_t`: `u64 store_id` @0, three private u32 words, padded */
+  GLOBAL: 24,
   /** `wasmtime_val_t`: `u8 kind` @0, union @8 */
   VAL: 32,
   /** `wasmtime_val_raw_t`: one argument or result slot of an unchecked call */

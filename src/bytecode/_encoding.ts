@@ -138,3 +138,36 @@ export function writeLeb(out: Uint8Array, at: number, value: number, width: numb
   }
   out[at] = value;
 }
+
+/**
+ * The shortest unsigned LEB128 encoding of `value`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lebBytes } from "./_encoding.ts";
+ *
+ * assert.deepEqual(lebBytes(624485), new Uint8Array([0xe5, 0x8e, 0x26]));
+ * ```
+ */
+export function lebBytes(value: number): Uint8Array {
+  const out = new Uint8Array(lebWidth(value));
+  writeLeb(out, 0, value, out.length);
+  return out;
+}
+
+/**
+ * A wasm name: its UTF-8 length as a LEB128, then the bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeName } from "./_encoding.ts";
+ *
+ * assert.deepEqual(encodeName("é"), [2, 0xc3, 0xa9]);
+ * ```
+ */
+export function encodeName(name: string): number[] {
+  const bytes = new TextEncoder().encode(name);
+  return [...lebBytes(bytes.length), ...bytes];
+}

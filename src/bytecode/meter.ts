@@ -108,7 +108,16 @@
  */
 
 import { PiecrustError } from "../errors.ts";
-import { hex, leb, lebWidth, malformed, readU32, writeLeb } from "./_encoding.ts";
+import {
+  encodeName,
+  hex,
+  leb,
+  lebBytes,
+  lebWidth,
+  malformed,
+  readU32,
+  writeLeb,
+} from "./_encoding.ts";
 
 /**
  * An instruction that piecrust prices as a store.
@@ -224,6 +233,7 @@ const K_TABLE_INIT = 34; // table.init: an element segment and a table index
 const K_TABLE_COPY = 35; // table.copy: two table indices
 const K_TABLE_COUNT = 36; // table.fill: a table index; the element count on top
 const K_TABLE_GROW = 37; // table.grow: a table index; the element count on top
+const K_TABLE_WRITE = 38; // table.set, elem.drop: one u32; changes the instance's tables
 
 const MAIN = new Uint8Array(256);
 const FC = new Uint8Array(18);
@@ -251,7 +261,8 @@ kinds(MAIN, 0x18, 0x19, K_EXCEPTION); // delegate, catch_all
 kinds(MAIN, 0x1a, 0x1b, K_NONE); // drop, select
 MAIN[0x1c] = K_SELECT_T;
 MAIN[0x1f] = K_EXCEPTION; // try_table
-kinds(MAIN, 0x20, 0x26, K_INDEX); // local.*, global.*, table.get/set
+kinds(MAIN, 0x20, 0x25, K_INDEX); // local.*, global.*, table.get
+MAIN[0x26] = K_TABLE_WRITE; // table.set
 kinds(MAIN, 0x28, 0x35, K_MEMARG); // loads
 kinds(MAIN, 0x36, 0x3e, K_STORE); // stores
 MAIN[0x3f] = K_SIZE;
@@ -276,7 +287,7 @@ FC[9] = K_DATA_DROP;
 FC[10] = K_COPY;
 FC[11] = K_FILL;
 FC[12] = K_TABLE_INIT;
-FC[13] = K_INDEX; // elem.drop
+FC[13] = K_TABLE_WRITE; // elem.drop
 FC[14] = K_TABLE_COPY;
 FC[15] = K_TABLE_GROW;
 FC[16] = K_INDEX; // table.size
@@ -499,6 +510,8 @@ interface CodeRewrite {
   readonly tableCalls: ReadonlyMap<string, Uint8Array>;
   /** The table imports the table instructions seen need. */
   readonly tableImports: Set<string>;
+  /** Set when an instruction that changes a table or drops an element segment was seen. */
+  writesTables: boolean;
 }
 
 /** Records the move of the function index LEB at `pos`; returns the next position. */
@@ -535,6 +548,7 @@ function segmentInstruction(
 /** Puts a call of the table import `name` at `at`, or notes that it is needed. */
 function tableCall(at: number, name: string, edits: Edits, rewrite: CodeRewrite): void {
   rewrite.usesBulkMemory = true;
+  rewrite.writesTables = true;
   rewrite.tableImports.add(name);
   const call = rewrite.tableCalls.get(name);
   if (rewrite.bulkCalls !== undefined && call !== undefined) edits.replace(at, 0, call);
@@ -630,6 +644,10 @@ function decodeExpression(
       case K_INDEX:
         pos = skipLeb(bytes, pos, end, 5);
         break;
+      case K_TABLE_WRITE:
+        rewrite.writesTables = true;
+        pos = skipLeb(bytes, pos, end, 5);
+        break;
       case K_FUNC:
         pos = functionIndex(bytes, pos, end, edits, rewrite);
         break;
@@ -707,6 +725,10 @@ function decodeExpression(
           case K_NONE:
             break;
           case K_INDEX:
+            pos = skipLeb(bytes, pos, end, 5);
+            break;
+          case K_TABLE_WRITE:
+            rewrite.writesTables = true;
             pos = skipLeb(bytes, pos, end, 5);
             break;
           case K_INDEX2:
@@ -1228,17 +1250,6 @@ export function dataSegmentImport(kind: "init" | "drop", segment: number): strin
   return `${kind === "init" ? "memory.init" : "data.drop"}:${segment}`;
 }
 
-function encodeName(name: string): number[] {
-  const bytes = new TextEncoder().encode(name);
-  return [...lebBytes(bytes.length), ...bytes];
-}
-
-function lebBytes(value: number): Uint8Array {
-  const out = new Uint8Array(lebWidth(value));
-  writeLeb(out, 0, value, out.length);
-  return out;
-}
-
 /** The imports routing adds, in order, each with the index of its type among `types`. */
 interface RoutedImports {
   names: string[];
@@ -1392,6 +1403,7 @@ function routeBulkMemory(
       [...tableImports].map((name) => [name, call(routed.names.indexOf(name))]),
     ),
     tableImports: new Set(),
+    writesTables: false,
   };
   const edits = new Edits();
   const imports = importEntries(routed, layout.types);
@@ -1440,6 +1452,31 @@ function routeBulkMemory(
 // The pass
 
 /**
+ * What {@linkcode meter} returns.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode } from "../testing/mod.ts";
+ * import { type MeteredModule, meter } from "./meter.ts";
+ *
+ * const metered: MeteredModule = meter(contractBytecode("counter"));
+ * assert.equal(metered.writesTables, false);
+ * assert.equal(new DataView(metered.wasm.buffer).getUint32(0), 0x0061736d); // "\0asm"
+ * ```
+ */
+export interface MeteredModule {
+  /** The metered module. */
+  readonly wasm: Uint8Array;
+  /**
+   * Whether any instruction can change a table or drop an element segment:
+   * `table.set`, `table.grow`, `table.fill`, `table.copy`, `table.init` or
+   * `elem.drop`, reachable or not.
+   */
+  readonly writesTables: boolean;
+}
+
+/**
  * Meters a module as piecrust does, under wasmtime 49's fuel:
  *
  * - every store is preceded by `i32.const 0`, `i32.eqz` × (cost − 2),
@@ -1457,13 +1494,19 @@ function routeBulkMemory(
  * Every other byte is kept. A module with neither stores nor bulk memory
  * comes back byte-identical.
  *
+ * The result also says whether the module can change its tables
+ * (`table.set`, `.grow`, `.fill`, `.copy`, `.init`) or drop an element
+ * segment: the only state of an instance, besides its globals and its
+ * memory, that a call can leave behind for the next call of the same
+ * instance.
+ *
  * Throws a `PiecrustError` of kind `CompileError` for bytes that do not
  * decode (unknown opcode, truncated body, …; the message names the byte),
  * and for exception handling, typed function references, GC and memargs
  * with a memory index, which the engine disables.
  *
  * @param wasm A binary WebAssembly module.
- * @returns A new array with the metered module.
+ * @returns A new array with the metered module, and what it may write.
  *
  * @example Metering a contract before compiling it
  * ```ts
@@ -1474,8 +1517,9 @@ function routeBulkMemory(
  * import { inspectModule } from "./wasm_reader.ts";
  *
  * const bytecode = contractBytecode("callcenter");
- * const metered = meter(bytecode);
+ * const { wasm: metered, writesTables } = meter(bytecode);
  * assert.ok(metered.length > bytecode.length, "fuel is added in front of each store");
+ * assert.equal(writesTables, false);
  * const imports = inspectModule(metered).imports.map((entry) => `${entry.module}.${entry.name}`);
  * assert.deepEqual(imports.slice(-4), [
  *   "piecrust.memory.fill",
@@ -1488,7 +1532,7 @@ function routeBulkMemory(
  * assert.throws(() => meter(new Uint8Array([0, 0x61])), /magic/);
  * ```
  */
-export function meter(wasm: Uint8Array): Uint8Array {
+export function meter(wasm: Uint8Array): MeteredModule {
   if (!(wasm instanceof Uint8Array)) throw new TypeError("a module must be a Uint8Array");
   const sections = sectionsOf(wasm);
   const layout = layoutOf(wasm, sections);
@@ -1504,6 +1548,7 @@ export function meter(wasm: Uint8Array): Uint8Array {
     tables64: layout.tables64,
     tableCalls: new Map(),
     tableImports: new Set(),
+    writesTables: false,
   };
   let edits = new Edits();
   for (const section of sections) {
@@ -1515,8 +1560,10 @@ export function meter(wasm: Uint8Array): Uint8Array {
     );
   }
   if (probe.usesBulkMemory) edits = routeBulkMemory(wasm, sections, layout, probe);
-  if (edits.at.length === 0) return wasm.slice();
-  return apply(wasm, edits, wasm.length + edits.growthAfter(-1));
+  const metered = edits.at.length === 0
+    ? wasm.slice()
+    : apply(wasm, edits, wasm.length + edits.growthAfter(-1));
+  return { wasm: metered, writesTables: probe.writesTables };
 }
 
 /** Writes the output: input bytes between edits, and each edit's bytes. */

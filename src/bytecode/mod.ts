@@ -31,6 +31,7 @@ export {
   BULK_MEMORY_IMPORTS,
   BULK_MEMORY_MODULE,
   meter,
+  type MeteredModule,
   STORE_COSTS,
   type StoreOperator,
 } from "./meter.ts";

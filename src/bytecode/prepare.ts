@@ -1,7 +1,8 @@
 /**
  * Turning contract bytecode into what a session deploys: the module checked
  * against piecrust's rules, rewritten so that instantiation never touches
- * memory and so that stores cost what they cost in the reference VM, and
+ * memory, so that stores cost what they cost in the reference VM and so
+ * that the host can reset the mutable globals, and
  * the data segments to write once, at deploy.
  *
  * @module
@@ -9,6 +10,7 @@
 
 import { PiecrustError } from "../errors.ts";
 import { BULK_MEMORY_MODULE, meter } from "./meter.ts";
+import { exportMutableGlobals } from "./export_globals.ts";
 import { stripActiveDataSegments } from "./strip_data.ts";
 import { validateContract } from "./validate.ts";
 import { inspectModule } from "./wasm_reader.ts";
@@ -90,6 +92,16 @@ export interface PreparedModule {
   readonly dataSegments: readonly Uint8Array[];
   /** The per-segment imports of `memory.init` and `data.drop` that metering added. */
   readonly segmentImports: readonly string[];
+  /**
+   * Whether one instance may run several top-level calls, each as if on a
+   * fresh instance, once the globals of {@linkcode globalExports} are put
+   * back: the module cannot change its tables or drop element segments, and
+   * has no mutable global of a reference type. (The memory is the
+   * contract's own either way, and data segments are dropped by host code.)
+   */
+  readonly reusable: boolean;
+  /** The exports that metering added for the module's mutable globals, in index order. */
+  readonly globalExports: readonly string[];
 }
 
 /**
@@ -127,14 +139,16 @@ export function prepareContractModule(
   const contract = validateContract(info, { debug: options.debug });
   const { wasm, segments } = stripActiveDataSegments(bytecode, info);
   const metered = meter(wasm);
-  const segmentImports = inspectModule(metered).imports
+  const meteredInfo = inspectModule(metered.wasm);
+  const exported = exportMutableGlobals(metered.wasm, meteredInfo);
+  const segmentImports = meteredInfo.imports
     .filter((entry) =>
       entry.module === BULK_MEMORY_MODULE && /^(memory\.init|data\.drop):/.test(entry.name)
     )
     .map((entry) => entry.name);
   return {
     is64: contract.is64,
-    wasm: metered,
+    wasm: exported.wasm,
     memoryMinimum: contract.memoryMinimum,
     argBuffer: contract.argBuffer,
     memoryExport: contract.memoryExport,
@@ -145,5 +159,8 @@ export function prepareContractModule(
       segment.mode === "passive" ? segment.bytes.slice() : new Uint8Array()
     ),
     segmentImports,
+    reusable: !metered.writesTables &&
+      !info.globals.some((global) => global.mutable && global.type.endsWith("ref")),
+    globalExports: exported.names,
   };
 }

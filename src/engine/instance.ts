@@ -11,6 +11,7 @@ import { PiecrustError } from "../errors.ts";
 import { pointerOf, throwDisposed, throwError, utf8 } from "./_wasmtime.ts";
 import { type Handle16, readHandle16, scratch, writeHandle16 } from "./_scratch.ts";
 import { Func, type FuncType, type WasmValue } from "./func.ts";
+import { SavedGlobals } from "./saved_globals.ts";
 import type { Store } from "./store.ts";
 
 const KIND_NAMES = ["function", "global", "table", "memory"];
@@ -218,6 +219,48 @@ export class Instance {
       ExternKind.MEMORY,
       (view, offset) => new Memory(this.#store, new Uint8Array(view.buffer), offset),
     );
+  }
+
+  /**
+   * Saves the current values of the exported mutable globals `names`, for
+   * {@linkcode SavedGlobals.restore} to put back. Throws `ExportNotFound`
+   * if one is missing, not a global, or immutable.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { contractBytecode } from "../testing/mod.ts";
+   * import { Engine, Linker, Module, Store } from "./mod.ts";
+   *
+   * using engine = new Engine();
+   * using module = Module.compile(engine, contractBytecode("counter"));
+   * using linker = new Linker(engine);
+   * using store = new Store(engine);
+   * store.setFuel(1_000_000n);
+   * const instance = linker.instantiate(store, module);
+   * assert.equal(instance.saveGlobals([]).size, 0);
+   * // "A", the argument buffer's address, is immutable: nothing to put back.
+   * assert.throws(() => instance.saveGlobals(["A"]), /"A" cannot be saved/);
+   * ```
+   */
+  saveGlobals(names: readonly string[]): SavedGlobals {
+    const records = new Uint8Array(new ArrayBuffer(names.length * SavedGlobals.recordSize));
+    names.forEach((name, i) => {
+      const at = i * SavedGlobals.recordSize;
+      this.#export(name, ExternKind.GLOBAL, (view, offset) => {
+        records.set(new Uint8Array(view.buffer, offset, StructSize.GLOBAL), at);
+      });
+      const global = Deno.UnsafePointer.offset(pointerOf(records), at)!;
+      const value = Deno.UnsafePointer.offset(pointerOf(records), at + StructSize.GLOBAL)!;
+      const lib = wasmtime();
+      lib.wasmtime_global_get(this.#store.context, global, value);
+      // Setting the value it has changes nothing, and fails now, not at restore, if immutable.
+      const error = lib.wasmtime_global_set(this.#store.context, global, value);
+      if (error !== null) {
+        throwError("ExportNotFound", `the global "${name}" cannot be saved`, error);
+      }
+    });
+    return new SavedGlobals(this.#store, records);
   }
 
   /**

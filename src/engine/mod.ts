@@ -12,5 +12,6 @@ export { Instance, Memory } from "./instance.ts";
 export { HostArgs, type HostFunction, Linker } from "./linker.ts";
 export type { HostMemory, HostMemoryCreator, MemoryRequest } from "./memory_creator.ts";
 export { Module } from "./module.ts";
+export { SavedGlobals } from "./saved_globals.ts";
 export { Store } from "./store.ts";
 export { type ErrorKind, PiecrustError, type PiecrustErrorOptions } from "../errors.ts";

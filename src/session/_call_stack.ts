@@ -6,7 +6,14 @@
  * @module
  */
 
-import { type Func, type FuncType, type Instance, type Memory, Store } from "../engine/mod.ts";
+import {
+  type Func,
+  type FuncType,
+  type Instance,
+  type Memory,
+  type SavedGlobals,
+  Store,
+} from "../engine/mod.ts";
 import { PiecrustError } from "../errors.ts";
 import type { ContractMemory } from "../memory/mod.ts";
 import type { LoadedContract, SessionContracts } from "./_contracts.ts";
@@ -61,11 +68,13 @@ export interface SessionScope {
   readonly carriedEvents: Event[];
 }
 
-/** A contract instantiated for the current top-level call. */
+/** A contract instantiated for the current top-level call (and maybe kept for the next). */
 export interface LiveInstance {
   readonly contract: LoadedContract;
   readonly store: Store;
   readonly instance: Instance;
+  /** The initial values of the mutable globals, for a reusable contract. */
+  readonly globals: SavedGlobals | undefined;
   readonly funcs: Map<string, Func>;
   /** The exported memory, looked up on the first `memory.grow`. */
   memory: Memory | undefined;
@@ -132,8 +141,13 @@ export function uncontained(error: unknown): unknown {
 export class CallStack {
   readonly scope: SessionScope;
   readonly frames: CallFrame[] = [];
-  /** Instances by contract id (hex), created on first entry, dropped at the end. */
+  /**
+   * Instances by contract id (hex), created (or taken from those the
+   * session kept) on first entry, dropped or kept at the end.
+   */
   readonly instances: Map<string, LiveInstance> = new Map();
+  /** Whether a frame failed and memories were reverted, in which case no instance is kept. */
+  #unwound = false;
   /** Memories with an open snapshot, in push order (one entry per frame). */
   readonly snapshots: ContractMemory[] = [];
   readonly events: Event[] = [];
@@ -174,6 +188,7 @@ export class CallStack {
     const runtime = scope.runtime;
     const outer = runtime.active;
     runtime.active = stack;
+    let succeeded = false;
     try {
       let frame: CallFrame;
       let ret: number;
@@ -199,6 +214,7 @@ export class CallStack {
       frame.node.spent = gasLimit - remaining;
       stack.frames.pop();
       for (let i = stack.snapshots.length - 1; i >= 0; i--) stack.snapshots[i].apply();
+      succeeded = true;
       return {
         data,
         gasSpent: gasLimit - remaining,
@@ -209,7 +225,13 @@ export class CallStack {
         callTree: new CallTree(frame.node),
       };
     } finally {
-      for (const live of stack.instances.values()) live.store.close();
+      // After a revert, a memory may be shorter than its instance believes
+      // (wasmtime cannot shrink one): such instances must not run again.
+      const keep = succeeded && !stack.#unwound;
+      for (const live of stack.instances.values()) {
+        if (keep && live.globals !== undefined) scope.contracts.keepIdle(live);
+        else live.store.close();
+      }
       runtime.active = outer;
     }
   }
@@ -246,7 +268,8 @@ export class CallStack {
     if (this.frames.length + (this.rootCaller === undefined ? 0 : 1) >= MAX_CALL_DEPTH) {
       throw new PiecrustError("SessionError", `call depth exceeds ${MAX_CALL_DEPTH}`);
     }
-    const live = this.instances.get(contract.id.toString()) ?? this.#instantiate(contract);
+    const live = this.instances.get(contract.id.toString()) ?? this.#reuse(contract) ??
+      this.#instantiate(contract);
     contract.memory.snapshot();
     this.snapshots.push(contract.memory);
     const node: CallNode = {
@@ -316,6 +339,7 @@ export class CallStack {
     // their memories: a failed sub-call returns a memory's length, but leaves
     // the pages accessible for its instance (see ContractMemory.revert).
     const keepLength = frame !== this.frames[0];
+    this.#unwound = true;
     while (this.snapshots.length > frame.snapshotIndex) {
       this.snapshots.pop()!.revert({ keepLength });
     }
@@ -370,6 +394,25 @@ export class CallStack {
     store.setFuel(remaining - gas);
   }
 
+  /**
+   * The instance the session kept for `contract`, made to look fresh: its
+   * mutable globals back at their initial values, no data segment dropped.
+   * Tables need nothing: a reusable contract cannot change them.
+   */
+  #reuse(contract: LoadedContract): LiveInstance | undefined {
+    const live = this.scope.contracts.takeIdle(contract);
+    if (live === undefined) return undefined;
+    try {
+      live.globals!.restore();
+    } catch (error) {
+      live.store.close();
+      throw error;
+    }
+    live.droppedSegments.clear();
+    this.instances.set(contract.id.toString(), live);
+    return live;
+  }
+
   #instantiate(contract: LoadedContract): LiveInstance {
     const runtime = this.scope.runtime;
     const store = new Store(runtime.engine(contract.is64));
@@ -382,6 +425,7 @@ export class CallStack {
         contract,
         store,
         instance,
+        globals: contract.reusable ? instance.saveGlobals(contract.globalExports) : undefined,
         funcs: new Map(),
         memory: undefined,
         droppedSegments: new Set(),

@@ -49,9 +49,10 @@ export const MODULES_KEPT = 64;
 
 /**
  * Changes whenever the bytecode rewrite at deploy changes (data segments,
- * store costs, bulk memory, data segments), so artifacts of an older rewrite are recompiled.
+ * store costs, bulk memory, exported mutable globals), so artifacts of an
+ * older rewrite are recompiled.
  */
-const REWRITE_VERSION = 3;
+const REWRITE_VERSION = 4;
 
 /** What a cache entry's sidecar records. */
 interface Sidecar {

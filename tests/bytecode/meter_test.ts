@@ -412,7 +412,7 @@ for (const is64 of [false, true]) {
   Deno.test(`meter adds exactly cost − 1 fuel per store (${label})`, async () => {
     for (const k of [1, 3]) {
       const original = await assembleWat(storesModule(k, is64));
-      const instrumented = meter(original);
+      const instrumented = meter(original).wasm;
       for (const op of RUNNABLE) {
         const before = run(original, op, 0x12345678);
         const after = run(instrumented, op, 0x12345678);
@@ -448,7 +448,7 @@ const LOOP_WAT = (handPriced: boolean): string => {
 
 Deno.test("meter charges a store on every execution", async () => {
   const original = await assembleWat(LOOP_WAT(false));
-  const instrumented = meter(original);
+  const instrumented = meter(original).wasm;
   const once = run(instrumented, "fill", 1).used - run(original, "fill", 1).used;
   const many = run(instrumented, "fill", 100).used - run(original, "fill", 100).used;
   assert.equal(once, 15n + 31n + 63n);
@@ -457,7 +457,7 @@ Deno.test("meter charges a store on every execution", async () => {
 });
 
 Deno.test("meter runs out of fuel where a hand-priced module does", async () => {
-  const instrumented = meter(await assembleWat(LOOP_WAT(false)));
+  const instrumented = meter(await assembleWat(LOOP_WAT(false))).wasm;
   const handPriced = await assembleWat(LOOP_WAT(true));
   const full = run(handPriced, "fill", 50);
   assert.equal(run(instrumented, "fill", 50).used, full.used);
@@ -484,7 +484,7 @@ Deno.test("meter keeps a trapping store's fuel as a hand-priced module does", as
       ${handPriced ? "(drop (i32.const 0))".repeat(31) : ""}
       (i64.store (local.get 0) (i64.const 2))
       (i32.const 0)))`;
-  const instrumented = meter(await assembleWat(wat(false)));
+  const instrumented = meter(await assembleWat(wat(false))).wasm;
   const handPriced = await assembleWat(wat(true));
   for (const address of [8, 65536]) {
     const expected = run(handPriced, "f", address);
@@ -511,7 +511,7 @@ Deno.test("meter keeps stores in unreachable code valid and free", async () => {
         (i32.const 5)
         (br 0)
         (i64.store (i32.const 0) (i64.const 1)))))`);
-  const instrumented = meter(original);
+  const instrumented = meter(original).wasm;
   assertInstrumentedLike(original, instrumented);
   const before = run(original, "f", 1);
   const after = run(instrumented, "f", 1);
@@ -531,7 +531,7 @@ Deno.test("meter instruments and compiles every bundled contract", async () => {
     for await (const entry of Deno.readDir(dir)) {
       if (!entry.name.endsWith(".wasm")) continue;
       const original = await Deno.readFile(new URL(entry.name, dir));
-      const instrumented = meter(original);
+      const instrumented = meter(original).wasm;
       const label = `${arch}/${entry.name}`;
       // Sections that name no function are byte-identical; the others
       // differ only as assertInstrumentedLike allows.
@@ -585,14 +585,14 @@ Deno.test("meter returns identical bytes for a module without stores or bulk mem
       (drop)
       (i32.load8_s offset=3 (i32.const 0))))`;
   const wasm = await assembleWat(source);
-  assertBytes(meter(wasm), wasm);
+  assertBytes(meter(wasm).wasm, wasm);
   // Padded section and body sizes, as LLVM writes them.
   const parsed = wabt.parseWat("padded.wat", source, ALL_FEATURES);
   try {
     parsed.resolveNames();
     const padded = parsed.toBinary({ canonicalize_lebs: false }).buffer;
     assert.ok(padded.length > wasm.length);
-    const result = meter(padded);
+    const result = meter(padded).wasm;
     assertBytes(result, padded);
     assert.notEqual(result, padded, "a copy");
   } finally {
@@ -608,10 +608,10 @@ Deno.test("meter keeps padded size LEBs at their width", async () => {
   try {
     parsed.resolveNames();
     const padded = parsed.toBinary({ canonicalize_lebs: false }).buffer;
-    const instrumented = meter(padded);
+    const instrumented = meter(padded).wasm;
     assert.equal(instrumented.length, padded.length + 17);
     assertInstrumentedLike(padded, instrumented);
-    const canonical = meter(await assembleWat(source));
+    const canonical = meter(await assembleWat(source)).wasm;
     assertInstrumentedLike(await assembleWat(source), canonical);
   } finally {
     parsed.destroy();
@@ -701,7 +701,7 @@ for (const is64 of [false, true]) {
       0x0b,
     ];
     const original = moduleWithBody(body, { is64, width: 5 });
-    const instrumented = meter(original);
+    const instrumented = meter(original).wasm;
     // Three fuel sequences; the bulk types (21 bytes) and a new import
     // section (95); memory.copy (8 bytes with its padded subopcode) → call (2);
     // memory.size (2) → call (2).
@@ -725,7 +725,7 @@ Deno.test("meter reads memory64 offsets beyond 32 bits", async () => {
         (i64.store offset=0x100000010 (i64.const 0) (i64.const 1))))
       (v128.store32_lane offset=0xfffffffffff0 2 (i64.const 0) (v128.const i64x2 0 0))
       (i32.const 0)))`);
-  const instrumented = meter(original);
+  const instrumented = meter(original).wasm;
   assert.equal(assertInstrumentedLike(original, instrumented), 2);
   assert.equal(run(instrumented, "f", 1).trap, "MemoryOutOfBounds");
   assertNoLiveHandles();
@@ -875,7 +875,7 @@ Deno.test("meter decodes every MVP, bulk, SIMD, atomic and tail-call opcode", ()
   }
   // 9 plain stores, 5 SIMD stores, 7 atomic stores and the sentinels; wabt
   // agrees on every boundary.
-  const instrumented = meter(wasm);
+  const instrumented = meter(wasm).wasm;
   assert.equal(assertInstrumentedLike(wasm, instrumented), 21 + sentinels);
   // The fuel sequences; the routed types (21 bytes, 35 with those of memory.init,
   // data.drop and the table imports) and a new import section (4 + 5 imports:
@@ -894,7 +894,7 @@ Deno.test("meter decodes every MVP, bulk, SIMD, atomic and tail-call opcode", ()
     const gapLines = disassemble(gap);
     const func = gapLines.findIndex((line) => line.startsWith("(func"));
     assert.ok(gapLines[func + 1].startsWith("("), `wabt knows 0xfd ${hex(sub)}`);
-    const error = assertThrowsKind(() => meter(gap), "CompileError");
+    const error = assertThrowsKind(() => meter(gap).wasm, "CompileError");
     assert.match(error.message, new RegExp(`unknown opcode 0xfd ${hex(sub)}`));
   }
 });
@@ -914,7 +914,7 @@ Deno.test("meter decodes a WAT mix of SIMD, bulk memory and atomics", async () =
       (return_call $g (local.get 0))))`,
     { features: ["threads", "tail_call"] },
   );
-  assert.equal(assertInstrumentedLike(original, meter(original)), 4);
+  assert.equal(assertInstrumentedLike(original, meter(original).wasm), 4);
 });
 
 // ---------------------------------------------------------------------------
@@ -957,7 +957,7 @@ Deno.test("meter rejects malformed bodies with CompileError at a byte", () => {
   ];
   for (const [body, message, at] of cases) {
     const error = assertThrowsKind(
-      () => meter(moduleWithBody(body)),
+      () => meter(moduleWithBody(body)).wasm,
       "CompileError",
     );
     assert.match(error.message, message, `${body}`);
@@ -992,11 +992,11 @@ Deno.test("meter rejects malformed modules with CompileError", () => {
     ],
   ];
   for (const [wasm, message] of cases) {
-    const error = assertThrowsKind(() => meter(wasm), "CompileError");
+    const error = assertThrowsKind(() => meter(wasm).wasm, "CompileError");
     assert.match(error.message, message);
     assert.match(error.message, /\(at byte \d+\)$/);
   }
-  assert.throws(() => meter([0] as unknown as Uint8Array), TypeError);
+  assert.throws(() => meter([0] as unknown as Uint8Array).wasm, TypeError);
 });
 
 // ---------------------------------------------------------------------------
@@ -1017,7 +1017,7 @@ for (const is64 of [false, true]) {
         (i32.load (${a}.const 0)))
       (func (export "grow") (param i32) (result i32)
         ${is64 ? "(i32.wrap_i64 (memory.grow " + n + "))" : "(memory.grow " + n + ")"}))`);
-    const metered = meter(original);
+    const metered = meter(original).wasm;
     for (
       const [fn, n] of [["fill", 0], ["fill", 4], ["fill", 60000], ["copy", 4], ["copy", 6000], [
         "grow",
@@ -1063,7 +1063,7 @@ Deno.test("meter moves every index of a defined function when it routes bulk mem
   } finally {
     parsed.destroy();
   }
-  const metered = meter(original);
+  const metered = meter(original).wasm;
   assertInstrumentedLike(original, metered);
   // The name section followed the functions: each name labels the same body.
   const named = (wasm: Uint8Array) => {
@@ -1114,7 +1114,7 @@ Deno.test("meter prices memory.init and data.drop as one instruction each", asyn
       (data.drop $a)
       (memory.init $a (i32.const 0) (i32.const 0) (local.get 0))
       (i32.const 0)))`);
-  const metered = meter(original);
+  const metered = meter(original).wasm;
   const imports = inspectModule(metered).imports.map((entry) => entry.name);
   assert.deepEqual(imports.slice(4), ["memory.init:0", "memory.init:1", "data.drop:0"]);
   assertInstrumentedLike(original, metered);
@@ -1144,7 +1144,7 @@ Deno.test("meter prices table.grow, table.fill, table.copy and table.init as one
       (table.copy $t $t (i32.const 1) (i32.const 0) (local.get 0)) (table.size $t))
     (func (export "init") (param i32) (result i32)
       (table.init $t $e (i32.const 0) (i32.const 0) (local.get 0)) (table.size $t)))`);
-  const metered = meter(original);
+  const metered = meter(original).wasm;
   assertInstrumentedLike(original, metered);
   for (
     const [fn, n] of [["grow", 0], ["grow", 5], ["fill", 7], ["copy", 6], ["init", 8]] as const
@@ -1161,4 +1161,35 @@ Deno.test("meter prices table.grow, table.fill, table.copy and table.init as one
   assert.equal(run(metered, "grow", 57).used, refused.used);
   assert.equal(run(metered, "fill", 9).trap, "TableOutOfBounds");
   assertNoLiveHandles();
+});
+
+Deno.test("meter says whether a module can change its tables or drop element segments", async () => {
+  const moduleWith = (body: string) =>
+    assembleWat(`(module (memory (export "memory") 1)
+      (table $t 2 funcref)
+      (elem $e func $one)
+      (type $answer (func (result i32)))
+      (func $one (type $answer) (i32.const 1))
+      (func (export "f") (param i32) (result i32) ${body}))`);
+  const writes = {
+    "table.set": "(table.set $t (i32.const 0) (ref.func $one)) (i32.const 0)",
+    "elem.drop": "(elem.drop $e) (i32.const 0)",
+    "table.grow": "(table.grow $t (ref.null func) (i32.const 1))",
+    "table.fill": "(table.fill $t (i32.const 0) (ref.null func) (i32.const 1)) (i32.const 0)",
+    "table.copy": "(table.copy $t $t (i32.const 0) (i32.const 1) (i32.const 1)) (i32.const 0)",
+    "table.init": "(table.init $t $e (i32.const 0) (i32.const 0) (i32.const 1)) (i32.const 0)",
+    // Unreachable code counts too: it is still in the module.
+    "unreachable table.set": "(return (i32.const 0)) (table.set $t (i32.const 0) (ref.null func))",
+  };
+  for (const [what, body] of Object.entries(writes)) {
+    assert.equal(meter(await moduleWith(body)).writesTables, true, what);
+  }
+  const reads = {
+    "table.get": "(ref.is_null (table.get $t (i32.const 0)))",
+    "table.size": "(table.size $t)",
+    "call_indirect": "(call_indirect (type $answer) (i32.const 0))",
+  };
+  for (const [what, body] of Object.entries(reads)) {
+    assert.equal(meter(await moduleWith(body)).writesTables, false, what);
+  }
 });
