@@ -27,6 +27,7 @@ export {
   SCRATCH_BUF_BYTES,
   WASM_PAGE_SIZE,
 } from "./abi.ts";
+export { type ExportedGlobals, exportMutableGlobals } from "./export_globals.ts";
 export {
   BULK_MEMORY_IMPORTS,
   BULK_MEMORY_MODULE,

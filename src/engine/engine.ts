@@ -118,7 +118,12 @@ export class Engine {
     }
     checkSize("memoryReservation", memoryReservation, 64 * KiB, 2 ** 47);
     checkSize("memoryGuardSize", memoryGuardSize, 0, 4 * GiB);
-    this.options = { maxWasmStack, memoryReservation, memoryGuardSize, parallelCompilation };
+    this.options = Object.freeze({
+      maxWasmStack,
+      memoryReservation,
+      memoryGuardSize,
+      parallelCompilation,
+    });
 
     const lib = wasmtime();
     const config = lib.wasm_config_new();

@@ -22,8 +22,14 @@ const pageLeaves = new PageLeafCache();
 /** The trees of a session's state. */
 export interface StateTrees {
   readonly contracts: MerkleTree;
-  /** Each loaded contract's leaf index in `contracts` and page tree, by id (hex). */
-  readonly pageTrees: ReadonlyMap<string, { leafIndex: number; pages: MerkleTree }>;
+  /**
+   * Each loaded contract's leaf index in `contracts`, page tree, and pages
+   * written in the session (ascending), by id (hex).
+   */
+  readonly pageTrees: ReadonlyMap<
+    string,
+    { leafIndex: number; pages: MerkleTree; written: readonly number[] }
+  >;
 }
 
 /**
@@ -33,18 +39,22 @@ export interface StateTrees {
  */
 export function stateTrees(contracts: SessionContracts, base: MerkleTree): StateTrees {
   let tree = base;
-  const pageTrees = new Map<string, { leafIndex: number; pages: MerkleTree }>();
+  const pageTrees = new Map<
+    string,
+    { leafIndex: number; pages: MerkleTree; written: readonly number[] }
+  >();
   let nextLeaf = contracts.baseCount + 1;
   for (const key of [...contracts.loaded.keys()].sort()) {
     const contract = contracts.loaded.get(key)!;
     let pages = contract.basePages;
     const view = contract.memory.view();
-    for (const [page, parts] of contract.memory.writtenParts()) {
+    const written = contract.memory.writtenParts();
+    for (const [page, parts] of written) {
       const bytes = view.subarray(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
       pages = pages.insert(page, pageLeaves.leaf(bytes, contract.basePages.get(page), parts));
     }
     const leafIndex = contract.leafIndex ?? nextLeaf++;
-    pageTrees.set(key, { leafIndex, pages });
+    pageTrees.set(key, { leafIndex, pages, written: [...written.keys()] });
     tree = tree.insert(leafIndex, pages.root());
   }
   return { contracts: tree, pageTrees };
@@ -53,7 +63,8 @@ export function stateTrees(contracts: SessionContracts, base: MerkleTree): State
 /**
  * What a commit of `trees` on top of `base` writes: the contracts that
  * changed since the base (new, written or grown), their written pages, and
- * the trees to keep for later sessions.
+ * the trees to keep for later sessions. `trees` must be of the session as
+ * it is: its written pages are not scanned for again.
  */
 export function assembleCommit(
   contracts: SessionContracts,
@@ -63,12 +74,11 @@ export function assembleCommit(
   const changed: CommitContract[] = [];
   const changedTrees = new Map<string, MerkleTree>();
   for (const [key, contract] of contracts.loaded) {
-    const written = contract.memory.writtenPages();
+    const { leafIndex, pages, written } = trees.pageTrees.get(key)!;
     // A grown memory is a change even if no page was written (its length is stored).
     const unchanged = contract.bytecode === undefined && written.length === 0 &&
       contract.memory.byteLength === contract.baseMemoryLength;
     if (unchanged) continue;
-    const { leafIndex, pages } = trees.pageTrees.get(key)!;
     changed.push({
       id: key,
       owner: contract.owner,

@@ -525,13 +525,21 @@ export class ModuleCache {
   }
 }
 
+/** {@linkcode bindingOf} by engine: every module load needs it, and an engine's options never change. */
+const bindings = new WeakMap<Engine, string>();
+
 /** What an artifact must have been built with to be loaded by `engine`. */
 function bindingOf(engine: Engine): string {
-  return JSON.stringify({
-    library: WASMTIME_SHA256,
-    engine: engine.options,
-    rewrite: REWRITE_VERSION,
-  });
+  let binding = bindings.get(engine);
+  if (binding === undefined) {
+    binding = JSON.stringify({
+      library: WASMTIME_SHA256,
+      engine: engine.options,
+      rewrite: REWRITE_VERSION,
+    });
+    bindings.set(engine, binding);
+  }
+  return binding;
 }
 
 /**

@@ -2,7 +2,14 @@
 
 import assert from "node:assert/strict";
 import { assembleWat } from "../../contracts/wat.ts";
-import { Engine, Linker, Module, SavedGlobals, Store } from "../../src/engine/mod.ts";
+import {
+  Engine,
+  type Instance,
+  Linker,
+  Module,
+  SavedGlobals,
+  Store,
+} from "../../src/engine/mod.ts";
 import { assertNoLiveHandles, assertThrowsKind } from "../_helpers.ts";
 
 const GLOBALS = await assembleWat(
@@ -24,14 +31,25 @@ const GLOBALS = await assembleWat(
 );
 const NUMBERS = ["i32", "i64", "f32", "f64"];
 
-Deno.test("SavedGlobals.restore puts back number and vector globals", () => {
+/** Runs `body` on a fresh instance of GLOBALS, then checks that every handle was closed. */
+function withInstance(body: (instance: Instance, store: Store) => void): void {
   {
     using engine = new Engine();
     using module = Module.compile(engine, GLOBALS);
     using linker = new Linker(engine);
-    using store = new Store(engine);
-    store.setFuel(1_000_000n);
-    const instance = linker.instantiate(store, module);
+    const store = new Store(engine);
+    try {
+      store.setFuel(1_000_000n);
+      body(linker.instantiate(store, module), store);
+    } finally {
+      store.close();
+    }
+  }
+  assertNoLiveHandles();
+}
+
+Deno.test("SavedGlobals.restore puts back number and vector globals", () => {
+  withInstance((instance) => {
     const saved = instance.saveGlobals([...NUMBERS, "v128"]);
     assert.equal(saved.size, 5);
     const change = instance.getFunc("change");
@@ -44,34 +62,26 @@ Deno.test("SavedGlobals.restore puts back number and vector globals", () => {
       assert.deepEqual(NUMBERS.map((name) => instance.getGlobal(name)), [-1, -2n, 0.5, -0.25]);
       assert.deepEqual(lane.call(), [4n]);
     }
-  }
-  assertNoLiveHandles();
+  });
 });
 
 Deno.test("SavedGlobals.restore fails with Disposed once the store is closed", () => {
-  using engine = new Engine();
-  using module = Module.compile(engine, GLOBALS);
-  using linker = new Linker(engine);
-  const store = new Store(engine);
-  store.setFuel(1_000_000n);
-  const saved = linker.instantiate(store, module).saveGlobals(["i32"]);
-  store.close();
-  assertThrowsKind(() => saved.restore(), "Disposed");
+  withInstance((instance, store) => {
+    const saved = instance.saveGlobals(["i32"]);
+    store.close();
+    assertThrowsKind(() => saved.restore(), "Disposed");
+  });
 });
 
 Deno.test("Instance.saveGlobals fails with ExportNotFound for a missing, other or immutable export", () => {
-  using engine = new Engine();
-  using module = Module.compile(engine, GLOBALS);
-  using linker = new Linker(engine);
-  using store = new Store(engine);
-  store.setFuel(1_000_000n);
-  const instance = linker.instantiate(store, module);
-  assertThrowsKind(() => instance.saveGlobals(["i32", "missing"]), "ExportNotFound");
-  assertThrowsKind(() => instance.saveGlobals(["change"]), "ExportNotFound");
-  const immutable = assertThrowsKind(() => instance.saveGlobals(["fixed"]), "ExportNotFound");
-  assert.match(immutable.message, /"fixed" cannot be saved: immutable/);
-  assert.equal(instance.saveGlobals([]).size, 0);
-  instance.saveGlobals([]).restore();
+  withInstance((instance) => {
+    assertThrowsKind(() => instance.saveGlobals(["i32", "missing"]), "ExportNotFound");
+    assertThrowsKind(() => instance.saveGlobals(["change"]), "ExportNotFound");
+    const immutable = assertThrowsKind(() => instance.saveGlobals(["fixed"]), "ExportNotFound");
+    assert.match(immutable.message, /"fixed" cannot be saved: immutable/);
+    assert.equal(instance.saveGlobals([]).size, 0);
+    instance.saveGlobals([]).restore();
+  });
 });
 
 Deno.test("SavedGlobals rejects records that are not whole", () => {
