@@ -53,6 +53,14 @@ export const libcSymbols = {
   fallocate: { parameters: ["i32", "i32", "i64", "i64"], result: "i32" },
   /** int fsync(int fd) */
   fsync: { parameters: ["i32"], result: "i32" },
+  /**
+   * int sync_file_range(int fd, off64_t offset, off64_t nbytes, unsigned int flags):
+   * with `SYNC_FILE_RANGE_WRITE`, starts writing the range's dirty pages back and returns;
+   * nbytes 0 means to the end of the file. No durability of its own.
+   */
+  sync_file_range: { parameters: ["i32", "i64", "i64", "u32"], result: "i32" },
+  /** int statfs(const char* path, struct statfs* buf); `f_type` is the first 8 bytes */
+  statfs: { parameters: ["buffer", "buffer"], result: "i32" },
   /** void* memcpy(void* dest, const void* src, size_t n) */
   memcpy: { parameters: ["pointer", "pointer", "usize"], result: "pointer" },
   /** int memcmp(const void* a, const void* b, size_t n) */
@@ -122,6 +130,21 @@ export const OpenFlags = {
   /** An unnamed file in the given directory, gone when its last descriptor closes. */
   TMPFILE: 0o20200000,
 } as const;
+
+/** `sync_file_range` flags (`<fcntl.h>`). */
+export const SyncFileRange = {
+  /** Start writeback of the dirty pages in the range, without waiting for it. */
+  WRITE: 2,
+} as const;
+
+/** Bytes of `struct statfs` on x86-64 Linux. */
+export const STATFS_SIZE = 120;
+
+/** `statfs` `f_type` values (`<linux/magic.h>`) of file systems that keep files in memory only. */
+export const IN_MEMORY_FILE_SYSTEMS: ReadonlySet<bigint> = new Set([
+  0x01021994n, // tmpfs
+  0x858458f6n, // ramfs
+]);
 
 /** `memfd_create` flags (`<sys/mman.h>`). */
 export const MemfdFlags = {

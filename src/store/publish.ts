@@ -16,7 +16,7 @@
 import { PiecrustError } from "../errors.ts";
 import { blake3 } from "../merkle/blake3.ts";
 import { WASM_PAGE_SIZE } from "../bytecode/abi.ts";
-import { pathExists, READ_ONLY, syncDirectory } from "./durable.ts";
+import { pathExists, READ_ONLY, startWriteback, syncDirectory } from "./durable.ts";
 import {
   commitPath,
   COMMITS_DIR,
@@ -169,14 +169,16 @@ function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
 
 /**
  * Writes the files of `commit` into the empty folder `folder`; returns its
- * manifest. Every file is written before the first is fsynced, so the file
- * system can commit them together.
+ * manifest. Every file is written, and its writeback started, before the
+ * first is fsynced, so that the file system commits them together.
  */
 function writeFiles(folder: string, commit: CommitData, durable: boolean): Manifest {
   const files: Deno.FsFile[] = [];
+  const paths: string[] = [];
   try {
-    const manifest = writeUnsynced(folder, commit, files);
+    const manifest = writeUnsynced(folder, commit, files, paths);
     if (durable) {
+      startWriteback(paths);
       for (const file of files) file.syncSync();
       syncDirectory(folder);
     }
@@ -186,8 +188,19 @@ function writeFiles(folder: string, commit: CommitData, durable: boolean): Manif
   }
 }
 
-/** Writes the files of `commit` into `folder`, leaving each open in `files`. */
-function writeUnsynced(folder: string, commit: CommitData, files: Deno.FsFile[]): Manifest {
+/** Writes the files of `commit` into `folder`, leaving each open in `files` and its path in `paths`. */
+function writeUnsynced(
+  folder: string,
+  commit: CommitData,
+  files: Deno.FsFile[],
+  paths: string[],
+): Manifest {
+  const create = (name: string): Deno.FsFile => {
+    const file = createFile(`${folder}/${name}`);
+    files.push(file);
+    paths.push(`${folder}/${name}`);
+    return file;
+  };
   const contracts: ManifestContract[] = [];
   const checksums: Record<string, string> = {};
   const sizes: Record<string, number> = {};
@@ -208,8 +221,7 @@ function writeUnsynced(folder: string, commit: CommitData, files: Deno.FsFile[])
       indices.forEach((index, i) => pages.push([index, 0, i * WASM_PAGE_SIZE, leaves[i].toHex()]));
       // Run by run of consecutive pages (else page by page), so that a commit
       // of any size needs no buffer of its own.
-      const file = createFile(`${folder}/${name}`);
-      files.push(file);
+      const file = create(name);
       for (let i = 0; i < indices.length;) {
         let count = 1;
         while (i + count < indices.length && indices[i + count] === indices[i] + count) count++;
@@ -234,8 +246,7 @@ function writeUnsynced(folder: string, commit: CommitData, files: Deno.FsFile[])
     let bytecodeHash = c.bytecodeHash;
     if (c.bytecode !== undefined) {
       bytecodeHash = blake3(c.bytecode).toHex();
-      const file = createFile(`${folder}/${wasmFile(c.id)}`);
-      files.push(file);
+      const file = create(wasmFile(c.id));
       writeAll(file, c.bytecode);
       checksums[wasmFile(c.id)] = bytecodeHash;
       sizes[wasmFile(c.id)] = c.bytecode.length;
@@ -261,9 +272,7 @@ function writeUnsynced(folder: string, commit: CommitData, files: Deno.FsFile[])
     sizes,
   };
   const sealed = sealManifest(manifest);
-  const file = createFile(`${folder}/${MANIFEST_FILE}`);
-  files.push(file);
-  writeAll(file, sealed.bytes);
+  writeAll(create(MANIFEST_FILE), sealed.bytes);
   return sealed.manifest;
 }
 
