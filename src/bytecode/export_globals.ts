@@ -9,7 +9,7 @@
 import { encodeName, leb, lebBytes, lebWidth, malformed, readU32, writeLeb } from "./_encoding.ts";
 import { inspectModule, type ModuleInfo } from "./wasm_reader.ts";
 
-/** What the added exports are called, before each its global's index; see {@linkcode exportMutableGlobals}. */
+/** The added exports' names: this prefix, then the global's index (see {@linkcode exportMutableGlobals}). */
 const PREFIX = "piecrust:global:";
 const EXPORT_SECTION = 7;
 const GLOBAL_KIND = 0x03;

@@ -1,9 +1,9 @@
 /**
  * Turning contract bytecode into what a session deploys: the module checked
- * against piecrust's rules, rewritten so that instantiation never touches
- * memory, so that stores cost what they cost in the reference VM and so
- * that the host can reset the mutable globals, and
- * the data segments to write once, at deploy.
+ * against piecrust's rules and rewritten (so that instantiation never
+ * touches memory, stores cost what they cost in the reference VM, and the
+ * host can reset the mutable globals), and the data segments to write
+ * once, at deploy.
  *
  * @module
  */
@@ -100,7 +100,7 @@ export interface PreparedModule {
    * contract's own either way, and data segments are dropped by host code.)
    */
   readonly reusable: boolean;
-  /** The exports that metering added for the module's mutable globals, in index order. */
+  /** The exports added for the module's mutable globals, in index order (see `exportMutableGlobals`). */
   readonly globalExports: readonly string[];
 }
 

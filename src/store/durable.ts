@@ -1,7 +1,8 @@
 /**
  * Durable file writes: every file and folder of a commit is fsynced before
- * the commit becomes visible, the files' writeback started together first. Files are created read-only: nothing in a VM
- * directory is ever rewritten in place.
+ * the commit becomes visible, the files' writeback started together first.
+ * Files are created read-only: nothing in a VM directory is ever rewritten
+ * in place.
  *
  * @module
  */
