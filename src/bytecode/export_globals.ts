@@ -7,7 +7,7 @@
  */
 
 import { encodeName, leb, lebBytes, lebWidth, malformed, readU32, writeLeb } from "./_encoding.ts";
-import { inspectModule, type ModuleInfo } from "./wasm_reader.ts";
+import { checkInfoOf, inspectModule, type ModuleInfo } from "./wasm_reader.ts";
 
 /** The added exports' names: this prefix, then the global's index (see {@linkcode exportMutableGlobals}). */
 const PREFIX = "piecrust:global:";
@@ -63,11 +63,7 @@ export function exportMutableGlobals(
   bytes: Uint8Array,
   info: ModuleInfo = inspectModule(bytes),
 ): ExportedGlobals {
-  if (info.byteLength !== bytes.length) {
-    throw new TypeError(
-      `info describes a module of ${info.byteLength} bytes, not these ${bytes.length}`,
-    );
-  }
+  checkInfoOf(bytes, info);
   const indices: number[] = [];
   info.globals.forEach((global, index) => {
     if (global.mutable && !global.imported && !global.type.endsWith("ref")) indices.push(index);

@@ -50,6 +50,7 @@ export {
   type ValidateContractOptions,
 } from "./validate.ts";
 export {
+  checkInfoOf,
   type DataSegment,
   type ElementSegment,
   type Export,

@@ -8,7 +8,7 @@
 
 import { PiecrustError } from "../errors.ts";
 import { lebWidth, writeLeb } from "./_encoding.ts";
-import { inspectModule, type ModuleInfo } from "./wasm_reader.ts";
+import { checkInfoOf, inspectModule, type ModuleInfo } from "./wasm_reader.ts";
 
 /**
  * The result of {@linkcode stripActiveDataSegments}.
@@ -76,11 +76,7 @@ export function stripActiveDataSegments(
   bytes: Uint8Array,
   info: ModuleInfo = inspectModule(bytes),
 ): StrippedModule {
-  if (info.byteLength !== bytes.length) {
-    throw new TypeError(
-      `info describes a module of ${info.byteLength} bytes, not these ${bytes.length}`,
-    );
-  }
+  checkInfoOf(bytes, info);
   const segments: { offset: number | bigint; bytes: Uint8Array }[] = [];
   info.dataSegments.forEach((segment, index) => {
     if (segment.mode !== "active") return;

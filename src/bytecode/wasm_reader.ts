@@ -676,6 +676,30 @@ class WasmReader {
 }
 
 /**
+ * Throws a `TypeError` unless `info` was read from a module of `bytes`'s
+ * length: for functions that take `inspectModule(bytes)` from a caller who
+ * already has it, and trust its offsets.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contractBytecode } from "../testing/mod.ts";
+ * import { checkInfoOf, inspectModule } from "./wasm_reader.ts";
+ *
+ * const bytes = contractBytecode("counter");
+ * checkInfoOf(bytes, inspectModule(bytes));
+ * assert.throws(() => checkInfoOf(bytes.subarray(1), inspectModule(bytes)), TypeError);
+ * ```
+ */
+export function checkInfoOf(bytes: Uint8Array, info: ModuleInfo): void {
+  if (info.byteLength !== bytes.length) {
+    throw new TypeError(
+      `info describes a module of ${info.byteLength} bytes, not these ${bytes.length}`,
+    );
+  }
+}
+
+/**
  * Reads a module's interface: its section layout, imports, exports,
  * memories, tables, globals, start function, element and data segments.
  * Function bodies are skipped by size; malformed input and features

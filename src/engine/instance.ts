@@ -245,14 +245,16 @@ export class Instance {
    */
   saveGlobals(names: readonly string[]): SavedGlobals {
     const records = new Uint8Array(new ArrayBuffer(names.length * SavedGlobals.recordSize));
+    if (names.length === 0) return new SavedGlobals(this.#store, records);
+    const base = pointerOf(records);
+    const lib = wasmtime();
     names.forEach((name, i) => {
       const at = i * SavedGlobals.recordSize;
       this.#export(name, ExternKind.GLOBAL, (view, offset) => {
         records.set(new Uint8Array(view.buffer, offset, StructSize.GLOBAL), at);
       });
-      const global = Deno.UnsafePointer.offset(pointerOf(records), at)!;
-      const value = Deno.UnsafePointer.offset(pointerOf(records), at + StructSize.GLOBAL)!;
-      const lib = wasmtime();
+      const global = Deno.UnsafePointer.offset(base, at)!;
+      const value = Deno.UnsafePointer.offset(base, at + StructSize.GLOBAL)!;
       lib.wasmtime_global_get(this.#store.context, global, value);
       // Setting the value it has changes nothing, and fails now, not at restore, if immutable.
       const error = lib.wasmtime_global_set(this.#store.context, global, value);
