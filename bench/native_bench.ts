@@ -180,9 +180,11 @@ const ROWS: Row[] = [
 
 /** `wasm` with a custom section holding `i`, as the native harness makes it for `distinct` deploys. */
 function distinctBytecode(wasm: Uint8Array, i: number): Uint8Array {
-  const section = new Uint8Array([0, 10, 1, 0x70, ...new Uint8Array(8)]);
-  new DataView(section.buffer).setBigUint64(4, BigInt(i), true);
-  return new Uint8Array([...wasm, ...section]);
+  const bytes = new Uint8Array(wasm.length + 12);
+  bytes.set(wasm);
+  bytes.set([0, 10, 1, 0x70], wasm.length);
+  new DataView(bytes.buffer).setBigUint64(wasm.length + 4, BigInt(i), true);
+  return bytes;
 }
 
 /** Whether `workload` runs in a VM directory (else an ephemeral VM). */

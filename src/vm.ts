@@ -154,7 +154,8 @@ export class VM {
     this.#directory = makeDirectory();
     if (this.#directory instanceof DirectoryOwner) this.#owner = this.#directory;
     try {
-      this.#modules = new ModuleCache(`${path}/modules`);
+      // An ephemeral VM's folder is new and its own: nothing else writes there.
+      this.#modules = new ModuleCache(`${path}/modules`, { exclusive: ephemeral });
       this.#runtime = new Runtime(options);
     } catch (error) {
       this.#directory.close();

@@ -60,6 +60,17 @@ interface Sidecar {
   artifact: string;
 }
 
+/** Options of the {@linkcode ModuleCache} constructor. */
+export interface ModuleCacheOptions {
+  /**
+   * Whether the directory is new and this cache its only writer, as an
+   * ephemeral VM's is: a file the cache did not write is then known to be
+   * missing, and looking up a module it never stored makes no system call.
+   * Default: false, the directory may hold artifacts of earlier processes.
+   */
+  exclusive?: boolean;
+}
+
 /** Options of {@linkcode ModuleCache.load}. */
 export interface LoadOptions {
   /**
@@ -93,19 +104,6 @@ export interface LoadOptions {
 export class ModuleCache {
   readonly #directory: string;
 
-  /**
-   * A cache in `directory`, created if missing.
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { ModuleCache } from "./module_cache.ts";
-   *
-   * const directory = `${Deno.makeTempDirSync()}/modules`;
-   * new ModuleCache(directory);
-   * assert.ok(Deno.statSync(directory).isDirectory);
-   * ```
-   */
   /** Compiled modules by engine and key, the most recently used last. */
   readonly #modules = new Map<Engine, Map<string, Module>>();
   /** Prepared modules by debug flag and key, the most recently used last. */
@@ -113,8 +111,37 @@ export class ModuleCache {
   /** Keys of the kept modules, by engine, that were compiled and whose artifact is not written. */
   readonly #unsaved = new Map<Engine, Set<string>>();
 
-  constructor(directory: string) {
+  /** With `exclusive`: the paths this cache wrote, the only ones that can exist. */
+  readonly #written: Set<string> | undefined;
+
+  /**
+   * A cache in `directory`, created if missing.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { contractBytecode } from "../testing/mod.ts";
+   * import { Engine } from "../engine/mod.ts";
+   * import { ModuleCache } from "./module_cache.ts";
+   *
+   * const directory = `${Deno.makeTempDirSync()}/modules`;
+   * new ModuleCache(directory);
+   * assert.ok(Deno.statSync(directory).isDirectory);
+   *
+   * // A directory of its own: it knows what is there without looking.
+   * using engine = new Engine();
+   * using cache = new ModuleCache(Deno.makeTempDirSync(), { exclusive: true });
+   * let compiled = 0;
+   * const wasm = () => (compiled++, contractBytecode("counter"));
+   * cache.load(engine, "counter", wasm).close();
+   * cache.close(); // forgets the modules in memory, not the artifact
+   * cache.load(engine, "counter", wasm).close();
+   * assert.equal(compiled, 1); // loaded from the artifact it wrote
+   * ```
+   */
+  constructor(directory: string, options: ModuleCacheOptions = {}) {
     this.#directory = directory;
+    this.#written = options.exclusive ? new Set() : undefined;
     try {
       Deno.mkdirSync(directory, { recursive: true });
     } catch (error) {
@@ -326,7 +353,7 @@ export class ModuleCache {
 
   #isRemoved(key: string): boolean {
     const path = this.#markerPath(key);
-    if (surelyMissing(path)) return false;
+    if (this.#surelyMissing(path)) return false;
     try {
       Deno.lstatSync(path);
       return true;
@@ -367,6 +394,7 @@ export class ModuleCache {
     try {
       // The marker is made durable before anything is deleted: after a crash
       // the key is either untouched or removed, never silently recompiled.
+      this.#written?.add(this.#markerPath(key));
       try {
         writeFileDurably(this.#markerPath(key), new Uint8Array());
       } catch (error) {
@@ -489,7 +517,13 @@ export class ModuleCache {
     return module;
   }
 
+  /** Whether nothing is at `path`: known with `exclusive`, else asked of the system. */
+  #surelyMissing(path: string): boolean {
+    return this.#written === undefined ? surelyMissing(path) : !this.#written.has(path);
+  }
+
   #loadCached(engine: Engine, path: string, binding: string): Module | undefined {
+    if (this.#surelyMissing(`${path}.meta`)) return undefined;
     const sidecarBytes = readEntry(`${path}.meta`);
     if (sidecarBytes === undefined) return undefined;
     const artifact = readEntry(path);
@@ -516,6 +550,8 @@ export class ModuleCache {
     const sidecar: Sidecar = { binding, artifact: blake3(artifact).toHex() };
     // The artifact first, then the sidecar that vouches for it: a crash in
     // between leaves a sidecar that no longer matches, so it is recompiled.
+    // Noted before writing: a write that fails halfway may leave the file.
+    this.#written?.add(path).add(`${path}.meta`);
     try {
       replaceFile(path, artifact);
       replaceFile(`${path}.meta`, new TextEncoder().encode(JSON.stringify(sidecar)));
@@ -601,7 +637,6 @@ function bytecodeReader(store: CommitStore, root: string, id: string): () => Uin
  * then it is corrupt, like an entry whose bytes do not verify.
  */
 function readEntry(path: string): Uint8Array | undefined {
-  if (surelyMissing(path)) return undefined;
   try {
     if (!Deno.lstatSync(path).isFile) return undefined;
     return Deno.readFileSync(path);

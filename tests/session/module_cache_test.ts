@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import { Engine } from "../../src/engine/mod.ts";
+import { PiecrustError } from "../../src/errors.ts";
 import { ModuleCache, MODULES_KEPT } from "../../src/session/module_cache.ts";
 import { contractBytecode } from "../../src/testing/mod.ts";
 
@@ -72,4 +73,39 @@ Deno.test("ModuleCache.load without deferWrite writes the artifact at once", () 
   using cache = new ModuleCache(directory);
   cache.load(engine, "a", () => distinctCounter(1)).close();
   assert.deepEqual(written(directory), ["a"]);
+});
+
+Deno.test("ModuleCache with exclusive loads only the artifacts it wrote itself", () => {
+  const directory = Deno.makeTempDirSync();
+  using engine = new Engine();
+  using shared = new ModuleCache(directory);
+  shared.load(engine, "a", () => distinctCounter(1)).close();
+  // An exclusive cache takes the directory to be its own: a's artifact,
+  // written by another cache, is not looked for, so a is compiled again.
+  using exclusive = new ModuleCache(directory, { exclusive: true });
+  let compiled = 0;
+  const wasm = () => (compiled++, distinctCounter(1));
+  exclusive.load(engine, "a", wasm).close();
+  assert.equal(compiled, 1);
+  // What it wrote, it loads once the module has left its memory.
+  exclusive.close();
+  exclusive.load(engine, "a", wasm).close();
+  assert.equal(compiled, 1);
+});
+
+Deno.test("ModuleCache with exclusive keeps a removed module removed until recompiled", () => {
+  using engine = new Engine();
+  using cache = new ModuleCache(Deno.makeTempDirSync(), { exclusive: true });
+  const wasm = () => distinctCounter(2);
+  cache.load(engine, "a", wasm).close();
+  cache.remove("a");
+  assert.throws(
+    () => cache.load(engine, "a", wasm),
+    (error) => error instanceof PiecrustError && error.kind === "ModuleRemoved",
+  );
+  cache.recompile(engine, "a", wasm());
+  cache.close();
+  let compiled = 0;
+  cache.load(engine, "a", () => (compiled++, wasm())).close();
+  assert.equal(compiled, 0); // the artifact recompile wrote
 });
