@@ -49,10 +49,10 @@ export const MODULES_KEPT = 64;
 
 /**
  * Changes whenever the bytecode rewrite at deploy changes (data segments,
- * store costs, bulk memory, exported mutable globals), so artifacts of an
- * older rewrite are recompiled.
+ * store costs and their fuel sequences, bulk memory, exported mutable
+ * globals), so artifacts of an older rewrite are recompiled.
  */
-const REWRITE_VERSION = 4;
+const REWRITE_VERSION = 5;
 
 /** What a cache entry's sidecar records. */
 interface Sidecar {

@@ -252,9 +252,10 @@ function unrouteBulkMemory(lines: string[], original: Uint8Array, metered: Uint8
 
 /**
  * Checks with wabt's disassembler that `instrumented` is `original` with
- * exactly `i32.const 0`, `i32.eqz` × (cost − 2), `drop` in front of each
- * store, bulk memory routed through the host imports when it imports them,
- * and nothing else changed. Returns the number of stores.
+ * exactly one fuel sequence in front of each store (`i32.const 0`,
+ * `i32.eqz` × (cost − 2), `drop`; or `local.get 0`, `local.tee 0` ×
+ * (cost − 2), `drop`), bulk memory routed through the host imports when it
+ * imports them, and nothing else changed. Returns the number of stores.
  */
 function assertInstrumentedLike(original: Uint8Array, instrumented: Uint8Array): number {
   const before = disassemble(original);
@@ -269,10 +270,14 @@ function assertInstrumentedLike(original: Uint8Array, instrumented: Uint8Array):
     const op = storeOperator(after[i]);
     if (op !== undefined) {
       const extra = STORE_COSTS[op] - 1;
-      inserted += extra + 2;
+      const sequence = stripped.splice(stripped.length - (extra + 1));
+      const byLocal = sequence[0] === "local.get 0";
+      inserted += byLocal ? 2 * extra + 1 : extra + 2;
       assert.deepEqual(
-        stripped.splice(stripped.length - (extra + 1)),
-        ["i32.const 0", ...Array(extra - 1).fill("i32.eqz"), "drop"],
+        sequence,
+        byLocal
+          ? ["local.get 0", ...Array(extra - 1).fill("local.tee 0"), "drop"]
+          : ["i32.const 0", ...Array(extra - 1).fill("i32.eqz"), "drop"],
         `sequence before ${after[i]} (line ${i})`,
       );
       stores++;
@@ -497,6 +502,48 @@ Deno.test("meter keeps a trapping store's fuel as a hand-priced module does", as
   assertNoLiveHandles();
 });
 
+Deno.test("meter pays store fuel through local 0 only when it is a number", async () => {
+  // `f` calls `$g`, whose locals each case sets, and which stores.
+  const cases: [string, string, string, boolean][] = [
+    ["an i32 parameter", "(param i32)", "(i32.const 1)", true],
+    ["an f64 parameter before an i32 local", "(param f64) (local i32)", "(f64.const 1)", true],
+    ["an i64 local", "(local i64)", "", true],
+    ["no local", "", "", false],
+    ["a v128 parameter", "(param v128)", "(v128.const i64x2 0 0)", false],
+    ["a funcref parameter", "(param funcref) (local i32)", "(ref.null func)", false],
+  ];
+  for (const [what, locals, args, byLocal] of cases) {
+    const wasm = await assembleWat(`(module (memory (export "memory") 1)
+      (func $g ${locals} (i32.store (i32.const 0) (i32.const 7)))
+      (func (export "f") (param i32) (result i32) ${args} (call $g) (i32.const 0)))`);
+    const instrumented = meter(wasm).wasm;
+    assert.equal(disassemble(instrumented).includes("local.tee 0"), byLocal, what);
+    assertInstrumentedLike(wasm, instrumented);
+    assert.equal(run(instrumented, "f", 0).used - run(wasm, "f", 0).used, 15n, what);
+  }
+  // Groups of no locals do not count: in `g`, local 0 is the i64 after the
+  // empty v128 group; `h` has no local at all.
+  const store = [0x41, 0x00, 0x41, 0x07, 0x36, 0x02, 0x00, 0x0b];
+  const g = [0x02, 0x00, 0x7b, 0x01, 0x7e, ...store];
+  const h = [0x01, 0x00, 0x7f, ...store];
+  const f = [0x00, 0x10, 0x00, 0x10, 0x01, 0x41, 0x00, 0x0b];
+  const wasm = new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, [0x02, 0x60, 0x00, 0x00, 0x60, 0x01, 0x7f, 0x01, 0x7f]),
+    ...section(3, [0x03, 0x00, 0x00, 0x01]),
+    ...section(5, [0x01, 0x00, 0x01]),
+    ...section(7, [0x02, ...name("memory"), 0x02, 0x00, ...name("f"), 0x00, 0x02]),
+    ...section(10, [0x03, g.length, ...g, h.length, ...h, f.length, ...f]),
+  ]);
+  const instrumented = meter(wasm).wasm;
+  const lines = disassemble(instrumented);
+  assert.equal(lines.filter((line) => line === "local.tee 0").length, 14); // g's only
+  assert.equal(lines.filter((line) => line === "i32.eqz").length, 14); // h's
+  assertInstrumentedLike(wasm, instrumented);
+  assert.equal(run(instrumented, "f", 0).used - run(wasm, "f", 0).used, 30n);
+  assertNoLiveHandles();
+});
+
 Deno.test("meter keeps stores in unreachable code valid and free", async () => {
   const original = await assembleWat(`(module (memory (export "memory") 1)
     (func (export "f") (param i32) (result i32)
@@ -600,6 +647,23 @@ Deno.test("meter returns identical bytes for a module without stores or bulk mem
   }
 });
 
+Deno.test("meter falls back to the shorter fuel sequence where the longer one would not fit", () => {
+  // 250,000 `i32.store`s of 7 bytes: 1.75 MB, 6 MB with the 17-byte
+  // sequence, 9.5 MB with the 31-byte one, over wasmtime's 7,654,321.
+  const stores = 250_000;
+  const store = [0x20, 0x00, 0x20, 0x00, 0x36, 0x02, 0x00];
+  const body = new Uint8Array(1 + store.length * stores + 3);
+  for (let i = 0; i < stores; i++) body.set(store, 1 + i * store.length);
+  body.set([0x41, 0x00, 0x0b], 1 + store.length * stores);
+  const original = moduleWithBody([...body]);
+  const instrumented = meter(original).wasm;
+  // The function's and the section's size LEBs grow by a byte each.
+  assert.equal(instrumented.length, original.length + 17 * stores + 2);
+  // The first store's sequence: after the body's locals and two local.get.
+  const at = instrumented.length - body.length - 17 * stores + 5;
+  assertBytes(instrumented.subarray(at, at + 3), new Uint8Array([0x41, 0x00, 0x45]));
+});
+
 Deno.test("meter keeps padded size LEBs at their width", async () => {
   const source = `(module (memory 1)
     (func (param i32) (i32.store (i32.const 0) (local.get 0)))
@@ -609,7 +673,8 @@ Deno.test("meter keeps padded size LEBs at their width", async () => {
     parsed.resolveNames();
     const padded = parsed.toBinary({ canonicalize_lebs: false }).buffer;
     const instrumented = meter(padded).wasm;
-    assert.equal(instrumented.length, padded.length + 17);
+    // The 32-bit store's fuel through the parameter: 2 × 15 + 1 bytes.
+    assert.equal(instrumented.length, padded.length + 31);
     assertInstrumentedLike(padded, instrumented);
     const canonical = meter(await assembleWat(source)).wasm;
     assertInstrumentedLike(await assembleWat(source), canonical);
@@ -702,10 +767,10 @@ for (const is64 of [false, true]) {
     ];
     const original = moduleWithBody(body, { is64, width: 5 });
     const instrumented = meter(original).wasm;
-    // Three fuel sequences; the bulk types (21 bytes) and a new import
-    // section (95); memory.copy (8 bytes with its padded subopcode) → call (2);
-    // memory.size (2) → call (2).
-    assert.equal(instrumented.length, original.length + 17 + 33 + 65 + 21 + 95 - 6);
+    // Three fuel sequences through the parameter (2 × extra + 1 bytes); the
+    // bulk types (21 bytes) and a new import section (95); memory.copy (8
+    // bytes with its padded subopcode) → call (2); memory.size (2) → call (2).
+    assert.equal(instrumented.length, original.length + 31 + 63 + 127 + 21 + 95 - 6);
     assertInstrumentedLike(original, instrumented);
     const before = run(original, "f", 0x1234);
     const after = run(instrumented, "f", 0x1234);
@@ -877,7 +942,9 @@ Deno.test("meter decodes every MVP, bulk, SIMD, atomic and tail-call opcode", ()
   // agrees on every boundary.
   const instrumented = meter(wasm).wasm;
   assert.equal(assertInstrumentedLike(wasm, instrumented), 21 + sentinels);
-  // The fuel sequences; the routed types (21 bytes, 35 with those of memory.init,
+  // The fuel sequences through the parameter (2 × extra + 1 bytes), which
+  // make the body and the code section one LEB byte longer each; the routed
+  // types (21 bytes, 35 with those of memory.init,
   // data.drop and the table imports) and a new import section (4 + 5 imports:
   // 229 bytes); memory.grow and memory.size (2 bytes) → call (2), memory.copy (4),
   // memory.fill (3), memory.init 65 (4) and data.drop 65 (3) → call (2); a call
@@ -885,7 +952,8 @@ Deno.test("meter decodes every MVP, bulk, SIMD, atomic and tail-call opcode", ()
   // table.grow.
   assert.equal(
     instrumented.length,
-    wasm.length + 17 * (7 + sentinels) + 33 * 9 + 65 * 5 + 35 + 229 - 2 - 1 - 2 - 1 + 5 * 2,
+    wasm.length + 31 * (7 + sentinels) + 63 * 9 + 127 * 5 + 2 + 35 + 229 - 2 - 1 - 2 - 1 +
+      5 * 2,
   );
 
   for (const sub of SIMD_GAPS) {
