@@ -396,6 +396,115 @@ forEachScanner("ContractMemory keeps 99 nested snapshots straight", () => {
 
 // --- Our own guarantees ---------------------------------------------------------------
 
+/** KiB of `memory`'s accessible pages in the page tables, from /proc/self/pagemap. */
+function residentKiB(memory: ContractMemory): number {
+  const entries = new BigUint64Array(memory.accessibleLength / 4096);
+  const fd = libc().open(new TextEncoder().encode("/proc/self/pagemap\0"), OpenFlags.RDONLY, 0);
+  assert.ok(fd >= 0, "open /proc/self/pagemap");
+  try {
+    const read = libc().pread(
+      fd,
+      Deno.UnsafePointer.of(entries),
+      BigInt(entries.byteLength),
+      (memory.base / 4096n) * 8n,
+    );
+    assert.equal(Number(read), entries.byteLength);
+  } finally {
+    libc().close(fd);
+  }
+  // Bit 63: present; bit 62: swapped out.
+  return entries.filter((entry) => (entry >> 62n) !== 0n).length * 4;
+}
+
+forEachScanner(
+  "ContractMemory keeps few written pages in the page tables, however many were written",
+  () => {
+    // 64 calls of a session that each write a new page (16 OS pages): every
+    // scan walks the pages in the page tables, so they must not pile up.
+    using memory = scannedMemory(GiB, { byteLength: 64 * PAGE });
+    memory.snapshot();
+    for (let page = 0; page < 64; page++) {
+      memory.snapshot();
+      region(memory, page * PAGE, PAGE).fill(page + 1);
+      memory.apply();
+    }
+    memory.snapshot(); // the last call's flush
+    memory.apply();
+    // At most 256 pages protected in place, 64 hot ones and a call's 16.
+    const resident = residentKiB(memory);
+    assert.ok(resident <= (256 + 64 + 16) * 4, `${resident} KiB resident`);
+    for (let page = 0; page < 64; page++) {
+      assert.ok(
+        region(memory, page * PAGE, PAGE).every((byte) => byte === page + 1),
+        `page ${page}`,
+      );
+    }
+    assert.deepEqual(memory.writtenPages(), Array.from({ length: 64 }, (_, page) => page));
+    memory.revert();
+    assert.ok(region(memory, 0, 64 * PAGE).every((byte) => byte === 0));
+    assert.deepEqual(memory.writtenPages(), []);
+  },
+);
+
+Deno.test({
+  name: "ContractMemory drops the pages calls read from the page tables once scans slow down",
+  ignore: writeScanner().method !== "write-protect",
+  fn(): void {
+    // 16 MiB written by one call, then read by the next: every later scan
+    // walks those 4096 pages until a flush drops them.
+    scanner = new WriteScanner("write-protect");
+    try {
+      using memory = scannedMemory(GiB, { byteLength: 256 * PAGE });
+      const value = (page: number) => page % 250 + 1;
+      memory.snapshot();
+      for (let page = 0; page < 256; page++) region(memory, page * PAGE, PAGE).fill(value(page));
+      memory.apply();
+      memory.snapshot();
+      let sum = 0;
+      for (let byte = 0; byte < 256 * PAGE; byte += 4096) sum += memory.view()[byte];
+      memory.apply();
+      let expected = 0;
+      for (let page = 0; page < 256; page++) expected += 16 * value(page);
+      assert.equal(sum, expected);
+      assert.ok(residentKiB(memory) >= 16 * 1024);
+      // Calls that write a page before and after calling another contract,
+      // until the pages read are dropped. The callee's snapshot copies the
+      // page to a new place while it stays mapped from the old one, and the
+      // page is hot (copied at every flush): dropping it from the page tables
+      // would make it read as the old copy, as would a protected page's.
+      let calls = 0;
+      while (residentKiB(memory) > 1024 && calls < 2_000) {
+        memory.snapshot();
+        memory.view()[0] = 255;
+        if (calls === 0) memory.view()[7 * PAGE] = 99; // written once: protected
+        memory.snapshot();
+        memory.apply();
+        memory.view()[calls === 0 ? 2 : 1] = calls++ % 200 + 10;
+        memory.apply();
+      }
+      assert.ok(calls < 2_000, `still ${residentKiB(memory)} KiB resident after ${calls} calls`);
+      // Nothing was lost, and a snapshot still reverts.
+      assertBytes(region(memory, 0, 3), new Uint8Array([255, (calls - 1) % 200 + 10, 10]));
+      assert.equal(memory.view()[7 * PAGE], 99);
+      for (let page = 0; page < 256; page++) {
+        const bytes = region(memory, page * PAGE, PAGE);
+        assert.ok(
+          bytes.subarray(page === 0 ? 3 : page === 7 ? 1 : 0).every((byte) => byte === value(page)),
+          `page ${page}`,
+        );
+      }
+      memory.snapshot();
+      region(memory, 5 * PAGE, PAGE).fill(0);
+      memory.revert();
+      assert.ok(region(memory, 5 * PAGE, PAGE).every((byte) => byte === value(5)));
+      assert.equal(memory.writtenPages().length, 256);
+    } finally {
+      scanner = undefined;
+    }
+    assertNoLiveHandles();
+  },
+});
+
 forEachScanner("ContractMemory.writtenPages counts same-value writes and never reads", () => {
   using memory = scannedMemory(GiB, { byteLength: 256 * PAGE });
   const view = memory.view();
