@@ -32,8 +32,19 @@ const GAS = 1_000_000_000;
 
 /** What a row times, after its contracts are deployed. */
 type Workload =
-  /** `iterations` calls after `warmup` untimed ones. */
-  | { kind: "call"; to: string; fn: string; arg: Uint8Array; warmup: number; iterations: number }
+  /**
+   * `iterations` calls after `warmup` untimed ones; with `afterAppends`, in
+   * a session where grower first `append`ed that many × 64 KiB.
+   */
+  | {
+    kind: "call";
+    to: string;
+    fn: string;
+    arg: Uint8Array;
+    warmup: number;
+    iterations: number;
+    afterAppends?: number;
+  }
   /**
    * Deploys of `wasm` under new ids, `iterations` after `warmup` untimed
    * ones; `distinct`: each bytecode unlike the others.
@@ -78,7 +89,12 @@ const CHUNK = new Uint8Array(65536).fill(0x5a);
 /** 496 appends of 64 KiB: 31 MiB. */
 const APPENDS_31_MIB = 496;
 
-const call = (to: string, fn: string, arg: Uint8Array, iterations: number): Workload => ({
+const call = (
+  to: string,
+  fn: string,
+  arg: Uint8Array,
+  iterations: number,
+): Extract<Workload, { kind: "call" }> => ({
   kind: "call",
   to,
   fn,
@@ -111,6 +127,11 @@ const ROWS: Row[] = [
     name: "callcenter → counter (inter-contract call)",
     deploy: ["counter", "callcenter"],
     workload: call("callcenter", "query_counter", encode(contractId, idOf("counter")), 1000),
+  },
+  {
+    name: "grower len (query) in a session that appended 31 MiB",
+    deploy: ["grower"],
+    workload: { ...call("grower", "len", new Uint8Array(), 2000), afterAppends: APPENDS_31_MIB },
   },
   {
     name: "fibonacci nth(27) (compute)",
@@ -204,7 +225,10 @@ function nativeSteps(workload: Workload, dir: string): object[] {
   });
   switch (workload.kind) {
     case "call":
-      return [{ op: "time", ...workload, arg: workload.arg.toHex(), gas }];
+      return [
+        ...(workload.afterAppends === undefined ? [] : [appends(workload.afterAppends)]),
+        { op: "time", ...workload, arg: workload.arg.toHex(), gas },
+      ];
     case "deploy":
       return [{ op: "time_deploy", ...workload, wasm: wasmPath(workload.wasm), gas }];
     case "commit":
@@ -304,6 +328,7 @@ function ours(row: Row, dir: string): number {
       case "call": {
         const target = ids.get(workload.to)!;
         const { fn, arg } = workload;
+        appends(session, workload.afterAppends ?? 0);
         for (let i = 0; i < workload.warmup; i++) session.callRaw(target, fn, arg, gas);
         return timed(workload.iterations, () => session.callRaw(target, fn, arg, gas));
       }
