@@ -73,19 +73,9 @@ const POINTERS_KEPT = 256;
 const HOT_IDLE_FLUSHES = 4;
 /** The most hot pages a memory keeps: each costs a compare at every flush. */
 const HOT_PAGES = 64;
-/**
- * The most pages a memory keeps write-protected in place. Each stays a
- * private page in the page tables, where every scan reads its descriptor
- * (25-50 ns a page measured, against about 1 for a page read from a
- * committed file): a session that wrote 31 MiB made every later call cost
- * 250-400 us. Beyond this many, the flush maps them from their copies
- * instead, which leaves nothing in the page tables until they are touched
- * again; a page written again then costs a copy-on-write fault.
- */
-const PROTECTED_PAGES = 256;
 /** An in-place flush times one scan in this many. */
 const SCAN_SAMPLE_EVERY = 8;
-/** What a scan of a few mapped pages costs, in ms; beyond it, scans are walking pages read in earlier. */
+/** What a scan of a few pages costs, in ms; beyond it, a scan is walking pages earlier calls left. */
 const CHEAP_SCAN_MS = 0.002;
 /**
  * The time scans may spend beyond {@linkcode CHEAP_SCAN_MS} before the
@@ -853,8 +843,8 @@ export class ContractMemory {
    * flush finds it, copies it if it differs from its source, and protects it
    * after {@linkcode HOT_IDLE_FLUSHES} flushes in a row found it unchanged.
    * A hot page always equals its source after a flush, which is all that
-   * reverting and committing need. Past {@linkcode PROTECTED_PAGES} pages
-   * protected in place, they are all mapped from their copies instead.
+   * reverting and committing need. Every scan walks the pages left in the
+   * page tables, so once scans slow down, a sweep empties them.
    */
   #flushInPlace(scanner: WriteScanner): void {
     const found = this.#found;
@@ -907,16 +897,11 @@ export class ContractMemory {
     }
     this.#copiedNow = this.#copiedLast;
     this.#copiedLast = copiedNow;
-    const protectedPages = this.#protected;
-    for (const page of toProtect) protectedPages.add(page);
-    if (protectedPages.size > PROTECTED_PAGES) {
-      // Mapping them from their copies empties the page tables of them: a
-      // scan then costs what the calls since wrote, not what the session did.
-      this.#mapFromCopies([...protectedPages].sort((a, b) => a - b));
-    } else if (toProtect.length > 0) {
+    if (toProtect.length > 0) {
       toProtect.sort((a, b) => a - b);
       forEachRun(toProtect, (first, count) => {
         scanner.protect(this.base + BigInt(first * OS_PAGE_SIZE), count * OS_PAGE_SIZE);
+        for (let page = first; page < first + count; page++) this.#protected.add(page);
       });
     }
     if (this.#scanExcess > SWEEP_AFTER_MS) this.#sweep();

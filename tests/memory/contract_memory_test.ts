@@ -419,8 +419,9 @@ function residentKiB(memory: ContractMemory): number {
 forEachScanner(
   "ContractMemory keeps few written pages in the page tables, however many were written",
   () => {
-    // 64 calls of a session that each write a new page (16 OS pages): every
-    // scan walks the pages in the page tables, so they must not pile up.
+    // 64 calls of a session that each write a new page (16 OS pages), then
+    // calls that write nothing new: every scan walks the pages in the page
+    // tables, so those of the first calls must leave them.
     using memory = scannedMemory(GiB, { byteLength: 64 * PAGE });
     memory.snapshot();
     for (let page = 0; page < 64; page++) {
@@ -428,11 +429,13 @@ forEachScanner(
       region(memory, page * PAGE, PAGE).fill(page + 1);
       memory.apply();
     }
-    memory.snapshot(); // the last call's flush
-    memory.apply();
-    // At most 256 pages protected in place, 64 hot ones and a call's 16.
-    const resident = residentKiB(memory);
-    assert.ok(resident <= (256 + 64 + 16) * 4, `${resident} KiB resident`);
+    let calls = 0;
+    while (residentKiB(memory) > 1024 && calls < 2_000) {
+      memory.snapshot();
+      memory.apply();
+      calls++;
+    }
+    assert.ok(calls < 2_000, `still ${residentKiB(memory)} KiB resident after ${calls} calls`);
     for (let page = 0; page < 64; page++) {
       assert.ok(
         region(memory, page * PAGE, PAGE).every((byte) => byte === page + 1),
