@@ -117,9 +117,9 @@ export function assembleCommit(
     changedTrees.set(key, pages);
   }
   const readPages = (id: string, first: number, count: number): Uint8Array => {
-    // A view, not a copy: nothing runs in the session while the commit is written.
+    // A view, not a copy: nothing runs in the session while the commit is
+    // written, and `stateTrees` mapped the written pages in.
     const memory = contracts.loaded.get(id)!.memory;
-    memory.prefault(first * WASM_PAGE_SIZE, count * WASM_PAGE_SIZE);
     return memory.view().subarray(first * WASM_PAGE_SIZE, (first + count) * WASM_PAGE_SIZE);
   };
   return {
