@@ -940,16 +940,28 @@ export class ContractMemory {
     );
   }
 
-  /** Maps the ascending `pages` from their current sources, in runs of consecutive sources. */
+  /**
+   * Maps the ascending `pages` from their current overlay copies, in runs
+   * of consecutive copies, each run widened over its neighbours that are
+   * mapped from the copies just before or after its own (hot pages aside):
+   * one mapping then replaces theirs. Mappings the kernel could have merged
+   * stay apart once their pages were written privately, so without this
+   * every sweep would leave more mappings for every scan to walk.
+   */
   #mapFromCopies(pages: readonly number[]): void {
-    let first = 0;
-    for (let i = 1; i <= pages.length; i++) {
-      if (
-        i < pages.length && pages[i] === pages[i - 1] + 1 &&
-        this.#current.get(pages[i]) === this.#current.get(pages[i - 1])! + 1
-      ) continue;
-      this.#mapRun(pages[first], i - first, this.#current.get(pages[first])!);
-      first = i;
+    const end = this.#byteLength / OS_PAGE_SIZE;
+    // Whether `page` continues a run that ends at `page - 1`.
+    const follows = (page: number) =>
+      page > 0 && page < end && !this.#hot.has(page) && !this.#hot.has(page - 1) &&
+      this.#current.has(page - 1) && this.#current.get(page) === this.#current.get(page - 1)! + 1;
+    let i = 0;
+    while (i < pages.length) {
+      let first = pages[i];
+      while (follows(first)) first--;
+      let last = pages[i];
+      while (follows(last + 1)) last++;
+      while (i < pages.length && pages[i] <= last) i++;
+      this.#mapRun(first, last - first + 1, this.#current.get(first)!);
     }
   }
 

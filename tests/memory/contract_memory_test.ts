@@ -508,6 +508,58 @@ Deno.test({
   },
 });
 
+/** How many mappings overlap `[base, base + length)`, from /proc/self/maps. */
+function mappingCount(base: bigint, length: number): number {
+  const end = base + BigInt(length);
+  let count = 0;
+  for (const line of readProcFile("/proc/self/maps").split("\n")) {
+    const range = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+    if (range !== null && BigInt(`0x${range[1]}`) < end && BigInt(`0x${range[2]}`) > base) count++;
+  }
+  return count;
+}
+
+Deno.test({
+  name: "ContractMemory maps pages copied in order as one mapping, however many sweeps there were",
+  ignore: writeScanner().method !== "write-protect",
+  fn(): void {
+    // Calls that each write the next page, as a contract appending to a
+    // vector does, with sweeps in between: each sweep maps the pages written
+    // since the last one from their copies, which follow the earlier pages'
+    // copies in the overlay. Every mapping is one more for each scan to walk.
+    scanner = new WriteScanner("write-protect");
+    try {
+      const phases = 4;
+      const pagesPerPhase = 64;
+      using memory = scannedMemory(GiB, { byteLength: phases * pagesPerPhase * PAGE });
+      for (let page = 0; page < phases * pagesPerPhase;) {
+        for (const end = page + pagesPerPhase; page < end; page++) {
+          memory.snapshot();
+          region(memory, page * PAGE, PAGE).fill(page % 250 + 1);
+          memory.apply();
+        }
+        let calls = 0;
+        while (residentKiB(memory) > 1024 && calls < 2_000) {
+          memory.snapshot();
+          memory.apply();
+          calls++;
+        }
+        assert.ok(calls < 2_000, `still ${residentKiB(memory)} KiB resident after ${calls} calls`);
+      }
+      assert.equal(mappingCount(memory.base, memory.byteLength), 1);
+      for (let page = 0; page < phases * pagesPerPhase; page++) {
+        assert.ok(
+          region(memory, page * PAGE, PAGE).every((byte) => byte === page % 250 + 1),
+          `page ${page}`,
+        );
+      }
+    } finally {
+      scanner = undefined;
+    }
+    assertNoLiveHandles();
+  },
+});
+
 forEachScanner("ContractMemory.writtenPages counts same-value writes and never reads", () => {
   using memory = scannedMemory(GiB, { byteLength: 256 * PAGE });
   const view = memory.view();
