@@ -73,6 +73,8 @@ const POINTERS_KEPT = 256;
 const HOT_IDLE_FLUSHES = 4;
 /** The most hot pages a memory keeps: each costs a compare at every flush. */
 const HOT_PAGES = 64;
+/** The most pages between two appended to the overlay that are copied again to join them (see `#bridged`). */
+const MAX_BRIDGED_GAP = 4;
 /** An in-place flush times one scan in this many. */
 const SCAN_SAMPLE_EVERY = 8;
 /** What a scan of a few pages costs, in ms; beyond it, a scan is walking pages earlier calls left. */
@@ -246,6 +248,7 @@ export class ContractMemory {
   readonly #found: number[] = [];
   readonly #toCopy: number[] = [];
   readonly #toAppend: number[] = [];
+  readonly #bridgedPages: number[] = [];
   readonly #toProtect: number[] = [];
 
   /**
@@ -881,7 +884,7 @@ export class ContractMemory {
       if (slot === undefined) toAppend.push(page);
       else this.#copyOver(page, slot);
     }
-    forEachRun(toAppend, (first, count) => this.#copyToOverlay(first, count));
+    forEachRun(this.#bridged(toAppend), (first, count) => this.#copyToOverlay(first, count));
     const copiedNow = this.#copiedNow;
     copiedNow.clear();
     for (const page of toCopy) {
@@ -905,6 +908,36 @@ export class ContractMemory {
       });
     }
     if (this.#scanExcess > SWEEP_AFTER_MS) this.#sweep();
+  }
+
+  /**
+   * Ascending `pages` to append to the overlay, with each gap of at most
+   * {@linkcode MAX_BRIDGED_GAP} pages between two of them whose pages all
+   * have copies in the overlay already: copied again with them, their copies
+   * stay consecutive, and a sweep can map them together (see
+   * `#mapFromCopies`). Only a page with a copy is written already, so this
+   * makes no page written that was not.
+   */
+  #bridged(pages: readonly number[]): readonly number[] {
+    const bridged = this.#bridgedPages;
+    bridged.length = 0;
+    for (let i = 0; i < pages.length; i++) {
+      const from = i > 0 ? pages[i - 1] + 1 : pages[i];
+      if (pages[i] - from <= MAX_BRIDGED_GAP && this.#allCopied(from, pages[i])) {
+        for (let page = from; page < pages[i]; page++) bridged.push(page);
+      }
+      bridged.push(pages[i]);
+    }
+    return bridged;
+  }
+
+  /** Whether pages `from`..`to` (exclusive) all have copies in the overlay. */
+  #allCopied(from: number, to: number): boolean {
+    for (let page = from; page < to; page++) {
+      const source = this.#current.get(page);
+      if (source === undefined || Math.floor(source / SOURCE_STRIDE) !== OVERLAY_ID) return false;
+    }
+    return true;
   }
 
   /**
