@@ -884,7 +884,9 @@ export class ContractMemory {
       if (slot === undefined) toAppend.push(page);
       else this.#copyOver(page, slot);
     }
-    forEachRun(this.#bridged(toAppend), (first, count) => this.#copyToOverlay(first, count));
+    if (toAppend.length > 0) {
+      forEachRun(this.#bridged(toAppend), (first, count) => this.#copyToOverlay(first, count));
+    }
     const copiedNow = this.#copiedNow;
     copiedNow.clear();
     for (const page of toCopy) {
