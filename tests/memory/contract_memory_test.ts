@@ -199,6 +199,66 @@ forEachScanner("ContractMemory apply, revert, apply matches the same writes appl
   }
 });
 
+forEachScanner(
+  "ContractMemory matches a plain array through random nested calls and sweeps",
+  () => {
+    // Calls nest up to 3 deep and write unaligned spans, most right after
+    // the last one, as an appending contract does; some read the whole
+    // memory, so that scans slow down and sweeps come. A plain array, with
+    // one saved copy per open snapshot, says what the memory must hold.
+    const next = random(0x5eed);
+    const below = (bound: number) => Math.floor(next() * bound);
+    using memory = scannedMemory(GiB, { byteLength: 16 * PAGE });
+    const model = new Uint8Array(16 * PAGE);
+    const written = new Set<number>();
+    const saved: { bytes: Uint8Array; written: Set<number> }[] = [];
+    const check = (step: number) => {
+      assertBytes(memory.view(), model, `step ${step}:`);
+      assert.deepEqual(memory.writtenPages(), [...written].sort((a, b) => a - b), `step ${step}`);
+    };
+    let end = 0;
+    for (let step = 0; step < 3_000; step++) {
+      const action = next();
+      if (action < 0.3 && saved.length < 3) {
+        memory.snapshot();
+        saved.push({ bytes: model.slice(), written: new Set(written) });
+      } else if (action < 0.5 && saved.length > 0) {
+        const point = saved.pop()!;
+        if (next() < 0.3) {
+          memory.revert();
+          model.set(point.bytes);
+          written.clear();
+          for (const page of point.written) written.add(page);
+        } else {
+          memory.apply();
+        }
+      } else if (action < 0.55) {
+        let sum = 0;
+        let expected = 0;
+        for (let byte = 0; byte < model.length; byte += 4096) {
+          sum += memory.view()[byte];
+          expected += model[byte];
+        }
+        assert.equal(sum, expected, `step ${step}`);
+      } else {
+        const start = next() < 0.7 ? end % model.length : below(model.length);
+        end = Math.min(start + 1 + below(80 * 1024), model.length);
+        const value = 1 + below(255);
+        memory.view().fill(value, start, end);
+        model.fill(value, start, end);
+        const last = Math.floor((end - 1) / PAGE);
+        for (let page = Math.floor(start / PAGE); page <= last; page++) written.add(page);
+      }
+      if (step % 100 === 0) check(step);
+    }
+    while (saved.length > 0) {
+      saved.pop();
+      memory.apply();
+    }
+    check(3_000);
+  },
+);
+
 forEachScanner("ContractMemory reverts a transfer contract's call chain", () => {
   // transfer: spend_and_execute → query → contract_to_contract → ... → stake panics.
   using memory = newMemory();
