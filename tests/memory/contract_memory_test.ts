@@ -476,6 +476,34 @@ function residentKiB(memory: ContractMemory): number {
   return entries.filter((entry) => (entry >> 62n) !== 0n).length * 4;
 }
 
+/** Calls that write nothing, until at most `kib` KiB of `memory` are in the page tables. */
+function callUntilResident(memory: ContractMemory, kib: number): void {
+  let calls = 0;
+  while (residentKiB(memory) > kib && calls < 2_000) {
+    memory.snapshot();
+    memory.apply();
+    calls++;
+  }
+  assert.ok(calls < 2_000, `still ${residentKiB(memory)} KiB resident after ${calls} calls`);
+}
+
+/** Runs `body` with the `"write-protect"` scanner, where the kernel offers it, and checks nothing leaked. */
+function writeProtectTest(name: string, body: () => void): void {
+  Deno.test({
+    name,
+    ignore: writeScanner().method !== "write-protect",
+    fn(): void {
+      scanner = new WriteScanner("write-protect");
+      try {
+        body();
+      } finally {
+        scanner = undefined;
+      }
+      assertNoLiveHandles();
+    },
+  });
+}
+
 forEachScanner(
   "ContractMemory keeps few written pages in the page tables, however many were written",
   () => {
@@ -489,13 +517,7 @@ forEachScanner(
       region(memory, page * PAGE, PAGE).fill(page + 1);
       memory.apply();
     }
-    let calls = 0;
-    while (residentKiB(memory) > 1024 && calls < 2_000) {
-      memory.snapshot();
-      memory.apply();
-      calls++;
-    }
-    assert.ok(calls < 2_000, `still ${residentKiB(memory)} KiB resident after ${calls} calls`);
+    callUntilResident(memory, 1024);
     for (let page = 0; page < 64; page++) {
       assert.ok(
         region(memory, page * PAGE, PAGE).every((byte) => byte === page + 1),
@@ -509,64 +531,57 @@ forEachScanner(
   },
 );
 
-Deno.test({
-  name: "ContractMemory drops the pages calls read from the page tables once scans slow down",
-  ignore: writeScanner().method !== "write-protect",
-  fn(): void {
+writeProtectTest(
+  "ContractMemory drops the pages calls read from the page tables once scans slow down",
+  () => {
     // 16 MiB written by one call, then read by the next: every later scan
     // walks those 4096 pages until a flush drops them.
-    scanner = new WriteScanner("write-protect");
-    try {
-      using memory = scannedMemory(GiB, { byteLength: 256 * PAGE });
-      const value = (page: number) => page % 250 + 1;
+    using memory = scannedMemory(GiB, { byteLength: 256 * PAGE });
+    const value = (page: number) => page % 250 + 1;
+    memory.snapshot();
+    for (let page = 0; page < 256; page++) region(memory, page * PAGE, PAGE).fill(value(page));
+    memory.apply();
+    memory.snapshot();
+    let sum = 0;
+    for (let byte = 0; byte < 256 * PAGE; byte += 4096) sum += memory.view()[byte];
+    memory.apply();
+    let expected = 0;
+    for (let page = 0; page < 256; page++) expected += 16 * value(page);
+    assert.equal(sum, expected);
+    assert.ok(residentKiB(memory) >= 16 * 1024);
+    // Calls that write a page before and after calling another contract,
+    // until the pages read are dropped. The callee's snapshot copies the
+    // page to a new place while it stays mapped from the old one, and the
+    // page is hot (copied at every flush): dropping it from the page tables
+    // would make it read as the old copy, as would a protected page's.
+    let calls = 0;
+    while (residentKiB(memory) > 1024 && calls < 2_000) {
       memory.snapshot();
-      for (let page = 0; page < 256; page++) region(memory, page * PAGE, PAGE).fill(value(page));
+      memory.view()[0] = 255;
+      if (calls === 0) memory.view()[7 * PAGE] = 99; // written once: protected
+      memory.snapshot();
       memory.apply();
-      memory.snapshot();
-      let sum = 0;
-      for (let byte = 0; byte < 256 * PAGE; byte += 4096) sum += memory.view()[byte];
+      memory.view()[calls === 0 ? 2 : 1] = calls++ % 200 + 10;
       memory.apply();
-      let expected = 0;
-      for (let page = 0; page < 256; page++) expected += 16 * value(page);
-      assert.equal(sum, expected);
-      assert.ok(residentKiB(memory) >= 16 * 1024);
-      // Calls that write a page before and after calling another contract,
-      // until the pages read are dropped. The callee's snapshot copies the
-      // page to a new place while it stays mapped from the old one, and the
-      // page is hot (copied at every flush): dropping it from the page tables
-      // would make it read as the old copy, as would a protected page's.
-      let calls = 0;
-      while (residentKiB(memory) > 1024 && calls < 2_000) {
-        memory.snapshot();
-        memory.view()[0] = 255;
-        if (calls === 0) memory.view()[7 * PAGE] = 99; // written once: protected
-        memory.snapshot();
-        memory.apply();
-        memory.view()[calls === 0 ? 2 : 1] = calls++ % 200 + 10;
-        memory.apply();
-      }
-      assert.ok(calls < 2_000, `still ${residentKiB(memory)} KiB resident after ${calls} calls`);
-      // Nothing was lost, and a snapshot still reverts.
-      assertBytes(region(memory, 0, 3), new Uint8Array([255, (calls - 1) % 200 + 10, 10]));
-      assert.equal(memory.view()[7 * PAGE], 99);
-      for (let page = 0; page < 256; page++) {
-        const bytes = region(memory, page * PAGE, PAGE);
-        assert.ok(
-          bytes.subarray(page === 0 ? 3 : page === 7 ? 1 : 0).every((byte) => byte === value(page)),
-          `page ${page}`,
-        );
-      }
-      memory.snapshot();
-      region(memory, 5 * PAGE, PAGE).fill(0);
-      memory.revert();
-      assert.ok(region(memory, 5 * PAGE, PAGE).every((byte) => byte === value(5)));
-      assert.equal(memory.writtenPages().length, 256);
-    } finally {
-      scanner = undefined;
     }
-    assertNoLiveHandles();
+    assert.ok(calls < 2_000, `still ${residentKiB(memory)} KiB resident after ${calls} calls`);
+    // Nothing was lost, and a snapshot still reverts.
+    assertBytes(region(memory, 0, 3), new Uint8Array([255, (calls - 1) % 200 + 10, 10]));
+    assert.equal(memory.view()[7 * PAGE], 99);
+    for (let page = 0; page < 256; page++) {
+      const bytes = region(memory, page * PAGE, PAGE);
+      assert.ok(
+        bytes.subarray(page === 0 ? 3 : page === 7 ? 1 : 0).every((byte) => byte === value(page)),
+        `page ${page}`,
+      );
+    }
+    memory.snapshot();
+    region(memory, 5 * PAGE, PAGE).fill(0);
+    memory.revert();
+    assert.ok(region(memory, 5 * PAGE, PAGE).every((byte) => byte === value(5)));
+    assert.equal(memory.writtenPages().length, 256);
   },
-});
+);
 
 /** How many mappings overlap `[base, base + length)`, from /proc/self/maps. */
 function mappingCount(base: bigint, length: number): number {
@@ -579,104 +594,76 @@ function mappingCount(base: bigint, length: number): number {
   return count;
 }
 
-Deno.test({
-  name: "ContractMemory maps pages copied in order as one mapping, however many sweeps there were",
-  ignore: writeScanner().method !== "write-protect",
-  fn(): void {
+writeProtectTest(
+  "ContractMemory maps pages copied in order as one mapping, however many sweeps there were",
+  () => {
     // Calls that each append 64 KiB after the last call's bytes, as a
     // contract growing a vector does, with sweeps in between: each sweep maps
     // the pages written since the last one from their copies, which follow
     // the earlier pages' copies in the overlay. The kernel merges such
     // mappings only while no page of theirs was written privately, and the
-    // next call writes the rest of the last OS page. Every mapping is one more
-    // for each scan to walk.
-    scanner = new WriteScanner("write-protect");
-    try {
-      // Appends start 100 bytes into a page: the OS page where one ends is
-      // written again by the next.
-      const SHIFT = 100;
-      const phases = 4;
-      const callsPerPhase = 64;
-      const valueAt = (byte: number) => Math.floor((byte - SHIFT) / PAGE) % 250 + 1;
-      using memory = scannedMemory(GiB, { byteLength: (phases * callsPerPhase + 1) * PAGE });
-      for (let call = 0; call < phases * callsPerPhase;) {
-        for (const end = call + callsPerPhase; call < end; call++) {
-          memory.snapshot();
-          region(memory, call * PAGE + SHIFT, PAGE).fill(valueAt(call * PAGE + SHIFT));
-          memory.apply();
-        }
-        // Reading the whole memory fills the page tables, so that the next
-        // sweep comes soon and maps every page written since the last one.
-        let sum = 0;
-        for (let byte = 0; byte < memory.byteLength; byte += 4096) sum += memory.view()[byte];
-        assert.ok(sum > 0);
-        let calls = 0;
-        while (residentKiB(memory) > 0 && calls < 2_000) {
-          memory.snapshot();
-          memory.apply();
-          calls++;
-        }
-        assert.ok(calls < 2_000, `still ${residentKiB(memory)} KiB resident after ${calls} calls`);
-      }
-      // The first OS page, written from byte 100 on, is one of them.
-      assert.equal(mappingCount(memory.base, phases * callsPerPhase * PAGE), 1);
-      const bytes = region(memory, SHIFT, phases * callsPerPhase * PAGE);
-      for (let byte = 0; byte < bytes.length; byte += 4096) {
-        assert.equal(bytes[byte], valueAt(byte + SHIFT), `byte ${byte + SHIFT}`);
-      }
-    } finally {
-      scanner = undefined;
-    }
-    assertNoLiveHandles();
-  },
-});
-
-Deno.test({
-  name: "ContractMemory copies a written page again to keep the copies around it consecutive",
-  ignore: writeScanner().method !== "write-protect",
-  fn(): void {
-    scanner = new WriteScanner("write-protect");
-    try {
-      const OS_PAGE = 4096;
-      using memory = scannedMemory(GiB, { byteLength: 80 * PAGE });
-      const write = (page: number, value: number) =>
-        region(memory, page * OS_PAGE, OS_PAGE).fill(value);
-      // OS page 5 gets a copy of its own, then a call writes 4 and 6 but not
-      // 5: copied with them again, 5 keeps the three copies consecutive. OS
-      // page 21 was never written, so it stays out between 20 and 22.
-      memory.snapshot();
-      write(5, 1);
-      memory.apply();
-      memory.snapshot();
-      write(4, 2);
-      write(6, 3);
-      write(20, 4);
-      write(22, 5);
-      memory.apply();
-      // 4 MiB more in one call, then calls that write nothing until a sweep
-      // has emptied the page tables and mapped the pages from their copies.
-      memory.snapshot();
-      region(memory, 16 * PAGE, 64 * PAGE).fill(6);
-      memory.apply();
-      let calls = 0;
-      while (residentKiB(memory) > 1024 && calls < 2_000) {
+    // next call writes the rest of the last OS page (appends start 100 bytes
+    // into a page). Every mapping is one more for each scan to walk.
+    const SHIFT = 100;
+    const phases = 4;
+    const callsPerPhase = 64;
+    const valueAt = (byte: number) => Math.floor((byte - SHIFT) / PAGE) % 250 + 1;
+    using memory = scannedMemory(GiB, { byteLength: (phases * callsPerPhase + 1) * PAGE });
+    for (let call = 0; call < phases * callsPerPhase;) {
+      for (const end = call + callsPerPhase; call < end; call++) {
         memory.snapshot();
+        region(memory, call * PAGE + SHIFT, PAGE).fill(valueAt(call * PAGE + SHIFT));
         memory.apply();
-        calls++;
       }
-      assert.ok(calls < 2_000, `still ${residentKiB(memory)} KiB resident after ${calls} calls`);
-      assert.equal(mappingCount(memory.base + 4n * BigInt(OS_PAGE), 3 * OS_PAGE), 1);
-      assert.equal(memory.view()[4 * OS_PAGE], 2);
-      assert.equal(memory.view()[5 * OS_PAGE], 1);
-      assert.equal(memory.view()[6 * OS_PAGE], 3);
-      assert.equal(memory.view()[21 * OS_PAGE], 0);
-      assert.equal(memory.writtenParts().get(1), (1 << 4) | (1 << 6));
-    } finally {
-      scanner = undefined;
+      // Reading the whole memory fills the page tables, so that the next
+      // sweep comes soon and maps every page written since the last one.
+      let sum = 0;
+      for (let byte = 0; byte < memory.byteLength; byte += 4096) sum += memory.view()[byte];
+      assert.ok(sum > 0);
+      callUntilResident(memory, 0);
     }
-    assertNoLiveHandles();
+    // The first OS page, written from byte 100 on, is one of them.
+    assert.equal(mappingCount(memory.base, phases * callsPerPhase * PAGE), 1);
+    const bytes = region(memory, SHIFT, phases * callsPerPhase * PAGE);
+    for (let byte = 0; byte < bytes.length; byte += 4096) {
+      assert.equal(bytes[byte], valueAt(byte + SHIFT), `byte ${byte + SHIFT}`);
+    }
   },
-});
+);
+
+writeProtectTest(
+  "ContractMemory copies a written page again to keep the copies around it consecutive",
+  () => {
+    const OS_PAGE = 4096;
+    using memory = scannedMemory(GiB, { byteLength: 80 * PAGE });
+    const write = (page: number, value: number) =>
+      region(memory, page * OS_PAGE, OS_PAGE).fill(value);
+    // OS page 5 gets a copy of its own, then a call writes 4 and 6 but not
+    // 5: copied with them again, 5 keeps the three copies consecutive. OS
+    // page 21 was never written, so it stays out between 20 and 22.
+    memory.snapshot();
+    write(5, 1);
+    memory.apply();
+    memory.snapshot();
+    write(4, 2);
+    write(6, 3);
+    write(20, 4);
+    write(22, 5);
+    memory.apply();
+    // 4 MiB more in one call, then calls that write nothing until a sweep
+    // has emptied the page tables and mapped the pages from their copies.
+    memory.snapshot();
+    region(memory, 16 * PAGE, 64 * PAGE).fill(6);
+    memory.apply();
+    callUntilResident(memory, 1024);
+    assert.equal(mappingCount(memory.base + 4n * BigInt(OS_PAGE), 3 * OS_PAGE), 1);
+    assert.equal(memory.view()[4 * OS_PAGE], 2);
+    assert.equal(memory.view()[5 * OS_PAGE], 1);
+    assert.equal(memory.view()[6 * OS_PAGE], 3);
+    assert.equal(memory.view()[21 * OS_PAGE], 0);
+    assert.equal(memory.writtenParts().get(1), (1 << 4) | (1 << 6));
+  },
+);
 
 forEachScanner("ContractMemory.writtenPages counts same-value writes and never reads", () => {
   using memory = scannedMemory(GiB, { byteLength: 256 * PAGE });
