@@ -138,18 +138,20 @@ export function counterAt(vm: VM, root: Uint8Array): bigint {
 
 /**
  * Runs the script `tests/fixtures/<fixture>` in a child Deno with the
- * tests' permissions, so that it may die (or be killed) without the test.
+ * tests' permissions, so that it may die (or be killed) without the test;
+ * `signal` kills it (a child that hangs).
  */
 export function runFixture(
   fixture: string,
   args: string[],
-  options: { env?: Record<string, string> } = {},
+  options: { env?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<Deno.CommandOutput> {
   const script = new URL(`./fixtures/${fixture}`, import.meta.url).pathname;
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-ffi", "--allow-read", "--allow-write", "--allow-env", "--allow-run"]
       .concat(script, args),
     env: options.env,
+    signal: options.signal,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

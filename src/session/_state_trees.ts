@@ -6,6 +6,7 @@
  * @module
  */
 
+import { blake3Many } from "../merkle/blake3_many.ts";
 import { PageLeafCache } from "../merkle/page_leaf_cache.ts";
 import type { MerkleTree } from "../merkle/tree.ts";
 import { WASM_PAGE_SIZE } from "../bytecode/abi.ts";
@@ -51,9 +52,18 @@ export function stateTrees(contracts: SessionContracts, base: MerkleTree): State
     const view = contract.memory.view();
     const written = contract.memory.writtenParts();
     prefaultRuns(contract.memory, written.keys());
+    const bytes = (page: number) =>
+      view.subarray(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
+    // Pages new since the base are hashed whole, together (on two cores when there are many).
+    const fresh = [...written.keys()].filter((page) => contract.basePages.get(page) === undefined);
+    const freshLeaves = blake3Many(fresh.map(bytes));
+    let nextFresh = 0;
     for (const [page, parts] of written) {
-      const bytes = view.subarray(page * WASM_PAGE_SIZE, (page + 1) * WASM_PAGE_SIZE);
-      pages = pages.insert(page, pageLeaves.leaf(bytes, contract.basePages.get(page), parts));
+      const previous = contract.basePages.get(page);
+      const leaf = previous === undefined
+        ? freshLeaves[nextFresh++]
+        : pageLeaves.leaf(bytes(page), previous, parts);
+      pages = pages.insert(page, leaf);
     }
     const leafIndex = contract.leafIndex ?? nextLeaf++;
     pageTrees.set(key, { leafIndex, pages, written: [...written.keys()] });

@@ -1,0 +1,26 @@
+import assert from "node:assert/strict";
+import { blake3 } from "../../src/merkle/blake3.ts";
+import { blake3Many } from "../../src/merkle/blake3_many.ts";
+import { runFixture } from "../_helpers.ts";
+
+Deno.test("blake3Many equals blake3 of each input, whatever their lengths", () => {
+  const bytes = new Uint8Array(3 << 20).map((_, i) => (i * 31 + (i >> 12)) % 256);
+  const lengths = [0, 1, 1023, 1024, 65536, 65537, 200_000, 0, 4096];
+  const inputs: Uint8Array[] = [];
+  for (let offset = 0, i = 0; offset + 200_000 < bytes.length; i++) {
+    const length = lengths[i % lengths.length];
+    inputs.push(bytes.subarray(offset, offset + length));
+    offset += length + 7;
+  }
+  assert.deepEqual(blake3Many(inputs), inputs.map((input) => blake3(input)));
+  assert.deepEqual(blake3Many([]), []);
+});
+
+Deno.test("blake3Many hashes on a helper thread in a process that hashed 64 MiB, which still ends", async () => {
+  const output = await runFixture("hashing_helper.ts", [], {
+    signal: AbortSignal.timeout(60_000),
+  });
+  const stdout = new TextDecoder().decode(output.stdout);
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  assert.match(stdout, /^threads 2 lists \d+\n$/);
+});
