@@ -49,15 +49,17 @@ let hashedAlone = 0;
 /**
  * Returns the BLAKE3 hash of each of `inputs`, as {@linkcode blake3} would,
  * hashing a long list (1 MiB or more) on two cores once the process has
- * hashed 64 MiB in long lists.
+ * hashed 64 MiB in earlier long lists.
  *
  * The second core is a helper thread (a `node:worker_threads` worker,
  * unref'ed so that it never keeps the process alive) that reads the inputs
  * in place through FFI. Starting it costs the calling thread about 50 ms
  * once, which is why it starts only in a process that has shown it hashes
  * a lot; {@linkcode hashingThreads} tells whether it runs. It runs on Deno
- * with two cores or more; elsewhere, or if it fails, everything is hashed
- * on the calling thread. The hashes are the same either way.
+ * with two cores or more, FFI and read permissions, and these sources as
+ * local files; elsewhere (the npm build, a remote import), or if it fails,
+ * everything is hashed on the calling thread. The hashes are the same
+ * either way.
  *
  * @param inputs The bytes to hash; any views, also over native memory. They must not change until it returns.
  * @returns A new 32-byte array per input, in order.
@@ -138,8 +140,12 @@ function hashBatch(
  */
 function readyHelper(bytes: number): HelperViews | null {
   if (helper === undefined) {
-    hashedAlone += bytes;
-    if (hashedAlone < START_AFTER_BYTES) return null;
+    // What this list brings counts for the next: a process that hashes one
+    // long list never pays for the start.
+    if (hashedAlone < START_AFTER_BYTES) {
+      hashedAlone += bytes;
+      return null;
+    }
     helper = startHelper();
   }
   if (helper === null) return null;
@@ -172,15 +178,23 @@ function startHelper(): HelperViews | null {
     deno?.permissions?.querySync?.({ name: "ffi" }).state !== "granted" ||
     navigator.hardwareConcurrency < 2
   ) return null;
+  // Its module must be a file here: the npm build has none, and a worker
+  // that cannot load it reports an uncaught error on stderr.
+  const module = new URL("./_blake3_helper.ts", import.meta.url);
+  try {
+    if (module.protocol !== "file:" || !deno.statSync(module).isFile) return null;
+  } catch {
+    return null; // no permission to read it, say
+  }
   const memory = sharedMemory();
   const views = helperViews(memory);
   let worker: Worker;
   try {
-    worker = new Worker(new URL("./_blake3_helper.ts", import.meta.url), { workerData: memory });
+    worker = new Worker(module, { workerData: memory });
   } catch {
-    return null; // no permission to read its module, say
+    return null;
   }
-  // A helper that cannot load (a bundle without its module, say) only leaves the work here.
+  // A helper that fails to load only leaves the work here.
   worker.on("error", () => Atomics.store(views.control, STATE, FAILED));
   worker.unref();
   return views;

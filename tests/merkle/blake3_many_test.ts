@@ -24,3 +24,11 @@ Deno.test("blake3Many hashes on a helper thread in a process that hashed 64 MiB,
   assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
   assert.match(stdout, /^threads 2 lists \d+\n$/);
 });
+
+Deno.test("blake3Many starts no helper thread in a process that hashes one long list", async () => {
+  const output = await runFixture("hashing_helper.ts", ["once"], {
+    signal: AbortSignal.timeout(60_000),
+  });
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  assert.equal(new TextDecoder().decode(output.stdout), "threads 1\n");
+});
