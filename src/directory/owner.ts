@@ -217,9 +217,7 @@ export class DirectoryOwner implements Directory {
 
   /** Writes a commit of a session in this thread. */
   commit(commit: CommitData, trees: CommitTrees): void {
-    const retired = this.store.isRetired(commit.root);
-    this.store.writeCommit(commit, trees);
-    if (retired) this.#dropRetiredCopy(commit.root);
+    if (this.store.writeCommit(commit, trees)) this.#dropRetiredCopy(commit.root);
   }
 
   /**

@@ -4,7 +4,7 @@
  * build their views from here, so that they cannot disagree on offsets.
  *
  * The protocol: the caller writes a batch's addresses and lengths, zeroes
- * `DONE`, opens the batch by storing {@linkcode openBatch}`(count)` in
+ * `DONE`, opens the batch by storing {@linkcode batchWord}`(count)` in
  * `NEXT`, bumps `EPOCH` and wakes the helper. Both then claim inputs with
  * `Atomics.add(NEXT, 1)`, whose result holds the batch's count beside the
  * claimed index, so that a claim is checked against the count of the batch
@@ -25,7 +25,7 @@ export const BATCH = 4096;
 // Slots of the control block (an Int32Array).
 /** Bumped for every batch; the helper sleeps on it. */
 export const EPOCH = 0;
-/** The open batch's count and next index to claim (see `openBatch`); 0 when closed. */
+/** The open batch's count and next index to claim (see `batchWord`); 0 when closed. */
 export const NEXT = 1;
 /** Inputs of the open batch hashed; the helper wakes the caller when it makes this the count. */
 export const DONE = 2;
@@ -42,7 +42,7 @@ export const FAILED = 2;
 const INDEX_BITS = 17;
 
 /** The value of `NEXT` that opens a batch of `count` inputs. */
-export function openBatch(count: number): number {
+export function batchWord(count: number): number {
   return count << INDEX_BITS;
 }
 

@@ -8,6 +8,7 @@ import { Worker } from "node:worker_threads";
 import { blake3, HASH_LENGTH } from "./blake3.ts";
 import {
   BATCH,
+  batchWord,
   claimedIndex,
   DONE,
   EPOCH,
@@ -15,7 +16,6 @@ import {
   type HelperViews,
   helperViews,
   NEXT,
-  openBatch,
   READY,
   sharedMemory,
   STATE,
@@ -77,7 +77,45 @@ let hashedAlone = 0;
  * ```
  */
 export function blake3Many(inputs: readonly Uint8Array[]): Uint8Array[] {
-  const hashes: Uint8Array[] = new Array(inputs.length);
+  return startBlake3Many(inputs).finish();
+}
+
+/** Hashes being computed, from {@linkcode startBlake3Many}. */
+export interface PendingHashes {
+  /**
+   * Hashes what is left on the calling thread too, waits for the helper,
+   * and returns the hashes, as {@linkcode blake3Many} would; later calls
+   * return the same array.
+   */
+  finish(): Uint8Array[];
+}
+
+/** Whether a batch is open: the helper takes one at a time. */
+let batchOpen = false;
+
+/**
+ * {@linkcode blake3Many} in two steps: the helper thread, if it runs,
+ * starts hashing `inputs` at once, and the caller may do other work (write
+ * the inputs to a file, say) before it calls `finish`. `inputs` must stay
+ * unchanged and mapped until `finish` returns, so call it in a `finally`.
+ * While one list is pending, others are hashed on the calling thread only.
+ *
+ * @param inputs The bytes to hash; any views, also over native memory.
+ * @returns The pending hashes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { blake3 } from "./blake3.ts";
+ * import { startBlake3Many } from "./blake3_many.ts";
+ *
+ * const pages = [new Uint8Array(65536).fill(1), new Uint8Array(65536).fill(2)];
+ * const pending = startBlake3Many(pages);
+ * // … other work, leaving the pages alone …
+ * assert.deepEqual(pending.finish(), pages.map((page) => blake3(page)));
+ * ```
+ */
+export function startBlake3Many(inputs: readonly Uint8Array[]): PendingHashes {
   const shared: number[] = [];
   let sharedBytes = 0;
   for (let i = 0; i < inputs.length; i++) {
@@ -86,27 +124,40 @@ export function blake3Many(inputs: readonly Uint8Array[]): Uint8Array[] {
       sharedBytes += inputs[i].length;
     }
   }
-  const ready = sharedBytes >= MIN_SHARED_BYTES ? readyHelper(sharedBytes) : null;
-  for (let start = 0; ready !== null && start < shared.length; start += BATCH) {
-    if (!hashBatch(ready, inputs, shared.slice(start, start + BATCH), hashes)) {
-      helper = null;
-      break;
-    }
+  const views = sharedBytes >= MIN_SHARED_BYTES && !batchOpen ? readyHelper(sharedBytes) : null;
+  const first = shared.slice(0, BATCH);
+  if (views !== null) {
+    openBatch(views, inputs, first);
+    batchOpen = true;
   }
-  for (let i = 0; i < inputs.length; i++) hashes[i] ??= blake3(inputs[i]);
-  return hashes;
+  let hashes: Uint8Array[] | undefined;
+  return {
+    finish(): Uint8Array[] {
+      if (hashes !== undefined) return hashes;
+      const computed: Uint8Array[] = new Array(inputs.length);
+      if (views !== null) {
+        let shareable = joinBatch(views, inputs, first, computed);
+        batchOpen = false;
+        for (let start = BATCH; shareable && start < shared.length; start += BATCH) {
+          const indices = shared.slice(start, start + BATCH);
+          openBatch(views, inputs, indices);
+          shareable = joinBatch(views, inputs, indices, computed);
+        }
+        if (!shareable) helper = null;
+      }
+      for (let i = 0; i < inputs.length; i++) computed[i] ??= blake3(inputs[i]);
+      hashes = computed;
+      return hashes;
+    },
+  };
 }
 
-/**
- * Hashes `inputs[indices[i]]` into `hashes` with the helper; false, with
- * nothing written, if the helper failed.
- */
-function hashBatch(
+/** Shares `inputs[indices[i]]` with the helper, which starts hashing them. */
+function openBatch(
   views: HelperViews,
   inputs: readonly Uint8Array[],
   indices: readonly number[],
-  hashes: Uint8Array[],
-): boolean {
+): void {
   const { control, addresses, lengths } = views;
   for (let i = 0; i < indices.length; i++) {
     const input = inputs[indices[i]];
@@ -114,9 +165,23 @@ function hashBatch(
     lengths[i] = input.length;
   }
   Atomics.store(control, DONE, 0);
-  Atomics.store(control, NEXT, openBatch(indices.length));
+  Atomics.store(control, NEXT, batchWord(indices.length));
   Atomics.add(control, EPOCH, 1);
   Atomics.notify(control, EPOCH);
+}
+
+/**
+ * Hashes what the helper has not claimed of the open batch, waits for the
+ * rest and closes it; writes the hashes into `hashes`, or returns false,
+ * with nothing written, if the helper failed.
+ */
+function joinBatch(
+  views: HelperViews,
+  inputs: readonly Uint8Array[],
+  indices: readonly number[],
+  hashes: Uint8Array[],
+): boolean {
+  const { control } = views;
   for (let index; (index = claimedIndex(Atomics.add(control, NEXT, 1))) >= 0;) {
     views.hashes.set(blake3(inputs[indices[index]]), index * HASH_LENGTH);
     Atomics.add(control, DONE, 1);

@@ -13,7 +13,12 @@ import { emptyContractsTree } from "../merkle/state.ts";
 import type { MerkleTree } from "../merkle/tree.ts";
 import { CallStack, type SessionScope, type TopLevelOptions } from "./_call_stack.ts";
 import { type LoadedContract, SessionContracts } from "./_contracts.ts";
-import { assembleCommit, type StateTrees, stateTrees } from "./_state_trees.ts";
+import {
+  assembleCommit,
+  type PendingStateTrees,
+  startStateTrees,
+  type StateTrees,
+} from "./_state_trees.ts";
 import type { CallReceipt } from "./call_receipt.ts";
 import type { CallHook, HookedCall } from "./call_hook.ts";
 import { ARGBUF_LEN, WASM_PAGE_SIZE } from "../bytecode/abi.ts";
@@ -976,16 +981,30 @@ export class Session {
   commit(): Uint8Array {
     this.#checkOpen();
     this.#checkIdle("commit");
-    const trees = this.#stateTrees();
-    const root = trees.contracts.root();
-    // The same root as the base: nothing that the state commits to changed
-    // (at most a memory length, which the root does not cover).
-    if (this.#host.base !== null && root.toHex() === this.#host.base) return root;
-    const assembled = assembleCommit(this.#contracts, trees, this.#host.base);
+    const trees = this.#startStateTrees();
+    let root: Uint8Array;
     try {
-      this.#host.commit(assembled.commit, assembled.trees);
-    } catch (error) {
-      throw systemError(error, `writing commit ${root.toHex()}`);
+      // Pages new since the base change the root; without them it may be
+      // the base's: nothing that the state commits to changed (at most a
+      // memory length, which the root does not cover).
+      if (!trees.newPages) {
+        root = trees.finish().contracts.root();
+        if (root.toHex() === this.#host.base) return root;
+      }
+      // The store writes the pages while the new ones are hashed.
+      const assembled = assembleCommit(this.#contracts, trees, this.#host.base);
+      try {
+        this.#host.commit(assembled.commit, assembled.trees);
+      } catch (error) {
+        // The root, unless writing failed before the new pages were hashed.
+        const commit = assembled.commit.root === ""
+          ? "a commit"
+          : `commit ${assembled.commit.root}`;
+        throw systemError(error, `writing ${commit}`);
+      }
+      root = Uint8Array.fromHex(assembled.commit.root);
+    } finally {
+      trees.finish();
     }
     // A deploy compiles without writing the module (ModuleCache.load): now
     // that a commit holds the bytecode, later VMs should load, not compile.
@@ -1112,11 +1131,16 @@ export class Session {
 
   /** The trees of the session's state over its base commit's. */
   #stateTrees(): StateTrees {
+    return this.#startStateTrees().finish();
+  }
+
+  /** {@linkcode Session.#stateTrees}, with its new pages hashed until `finish`. */
+  #startStateTrees(): PendingStateTrees {
     const base = this.#host.base;
     const baseTree: MerkleTree = base === null
       ? emptyContractsTree()
       : this.#host.store.contractsTree(base);
-    return stateTrees(this.#contracts, baseTree);
+    return startStateTrees(this.#contracts, baseTree);
   }
 
   #checkOpen(): void {

@@ -190,9 +190,9 @@ export class CommitStore {
     recomputeRoot(this.#index, root);
   }
 
-  /** Writes `commit` and lists it; see `publish.ts`. */
-  writeCommit(commit: CommitData, trees?: CommitTrees): void {
-    writeCommit(this.#index, commit, trees, this.#writeOptions);
+  /** Writes `commit` and lists it; whether a retired copy of its root existed. See `publish.ts`. */
+  writeCommit(commit: CommitData, trees?: CommitTrees): boolean {
+    return writeCommit(this.#index, commit, trees, this.#writeOptions);
   }
 
   /** Publishes a Worker's staged commit; see `publish.ts`. */

@@ -76,14 +76,39 @@ export interface CommitData {
    * made one write call per page otherwise).
    */
   readPages?: (id: string, first: number, count: number) => Uint8Array;
+  /**
+   * Called once, after the page packs are written and before `root` and the
+   * contracts' `pageRoot` and `leaves` are first read: the caller may set
+   * them meanwhile, and hash its new pages while the packs are written (on
+   * another core). Until it has run they need not be set; without it they
+   * are read from the start.
+   */
+  finishHashing?: () => void;
 }
 
-/** Checks `commit`'s form, and that its base is in `dir` unless `baseChecked`. */
-function checkInput(dir: string, commit: CommitData, baseChecked: boolean): void {
+/** "commit <root>", or "a commit" while its root is not set (see `finishHashing`). */
+function commitName(commit: CommitData): string {
+  return isHex32(commit.root) ? `commit ${commit.root}` : "a commit";
+}
+
+/** Checks the hashes of `commit`: its root, and each contract's page root. */
+function checkHashes(commit: CommitData): void {
   if (!isHex32(commit.root)) throw new TypeError(`root must be 32-byte lowercase hex`);
-  if (commit.base !== null) {
-    if (!isHex32(commit.base)) throw new TypeError(`base must be null or 32-byte lowercase hex`);
-    if (commit.base === commit.root) throw new TypeError(`a commit cannot be its own base`);
+  if (commit.base === commit.root) throw new TypeError(`a commit cannot be its own base`);
+  for (const c of commit.contracts) {
+    if (!(c.pageRoot instanceof Uint8Array) || c.pageRoot.length !== 32) {
+      throw new TypeError(`contract ${c.id}: pageRoot must be 32 bytes`);
+    }
+  }
+}
+
+/**
+ * Checks `commit`'s form but for its hashes, and that its base is in `dir`
+ * unless `baseChecked`.
+ */
+function checkInput(dir: string, commit: CommitData, baseChecked: boolean): void {
+  if (commit.base !== null && !isHex32(commit.base)) {
+    throw new TypeError(`base must be null or 32-byte lowercase hex`);
   }
   if (commit.base !== null && !baseChecked) {
     const base = commit.base;
@@ -97,7 +122,7 @@ function checkInput(dir: string, commit: CommitData, baseChecked: boolean): void
     if (!exists) {
       throw new PiecrustError(
         "PersistenceError",
-        `Cannot write commit ${commit.root}: its base commit ${commit.base} does not exist`,
+        `Cannot write ${commitName(commit)}: its base commit ${commit.base} does not exist`,
       );
     }
   }
@@ -119,9 +144,6 @@ function checkInput(dir: string, commit: CommitData, baseChecked: boolean): void
     }
     if (c.bytecodeHash !== undefined && !isHex32(c.bytecodeHash)) {
       throw new TypeError(`contract ${c.id}: bytecodeHash must be 32-byte lowercase hex`);
-    }
-    if (!(c.pageRoot instanceof Uint8Array) || c.pageRoot.length !== 32) {
-      throw new TypeError(`contract ${c.id}: pageRoot must be 32 bytes`);
     }
     const seen = new Set<number>();
     for (const index of c.pages) {
@@ -201,45 +223,28 @@ function writeUnsynced(
     paths.push(`${folder}/${name}`);
     return file;
   };
+  const sorted = [...commit.contracts].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const indicesOf = new Map<string, number[]>();
+  // The packs first: the caller may still be hashing their pages.
+  for (const c of sorted) {
+    const indices = [...c.pages].sort((a, b) => a - b);
+    indicesOf.set(c.id, indices);
+    if (indices.length > 0) writePack(create(pagesFile(c.id)), commit, c.id, indices);
+  }
+  commit.finishHashing?.();
+  checkHashes(commit);
   const contracts: ManifestContract[] = [];
   const checksums: Record<string, string> = {};
   const sizes: Record<string, number> = {};
-  const sorted = [...commit.contracts].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (const c of sorted) {
-    const indices = [...c.pages].sort((a, b) => a - b);
+    const indices = indicesOf.get(c.id)!;
     const pages: ManifestContract["pages"] = [];
     if (indices.length > 0) {
       const name = pagesFile(c.id);
-      const readPage = (index: number): Uint8Array => {
-        const bytes = commit.readPage(c.id, index);
-        if (!(bytes instanceof Uint8Array) || bytes.length !== WASM_PAGE_SIZE) {
-          throw new TypeError(`readPage(${c.id}, ${index}) must return ${WASM_PAGE_SIZE} bytes`);
-        }
-        return bytes;
-      };
-      const leaves = indices.map((index) => c.leaves?.get(index) ?? blake3(readPage(index)));
+      const leaves = indices.map((index) =>
+        c.leaves?.get(index) ?? blake3(readPage(commit, c.id, index))
+      );
       indices.forEach((index, i) => pages.push([index, 0, i * WASM_PAGE_SIZE, leaves[i].toHex()]));
-      // Run by run of consecutive pages (else page by page), so that a commit
-      // of any size needs no buffer of its own.
-      const file = create(name);
-      for (let i = 0; i < indices.length;) {
-        let count = 1;
-        while (i + count < indices.length && indices[i + count] === indices[i] + count) count++;
-        if (commit.readPages === undefined || count === 1) {
-          for (let j = i; j < i + count; j++) writeAll(file, readPage(indices[j]));
-        } else {
-          const bytes = commit.readPages(c.id, indices[i], count);
-          if (!(bytes instanceof Uint8Array) || bytes.length !== count * WASM_PAGE_SIZE) {
-            throw new TypeError(
-              `readPages(${c.id}, ${indices[i]}, ${count}) must return ${
-                count * WASM_PAGE_SIZE
-              } bytes`,
-            );
-          }
-          writeAll(file, bytes);
-        }
-        i += count;
-      }
       checksums[name] = packChecksum(leaves);
       sizes[name] = indices.length * WASM_PAGE_SIZE;
     }
@@ -274,6 +279,44 @@ function writeUnsynced(
   const sealed = sealManifest(manifest);
   writeAll(create(MANIFEST_FILE), sealed.bytes);
   return sealed.manifest;
+}
+
+/** Page `index` of contract `id`, checked to be one page. */
+function readPage(commit: CommitData, id: string, index: number): Uint8Array {
+  const bytes = commit.readPage(id, index);
+  if (!(bytes instanceof Uint8Array) || bytes.length !== WASM_PAGE_SIZE) {
+    throw new TypeError(`readPage(${id}, ${index}) must return ${WASM_PAGE_SIZE} bytes`);
+  }
+  return bytes;
+}
+
+/**
+ * Writes the pages `indices` (ascending) of contract `id` to `file`, run by
+ * run of consecutive pages (else page by page), so that a commit of any
+ * size needs no buffer of its own.
+ */
+function writePack(
+  file: Deno.FsFile,
+  commit: CommitData,
+  id: string,
+  indices: readonly number[],
+): void {
+  for (let i = 0; i < indices.length;) {
+    let count = 1;
+    while (i + count < indices.length && indices[i + count] === indices[i] + count) count++;
+    if (commit.readPages === undefined || count === 1) {
+      for (let j = i; j < i + count; j++) writeAll(file, readPage(commit, id, indices[j]));
+    } else {
+      const bytes = commit.readPages(id, indices[i], count);
+      if (!(bytes instanceof Uint8Array) || bytes.length !== count * WASM_PAGE_SIZE) {
+        throw new TypeError(
+          `readPages(${id}, ${indices[i]}, ${count}) must return ${count * WASM_PAGE_SIZE} bytes`,
+        );
+      }
+      writeAll(file, bytes);
+    }
+    i += count;
+  }
 }
 
 /** A commit folder written under `tmp/`, and its manifest. */
@@ -340,7 +383,7 @@ function stage(
     if (error instanceof TypeError) throw error;
     throw new PiecrustError(
       "PersistenceError",
-      `Cannot write commit ${commit.root}: ${(error as Error).message}`,
+      `Cannot write ${commitName(commit)}: ${(error as Error).message}`,
       { cause: error },
     );
   }
@@ -454,8 +497,10 @@ export function publish(
 
 /**
  * Writes `commit` into the index's directory and adds it, with the trees
- * the session computed. Nothing is written if the commit exists: the same
- * root is the same state.
+ * the session computed; returns whether a retired copy of its root existed
+ * (see {@linkcode publish}). Nothing is published if the commit exists: the
+ * same root is the same state (and nothing is written, unless its root was
+ * still to be hashed).
  *
  * @example
  * ```ts
@@ -481,10 +526,18 @@ export function writeCommit(
   commit: CommitData,
   trees?: CommitTrees,
   options: CommitWriteOptions = {},
-): void {
+): boolean {
   // The index knows the base, or this throws: staging need not look on disk.
   if (commit.base !== null) index.get(commit.base);
-  if (index.find(commit.root)?.listed) return;
-  publish(index, stage(index.dir, commit, options, true), commit.root, options);
+  // A root still to be hashed is known once the commit is staged.
+  const listed = () => index.find(commit.root)?.listed ?? false;
+  if (commit.finishHashing === undefined && listed()) return false;
+  const staged = stage(index.dir, commit, options, true);
+  if (listed()) {
+    removeStaged(staged.folder);
+    return false;
+  }
+  const retiredCopy = publish(index, staged, commit.root, options);
   if (trees !== undefined) cacheTrees(index, commit.root, trees);
+  return retiredCopy;
 }

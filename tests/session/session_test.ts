@@ -5,7 +5,7 @@ import { contractBytecode, type ContractTarget } from "../../src/testing/mod.ts"
 import { ContractId } from "../../src/session/contract_id.ts";
 import { contractFunction } from "../../src/session/session.ts";
 import { verifyPageOpening } from "../../src/merkle/page_opening.ts";
-import { assertThrowsKind, assertTraps, withSession } from "../_helpers.ts";
+import { assertThrowsKind, assertTraps, runFixture, withSession } from "../_helpers.ts";
 
 const OWNER = new Uint8Array(32).fill(7);
 const GAS = 1_000_000n;
@@ -259,4 +259,20 @@ Deno.test("Session.memoryPages gives openings that verify against root, for that
     assert.ok(!verifyPageOpening(pages[0].opening, centerPage.page));
     assert.equal(session.memoryPages(ContractId.fromHex("00".repeat(32))), undefined);
   });
+});
+
+Deno.test("Session.commit that fails while its new pages are hashed on the helper thread commits them later", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "piecrust-session-" });
+  try {
+    const output = await runFixture("commit_while_hashing.ts", [dir], {
+      signal: AbortSignal.timeout(60_000),
+    });
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    assert.match(
+      new TextDecoder().decode(output.stdout),
+      /^PiecrustError \w+\nthreads 2\nsame root\n$/,
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

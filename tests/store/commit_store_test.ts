@@ -519,3 +519,64 @@ Deno.test("stageCommit writes runs of pages through readPages, each run in one c
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("stageCommit calls finishHashing once, after the packs, before it reads the root", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "piecrust-store-" });
+  try {
+    const contract: CommitContract = {
+      ...CHAIN[0].contracts[0],
+      pageRoot: new Uint8Array(),
+    };
+    const seen: string[] = [];
+    const data: CommitData = {
+      ...commit("", null, [contract]),
+      finishHashing: () => {
+        const tmp = [...Deno.readDirSync(`${dir}/tmp`)];
+        const pack = `${dir}/tmp/${tmp[0].name}/${A}.pages`;
+        seen.push(`pack ${Deno.statSync(pack).size}`);
+        data.root = ROOT1;
+        contract.pageRoot = NO_PAGE_ROOT;
+      },
+    };
+    const staged = stageCommit(dir, data);
+    assert.deepEqual(seen, [`pack ${3 * WASM_PAGE_SIZE}`]);
+    assert.equal(staged.manifest.root, ROOT1);
+    publishCommit(dir, staged.folder, ROOT1);
+    openCommitStore(dir).verifyCommit(ROOT1);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("stageCommit rejects a root or page root that finishHashing left unset, writing nothing", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "piecrust-store-" });
+  try {
+    const contract = CHAIN[0].contracts[0];
+    const noRoot: CommitData = { ...commit("", null, [contract]), finishHashing: () => {} };
+    assert.throws(() => stageCommit(dir, noRoot), /root must be 32-byte lowercase hex/);
+    const noPageRoot: CommitData = {
+      ...commit(ROOT1, null, [{ ...contract, pageRoot: new Uint8Array() }]),
+      finishHashing: () => {},
+    };
+    assert.throws(() => stageCommit(dir, noPageRoot), /pageRoot must be 32 bytes/);
+    assert.deepEqual([...Deno.readDirSync(`${dir}/tmp`)], []);
+    assert.deepEqual(openCommitStore(dir).commits(), []);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("CommitStore.writeCommit of an existing root known only after hashing keeps the existing commit", () => {
+  const dir = chainDir();
+  try {
+    const manifest = Deno.readFileSync(`${dir}/commits/${ROOT2}/manifest.json`);
+    const store = openCommitStore(dir);
+    const data: CommitData = { ...CHAIN[1], root: "", finishHashing: () => data.root = ROOT2 };
+    assert.equal(store.writeCommit(data), false);
+    assert.deepEqual(Deno.readFileSync(`${dir}/commits/${ROOT2}/manifest.json`), manifest);
+    assert.deepEqual([...Deno.readDirSync(`${dir}/tmp`)], []);
+    assert.deepEqual(store.commits(), [ROOT1, ROOT2, ROOT3]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
