@@ -4,7 +4,7 @@
  * @module
  */
 
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { blake3, HASH_LENGTH } from "./blake3.ts";
 import {
   BATCH,
@@ -255,6 +255,9 @@ function startHelper(): HelperViews | null {
   const views = helperViews(memory);
   let worker: Worker;
   try {
+    // Loaded when needed: importing it would slow down every program (and
+    // every Worker) that imports the VM, and most never start the helper.
+    const { Worker } = process.getBuiltinModule("node:worker_threads");
     worker = new Worker(module, { workerData: memory });
   } catch {
     return null;
