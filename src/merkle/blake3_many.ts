@@ -35,6 +35,20 @@ const MIN_SHARED_BYTES = 1 << 20;
 const MIN_SHARED_INPUT = 1024;
 
 /**
+ * The environment variable that, set to `1`, keeps {@linkcode blake3Many}
+ * on the calling thread: no helper thread starts.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HASHING_THREADS_ENV } from "./blake3_many.ts";
+ *
+ * assert.equal(HASHING_THREADS_ENV, "PIECRUST_HASHING_THREADS");
+ * ```
+ */
+export const HASHING_THREADS_ENV = "PIECRUST_HASHING_THREADS";
+
+/**
  * Bytes hashed in long lists after which the helper starts. Its start
  * costs the calling thread about 50 ms once, what two cores save on about
  * 150 MiB; a process that hashed 64 MiB is likely to hash much more.
@@ -57,9 +71,9 @@ let hashedAlone = 0;
  * once, which is why it starts only in a process that has shown it hashes
  * a lot; {@linkcode hashingThreads} tells whether it runs. It runs on Deno
  * with two cores or more, FFI and read permissions, and these sources as
- * local files; elsewhere (the npm build, a remote import), or if it fails,
- * everything is hashed on the calling thread. The hashes are the same
- * either way.
+ * local files, unless {@linkcode HASHING_THREADS_ENV} is `1`; elsewhere
+ * (the npm build, a remote import), or if it fails, everything is hashed on
+ * the calling thread. The hashes are the same either way.
  *
  * @param inputs The bytes to hash; any views, also over native memory. They must not change until it returns.
  * @returns A new 32-byte array per input, in order.
@@ -241,7 +255,7 @@ function startHelper(): HelperViews | null {
   const deno = (globalThis as { Deno?: typeof Deno }).Deno;
   if (
     deno?.permissions?.querySync?.({ name: "ffi" }).state !== "granted" ||
-    navigator.hardwareConcurrency < 2
+    navigator.hardwareConcurrency < 2 || oneThreadAsked(deno)
   ) return null;
   // Its module must be a file here: the npm build has none, and a worker
   // that cannot load it reports an uncaught error on stderr.
@@ -266,4 +280,16 @@ function startHelper(): HelperViews | null {
   worker.on("error", () => Atomics.store(views.control, STATE, FAILED));
   worker.unref();
   return views;
+}
+
+/**
+ * Whether {@linkcode HASHING_THREADS_ENV} is `1`; unset, or unreadable
+ * without `--allow-env` for it, it is not.
+ */
+function oneThreadAsked(deno: typeof Deno): boolean {
+  try {
+    return deno.env.get(HASHING_THREADS_ENV) === "1";
+  } catch {
+    return false;
+  }
 }

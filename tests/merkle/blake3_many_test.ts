@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { blake3 } from "../../src/merkle/blake3.ts";
-import { blake3Many } from "../../src/merkle/blake3_many.ts";
+import { blake3Many, HASHING_THREADS_ENV } from "../../src/merkle/blake3_many.ts";
 import { runFixture } from "../_helpers.ts";
 
 Deno.test("blake3Many equals blake3 of each input, whatever their lengths", () => {
@@ -16,7 +16,13 @@ Deno.test("blake3Many equals blake3 of each input, whatever their lengths", () =
   assert.deepEqual(blake3Many([]), []);
 });
 
-Deno.test("blake3Many hashes on a helper thread in a process that hashed 64 MiB, which still ends", async () => {
+/** The helper thread runs only where there are two cores or more. */
+const ONE_CORE = navigator.hardwareConcurrency < 2;
+
+Deno.test({
+  name: "blake3Many hashes on a helper thread in a process that hashed 64 MiB, which still ends",
+  ignore: ONE_CORE,
+}, async () => {
   const output = await runFixture("hashing_helper.ts", [], {
     signal: AbortSignal.timeout(60_000),
   });
@@ -25,10 +31,28 @@ Deno.test("blake3Many hashes on a helper thread in a process that hashed 64 MiB,
   assert.match(stdout, /^threads 2 lists \d+\n$/);
 });
 
-Deno.test("blake3Many starts no helper thread in a process that hashes one long list", async () => {
-  const output = await runFixture("hashing_helper.ts", ["once"], {
+/** What the fixture prints after hashing `lists` lists of `mebibytes` MiB in a child. */
+async function threadsAfter(
+  lists: number,
+  mebibytes: number,
+  env?: Record<string, string>,
+): Promise<string> {
+  const output = await runFixture("hashing_helper.ts", ["lists", `${lists}`, `${mebibytes}`], {
+    env,
     signal: AbortSignal.timeout(60_000),
   });
   assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-  assert.equal(new TextDecoder().decode(output.stdout), "threads 1\n");
+  return new TextDecoder().decode(output.stdout);
+}
+
+Deno.test("blake3Many starts no helper thread in a process that hashes one long list", async () => {
+  assert.equal(await threadsAfter(1, 128), "threads 1\n");
+});
+
+Deno.test({
+  name: `blake3Many starts no helper thread with ${HASHING_THREADS_ENV}=1`,
+  ignore: ONE_CORE,
+}, async () => {
+  assert.equal(await threadsAfter(4, 32), "threads 2\n");
+  assert.equal(await threadsAfter(4, 32, { [HASHING_THREADS_ENV]: "1" }), "threads 1\n");
 });

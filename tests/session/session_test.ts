@@ -261,7 +261,12 @@ Deno.test("Session.memoryPages gives openings that verify against root, for that
   });
 });
 
-Deno.test("Session.commit that fails while its new pages are hashed on the helper thread commits them later", async () => {
+Deno.test({
+  name:
+    "Session.commit that fails while its new pages are hashed on the helper thread commits them later",
+  // The helper thread runs only where there are two cores or more.
+  ignore: navigator.hardwareConcurrency < 2,
+}, async () => {
   const dir = Deno.makeTempDirSync({ prefix: "piecrust-session-" });
   try {
     const output = await runFixture("commit_while_hashing.ts", [dir], {
