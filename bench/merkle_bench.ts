@@ -2,10 +2,11 @@
  * Merkle state costs, each beside a baseline in the same run:
  *
  * - BLAKE3 over 64 MiB as 1,024 pages of 64 KiB: `src/merkle`'s wasm SIMD
- *   hasher, hash-wasm (portable wasm), and native `b3sum --num-threads 1` on
- *   the same bytes in a temporary file. b3sum is timed as a whole process; its
- *   spawn cost is measured on an empty file and subtracted for the MiB/s it is
- *   credited with.
+ *   hasher, the same on two threads (`blake3Many`, whose helper thread starts
+ *   during the warm-up), hash-wasm (portable wasm), and native
+ *   `b3sum --num-threads 1` and `2` on the same bytes in a temporary file.
+ *   b3sum is timed as a whole process; its spawn cost is measured on an empty
+ *   file and subtracted for the MiB/s it is credited with.
  * - A root after 16 page writes, in a page tree holding 16 pages vs 16,384:
  *   the cost must follow the pages written, not the pages held.
  *
@@ -17,6 +18,7 @@
 
 import { createBLAKE3 } from "hash-wasm";
 import { blake3, emptyPageTree, type MerkleTree, WASM_PAGE_SIZE } from "../src/merkle/mod.ts";
+import { blake3Many, hashingThreads } from "../src/merkle/blake3_many.ts";
 
 const PAGES = 1024;
 const MIB = PAGES * WASM_PAGE_SIZE / 2 ** 20;
@@ -55,7 +57,9 @@ let sink = 0;
 // --- BLAKE3 ------------------------------------------------------------------------------
 const OURS = "src/merkle blake3 (wasm SIMD)";
 const HASH_WASM = "hash-wasm createBLAKE3 (portable wasm)";
+const OURS_TWO = "src/merkle blake3Many (wasm SIMD, two threads)";
 const B3SUM = `b3sum --num-threads 1, ${MIB} MiB file`;
+const B3SUM_TWO = `b3sum --num-threads 2, ${MIB} MiB file`;
 const B3SUM_EMPTY = "b3sum --num-threads 1, empty file (spawn cost)";
 
 Deno.bench({
@@ -66,6 +70,16 @@ Deno.bench({
   warmup: 5,
   fn: timed(OURS, () => {
     for (const page of pages) sink ^= blake3(page)[0];
+  }),
+});
+
+Deno.bench({
+  name: OURS_TWO,
+  group: GROUP_HASH,
+  n: 30,
+  warmup: 5,
+  fn: timed(OURS_TWO, () => {
+    for (const leaf of blake3Many(pages)) sink ^= leaf[0];
   }),
 });
 
@@ -101,9 +115,9 @@ if (missing === undefined) {
   const emptyFile = Deno.makeTempFileSync({ prefix: "merkle_bench_", suffix: ".empty" });
   tempFiles.push(dataFile, emptyFile);
   Deno.writeFileSync(dataFile, data);
-  const b3sum = (file: string): () => void => (): void => {
+  const b3sum = (file: string, threads = 1): () => void => (): void => {
     const { success, stdout } = new Deno.Command("b3sum", {
-      args: ["--num-threads", "1", "--no-names", file],
+      args: ["--num-threads", `${threads}`, "--no-names", file],
       stderr: "inherit",
     }).outputSync();
     if (!success) throw new Error(`b3sum failed on ${file}`);
@@ -115,6 +129,13 @@ if (missing === undefined) {
     n: 30,
     warmup: 5,
     fn: timed(B3SUM, b3sum(dataFile)),
+  });
+  Deno.bench({
+    name: B3SUM_TWO,
+    group: GROUP_HASH,
+    n: 30,
+    warmup: 5,
+    fn: timed(B3SUM_TWO, b3sum(dataFile, 2)),
   });
   Deno.bench({
     name: B3SUM_EMPTY,
@@ -173,6 +194,11 @@ globalThis.addEventListener("unload", () => {
   const portable = median(HASH_WASM);
   console.log(`\nBLAKE3 over ${MIB} MiB in 64 KiB pages (median iteration):`);
   console.log(`  ours (wasm SIMD)   ${mibPerSecond(ours)} MiB/s`);
+  const two = median(OURS_TWO);
+  console.log(
+    `  ours, two threads  ${mibPerSecond(two)} MiB/s (${hashingThreads()} hashing now); ` +
+      `one thread/two = ${(ours / two).toFixed(2)}x`,
+  );
   console.log(
     `  hash-wasm          ${mibPerSecond(portable)} MiB/s; ours/hash-wasm = ${
       (portable / ours).toFixed(2)
@@ -188,6 +214,12 @@ globalThis.addEventListener("unload", () => {
     console.log(
       `  ours/native = ${(native / ours).toFixed(2)}; hash-wasm/native = ${
         (native / portable).toFixed(2)
+      }`,
+    );
+    const nativeTwo = median(B3SUM_TWO) - spawn;
+    console.log(
+      `  b3sum, 2 threads   ${mibPerSecond(nativeTwo)} MiB/s; ours on two threads/native on two = ${
+        (nativeTwo / two).toFixed(2)
       }`,
     );
   }
