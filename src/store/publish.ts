@@ -366,6 +366,8 @@ function stage(
   baseChecked: boolean,
 ): StagedCommit {
   checkInput(dir, commit, baseChecked);
+  // Hashes known from the start fail before anything is written.
+  if (commit.finishHashing === undefined) checkHashes(commit);
   const folder = `${dir}/${TMP_DIR}/${crypto.randomUUID()}`;
   try {
     Deno.mkdirSync(folder);
