@@ -38,6 +38,17 @@ Deno.test("hashPackFile matches packChecksum of the file's pages", () => {
   withFile(pack, (path) => assert.equal(hashPackFile(path), packChecksum(leaves)));
 });
 
+Deno.test("hashPackFile matches packChecksum across its 4 MiB reads, a short last piece included", () => {
+  for (const length of [64 * WASM_PAGE_SIZE, 128 * WASM_PAGE_SIZE, 70 * WASM_PAGE_SIZE + 100]) {
+    const pack = new Uint8Array(length).map((_, i) => (i * 7 + (i >> 16)) % 256);
+    const leaves: Uint8Array[] = [];
+    for (let offset = 0; offset < length; offset += WASM_PAGE_SIZE) {
+      leaves.push(blake3(pack.subarray(offset, Math.min(offset + WASM_PAGE_SIZE, length))));
+    }
+    withFile(pack, (path) => assert.equal(hashPackFile(path), packChecksum(leaves), `${length}`));
+  }
+});
+
 Deno.test("hashPackFile changes with a flipped byte, swapped pages or a truncated file", () => {
   const pages = [pageOf(1), pageOf(2)];
   const expected = packChecksum(pages.map((page) => blake3(page)));
