@@ -29,11 +29,10 @@ export const EPOCH = 0;
 export const NEXT = 1;
 /** Inputs of the open batch hashed; the helper wakes the caller when it makes this the count. */
 export const DONE = 2;
-/** What the helper is doing: `STARTING`, `READY` or `FAILED`. */
+/** What the helper is doing: 0 (the memory's initial value) while it starts, then `READY` or `FAILED`. */
 export const STATE = 3;
 
 // Values of STATE.
-export const STARTING = 0;
 export const READY = 1;
 /** It failed to hash an input: its hashes of that batch are missing, and it stops. */
 export const FAILED = 2;
